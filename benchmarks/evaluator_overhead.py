@@ -1,0 +1,91 @@
+"""Seconds per Evaluator call against one bare VGG19 forward+backward pass.
+
+The bare pass is the truncated feature model (block1_conv1 … block5_conv1 and
+block4_conv2, the default transfer layers) under a GradientTape in a
+tf.function, with a trivial loss: the floor that no style transfer step can
+go under. The Evaluator adds the Gram matrices, the losses and the float64
+copies for scipy. Their ratio is the Evaluator's overhead (target ≤ 1.15).
+
+    .venv/bin/python benchmarks/evaluator_overhead.py [--sizes 256 512] [--repeats 5]
+
+Reads ../shared/images (Tübingen, The Starry Night); prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from neuralstyle import defaults, images
+from neuralstyle.backend import describe_device, keras, tf
+from neuralstyle.evaluator import Evaluator
+from neuralstyle.model import FeatureModel
+from neuralstyle.synthesis import _features, _style_grams
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
+
+
+def median_seconds(function, repeats: int) -> float:
+    function(0)  # trace and warm up
+    times = []
+    for repeat in range(1, repeats + 1):
+        start = time.perf_counter()
+        function(repeat)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(feature_model: FeatureModel, content: images.RGBImage, style: images.RGBImage, repeats: int):
+    height, width = content.height, content.width
+    caffe = images.preprocess(content.rgb)
+
+    @tf.function(input_signature=[tf.TensorSpec(caffe.shape, tf.float32)])
+    def bare_pass(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            outputs = feature_model(image)
+            total = tf.add_n([tf.reduce_mean(output) for output in outputs.values()])
+        return total, tape.gradient(total, image)
+
+    def bare(repeat):
+        _, gradient = bare_pass(caffe + repeat)
+        gradient.numpy()
+
+    evaluator = Evaluator(
+        feature_model, height, width,
+        content_targets={defaults.CONTENT_LAYER: _features(feature_model, content.rgb)[defaults.CONTENT_LAYER]},
+        style_targets=_style_grams(feature_model, [style], [1.0], defaults.STYLE_LAYERS),
+        style_weight=defaults.STYLE_WEIGHT, tv_weight=defaults.TV_WEIGHT,
+    )
+    x = caffe.astype(np.float64).reshape(-1)
+    return median_seconds(bare, repeats), median_seconds(lambda repeat: evaluator.evaluate(x + repeat), repeats)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    feature_model = FeatureModel([defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], weights="imagenet-q8")
+    content = images.to_rgb(images.read_image(SHARED / "tubingen.jpg"))
+    style = images.to_rgb(images.read_image(SHARED / "starry_night.jpg"))
+    print(f"device: {describe_device()}; python {platform.python_version()}, tensorflow {tf.__version__}, "
+          f"keras {keras.__version__}; median of {args.repeats} calls\n")
+    print("| size (px) | bare fwd+bwd (s) | Evaluator call (s) | ratio | target |")
+    print("|---|---|---|---|---|")
+    for size in args.sizes:
+        sized_content = images.resize_max_side(content, size)
+        sized_style = images.resize_max_side(style, size)
+        bare, evaluator = measure(feature_model, sized_content, sized_style, args.repeats)
+        print(f"| {sized_content.width}x{sized_content.height} | {bare:.3f} | {evaluator:.3f} | "
+              f"{evaluator / bare:.2f} | ≤ 1.15 |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,609 @@
+"""The ``neuralstyle`` command line: the only part that touches paths, prints
+and exit codes.
+
+Arguments and files are checked before TensorFlow is imported, so a bad input
+costs a fraction of a second and gets one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from typer.exceptions import TyperException
+
+from . import __version__, defaults
+from .images import SAVE_FORMATS, ImageError, fit_size, read_image, write_atomically
+from .layers import MODELS, check_layers, check_model, conv_layers, minimum_size
+from .weights import SOURCES, WeightsError, resolve_weights, sha256_of
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Neural style transfer after Gatys, Ecker and Bethge, with VGG19/VGG16 on Keras 3.",
+)
+console = Console(stderr=True, highlight=False)
+
+
+class BadInput(ValueError):
+    """A user error: reported as one line and exit code 2."""
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT):
+    console.print(f"neuralstyle: error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _one_line_errors(command):
+    """Turn the errors a user can cause into one line on stderr and exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (BadInput, ImageError, WeightsError, ValueError) as error:
+            _fail(str(error))
+
+    return wrapper
+
+
+# --- options shared by the commands (each defined once) ----------------------
+
+Output = Annotated[Path, typer.Option("--output", "-o", help="Image to write (.png, .jpg, .webp).")]
+Model = Annotated[str, typer.Option(help=f"Network: {' or '.join(MODELS)}.")]
+Weights = Annotated[str, typer.Option(help=f"{', '.join(SOURCES)}, or a path to a Keras .h5 weights file.")]
+Pooling = Annotated[str, typer.Option(help="max (VGG's own) or avg (Gatys et al.'s choice).")]
+Size = Annotated[int, typer.Option(help="Longest side of the output in px (aspect ratio kept).")]
+Iterations = Annotated[int, typer.Option(help="L-BFGS iterations.")]
+Seed = Annotated[int, typer.Option(help="Seed of the noise image (runs are reproducible).")]
+TVWeight = Annotated[float, typer.Option(help="Weight of the total-variation smoothness term.")]
+StyleLayers = Annotated[
+    Optional[list[str]],
+    typer.Option("--style-layer", help="NAME[:WEIGHT], repeatable; default block1_conv1 … block5_conv1, equal weights."),
+]
+Frames = Annotated[Optional[Path], typer.Option(help="Folder for progress frames frame_00000.png … (0 = start).")]
+SaveEvery = Annotated[int, typer.Option(help="Save a frame every N iterations.")]
+Gif = Annotated[Optional[Path], typer.Option(help="Write a progress GIF here at the end.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+Overwrite = Annotated[bool, typer.Option(help="Replace an existing output file.")]
+
+
+def _version(value: bool):
+    if value:
+        print(f"neuralstyle {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+):
+    """Neural style transfer after Gatys, Ecker and Bethge, with VGG19/VGG16 on Keras 3."""
+
+
+# --- checks that need no TensorFlow ------------------------------------------
+
+
+def parse_style_layers(specs: list[str] | None, model: str) -> dict[str, float]:
+    """``["block1_conv1:0.5", "block2_conv1"]`` → ``{"block1_conv1": 0.5, "block2_conv1": 1.0}``."""
+    if not specs:
+        return {layer: 1.0 for layer in defaults.STYLE_LAYERS}
+    weights = {}
+    for spec in specs:
+        name, _, weight = spec.partition(":")
+        try:
+            value = float(weight) if weight else 1.0
+        except ValueError:
+            raise BadInput(f"bad style layer {spec!r}; expected NAME or NAME:WEIGHT, e.g. block1_conv1:0.5") from None
+        if not math.isfinite(value) or value < 0:
+            raise BadInput(f"style layer weight in {spec!r} must be a number ≥ 0")
+        weights[name] = value
+    check_layers(model, list(weights))
+    if not any(weights.values()):
+        raise BadInput("every style layer weight is 0; at least one must be positive")
+    return weights
+
+
+def parse_blend(specs: list[str] | None, styles: int) -> list[float] | None:
+    """``--style-blend 0.7,0.3`` or ``--style-blend 0.7 --style-blend 0.3`` → [0.7, 0.3]."""
+    if not specs:
+        return None
+    try:
+        blend = [float(part) for spec in specs for part in spec.split(",") if part.strip()]
+    except ValueError:
+        raise BadInput(f"bad --style-blend {' '.join(specs)!r}; expected numbers, e.g. 0.7,0.3") from None
+    if len(blend) != styles:
+        raise BadInput(f"{len(blend)} --style-blend weights for {styles} style image(s); give one per style")
+    if any(not math.isfinite(weight) or weight < 0 for weight in blend) or not any(blend):
+        raise BadInput(f"--style-blend weights {blend} must be ≥ 0 and not all 0")
+    return blend
+
+
+def _check_non_negative(**values: float) -> None:
+    for name, value in values.items():
+        if not math.isfinite(value) or value < 0:
+            raise BadInput(f"--{name.replace('_', '-')} is {value}; it must be ≥ 0")
+
+
+def _check_output(path: Path, overwrite: bool) -> Path:
+    if path.suffix.lower() not in SAVE_FORMATS:
+        raise BadInput(f"cannot write {path}: unknown image type {path.suffix!r}; use {', '.join(SAVE_FORMATS)}")
+    return _check_writable(path, overwrite)
+
+
+def _check_writable(path: Path, overwrite: bool) -> Path:
+    if path.exists() and not overwrite:
+        raise BadInput(f"{path} exists; pass --overwrite to replace it")
+    if path.is_dir():
+        raise BadInput(f"{path} is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise BadInput(f"cannot write {path}: folder {folder} does not exist")
+    try:  # a real write test: permission bits lie under root and on read-only mounts
+        probe = folder / f".neuralstyle-probe-{time.time_ns()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise BadInput(f"cannot write to {folder} ({error.strerror})") from None
+    return path
+
+
+def _check_fits(path: Path, image, size: int, model: str, layers, what: str) -> None:
+    width, height = fit_size(*image.size, size)
+    needed = minimum_size(model, layers)
+    if min(width, height) < needed:
+        raise BadInput(
+            f"{what} {path.name} at --size {size} would be {width}x{height} px; the layers used need at least "
+            f"{needed} px on each side"
+        )
+
+
+def record_path(output: Path) -> Path:
+    """The run record beside an output image: ``out.png`` → ``out.json``."""
+    return output.with_suffix(".json")
+
+
+# --- running -------------------------------------------------------------------
+
+
+class _ProgressDisplay:
+    """A live bar with iteration, loss parts, elapsed and time left; saves frames."""
+
+    def __init__(self, iterations: int, quiet: bool, frames: Path | None, save_every: int, pixels_of):
+        self.frames, self.save_every, self.pixels_of = frames, save_every, pixels_of
+        self.saved_frames: list[Path] = []
+        self.quiet = quiet
+        self.progress = Progress(
+            TextColumn("{task.completed}/{task.total}"), BarColumn(bar_width=20),
+            TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+            console=console, disable=quiet,
+        )
+        self.task = self.progress.add_task("iterations", total=iterations, losses="")
+        self.first: tuple[float, int] | None = None
+
+    def __call__(self, progress) -> None:
+        if self.frames is not None and progress.iteration % self.save_every == 0:
+            from .frames import save_frame
+
+            self.saved_frames.append(save_frame(self.frames, progress.iteration, self.pixels_of(progress.x)))
+        loss = progress.loss
+        self.progress.update(
+            self.task, completed=progress.iteration,
+            losses=f"loss {loss.total:.4g} = content {loss.content:.3g} + style {loss.style:.3g} + tv {loss.tv:.2g}",
+        )
+        # Time from iteration 1 on: iteration 0 includes compiling the step.
+        if progress.iteration == 1:
+            self.first = (progress.elapsed, progress.iteration)
+        elif progress.iteration == 4 and self.first and not self.quiet:
+            per_iteration = (progress.elapsed - self.first[0]) / (progress.iteration - self.first[1])
+            self.progress.console.print(
+                f"about {per_iteration:.2f} s per iteration: expect {_duration(per_iteration * progress.iterations)} "
+                f"for {progress.iterations} iterations"
+            )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def _versions() -> dict:
+    import numpy
+    import PIL
+    import scipy
+
+    from .backend import keras, tf
+
+    return {"neuralstyle": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "pillow": PIL.__version__}
+
+
+def _jsonable(value):
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], images: dict, run, description: str):
+    output: Path = arguments["output"]
+    quiet, frames, gif = arguments["quiet"], arguments["frames"], arguments["gif"]
+    weights = resolve_weights(arguments["model"], arguments["weights"])
+
+    def say(message: str) -> None:
+        if not quiet:
+            console.print(message, markup=False, soft_wrap=True)
+
+    say(f"{command}: {description}")
+    say(f"weights: {weights.describe()}")
+    from .backend import describe_device  # TensorFlow loads here, after every check passed
+    from .images import deprocess, to_uint8
+
+    device = describe_device()
+    say(f"device: {device}")
+    if frames is not None:
+        frames.mkdir(parents=True, exist_ok=True)
+
+    started = time.time()
+    display = None
+    shape = {}
+
+    def pixels_of(x):
+        height, width = shape["hw"]
+        return to_uint8(deprocess(x.reshape(height, width, 3)))
+
+    def callback(progress):
+        nonlocal display
+        if display is None:
+            display = _ProgressDisplay(progress.iterations, quiet, frames, arguments["save_every"], pixels_of)
+            display.progress.start()
+        display(progress)
+
+    def sized_callback(height, width):
+        shape["hw"] = (height, width)
+        return callback
+
+    try:
+        result = run(images, weights, sized_callback)
+    except KeyboardInterrupt:
+        if display is not None:
+            display.progress.stop()
+        console.print("neuralstyle: interrupted before the first iteration; nothing written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        if display is not None:
+            display.progress.stop()
+
+    from .images import save_image
+
+    save_image(output, result.image)
+    written = [str(output)]
+    gif_frames = display.saved_frames if display is not None else []
+    if gif is not None and gif_frames:
+        from .frames import make_gif
+
+        write_atomically(gif, make_gif(gif_frames))
+        written.append(str(gif))
+    record = {
+        "neuralstyle_record": 1,
+        "command": command,
+        "arguments": {key: _jsonable(value) for key, value in arguments.items()},
+        "inputs": {role: [{"path": str(path.resolve()), "sha256": sha256_of(path), "size": list(image.size)}
+                          for path, image in zip(inputs[role], images[role])] for role in inputs},
+        "weights": weights.record(),
+        "device": device,
+        "versions": _versions(),
+        "settings": result.settings,
+        "output": {"path": str(output.resolve()), "size": [result.image.shape[1], result.image.shape[0]]},
+        "frames": [str(path) for path in gif_frames],
+        "gif": str(gif) if gif is not None and gif_frames else None,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "wall_seconds": round(time.time() - started, 3),
+        "optimizer_seconds": round(result.seconds, 3),
+        "iterations": result.iterations,
+        "evaluations": result.evaluations,
+        "final_loss": result.loss,
+        "stopped": result.stopped,
+        "interrupted": result.interrupted,
+        "error": result.error,
+        "history": result.history,
+    }
+    write_atomically(record_path(output), json.dumps(record, indent=1).encode())
+    written.append(str(record_path(output)))
+    spread = float(result.image[..., :3].std())
+    if spread < 2.0:
+        console.print(f"neuralstyle: warning: the result is almost uniform (pixel std {spread:.2f}); "
+                      "try a lower --style-weight or another --init")
+    if result.interrupted:
+        console.print(f"neuralstyle: interrupted at iteration {result.iterations}; best image so far written: "
+                      f"{', '.join(written)}")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if result.error:
+        console.print(f"neuralstyle: error: {result.error}; best image so far written to {output}")
+        raise typer.Exit(1)
+    say(f"wrote {', '.join(written)} ({result.iterations} iterations, {result.evaluations} evaluations, "
+        f"{_duration(result.seconds)}, loss {result.loss['total']:.4g})")
+
+
+def _common_checks(arguments: dict) -> str:
+    model = check_model(arguments["model"])
+    _check_output(arguments["output"], arguments["overwrite"])
+    if arguments["gif"] is not None:
+        if arguments["frames"] is None:
+            raise BadInput("--gif needs --frames DIR (the GIF is made from the saved frames)")
+        if arguments["gif"].suffix.lower() != ".gif":
+            raise BadInput(f"--gif {arguments['gif']} must end in .gif")
+        _check_writable(arguments["gif"], arguments["overwrite"])
+    if arguments["frames"] is not None and arguments["frames"].exists() and not arguments["frames"].is_dir():
+        raise BadInput(f"--frames {arguments['frames']} exists and is not a folder")
+    if arguments["save_every"] < 1:
+        raise BadInput(f"--save-every is {arguments['save_every']}; it must be ≥ 1")
+    if arguments["iterations"] < 0:
+        raise BadInput(f"--iterations is {arguments['iterations']}; it must be ≥ 0")
+    if arguments["pooling"] not in ("max", "avg"):
+        raise BadInput(f"unknown --pooling {arguments['pooling']!r}; choose max or avg")
+    _check_non_negative(tv_weight=arguments["tv_weight"])
+    return model
+
+
+def _init_option(init: str, allowed: tuple[str, ...]):
+    """--init is a named start or a path to an image."""
+    if init in allowed:
+        return init, []
+    path = Path(init)
+    if not path.exists():
+        raise BadInput(f"unknown --init {init!r}; choose {', '.join(allowed)} or a path to an image")
+    return None, [path]
+
+
+@app.command()
+@_one_line_errors
+def transfer(
+    content: Annotated[Path, typer.Argument(help="Content image.")],
+    styles: Annotated[list[Path], typer.Argument(help="Style image(s).")],
+    output: Output,
+    content_layer: Annotated[str, typer.Option(help="Layer whose features carry the content.")] = defaults.CONTENT_LAYER,
+    style_layer: StyleLayers = None,
+    content_weight: Annotated[float, typer.Option(help="Weight of the content loss.")] = defaults.CONTENT_WEIGHT,
+    style_weight: Annotated[float, typer.Option(help="Weight of the style loss.")] = defaults.STYLE_WEIGHT,
+    tv_weight: TVWeight = defaults.TV_WEIGHT,
+    style_blend: Annotated[Optional[list[str]], typer.Option(help="Weights of several styles, e.g. 0.7,0.3.")] = None,
+    init: Annotated[str, typer.Option(help="content, noise, style, or a path to an image.")] = defaults.TRANSFER_INIT,
+    seed: Seed = defaults.SEED,
+    size: Size = defaults.SIZE,
+    style_scale: Annotated[float, typer.Option(help="Style image size relative to the output.")] = defaults.STYLE_SCALE,
+    iterations: Iterations = defaults.ITERATIONS,
+    model: Model = defaults.MODEL,
+    weights: Weights = defaults.WEIGHTS,
+    pooling: Pooling = defaults.POOLING,
+    frames: Frames = None,
+    save_every: SaveEvery = 1,
+    gif: Gif = None,
+    quiet: Quiet = False,
+    overwrite: Overwrite = False,
+):
+    """Paint CONTENT in the style of STYLE (several styles blend)."""
+    arguments = dict(locals())
+    model = _common_checks(arguments)
+    layer_weights = parse_style_layers(style_layer, model)
+    check_layers(model, [content_layer])
+    blend = parse_blend(style_blend, len(styles))
+    _check_non_negative(content_weight=content_weight, style_weight=style_weight)
+    if not (math.isfinite(style_scale) and style_scale > 0):
+        raise BadInput(f"--style-scale is {style_scale}; it must be > 0")
+    init_name, init_paths = _init_option(init, ("content", "noise", "style"))
+    inputs = {"content": [content], "style": list(styles), "init": init_paths}
+    images = {role: [read_image(path) for path in paths] for role, paths in inputs.items()}
+    _check_fits(content, images["content"][0], size, model, [content_layer, *layer_weights], "content image")
+    for path, image in zip(styles, images["style"]):
+        _check_fits(path, image, max(1, round(size * style_scale)), model, list(layer_weights), "style image")
+    width, height = fit_size(*images["content"][0].size, size)
+
+    def run(images, resolved, callback_for):
+        from .synthesis import transfer as run_transfer
+
+        return run_transfer(
+            images["content"][0], images["style"], content_layer=content_layer, style_layers=layer_weights,
+            content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight, style_blend=blend,
+            size=size, style_scale=style_scale, init=init_name or images["init"][0], seed=seed,
+            iterations=iterations, model=model, weights=resolved, pooling=pooling,
+            callback=callback_for(height, width),
+        )
+
+    _finish_run("transfer", arguments, inputs, images, run,
+                f"{content.name} in the style of {', '.join(path.name for path in styles)} → {output} "
+                f"({width}x{height} px, {iterations} L-BFGS iterations)")
+
+
+@app.command("content")
+@_one_line_errors
+def content_command(
+    image: Annotated[Path, typer.Argument(help="Image to reconstruct.")],
+    output: Output,
+    content_layer: Annotated[str, typer.Option(help="Layer to reconstruct from.")] = defaults.RECONSTRUCTION_CONTENT_LAYER,
+    init: Annotated[str, typer.Option(help="noise, or a path to an image.")] = defaults.RECONSTRUCTION_INIT,
+    seed: Seed = defaults.SEED,
+    size: Size = defaults.SIZE,
+    iterations: Iterations = defaults.ITERATIONS,
+    tv_weight: TVWeight = 0.0,
+    model: Model = defaults.MODEL,
+    weights: Weights = defaults.WEIGHTS,
+    pooling: Pooling = defaults.POOLING,
+    frames: Frames = None,
+    save_every: SaveEvery = 1,
+    gif: Gif = None,
+    quiet: Quiet = False,
+    overwrite: Overwrite = False,
+):
+    """Reconstruct IMAGE from one layer's features, starting from noise."""
+    arguments = dict(locals())
+    model = _common_checks(arguments)
+    check_layers(model, [content_layer])
+    init_name, init_paths = _init_option(init, ("noise",))
+    inputs = {"content": [image], "init": init_paths}
+    images = {role: [read_image(path) for path in paths] for role, paths in inputs.items()}
+    _check_fits(image, images["content"][0], size, model, [content_layer], "image")
+    width, height = fit_size(*images["content"][0].size, size)
+
+    def run(images, resolved, callback_for):
+        from .synthesis import reconstruct_content
+
+        return reconstruct_content(
+            images["content"][0], content_layer=content_layer, size=size, init=init_name or images["init"][0],
+            seed=seed, iterations=iterations, tv_weight=tv_weight, model=model, weights=resolved,
+            pooling=pooling, callback=callback_for(height, width),
+        )
+
+    _finish_run("content", arguments, inputs, images, run,
+                f"{image.name} from {content_layer} → {output} ({width}x{height} px, {iterations} iterations)")
+
+
+@app.command("style")
+@_one_line_errors
+def style_command(
+    image: Annotated[Path, typer.Argument(help="Style image to synthesise a texture from.")],
+    output: Output,
+    style_layer: StyleLayers = None,
+    init: Annotated[str, typer.Option(help="noise, or a path to an image.")] = defaults.RECONSTRUCTION_INIT,
+    seed: Seed = defaults.SEED,
+    size: Size = defaults.SIZE,
+    iterations: Iterations = defaults.ITERATIONS,
+    tv_weight: TVWeight = 0.0,
+    model: Model = defaults.MODEL,
+    weights: Weights = defaults.WEIGHTS,
+    pooling: Pooling = defaults.POOLING,
+    frames: Frames = None,
+    save_every: SaveEvery = 1,
+    gif: Gif = None,
+    quiet: Quiet = False,
+    overwrite: Overwrite = False,
+):
+    """Synthesise IMAGE's style (texture) from noise, matching Gram matrices."""
+    arguments = dict(locals())
+    model = _common_checks(arguments)
+    layer_weights = parse_style_layers(style_layer, model)
+    init_name, init_paths = _init_option(init, ("noise",))
+    inputs = {"style": [image], "init": init_paths}
+    images = {role: [read_image(path) for path in paths] for role, paths in inputs.items()}
+    _check_fits(image, images["style"][0], size, model, list(layer_weights), "image")
+    width, height = fit_size(*images["style"][0].size, size)
+
+    def run(images, resolved, callback_for):
+        from .synthesis import reconstruct_style
+
+        return reconstruct_style(
+            images["style"][0], style_layers=layer_weights, size=size, init=init_name or images["init"][0],
+            seed=seed, iterations=iterations, tv_weight=tv_weight, model=model, weights=resolved,
+            pooling=pooling, callback=callback_for(height, width),
+        )
+
+    _finish_run("style", arguments, inputs, images, run,
+                f"texture of {image.name} → {output} ({width}x{height} px, {iterations} iterations)")
+
+
+@app.command()
+@_one_line_errors
+def gif(
+    frames_dir: Annotated[Path, typer.Argument(help="Folder of frame_NNNNN.png files.")],
+    output: Output,
+    duration: Annotated[int, typer.Option(help="Milliseconds per frame.")] = 80,
+    hold_last: Annotated[int, typer.Option(help="Milliseconds the last frame stays up.")] = 1500,
+    loop: Annotated[int, typer.Option(help="Times to loop; 0 = forever.")] = 0,
+    every: Annotated[int, typer.Option(help="Use every N-th frame (the last is always kept).")] = 1,
+    size: Annotated[Optional[int], typer.Option(help="Longest side of the GIF in px.")] = None,
+    overwrite: Overwrite = False,
+):
+    """Assemble saved frames into an animated GIF."""
+    from .frames import list_frames, make_gif
+
+    if not frames_dir.is_dir():
+        raise BadInput(f"{frames_dir} is not a folder of frames")
+    if output.suffix.lower() != ".gif":
+        raise BadInput(f"{output} must end in .gif")
+    _check_writable(output, overwrite)
+    if duration < 1 or every < 1 or loop < 0 or (size is not None and size < 1):
+        raise BadInput("--duration, --every and --size must be ≥ 1, --loop ≥ 0")
+    paths = list_frames(frames_dir)
+    if not paths:
+        raise BadInput(f"no frame_NNNNN.png files in {frames_dir}")
+    write_atomically(output, make_gif(paths, duration_ms=duration, hold_last_ms=hold_last, loop=loop, every=every,
+                                      max_side=size))
+    print(f"wrote {output} from {len(paths)} frames")
+
+
+@app.command()
+@_one_line_errors
+def layers(model: Model = defaults.MODEL):
+    """List the model's layers with channels and stride, marking the defaults."""
+    model = check_model(model)
+    print(f"{'layer':<14} {'channels':>8} {'stride':>6}  default use")
+    for layer in conv_layers(model):
+        uses = []
+        if layer.name == defaults.CONTENT_LAYER:
+            uses.append("content (transfer)")
+        if layer.name == defaults.RECONSTRUCTION_CONTENT_LAYER:
+            uses.append("content (content command)")
+        if layer.name in defaults.STYLE_LAYERS:
+            uses.append("style")
+        print(f"{layer.name:<14} {layer.channels:>8} {layer.stride:>6}  {', '.join(uses)}")
+
+
+_MODE_COMMANDS = {"transfer": transfer, "content": content_command, "style": style_command}
+
+
+@app.command()
+@_one_line_errors
+def rerun(
+    record: Annotated[Path, typer.Argument(help="Run record (the .json written beside an output).")],
+    output: Output,
+    overwrite: Overwrite = False,
+    quiet: Quiet = False,
+):
+    """Re-do a run exactly from its record, writing a new OUTPUT."""
+    try:
+        data = json.loads(record.read_text())
+        command, arguments = data["command"], dict(data["arguments"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise BadInput(f"{record} is not a neuralstyle run record ({error})") from None
+    if command not in _MODE_COMMANDS:
+        raise BadInput(f"{record} records an unknown command {command!r}")
+    for role, entries in data.get("inputs", {}).items():
+        for entry in entries:
+            path = Path(entry["path"])
+            if path.is_file() and sha256_of(path) != entry["sha256"]:
+                console.print(f"neuralstyle: warning: {path} changed since the recorded run")
+    path_arguments = {"content", "styles", "image", "frames", "gif"}
+    for key in path_arguments & arguments.keys():
+        value = arguments[key]
+        if value is not None:
+            arguments[key] = [Path(item) for item in value] if isinstance(value, list) else Path(value)
+    arguments.update(output=output, overwrite=overwrite, quiet=quiet, frames=None, gif=None)
+    _MODE_COMMANDS[command].__wrapped__(**arguments)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: usage errors become one line and exit code 2."""
+    try:
+        code = app(args=argv, prog_name="neuralstyle", standalone_mode=False)
+    except TyperException as error:
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        console.print(f"neuralstyle: error: {message}", markup=False, soft_wrap=True)
+        code = getattr(error, "exit_code", EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    sys.exit(code or 0)

@@ -1,0 +1,23 @@
+"""Every default setting, defined once: the API, the CLI and the records read them here."""
+
+MODEL = "vgg19"
+WEIGHTS = "auto"
+POOLING = "max"
+
+# Gatys et al. (2016): content from conv4_2, style from conv1_1 … conv5_1, equal weights.
+CONTENT_LAYER = "block4_conv2"
+# Content reconstruction shows most when made from a shallower layer (the Keras VGG16 experiment).
+RECONSTRUCTION_CONTENT_LAYER = "block2_conv2"
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+# Weights of the normalised losses (see neuralstyle.losses): they mean the same at every size.
+CONTENT_WEIGHT = 1.0
+STYLE_WEIGHT = 100.0
+TV_WEIGHT = 1e-5
+
+SIZE = 512  # longest side of the output, px
+STYLE_SCALE = 1.0  # style image's longest side relative to the output's
+ITERATIONS = 300  # L-BFGS iterations
+TRANSFER_INIT = "content"  # Gatys's code starts from the content image
+RECONSTRUCTION_INIT = "noise"  # the paper's reconstructions start from white noise
+SEED = 0

@@ -1,0 +1,211 @@
+"""Loss and gradient in one pass, and the L-BFGS-B loop that consumes them.
+
+The `Evaluator` runs one forward and one backward pass of VGG per distinct
+point, inside a compiled ``tf.function`` (on the GPU when TensorFlow sees
+one), and hands scipy float64 values. `minimize_lbfgs` makes *one* long call
+of ``scipy.optimize.fmin_l_bfgs_b``, so the optimiser keeps its curvature
+history for the whole run (restarting it every few steps, as several older
+tools do, throws that history away).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import scipy.optimize
+
+from .backend import tf
+from .losses import gram_matrix, mean_square, total_variation_loss
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss or its gradient became NaN or infinite; the run cannot go on."""
+
+
+@dataclass(frozen=True)
+class LossParts:
+    """The weighted parts of the loss at one point (total = content + style + tv)."""
+
+    total: float
+    content: float
+    style: float
+    tv: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Evaluator:
+    """Loss and gradient of one image of fixed size against fixed targets.
+
+    `content_targets` maps a layer to its target features ``(1, h, w, C)``;
+    `style_targets` maps a layer to its target Gram matrix ``(C, C)``;
+    `style_layer_weights` maps each style layer to its relative weight (they
+    are normalised to sum to 1). Points are flattened Caffe tensors of
+    ``height * width * 3`` float64 values (BGR, mean-subtracted, 0–255 scale).
+    """
+
+    def __init__(
+        self,
+        feature_model,
+        height: int,
+        width: int,
+        *,
+        content_targets: dict | None = None,
+        style_targets: dict | None = None,
+        content_weight: float = 1.0,
+        style_weight: float = 1.0,
+        style_layer_weights: dict | None = None,
+        tv_weight: float = 0.0,
+    ):
+        self.shape = (1, int(height), int(width), 3)
+        self.feature_model = feature_model
+        content_targets = content_targets or {}
+        style_targets = style_targets or {}
+        style_layer_weights = style_layer_weights or {layer: 1.0 for layer in style_targets}
+        layer_weight_sum = sum(style_layer_weights[layer] for layer in style_targets) or 1.0
+
+        # Weights and target scales fold into one constant per layer, so the
+        # compiled step does one multiply per layer and no divisions.
+        self._content = [
+            (layer, tf.constant(target, tf.float32), content_weight / len(content_targets) / _scale(target))
+            for layer, target in content_targets.items()
+        ]
+        self._style = [
+            (layer, tf.constant(gram, tf.float32), style_weight * style_layer_weights[layer] / layer_weight_sum / _scale(gram))
+            for layer, gram in style_targets.items()
+        ]
+        self._tv_weight = float(tv_weight)
+        self.passes = 0
+        self.best_x: np.ndarray | None = None
+        self.best: LossParts | None = None
+        self.last: LossParts | None = None
+        self._last_x: np.ndarray | None = None
+        self._last_grad: np.ndarray | None = None
+        self._step = tf.function(self._loss_and_gradient, input_signature=[tf.TensorSpec(self.shape, tf.float32)])
+
+    def _loss_and_gradient(self, image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            features = self.feature_model(image)
+            zero = tf.constant(0.0, tf.float32)
+            content = sum(
+                (coefficient * mean_square(tf.cast(features[layer], tf.float32) - target)
+                 for layer, target, coefficient in self._content),
+                zero,
+            )
+            style = sum(
+                (coefficient * mean_square(gram_matrix(tf.cast(features[layer], tf.float32)) - gram)
+                 for layer, gram, coefficient in self._style),
+                zero,
+            )
+            tv = self._tv_weight * total_variation_loss(image) if self._tv_weight else zero
+            total = content + style + tv
+        return tf.stack([total, content, style, tv]), tape.gradient(total, image)
+
+    def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """Loss and gradient (float64, flattened like `x`) at the point `x`;
+        computed once per distinct point, then served from the cache."""
+        if self._last_x is not None and np.array_equal(x, self._last_x):
+            return self.last.total, self._last_grad
+        parts, gradient = self._step(np.asarray(x, dtype=np.float32).reshape(self.shape))
+        self.passes += 1
+        parts = LossParts(*(float(value) for value in parts.numpy()))
+        gradient = gradient.numpy().astype(np.float64).reshape(-1)
+        if not (np.isfinite(parts.total) and np.isfinite(gradient).all()):
+            raise NonFiniteLossError(
+                f"the loss became {parts.total} at evaluation {self.passes} (content {parts.content:.4g}, "
+                f"style {parts.style:.4g}, tv {parts.tv:.4g}); lower the weights or start from another --init"
+            )
+        self._last_x, self._last_grad, self.last = np.array(x, dtype=np.float64), gradient, parts
+        if self.best is None or parts.total < self.best.total:
+            self.best_x, self.best = self._last_x, parts
+        return parts.total, gradient
+
+    def loss(self, x: np.ndarray) -> float:
+        return self.evaluate(x)[0]
+
+    def grads(self, x: np.ndarray) -> np.ndarray:
+        return self.evaluate(x)[1]
+
+
+def _scale(target) -> float:
+    # A target that is all zeros (a black image's deep features) must not divide by zero.
+    return max(float(np.mean(np.square(np.asarray(target, dtype=np.float64)))), 1e-12)
+
+
+@dataclass
+class Progress:
+    """What a per-iteration callback sees. `x` is the current point (a flattened
+    Caffe tensor); iteration 0 is the starting image."""
+
+    iteration: int
+    iterations: int
+    evaluations: int
+    loss: LossParts
+    elapsed: float
+    x: np.ndarray = field(repr=False)
+
+
+@dataclass
+class OptimizeResult:
+    x: np.ndarray = field(repr=False)
+    loss: LossParts
+    iterations: int
+    evaluations: int
+    elapsed: float
+    stopped: str | None  # None when every iteration ran; else 'interrupted', 'callback', 'error' or scipy's reason
+    history: list[dict]
+    error: str | None = None  # what went wrong when stopped == 'error' (a NaN loss, say)
+
+
+class _StopRun(Exception):
+    pass
+
+
+def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bounds=None, callback=None,
+                   history_size: int = 10) -> OptimizeResult:
+    """Run up to `iterations` L-BFGS-B iterations from `x0` in one scipy call.
+
+    `callback(progress)` is called at iteration 0 (the start) and after every
+    iteration; returning True stops the run. Ctrl-C also stops it. Either way
+    the best point seen so far is returned, with `stopped` saying why; so it
+    is when the loss turns NaN after a good start (`stopped` 'error').
+    """
+    start = time.perf_counter()
+    history: list[dict] = []
+    x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
+
+    def report(iteration: int, x: np.ndarray) -> None:
+        loss = evaluator.last
+        history.append({"iteration": iteration, **loss.as_dict(), "evaluations": evaluator.passes,
+                        "elapsed": round(time.perf_counter() - start, 4)})
+        if callback is not None and callback(Progress(iteration, iterations, evaluator.passes, loss,
+                                                      time.perf_counter() - start, x)):
+            raise _StopRun
+
+    stopped = error = None
+    try:
+        evaluator.evaluate(x0)
+        report(0, x0)
+        counter = iter(range(1, iterations + 1))
+        _, _, info = scipy.optimize.fmin_l_bfgs_b(
+            evaluator.evaluate, x0, bounds=bounds, m=history_size, maxiter=iterations,
+            # Tolerances at zero: the user asked for a number of iterations, not convergence.
+            maxfun=max(20, iterations * 4), factr=0.0, pgtol=0.0,
+            callback=lambda x: report(next(counter), x),
+        )
+        if info["nit"] < iterations:
+            stopped = str(info.get("task", "stopped early"))
+    except _StopRun:
+        stopped = "callback"
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    except NonFiniteLossError as problem:
+        if evaluator.best_x is None:
+            raise
+        stopped, error = "error", str(problem)
+    return OptimizeResult(evaluator.best_x, evaluator.best, max(0, len(history) - 1), evaluator.passes,
+                          time.perf_counter() - start, stopped, history, error)

@@ -1,0 +1,63 @@
+"""The VGG feature model: named ``block{b}_conv{c}`` outputs of VGG16 or VGG19.
+
+Built from ``keras.applications`` with ``weights=None``, loaded with the
+resolved weights, and cut after the deepest layer a run reads, so that no time
+goes into layers nobody looks at.
+"""
+
+from __future__ import annotations
+
+from .backend import keras
+from .layers import check_layers, check_model, deepest
+from .weights import Weights, resolve_weights
+
+_APPLICATIONS = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}
+POOLINGS = ("max", "avg")
+
+
+def check_pooling(pooling: str) -> str:
+    if pooling not in POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
+    return pooling
+
+
+class FeatureModel:
+    """Maps a Caffe tensor ``(1, H, W, 3)`` (BGR, mean-subtracted, 0–255) to the
+    ReLU outputs of `layers`, a dict ``name -> (1, H/stride, W/stride, C)``.
+
+    `weights` is a resolved `Weights` or a source for `resolve_weights`
+    ('auto', 'imagenet', 'imagenet-q8', a .h5 path, or None for random weights,
+    which only tests should want). `pooling` 'avg' swaps VGG's max pooling for
+    average pooling, which Gatys et al. found gives smoother gradients.
+    """
+
+    def __init__(self, layers, *, model: str = "vgg19", weights="auto", pooling: str = "max"):
+        self.model_name = check_model(model)
+        self.layers = list(dict.fromkeys(check_layers(self.model_name, layers)))
+        self.pooling = check_pooling(pooling)
+        if weights is None:
+            self.weights = None
+        else:
+            self.weights = weights if isinstance(weights, Weights) else resolve_weights(self.model_name, weights)
+            if self.weights.model != self.model_name:
+                raise ValueError(f"weights are for {self.weights.model.upper()}, the model is {self.model_name.upper()}")
+        full = _APPLICATIONS[self.model_name](include_top=False, weights=None, input_shape=(None, None, 3))
+        if self.weights is not None:
+            self.weights.apply(full)
+        self.keras_model = self._truncate(full)
+
+    def _truncate(self, full) -> keras.Model:
+        last = deepest(self.model_name, self.layers)
+        inputs = keras.Input((None, None, 3), name="caffe_image")
+        x, outputs = inputs, {}
+        for layer in full.layers[1:]:
+            if self.pooling == "avg" and isinstance(layer, keras.layers.MaxPooling2D):
+                layer = keras.layers.AveragePooling2D(layer.pool_size, layer.strides, name=layer.name)
+            x = layer(x)
+            outputs[layer.name] = x
+            if layer.name == last:
+                break
+        return keras.Model(inputs, {name: outputs[name] for name in self.layers}, name=f"{self.model_name}_features")
+
+    def __call__(self, caffe_image):
+        return self.keras_model(caffe_image, training=False)

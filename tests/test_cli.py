@@ -1,0 +1,201 @@
+"""The neuralstyle command line, as a user runs it (subprocesses, real images at 64 px)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
+TUBINGEN = SHARED / "tubingen.jpg"
+STARRY = SHARED / "starry_night.jpg"
+SCREAM = SHARED / "the_scream.jpg"
+
+pytestmark = pytest.mark.skipif(not TUBINGEN.exists(), reason="needs ../shared/images")
+
+
+def neuralstyle(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "neuralstyle", *map(str, args)],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def no_tensorflow_env(tmp_path_factory) -> dict:
+    """An environment in which importing TensorFlow fails loudly: a bad-input
+    error that still comes out as one clean line was caught before the import."""
+    fake = tmp_path_factory.mktemp("fake_tf") / "tensorflow"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('tensorflow was imported')\n")
+    return {**os.environ, "PYTHONPATH": f"{fake.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+def test_version_is_printed():
+    result = neuralstyle("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("neuralstyle ")
+
+
+def test_layers_lists_vgg19_channels_strides_and_defaults():
+    lines = neuralstyle("layers").stdout.splitlines()
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert len(rows) == 16 and "block5_conv4" in rows
+    assert rows["block4_conv2"].split()[1:3] == ["512", "8"] and "content (transfer)" in rows["block4_conv2"]
+    assert "style" in rows["block1_conv1"] and "style" not in rows["block1_conv2"]
+
+
+def test_layers_lists_vgg16():
+    rows = [line.split()[0] for line in neuralstyle("layers", "--model", "vgg16").stdout.splitlines()[1:]]
+    assert len(rows) == 13 and rows[-1] == "block5_conv3"
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("bad")
+    (folder / "notes.txt").write_text("not an image")
+    (folder / "truncated.jpg").write_bytes(TUBINGEN.read_bytes()[:2000])
+    (folder / "exists.png").write_bytes(b"")
+    return {"folder": folder, "text": folder / "notes.txt", "truncated": folder / "truncated.jpg",
+            "exists": folder / "exists.png"}
+
+
+BAD_INPUTS = {
+    "missing content file": (["transfer", "nope.jpg", STARRY, "-o", "{out}"], "no such file"),
+    "not an image": (["transfer", "{text}", STARRY, "-o", "{out}"], "not an image"),
+    "corrupt image": (["transfer", "{truncated}", STARRY, "-o", "{out}"], "corrupt or truncated"),
+    "unknown layer lists valid ones": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--content-layer",
+                                        "block6_conv1"], "block5_conv4"),
+    "unknown style layer": (["style", STARRY, "-o", "{out}", "--style-layer", "block1_conv9:1"], "block1_conv2"),
+    "negative style weight": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--style-weight", "-1"], "≥ 0"),
+    "negative style layer weight": (["style", STARRY, "-o", "{out}", "--style-layer", "block1_conv1:-2"], "≥ 0"),
+    "size below what VGG needs": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--size", "12"], "at least 16 px"),
+    "more blend weights than styles": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--style-blend", "0.5,0.5"],
+                                       "one per style"),
+    "output folder missing": (["content", TUBINGEN, "-o", "{folder}/missing/out.png"], "does not exist"),
+    "existing output": (["content", TUBINGEN, "-o", "{exists}"], "--overwrite"),
+    "unknown output type": (["content", TUBINGEN, "-o", "{folder}/out.bmp2"], "unknown image type"),
+    "unknown weights": (["content", TUBINGEN, "-o", "{out}", "--weights", "resnet"], "imagenet-q8"),
+    "unknown init": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--init", "sketch"], "content, noise, style"),
+    "gif without frames": (["content", TUBINGEN, "-o", "{out}", "--gif", "{folder}/a.gif"], "--frames"),
+    "unknown option": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--colour", "red"], "--colour"),
+    "missing argument": (["transfer", TUBINGEN], "Missing argument"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_line_on_stderr_with_exit_code_2_before_tensorflow_loads(case, bad_files, no_tensorflow_env):
+    args, expected = BAD_INPUTS[case]
+    fields = {**{key: str(value) for key, value in bad_files.items()}, "out": str(bad_files["folder"] / "out.png")}
+    args = [arg.format(**fields) if isinstance(arg, str) else arg for arg in args]
+    result = neuralstyle(*args, env=no_tensorflow_env)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("neuralstyle: error: ")
+    assert expected in lines[0]
+    assert not (bad_files["folder"] / "out.png").exists()
+
+
+@pytest.fixture(scope="module")
+def transfer_run(tmp_path_factory) -> dict:
+    """One small transfer with frames every 2 iterations and a GIF."""
+    folder = tmp_path_factory.mktemp("transfer")
+    out, frames, gif = folder / "out.png", folder / "frames", folder / "progress.gif"
+    result = neuralstyle("transfer", TUBINGEN, STARRY, "-o", out, "--size", 64, "--iterations", 6,
+                         "--frames", frames, "--save-every", 2, "--gif", gif)
+    assert result.returncode == 0, result.stderr
+    return {"folder": folder, "out": out, "frames": frames, "gif": gif, "stderr": result.stderr,
+            "record": json.loads((folder / "out.json").read_text())}
+
+
+def test_transfer_writes_image_keeping_aspect_ratio(transfer_run):
+    with Image.open(transfer_run["out"]) as image:
+        assert image.size == (64, 48)  # Tübingen is 1024x768
+
+
+def test_transfer_says_weights_device_and_size_before_running(transfer_run):
+    stderr = transfer_run["stderr"]
+    assert "weights: VGG19 ImageNet" in stderr
+    assert "device: CPU" in stderr or "device: GPU" in stderr
+    assert "64x48 px" in stderr
+
+
+def test_frames_and_gif_follow_iterations_and_save_every(transfer_run):
+    names = sorted(path.name for path in transfer_run["frames"].iterdir())
+    assert names == ["frame_00000.png", "frame_00002.png", "frame_00004.png", "frame_00006.png"]
+    with Image.open(transfer_run["gif"]) as gif:
+        assert gif.n_frames == 4
+        assert gif.size == (64, 48)
+
+
+def test_run_record_holds_settings_weights_versions_and_history(transfer_run):
+    record = transfer_run["record"]
+    assert record["command"] == "transfer"
+    assert record["arguments"]["iterations"] == 6 and record["arguments"]["size"] == 64
+    assert record["weights"]["source"] == "imagenet-q8" and len(record["weights"]["sha256"]) == 64
+    assert {"tensorflow", "keras", "numpy", "scipy", "pillow", "python"} <= record["versions"].keys()
+    assert [entry["iteration"] for entry in record["history"]] == list(range(7))
+    assert record["history"][-1]["total"] < record["history"][0]["total"]
+    assert record["evaluations"] >= 7 and record["wall_seconds"] > 0
+    assert record["final_loss"]["total"] == pytest.approx(min(entry["total"] for entry in record["history"]))
+    assert record["interrupted"] is False
+    assert record["inputs"]["content"][0]["size"] == [1024, 768]
+
+
+def test_rerun_repeats_the_run_exactly(transfer_run):
+    again = transfer_run["folder"] / "again.png"
+    result = neuralstyle("rerun", transfer_run["folder"] / "out.json", "-o", again, "--quiet")
+    assert result.returncode == 0, result.stderr
+    with Image.open(transfer_run["out"]) as first, Image.open(again) as second:
+        assert first.tobytes() == second.tobytes()
+
+
+def test_gif_command_takes_every_nth_frame_and_always_the_last(transfer_run, tmp_path):
+    out = tmp_path / "every2.gif"
+    result = neuralstyle("gif", transfer_run["frames"], "-o", out, "--every", 2, "--size", 32)
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as gif:
+        assert gif.n_frames == 3  # of frames 0, 2, 4, 6: 0 and 4, then 6, the last
+        assert max(gif.size) == 32
+
+
+def test_content_and_style_commands_write_images(tmp_path):
+    content = neuralstyle("content", TUBINGEN, "-o", tmp_path / "c.png", "--size", 64, "--iterations", 3, "-q")
+    style = neuralstyle("style", SCREAM, "-o", tmp_path / "s.jpg", "--size", 64, "--iterations", 3, "-q",
+                        "--style-layer", "block1_conv1:0.5", "--style-layer", "block2_conv1")
+    assert content.returncode == 0 and style.returncode == 0, content.stderr + style.stderr
+    with Image.open(tmp_path / "c.png") as c, Image.open(tmp_path / "s.jpg") as s:
+        assert c.size == (64, 48)
+        assert s.size == (50, 64)  # The Scream is 1200x1528: portrait kept
+    record = json.loads((tmp_path / "s.json").read_text())
+    assert record["settings"]["style_layers"] == {"block1_conv1": 0.5, "block2_conv1": 1.0}
+
+
+def test_ctrl_c_writes_the_best_image_so_far_and_exits_130(tmp_path):
+    out, frames = tmp_path / "out.png", tmp_path / "frames"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "neuralstyle", "transfer", str(TUBINGEN), str(STARRY), "-o", str(out),
+         "--size", "64", "--iterations", "1000", "--frames", str(frames)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(frames.glob("frame_*.png"))) < 3:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    with Image.open(out) as image:
+        image.load()
+        assert image.size == (64, 48)
+    record = json.loads((tmp_path / "out.json").read_text())
+    assert record["interrupted"] is True and record["stopped"] == "interrupted"
+    assert 2 <= record["iterations"] < 1000
+    assert "interrupted at iteration" in stderr
