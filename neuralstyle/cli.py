@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.exceptions import TyperException
 
 from . import __version__, defaults
-from .images import SAVE_FORMATS, ImageError, fit_size, read_image, write_atomically
+from .images import SAVE_FORMATS, ImageError, fit_size, read_image, scale_sizes, write_atomically
 from .layers import MODELS, check_layers, check_model, conv_layers, minimum_size
 from .weights import SOURCES, WeightsError, resolve_weights, sha256_of
 
@@ -68,7 +68,9 @@ Model = Annotated[str, typer.Option(help=f"Network: {' or '.join(MODELS)}.")]
 Weights = Annotated[str, typer.Option(help=f"{', '.join(SOURCES)}, or a path to a Keras .h5 weights file.")]
 Pooling = Annotated[str, typer.Option(help="max (VGG's own) or avg (Gatys et al.'s choice).")]
 Size = Annotated[int, typer.Option(help="Longest side of the output in px (aspect ratio kept).")]
-Iterations = Annotated[int, typer.Option(help="L-BFGS iterations.")]
+Iterations = Annotated[int, typer.Option(help="Optimiser iterations.")]
+Optimizer = Annotated[str, typer.Option(help="lbfgs (one long L-BFGS-B run) or adam.")]
+LearningRate = Annotated[float, typer.Option(help="Adam's step size, in pixel units (0–255).")]
 Seed = Annotated[int, typer.Option(help="Seed of the noise image (runs are reproducible).")]
 TVWeight = Annotated[float, typer.Option(help="Weight of the total-variation smoothness term.")]
 StyleLayers = Annotated[
@@ -133,6 +135,30 @@ def parse_blend(specs: list[str] | None, styles: int) -> list[float] | None:
     return blend
 
 
+def parse_counts(text: str, option: str, count: int) -> list[int]:
+    """``"300"`` → [300] * count; ``"300,100"`` → [300, 100] (one per scale)."""
+    try:
+        values = [int(part) for part in str(text).split(",")]
+    except ValueError:
+        raise BadInput(f"bad {option} {text!r}; expected a whole number, or one per scale like 300,100") from None
+    if any(value < 0 for value in values):
+        raise BadInput(f"{option} {text!r} must be ≥ 0")
+    if len(values) == 1:
+        return values * count
+    if len(values) != count:
+        raise BadInput(f"{option} gives {len(values)} numbers for {count} scales; give one, or one per scale")
+    return values
+
+
+def parse_scales(text: str, size: int) -> list[int]:
+    """``--scales 3`` → sizes halving down to --size; ``--scales 256,512`` → those sizes (last = --size)."""
+    try:
+        values = [int(part) for part in str(text).split(",")]
+    except ValueError:
+        raise BadInput(f"bad --scales {text!r}; expected a count like 3 or sizes like 256,512,1024") from None
+    return scale_sizes(size, values[0] if len(values) == 1 else values)
+
+
 def _check_non_negative(**values: float) -> None:
     for name, value in values.items():
         if not math.isfinite(value) or value < 0:
@@ -183,8 +209,8 @@ def record_path(output: Path) -> Path:
 class _ProgressDisplay:
     """A live bar with iteration, loss parts, elapsed and time left; saves frames."""
 
-    def __init__(self, iterations: int, quiet: bool, frames: Path | None, save_every: int, pixels_of):
-        self.frames, self.save_every, self.pixels_of = frames, save_every, pixels_of
+    def __init__(self, iterations: int, quiet: bool, frames: Path | None, save_every: int):
+        self.frames, self.save_every = frames, save_every
         self.saved_frames: list[Path] = []
         self.quiet = quiet
         self.progress = Progress(
@@ -199,7 +225,7 @@ class _ProgressDisplay:
         if self.frames is not None and progress.iteration % self.save_every == 0:
             from .frames import save_frame
 
-            self.saved_frames.append(save_frame(self.frames, progress.iteration, self.pixels_of(progress.x)))
+            self.saved_frames.append(save_frame(self.frames, progress.iteration, progress.image()))
         loss = progress.loss
         self.progress.update(
             self.task, completed=progress.iteration,
@@ -252,7 +278,6 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
     say(f"{command}: {description}")
     say(f"weights: {weights.describe()}")
     from .backend import describe_device  # TensorFlow loads here, after every check passed
-    from .images import deprocess, to_uint8
 
     device = describe_device()
     say(f"device: {device}")
@@ -261,25 +286,16 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
 
     started = time.time()
     display = None
-    shape = {}
-
-    def pixels_of(x):
-        height, width = shape["hw"]
-        return to_uint8(deprocess(x.reshape(height, width, 3)))
 
     def callback(progress):
         nonlocal display
         if display is None:
-            display = _ProgressDisplay(progress.iterations, quiet, frames, arguments["save_every"], pixels_of)
+            display = _ProgressDisplay(progress.iterations, quiet, frames, arguments["save_every"])
             display.progress.start()
         display(progress)
 
-    def sized_callback(height, width):
-        shape["hw"] = (height, width)
-        return callback
-
     try:
-        result = run(images, weights, sized_callback)
+        result = run(images, weights, callback)
     except KeyboardInterrupt:
         if display is not None:
             display.progress.stop()
@@ -353,8 +369,11 @@ def _common_checks(arguments: dict) -> str:
         raise BadInput(f"--frames {arguments['frames']} exists and is not a folder")
     if arguments["save_every"] < 1:
         raise BadInput(f"--save-every is {arguments['save_every']}; it must be ≥ 1")
-    if arguments["iterations"] < 0:
-        raise BadInput(f"--iterations is {arguments['iterations']}; it must be ≥ 0")
+    parse_counts(arguments["iterations"], "--iterations", 1 + str(arguments["iterations"]).count(","))
+    if arguments["optimizer"] not in ("lbfgs", "adam"):
+        raise BadInput(f"unknown --optimizer {arguments['optimizer']!r}; choose lbfgs or adam")
+    if not (math.isfinite(arguments["learning_rate"]) and arguments["learning_rate"] > 0):
+        raise BadInput(f"--learning-rate is {arguments['learning_rate']}; it must be > 0")
     if arguments["pooling"] not in ("max", "avg"):
         raise BadInput(f"unknown --pooling {arguments['pooling']!r}; choose max or avg")
     _check_non_negative(tv_weight=arguments["tv_weight"])
@@ -387,7 +406,17 @@ def transfer(
     seed: Seed = defaults.SEED,
     size: Size = defaults.SIZE,
     style_scale: Annotated[float, typer.Option(help="Style image size relative to the output.")] = defaults.STYLE_SCALE,
-    iterations: Iterations = defaults.ITERATIONS,
+    scales: Annotated[str, typer.Option(
+        help="Coarse-to-fine: a number of sizes halving down from --size (3 → 256,512,1024 at 1024), "
+             "or the sizes, e.g. 384,768,1536.")] = str(defaults.SCALES),
+    preserve_color: Annotated[str, typer.Option(
+        help="none; luminance (transfer on luminance, keep the content's colours); "
+             "histogram (give the style the content's colour statistics).")] = defaults.PRESERVE_COLOR,
+    iterations: Annotated[str, typer.Option(
+        help="Optimiser iterations; with --scales, one number per scale or one for all (e.g. 300,150,50).")]
+    = str(defaults.ITERATIONS),
+    optimizer: Optimizer = defaults.OPTIMIZER,
+    learning_rate: LearningRate = defaults.LEARNING_RATE,
     model: Model = defaults.MODEL,
     weights: Weights = defaults.WEIGHTS,
     pooling: Pooling = defaults.POOLING,
@@ -406,28 +435,33 @@ def transfer(
     _check_non_negative(content_weight=content_weight, style_weight=style_weight)
     if not (math.isfinite(style_scale) and style_scale > 0):
         raise BadInput(f"--style-scale is {style_scale}; it must be > 0")
+    if preserve_color not in ("none", "luminance", "histogram"):
+        raise BadInput(f"unknown --preserve-color {preserve_color!r}; choose none, luminance or histogram")
+    sides = parse_scales(scales, size)
+    iteration_counts = parse_counts(iterations, "--iterations", len(sides))
     init_name, init_paths = _init_option(init, ("content", "noise", "style"))
     inputs = {"content": [content], "style": list(styles), "init": init_paths}
     images = {role: [read_image(path) for path in paths] for role, paths in inputs.items()}
-    _check_fits(content, images["content"][0], size, model, [content_layer, *layer_weights], "content image")
+    _check_fits(content, images["content"][0], sides[0], model, [content_layer, *layer_weights], "content image")
     for path, image in zip(styles, images["style"]):
-        _check_fits(path, image, max(1, round(size * style_scale)), model, list(layer_weights), "style image")
-    width, height = fit_size(*images["content"][0].size, size)
+        _check_fits(path, image, max(1, round(sides[0] * style_scale)), model, list(layer_weights), "style image")
+    scale_text = " → ".join("x".join(map(str, fit_size(*images["content"][0].size, side))) for side in sides)
 
-    def run(images, resolved, callback_for):
+    def run(images, resolved, callback):
         from .synthesis import transfer as run_transfer
 
         return run_transfer(
             images["content"][0], images["style"], content_layer=content_layer, style_layers=layer_weights,
             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight, style_blend=blend,
-            size=size, style_scale=style_scale, init=init_name or images["init"][0], seed=seed,
-            iterations=iterations, model=model, weights=resolved, pooling=pooling,
-            callback=callback_for(height, width),
+            size=size, style_scale=style_scale, scales=sides, preserve_color=preserve_color,
+            init=init_name or images["init"][0], seed=seed, iterations=iteration_counts, optimizer=optimizer, learning_rate=learning_rate, model=model, weights=resolved,
+            pooling=pooling,
+            callback=callback,
         )
 
     _finish_run("transfer", arguments, inputs, images, run,
                 f"{content.name} in the style of {', '.join(path.name for path in styles)} → {output} "
-                f"({width}x{height} px, {iterations} L-BFGS iterations)")
+                f"({scale_text} px, {'+'.join(map(str, iteration_counts))} {optimizer} iterations)")
 
 
 @app.command("content")
@@ -440,6 +474,8 @@ def content_command(
     seed: Seed = defaults.SEED,
     size: Size = defaults.SIZE,
     iterations: Iterations = defaults.ITERATIONS,
+    optimizer: Optimizer = defaults.OPTIMIZER,
+    learning_rate: LearningRate = defaults.LEARNING_RATE,
     tv_weight: TVWeight = 0.0,
     model: Model = defaults.MODEL,
     weights: Weights = defaults.WEIGHTS,
@@ -460,13 +496,13 @@ def content_command(
     _check_fits(image, images["content"][0], size, model, [content_layer], "image")
     width, height = fit_size(*images["content"][0].size, size)
 
-    def run(images, resolved, callback_for):
+    def run(images, resolved, callback):
         from .synthesis import reconstruct_content
 
         return reconstruct_content(
             images["content"][0], content_layer=content_layer, size=size, init=init_name or images["init"][0],
-            seed=seed, iterations=iterations, tv_weight=tv_weight, model=model, weights=resolved,
-            pooling=pooling, callback=callback_for(height, width),
+            seed=seed, iterations=iterations, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
+            model=model, weights=resolved, pooling=pooling, callback=callback,
         )
 
     _finish_run("content", arguments, inputs, images, run,
@@ -483,6 +519,8 @@ def style_command(
     seed: Seed = defaults.SEED,
     size: Size = defaults.SIZE,
     iterations: Iterations = defaults.ITERATIONS,
+    optimizer: Optimizer = defaults.OPTIMIZER,
+    learning_rate: LearningRate = defaults.LEARNING_RATE,
     tv_weight: TVWeight = 0.0,
     model: Model = defaults.MODEL,
     weights: Weights = defaults.WEIGHTS,
@@ -503,13 +541,13 @@ def style_command(
     _check_fits(image, images["style"][0], size, model, list(layer_weights), "image")
     width, height = fit_size(*images["style"][0].size, size)
 
-    def run(images, resolved, callback_for):
+    def run(images, resolved, callback):
         from .synthesis import reconstruct_style
 
         return reconstruct_style(
             images["style"][0], style_layers=layer_weights, size=size, init=init_name or images["init"][0],
-            seed=seed, iterations=iterations, tv_weight=tv_weight, model=model, weights=resolved,
-            pooling=pooling, callback=callback_for(height, width),
+            seed=seed, iterations=iterations, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
+            model=model, weights=resolved, pooling=pooling, callback=callback,
         )
 
     _finish_run("style", arguments, inputs, images, run,

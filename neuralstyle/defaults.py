@@ -17,7 +17,11 @@ TV_WEIGHT = 1e-5
 
 SIZE = 512  # longest side of the output, px
 STYLE_SCALE = 1.0  # style image's longest side relative to the output's
-ITERATIONS = 300  # L-BFGS iterations
+SCALES = 1  # coarse-to-fine: number of sizes, halving down from SIZE
+PRESERVE_COLOR = "none"  # or "luminance", "histogram"
+ITERATIONS = 300  # optimiser iterations
+OPTIMIZER = "lbfgs"  # or "adam"
+LEARNING_RATE = 5.0  # Adam's step, in pixel units (0–255 scale)
 TRANSFER_INIT = "content"  # Gatys's code starts from the content image
 RECONSTRUCTION_INIT = "noise"  # the paper's reconstructions start from white noise
 SEED = 0

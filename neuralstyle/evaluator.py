@@ -11,6 +11,7 @@ tools do, throws that history away).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -139,7 +140,9 @@ def _scale(target) -> float:
 @dataclass
 class Progress:
     """What a per-iteration callback sees. `x` is the current point (a flattened
-    Caffe tensor); iteration 0 is the starting image."""
+    Caffe tensor); iteration 0 is the starting image. `image()` gives the
+    current image as ``uint8`` RGB(A) when the caller that made this Progress
+    knows how to render it (the synthesis functions do)."""
 
     iteration: int
     iterations: int
@@ -147,6 +150,12 @@ class Progress:
     loss: LossParts
     elapsed: float
     x: np.ndarray = field(repr=False)
+    render: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+
+    def image(self) -> np.ndarray:
+        if self.render is None:
+            raise ValueError("this progress report cannot render its image")
+        return self.render(self.x)
 
 
 @dataclass
@@ -165,15 +174,11 @@ class _StopRun(Exception):
     pass
 
 
-def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bounds=None, callback=None,
-                   history_size: int = 10) -> OptimizeResult:
-    """Run up to `iterations` L-BFGS-B iterations from `x0` in one scipy call.
-
-    `callback(progress)` is called at iteration 0 (the start) and after every
-    iteration; returning True stops the run. Ctrl-C also stops it. Either way
-    the best point seen so far is returned, with `stopped` saying why; so it
-    is when the loss turns NaN after a good start (`stopped` 'error').
-    """
+def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, steps) -> OptimizeResult:
+    """Shared by the optimisers: reports iteration 0 and every later one to
+    `callback`, and turns a stop, Ctrl-C or a NaN into a result holding the best
+    point so far. `steps(x0, report)` runs the optimiser and returns None, or
+    why it ended before `iterations`."""
     start = time.perf_counter()
     history: list[dict] = []
     x0 = np.asarray(x0, dtype=np.float64).reshape(-1)
@@ -190,15 +195,7 @@ def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bou
     try:
         evaluator.evaluate(x0)
         report(0, x0)
-        counter = iter(range(1, iterations + 1))
-        _, _, info = scipy.optimize.fmin_l_bfgs_b(
-            evaluator.evaluate, x0, bounds=bounds, m=history_size, maxiter=iterations,
-            # Tolerances at zero: the user asked for a number of iterations, not convergence.
-            maxfun=max(20, iterations * 4), factr=0.0, pgtol=0.0,
-            callback=lambda x: report(next(counter), x),
-        )
-        if info["nit"] < iterations:
-            stopped = str(info.get("task", "stopped early"))
+        stopped = steps(x0, report)
     except _StopRun:
         stopped = "callback"
     except KeyboardInterrupt:
@@ -209,3 +206,52 @@ def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bou
         stopped, error = "error", str(problem)
     return OptimizeResult(evaluator.best_x, evaluator.best, max(0, len(history) - 1), evaluator.passes,
                           time.perf_counter() - start, stopped, history, error)
+
+
+def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bounds=None, callback=None,
+                   history_size: int = 10) -> OptimizeResult:
+    """Run up to `iterations` L-BFGS-B iterations from `x0` in one scipy call.
+
+    `callback(progress)` is called at iteration 0 (the start) and after every
+    iteration; returning True stops the run. Ctrl-C also stops it. Either way
+    the best point seen so far is returned, with `stopped` saying why; so it
+    is when the loss turns NaN after a good start (`stopped` 'error').
+    """
+
+    def steps(x0, report):
+        counter = iter(range(1, iterations + 1))
+        _, _, info = scipy.optimize.fmin_l_bfgs_b(
+            evaluator.evaluate, x0, bounds=bounds, m=history_size, maxiter=iterations,
+            # Tolerances at zero: the user asked for a number of iterations, not convergence.
+            maxfun=max(20, iterations * 4), factr=0.0, pgtol=0.0,
+            callback=lambda x: report(next(counter), x),
+        )
+        return None if info["nit"] >= iterations else str(info.get("task", "stopped early"))
+
+    return _optimize(evaluator, x0, iterations, callback, steps)
+
+
+def minimize_adam(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, learning_rate: float,
+                  bounds=None, callback=None) -> OptimizeResult:
+    """Run `iterations` steps of Keras's Adam (one evaluation each) from `x0`,
+    clipping to `bounds` after each step; callbacks and stops as `minimize_lbfgs`.
+    `learning_rate` is in Caffe pixel units (0–255 scale)."""
+    from .backend import keras
+
+    def steps(x0, report):
+        point = keras.Variable(x0.astype(np.float32), name="image")
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+        low, high = (None, None) if bounds is None else (bounds[:, 0], bounds[:, 1])
+        x = x0
+        for iteration in range(1, iterations + 1):
+            _, gradient = evaluator.evaluate(x)
+            optimizer.apply_gradients([(gradient.astype(np.float32), point)])
+            x = point.numpy().astype(np.float64)
+            if low is not None:
+                x = np.clip(x, low, high)
+                point.assign(x.astype(np.float32))
+            evaluator.evaluate(x)
+            report(iteration, x)
+        return None
+
+    return _optimize(evaluator, x0, iterations, callback, steps)

@@ -47,7 +47,8 @@ def make_gif(
 
     Takes every `every`-th frame and always the last one, so the GIF ends on the
     result, which stays up `hold_last_ms`; `loop` 0 repeats forever; `max_side`
-    shrinks the frames (aspect ratio kept)."""
+    shrinks the frames (aspect ratio kept). Frames of a coarse-to-fine run come
+    in several sizes; all are scaled to the last one's."""
     if not frames:
         raise ValueError("no frames to make a GIF from")
     if every < 1:
@@ -63,6 +64,8 @@ def make_gif(
         if max_side and max(image.size) > max_side:
             image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
         images.append(image)
+    images = [image if image.size == images[-1].size else image.resize(images[-1].size, Image.Resampling.LANCZOS)
+              for image in images]
     durations = [duration_ms] * (len(images) - 1) + [max(duration_ms, hold_last_ms)]
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations,

@@ -34,8 +34,6 @@ IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 # Refuse to decode images above this many pixels (decompression bombs).
 MAX_INPUT_PIXELS = 200_000_000
 
-ImageLike = "Image.Image | np.ndarray"
-
 
 class ImageError(ValueError):
     """An input that is not a usable image (missing, corrupt, wrong shape or range)."""
@@ -68,7 +66,7 @@ def read_image(path: str | os.PathLike) -> Image.Image:
     try:
         with Image.open(path) as image:
             image.load()
-            return image.copy() if image.mode != "P" else image.convert("RGBA")
+            return ImageOps.exif_transpose(image)  # so that every size check sees the upright image
     except UnidentifiedImageError:
         raise ImageError(f"{path} is not an image Pillow can read") from None
     except Image.DecompressionBombError:
@@ -152,8 +150,14 @@ def resize(image: RGBImage, width: int, height: int) -> RGBImage:
         return image
     size = (int(width), int(height))
     rgb = np.stack([_resize_channel(image.rgb[..., c], size) for c in range(3)], axis=2)
-    alpha = None if image.alpha is None else np.clip(_resize_channel(image.alpha, size), 0, 255)
-    return RGBImage(np.clip(rgb, 0, 255).astype(np.float32), alpha)
+    return RGBImage(np.clip(rgb, 0, 255).astype(np.float32), resize_alpha(image.alpha, *size))
+
+
+def resize_alpha(alpha: np.ndarray | None, width: int, height: int) -> np.ndarray | None:
+    """An alpha map ``(H, W)`` 0–255 resampled to width x height px (None stays None)."""
+    if alpha is None or alpha.shape == (height, width):
+        return alpha
+    return np.clip(_resize_channel(alpha, (int(width), int(height))), 0, 255)
 
 
 def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -161,6 +165,19 @@ def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     aspect ratio (rounded to whole pixels, never below 1)."""
     scale = max_side / max(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def scale_sizes(size: int, scales) -> list[int]:
+    """The longest sides of a coarse-to-fine run: `scales` sizes halving down from
+    `size` (3, 1024 → [256, 512, 1024]), or an explicit ascending list ending at `size`."""
+    if isinstance(scales, (int, np.integer)):
+        if not 1 <= scales <= 8:
+            raise ValueError(f"scales is {scales}; it must be between 1 and 8")
+        return [max(1, round(size / 2 ** (scales - 1 - index))) for index in range(scales)]
+    sizes = [int(side) for side in scales]
+    if not sizes or sizes != sorted(sizes) or sizes[-1] != size:
+        raise ValueError(f"scales {sizes} must be ascending sizes ending at the output size {size}")
+    return sizes
 
 
 def resize_max_side(image: RGBImage, max_side: int) -> RGBImage:
@@ -226,6 +243,9 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 would hide the image from other users
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

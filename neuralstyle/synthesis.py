@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import defaults
-from .evaluator import Evaluator, Progress, minimize_lbfgs
-from .images import RGBImage, caffe_bounds, deprocess, fit_size, preprocess, resize, resize_max_side, to_rgb, to_uint8
+from .color import check_mode as check_color_mode
+from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
+from .evaluator import Evaluator, Progress, minimize_adam, minimize_lbfgs
+from .images import RGBImage, caffe_bounds, resize_alpha, scale_sizes, deprocess, fit_size, preprocess, resize, resize_max_side, to_rgb, to_uint8
 from .layers import check_layers, minimum_size
 from .losses import gram_matrix
 from .model import FeatureModel
 from .weights import Weights, resolve_weights
 
 INITS = ("content", "noise", "style")
+OPTIMIZERS = ("lbfgs", "adam")
 
 
 @dataclass
@@ -137,47 +140,113 @@ def _feature_model(layers, model: str, weights, pooling: str) -> FeatureModel:
     return _model_cache[key]
 
 
+def _render(height: int, width: int, alpha, finish) -> Callable[[np.ndarray], np.ndarray]:
+    """Flattened Caffe tensor of one stage's size → the ``uint8`` image a user sees."""
+    alpha = resize_alpha(alpha, width, height)
+    return lambda x: to_uint8(finish(deprocess(x.reshape(height, width, 3))), alpha)
+
+
+def _check_optimizer(iterations, optimizer: str, learning_rate: float) -> None:
+    for count in [iterations] if np.isscalar(iterations) else iterations:
+        if int(count) < 0:
+            raise ValueError(f"iterations is {count}; it must be ≥ 0")
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if not (np.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning rate is {learning_rate}; it must be > 0")
+
+
+@dataclass
+class _Stage:
+    """One optimisation at one size: its targets, start and budget."""
+
+    init_rgb: np.ndarray
+    content_targets: dict
+    style_targets: dict
+    iterations: int
+
+
+def _optimise(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
+              optimizer, learning_rate, callback):
+    height, width = stage.init_rgb.shape[:2]
+    evaluator = Evaluator(
+        feature_model, height, width, content_targets=stage.content_targets, style_targets=stage.style_targets,
+        content_weight=content_weight, style_weight=style_weight, style_layer_weights=style_layer_weights,
+        tv_weight=tv_weight,
+    )
+    if optimizer == "adam":
+        return minimize_adam(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
+                             learning_rate=float(learning_rate), bounds=caffe_bounds(height, width), callback=callback)
+    return minimize_lbfgs(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
+                          bounds=caffe_bounds(height, width), callback=callback)
+
+
 def _run(
     *,
     feature_model: FeatureModel,
-    init_rgb: np.ndarray,
+    stages,
     alpha: np.ndarray | None,
-    content_targets: dict,
-    style_targets: dict,
     style_layer_weights: dict,
     content_weight: float,
     style_weight: float,
     tv_weight: float,
-    iterations: int,
+    optimizer: str,
+    learning_rate: float,
     callback: Callable[[Progress], bool | None] | None,
     frames_every: int | None,
     settings: dict,
+    finish: Callable[[np.ndarray], np.ndarray] = lambda rgb: rgb,
 ) -> Result:
-    if int(iterations) < 0:
-        raise ValueError(f"iterations is {iterations}; it must be ≥ 0")
-    height, width = init_rgb.shape[:2]
-    evaluator = Evaluator(
-        feature_model, height, width, content_targets=content_targets, style_targets=style_targets,
-        content_weight=content_weight, style_weight=style_weight, style_layer_weights=style_layer_weights,
-        tv_weight=tv_weight,
-    )
+    """Optimise stage after stage (one per size; each later stage starts from the
+    previous result), reporting one continuous iteration count to `callback`.
+
+    `stages` yields `_Stage`s; it is sent the float RGB result of each stage.
+    `finish` maps the optimised float RGB to what the user sees (colour put back)."""
+    settings = {**settings, "optimizer": optimizer, **({"learning_rate": learning_rate} if optimizer == "adam" else {})}
     frames: list[np.ndarray] = []
-
-    def on_iteration(progress: Progress):
-        if frames_every and progress.iteration % frames_every == 0:
-            frames.append(to_uint8(deprocess(progress.x.reshape(height, width, 3)), alpha))
-        return callback(progress) if callback is not None else None
-
+    history: list[dict] = []
     started = time.perf_counter()
-    outcome = minimize_lbfgs(evaluator, preprocess(init_rgb), iterations=int(iterations),
-                             bounds=caffe_bounds(height, width), callback=on_iteration)
-    image = to_uint8(deprocess(outcome.x.reshape(height, width, 3)), alpha)
+    total_iterations, done, evaluations, outcome, rgb = settings["total_iterations"], 0, 0, None, None
+    stage = next(stages)
+    for scale in range(len(settings["scales"])):
+        height, width = stage.init_rgb.shape[:2]
+        render = _render(height, width, alpha, finish)
+
+        def on_iteration(progress: Progress, offset=done, first_stage=scale == 0, render=render):
+            if progress.iteration == 0 and not first_stage:
+                return None  # the previous stage already showed this image
+            progress = replace(progress, iteration=offset + progress.iteration, iterations=total_iterations,
+                               evaluations=evaluations + progress.evaluations, render=render)
+            if frames_every and progress.iteration % frames_every == 0:
+                frames.append(progress.image())
+            return callback(progress) if callback is not None else None
+
+        outcome = _optimise(feature_model, stage, style_layer_weights=style_layer_weights,
+                            content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                            optimizer=optimizer, learning_rate=learning_rate, callback=on_iteration)
+        history += [{**entry, "iteration": done + entry["iteration"], "evaluations": evaluations + entry["evaluations"],
+                     "scale": scale} for entry in outcome.history if scale == 0 or entry["iteration"] > 0]
+        done += outcome.iterations
+        evaluations += outcome.evaluations
+        rgb = deprocess(outcome.x.reshape(height, width, 3))
+        if outcome.stopped in ("callback", "interrupted", "error") or scale == len(settings["scales"]) - 1:
+            break
+        stage = stages.send(rgb)
     return Result(
-        image=image, loss=outcome.loss.as_dict(), history=outcome.history, iterations=outcome.iterations,
-        evaluations=outcome.evaluations, seconds=time.perf_counter() - started, stopped=outcome.stopped,
+        image=to_uint8(finish(rgb), alpha), loss=outcome.loss.as_dict(), history=history, iterations=done,
+        evaluations=evaluations, seconds=time.perf_counter() - started, stopped=outcome.stopped,
         weights=feature_model.weights.record() if feature_model.weights else {"source": "random"},
         settings=settings, frames=frames, error=outcome.error,
     )
+
+
+def _per_scale(iterations, count: int) -> list[int]:
+    if np.isscalar(iterations):
+        return [int(iterations)] * count
+    iterations = [int(value) for value in iterations]
+    if len(iterations) != count:
+        raise ValueError(f"{len(iterations)} iteration counts for {count} scales; give one, or one per scale")
+    return iterations
 
 
 def transfer(
@@ -192,9 +261,13 @@ def transfer(
     style_blend: Sequence[float] | None = None,
     size: int = defaults.SIZE,
     style_scale: float = defaults.STYLE_SCALE,
+    scales: int | Sequence[int] = defaults.SCALES,
+    preserve_color: str = defaults.PRESERVE_COLOR,
     init="content",
     seed: int = defaults.SEED,
-    iterations: int = defaults.ITERATIONS,
+    iterations: int | Sequence[int] = defaults.ITERATIONS,
+    optimizer: str = defaults.OPTIMIZER,
+    learning_rate: float = defaults.LEARNING_RATE,
     model: str = defaults.MODEL,
     weights=defaults.WEIGHTS,
     pooling: str = defaults.POOLING,
@@ -208,12 +281,17 @@ def transfer(
     style image is scaled so its longest side is ``size * style_scale``.
     `style_layers` is a list of layer names (equal weights) or a mapping
     ``name -> weight``. `init` is 'content', 'noise', 'style' or an image.
-    `callback(progress)` runs at the start and after every iteration; return
-    True from it to stop. Ctrl-C stops too; either way the best image so far
-    is returned.
+    `scales` > 1 runs coarse-to-fine: first at ``size / 2**(scales-1)``, each
+    result upsampled to start the next size (or give the sizes as a list);
+    `iterations` is per scale (one number, or one per scale).
+    `preserve_color` is 'none', 'luminance' or 'histogram' (see
+    `neuralstyle.color`). `callback(progress)` runs at the start and after
+    every iteration; return True from it to stop. Ctrl-C stops too; either way
+    the best image so far is returned.
     """
     layer_weights = _style_layer_weights(style_layers)
     check_layers(model, [content_layer, *layer_weights])
+    check_color_mode(preserve_color)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
         raise ValueError("no style image given")
@@ -227,34 +305,67 @@ def transfer(
     tv_weight = _check_weight("tv weight", tv_weight)
     if not style_scale > 0:
         raise ValueError(f"style scale is {style_scale}; it must be > 0")
+    _check_optimizer(iterations, optimizer, learning_rate)
+    sides = scale_sizes(int(size), scales)
+    iterations_per_scale = _per_scale(iterations, len(sides))
 
     content_image = to_rgb(content)
-    width, height = fit_size(content_image.width, content_image.height, int(size))
-    _check_size(width, height, model, [content_layer, *layer_weights], "the output")
-    content_image = resize(content_image, width, height)
-    style_side = max(1, round(int(size) * style_scale))
-    style_images = [resize_max_side(to_rgb(image), style_side) for image in styles]
-    for image in style_images:
-        _check_size(image.width, image.height, model, layer_weights, "a style image")
+    style_images = [to_rgb(image) for image in styles]
+    sizes = [fit_size(content_image.width, content_image.height, side) for side in sides]
+    for width, height in sizes:
+        _check_size(width, height, model, [content_layer, *layer_weights], "the output")
+    output_width, output_height = sizes[-1]
+    finish = lambda rgb: rgb  # noqa: E731
+    if preserve_color == "histogram":
+        style_images = [RGBImage(match_color_statistics(image.rgb, content_image.rgb)) for image in style_images]
+    elif preserve_color == "luminance":
+        style_images = [RGBImage(gray(matched_luminance(image.rgb, content_image.rgb))) for image in style_images]
+        colour_source, colour_by_size = content_image, {}
+
+        def finish(rgb):  # the content's chrominance at the size of `rgb` (sizes change across scales)
+            height, width = rgb.shape[:2]
+            if (width, height) not in colour_by_size:
+                colour_by_size[(width, height)] = resize(colour_source, width, height).rgb
+            return with_chrominance(rgb, colour_by_size[(width, height)])
+
+        content_image = RGBImage(gray(luminance(content_image.rgb)), content_image.alpha)
+    style_sides = [max(1, round(side * style_scale)) for side in sides]
+    style_sizes = [[fit_size(image.width, image.height, side) for image in style_images] for side in style_sides]
+    for width, height in (pair for pairs in style_sizes for pair in pairs):
+        _check_size(width, height, model, layer_weights, "a style image")
 
     feature_model = _feature_model([content_layer, *layer_weights], model, weights, pooling)
-    content_targets = {content_layer: _features(feature_model, content_image.rgb)[content_layer]}
-    style_targets = _style_grams(feature_model, style_images, blend, layer_weights)
+
+    def stages():
+        previous = None
+        for (width, height), style_side, count in zip(sizes, style_sides, iterations_per_scale):
+            sized_content = resize(content_image, width, height)
+            sized_styles = [resize_max_side(image, style_side) for image in style_images]
+            if previous is None:
+                init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
+            else:
+                init_rgb = resize(RGBImage(previous), width, height).rgb
+            previous = yield _Stage(
+                init_rgb=init_rgb,
+                content_targets={content_layer: _features(feature_model, sized_content.rgb)[content_layer]},
+                style_targets=_style_grams(feature_model, sized_styles, blend, layer_weights),
+                iterations=count,
+            )
+
     settings = {
         "mode": "transfer", "content_layer": content_layer, "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
-        "style_blend": blend, "size": int(size), "style_scale": float(style_scale),
-        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": int(iterations),
-        "model": model, "pooling": pooling, "output_size": [width, height],
-        "style_sizes": [[image.width, image.height] for image in style_images],
+        "style_blend": blend, "size": int(size), "style_scale": float(style_scale), "preserve_color": preserve_color,
+        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": iterations_per_scale,
+        "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling,
+        "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
+        "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes],
     }
     return _run(
-        feature_model=feature_model,
-        init_rgb=_initial_rgb(init, seed, height, width, content_image, style_images[0]),
-        alpha=content_image.alpha, content_targets=content_targets, style_targets=style_targets,
+        feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
         style_layer_weights=layer_weights, content_weight=content_weight, style_weight=style_weight,
-        tv_weight=tv_weight, iterations=iterations, callback=callback, frames_every=frames_every,
-        settings=settings,
+        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
+        frames_every=frames_every, settings=settings, finish=finish,
     )
 
 
@@ -266,6 +377,8 @@ def reconstruct_content(
     init=defaults.RECONSTRUCTION_INIT,
     seed: int = defaults.SEED,
     iterations: int = defaults.ITERATIONS,
+    optimizer: str = defaults.OPTIMIZER,
+    learning_rate: float = defaults.LEARNING_RATE,
     tv_weight: float = 0.0,
     model: str = defaults.MODEL,
     weights=defaults.WEIGHTS,
@@ -282,16 +395,20 @@ def reconstruct_content(
     _check_size(width, height, model, [content_layer], "the output")
     source = resize(source, width, height)
     feature_model = _feature_model([content_layer], model, weights, pooling)
+    _check_optimizer(iterations, optimizer, learning_rate)
+    stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
+                   content_targets={content_layer: _features(feature_model, source.rgb)[content_layer]},
+                   style_targets={}, iterations=int(iterations))
     settings = {
         "mode": "content", "content_layer": content_layer, "size": int(size), "tv_weight": tv_weight,
         "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": int(iterations),
-        "model": model, "pooling": pooling, "output_size": [width, height],
+        "total_iterations": int(iterations), "model": model, "pooling": pooling,
+        "scales": [[width, height]], "output_size": [width, height],
     }
     return _run(
-        feature_model=feature_model, init_rgb=_initial_rgb(init, seed, height, width, None, None),
-        alpha=source.alpha, content_targets={content_layer: _features(feature_model, source.rgb)[content_layer]},
-        style_targets={}, style_layer_weights={}, content_weight=1.0, style_weight=0.0, tv_weight=tv_weight,
-        iterations=iterations, callback=callback, frames_every=frames_every, settings=settings,
+        feature_model=feature_model, stages=iter([stage]), alpha=source.alpha, style_layer_weights={},
+        content_weight=1.0, style_weight=0.0, tv_weight=tv_weight, optimizer=optimizer,
+        learning_rate=learning_rate, callback=callback, frames_every=frames_every, settings=settings,
     )
 
 
@@ -303,6 +420,8 @@ def reconstruct_style(
     init=defaults.RECONSTRUCTION_INIT,
     seed: int = defaults.SEED,
     iterations: int = defaults.ITERATIONS,
+    optimizer: str = defaults.OPTIMIZER,
+    learning_rate: float = defaults.LEARNING_RATE,
     tv_weight: float = 0.0,
     model: str = defaults.MODEL,
     weights=defaults.WEIGHTS,
@@ -319,15 +438,18 @@ def reconstruct_style(
     source = resize_max_side(to_rgb(image), int(size))
     _check_size(source.width, source.height, model, layer_weights, "the output")
     feature_model = _feature_model(list(layer_weights), model, weights, pooling)
+    _check_optimizer(iterations, optimizer, learning_rate)
+    stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
+                   content_targets={}, style_targets=_style_grams(feature_model, [source], [1.0], layer_weights),
+                   iterations=int(iterations))
     settings = {
         "mode": "style", "style_layers": layer_weights, "size": int(size), "tv_weight": tv_weight,
         "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": int(iterations),
-        "model": model, "pooling": pooling, "output_size": [source.width, source.height],
+        "total_iterations": int(iterations), "model": model, "pooling": pooling,
+        "scales": [[source.width, source.height]], "output_size": [source.width, source.height],
     }
     return _run(
-        feature_model=feature_model,
-        init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
-        alpha=None, content_targets={}, style_targets=_style_grams(feature_model, [source], [1.0], layer_weights),
-        style_layer_weights=layer_weights, content_weight=0.0, style_weight=1.0, tv_weight=tv_weight,
-        iterations=iterations, callback=callback, frames_every=frames_every, settings=settings,
+        feature_model=feature_model, stages=iter([stage]), alpha=None, style_layer_weights=layer_weights,
+        content_weight=0.0, style_weight=1.0, tv_weight=tv_weight, optimizer=optimizer,
+        learning_rate=learning_rate, callback=callback, frames_every=frames_every, settings=settings,
     )

@@ -139,7 +139,7 @@ def test_frames_and_gif_follow_iterations_and_save_every(transfer_run):
 def test_run_record_holds_settings_weights_versions_and_history(transfer_run):
     record = transfer_run["record"]
     assert record["command"] == "transfer"
-    assert record["arguments"]["iterations"] == 6 and record["arguments"]["size"] == 64
+    assert record["settings"]["iterations"] == [6] and record["arguments"]["size"] == 64
     assert record["weights"]["source"] == "imagenet-q8" and len(record["weights"]["sha256"]) == 64
     assert {"tensorflow", "keras", "numpy", "scipy", "pillow", "python"} <= record["versions"].keys()
     assert [entry["iteration"] for entry in record["history"]] == list(range(7))
