@@ -1,14 +1,47 @@
 #!/usr/bin/env bash
-# Remake the README's pictures from ../shared/images with the neuralstyle CLI.
-# Each picture's record (.json) is kept beside it, so `neuralstyle rerun` can repeat it.
+# Remake the README's pictures from ../shared/images with the neuralstyle CLI
+# (about 40 minutes on a 2-core CPU). Each picture's run record (.json) is kept
+# beside it, so `neuralstyle rerun` can repeat it. Pass names to make only some:
+#   bash docs/make_gallery.sh transfer reconstructions
 set -euo pipefail
 cd "$(dirname "$0")/.."
 images=../shared/images
 ns=.venv/bin/neuralstyle
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
+only="$*"
 
-# Gatys et al. Fig. 2 setting: Tübingen × The Starry Night, 256 px, 100 iterations, with its progress GIF.
-$ns transfer $images/tubingen.jpg $images/starry_night.jpg -o docs/tubingen_starry_night.jpg \
-    --size 256 --iterations 100 --frames "$work/frames" --save-every 2 --overwrite
-$ns gif "$work/frames" -o docs/tubingen_starry_night.gif --every 2 --size 200 --overwrite
+if want transfer; then  # Gatys et al. Fig. 2 setting, with its progress GIF
+  $ns transfer $images/tubingen.jpg $images/starry_night.jpg -o docs/tubingen_starry_night.jpg \
+      --size 256 --iterations 100 --frames "$work/frames" --save-every 2 --overwrite
+  $ns gif "$work/frames" -o docs/tubingen_starry_night.gif --every 2 --size 200 --overwrite
+fi
+if want reconstructions; then  # Fig. 1
+  $ns figure reconstructions $images/tubingen.jpg $images/starry_night.jpg -o docs/reconstructions.jpg \
+      --size 256 --iterations 200 --overwrite
+  rm -rf docs/reconstructions_tiles
+fi
+if want styles; then  # Fig. 2
+  $ns figure styles $images/tubingen.jpg $images/starry_night.jpg $images/the_scream.jpg \
+      $images/shipwreck.jpg $images/seated-nude.jpg -o docs/styles.jpg --size 256 --iterations 150 --overwrite
+  rm -rf docs/styles_tiles
+fi
+if want tradeoff; then  # Fig. 3
+  $ns figure tradeoff $images/tubingen.jpg $images/starry_night.jpg -o docs/tradeoff.jpg \
+      --size 256 --iterations 100 --ratios 1e-3,1e-2,1e-1,1 --overwrite
+  rm -rf docs/tradeoff_tiles
+fi
+if want color; then  # colour preservation, both modes
+  for mode in luminance histogram; do
+    $ns transfer $images/tubingen.jpg $images/starry_night.jpg -o docs/color_$mode.jpg \
+        --size 256 --iterations 100 --preserve-color $mode --overwrite
+  done
+fi
+if want blend; then  # two styles, 50:50
+  $ns transfer $images/tubingen.jpg $images/starry_night.jpg $images/the_scream.jpg -o docs/blend.jpg \
+      --size 256 --iterations 100 --style-blend 0.5,0.5 --overwrite
+fi
+if want inspect; then
+  $ns inspect $images/starry_night.jpg -o docs/inspect_starry_night.jpg --size 256 --overwrite
+fi
