@@ -24,6 +24,7 @@ from typer.exceptions import TyperException
 from . import __version__, defaults
 from .images import SAVE_FORMATS, ImageError, fit_size, read_image, scale_sizes, write_atomically
 from .layers import MODELS, check_layers, check_model, conv_layers, minimum_size
+from .resources import check_fits_in_memory, gigabytes
 from .weights import SOURCES, WeightsError, resolve_weights, sha256_of
 
 EXIT_BAD_INPUT = 2
@@ -67,6 +68,8 @@ Output = Annotated[Path, typer.Option("--output", "-o", help="Image to write (.p
 Model = Annotated[str, typer.Option(help=f"Network: {' or '.join(MODELS)}.")]
 Weights = Annotated[str, typer.Option(help=f"{', '.join(SOURCES)}, or a path to a Keras .h5 weights file.")]
 Pooling = Annotated[str, typer.Option(help="max (VGG's own) or avg (Gatys et al.'s choice).")]
+Precision = Annotated[str, typer.Option(
+    help="float32, or bfloat16/float16 (mixed precision: faster on CPUs with AVX-512 BF16 and on GPUs).")]
 Size = Annotated[int, typer.Option(help="Longest side of the output in px (aspect ratio kept).")]
 Iterations = Annotated[int, typer.Option(help="Optimiser iterations.")]
 Optimizer = Annotated[str, typer.Option(help="lbfgs (one long L-BFGS-B run) or adam.")]
@@ -281,8 +284,17 @@ def _base_record(command: str, arguments: dict, inputs: dict, images: dict, weig
     }
 
 
-def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], images: dict, run, description: str):
+def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], images: dict, run, description: str,
+                footprint: tuple):
+    """Check memory, say what will happen, run, then write the output, the
+    frames' GIF and the run record. `footprint` is (layers, width, height) of the
+    largest step."""
     output: Path = arguments["output"]
+    layers_used, width, height = footprint
+    try:
+        need = check_fits_in_memory(arguments["model"], layers_used, width, height, arguments["precision"])
+    except MemoryError as error:
+        raise BadInput(str(error)) from None
     quiet, frames, gif = arguments["quiet"], arguments["frames"], arguments["gif"]
     weights = resolve_weights(arguments["model"], arguments["weights"])
 
@@ -290,7 +302,7 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
         if not quiet:
             console.print(message, markup=False, soft_wrap=True)
 
-    say(f"{command}: {description}")
+    say(f"{command}: {description}; about {gigabytes(need)} of memory")
     say(f"weights: {weights.describe()}")
     from .backend import describe_device  # TensorFlow loads here, after every check passed
 
@@ -382,6 +394,8 @@ def _common_checks(arguments: dict) -> str:
         raise BadInput(f"unknown --optimizer {arguments['optimizer']!r}; choose lbfgs or adam")
     if not (math.isfinite(arguments["learning_rate"]) and arguments["learning_rate"] > 0):
         raise BadInput(f"--learning-rate is {arguments['learning_rate']}; it must be > 0")
+    if arguments["precision"] not in ("float32", "bfloat16", "float16"):
+        raise BadInput(f"unknown --precision {arguments['precision']!r}; choose float32, bfloat16 or float16")
     if arguments["pooling"] not in ("max", "avg"):
         raise BadInput(f"unknown --pooling {arguments['pooling']!r}; choose max or avg")
     _check_non_negative(tv_weight=arguments["tv_weight"])
@@ -428,6 +442,7 @@ def transfer(
     model: Model = defaults.MODEL,
     weights: Weights = defaults.WEIGHTS,
     pooling: Pooling = defaults.POOLING,
+    precision: Precision = defaults.PRECISION,
     frames: Frames = None,
     save_every: SaveEvery = 1,
     gif: Gif = None,
@@ -462,14 +477,15 @@ def transfer(
             images["content"][0], images["style"], content_layer=content_layer, style_layers=layer_weights,
             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight, style_blend=blend,
             size=size, style_scale=style_scale, scales=sides, preserve_color=preserve_color,
-            init=init_name or images["init"][0], seed=seed, iterations=iteration_counts, optimizer=optimizer, learning_rate=learning_rate, model=model, weights=resolved,
-            pooling=pooling,
+            init=init_name or images["init"][0], seed=seed, iterations=iteration_counts, optimizer=optimizer,
+            learning_rate=learning_rate, model=model, weights=resolved, pooling=pooling, precision=precision,
             callback=callback,
         )
 
     _finish_run("transfer", arguments, inputs, images, run,
                 f"{content.name} in the style of {', '.join(path.name for path in styles)} → {output} "
-                f"({scale_text} px, {'+'.join(map(str, iteration_counts))} {optimizer} iterations)")
+                f"({scale_text} px, {'+'.join(map(str, iteration_counts))} {optimizer} iterations)",
+                ([content_layer, *layer_weights], *fit_size(*images["content"][0].size, size)))
 
 
 @app.command("content")
@@ -488,6 +504,7 @@ def content_command(
     model: Model = defaults.MODEL,
     weights: Weights = defaults.WEIGHTS,
     pooling: Pooling = defaults.POOLING,
+    precision: Precision = defaults.PRECISION,
     frames: Frames = None,
     save_every: SaveEvery = 1,
     gif: Gif = None,
@@ -510,11 +527,12 @@ def content_command(
         return reconstruct_content(
             images["content"][0], content_layer=content_layer, size=size, init=init_name or images["init"][0],
             seed=seed, iterations=iterations, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
-            model=model, weights=resolved, pooling=pooling, callback=callback,
+            model=model, weights=resolved, pooling=pooling, precision=precision, callback=callback,
         )
 
     _finish_run("content", arguments, inputs, images, run,
-                f"{image.name} from {content_layer} → {output} ({width}x{height} px, {iterations} iterations)")
+                f"{image.name} from {content_layer} → {output} ({width}x{height} px, {iterations} iterations)",
+                ([content_layer], width, height))
 
 
 @app.command("style")
@@ -533,6 +551,7 @@ def style_command(
     model: Model = defaults.MODEL,
     weights: Weights = defaults.WEIGHTS,
     pooling: Pooling = defaults.POOLING,
+    precision: Precision = defaults.PRECISION,
     frames: Frames = None,
     save_every: SaveEvery = 1,
     gif: Gif = None,
@@ -555,11 +574,12 @@ def style_command(
         return reconstruct_style(
             images["style"][0], style_layers=layer_weights, size=size, init=init_name or images["init"][0],
             seed=seed, iterations=iterations, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
-            model=model, weights=resolved, pooling=pooling, callback=callback,
+            model=model, weights=resolved, pooling=pooling, precision=precision, callback=callback,
         )
 
     _finish_run("style", arguments, inputs, images, run,
-                f"texture of {image.name} → {output} ({width}x{height} px, {iterations} iterations)")
+                f"texture of {image.name} → {output} ({width}x{height} px, {iterations} iterations)",
+                (list(layer_weights), width, height))
 
 
 @app.command()

@@ -3,6 +3,8 @@
 MODEL = "vgg19"
 WEIGHTS = "auto"
 POOLING = "max"
+# float32: on AVX2-only CPUs bfloat16 runs ~12x slower; see the README's performance table.
+PRECISION = "float32"
 
 # Gatys et al. (2016): content from conv4_2, style from conv1_1 … conv5_1, equal weights.
 CONTENT_LAYER = "block4_conv2"

@@ -13,6 +13,7 @@ from .weights import Weights, resolve_weights
 
 _APPLICATIONS = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}
 POOLINGS = ("max", "avg")
+PRECISIONS = ("float32", "bfloat16", "float16")
 
 
 def check_pooling(pooling: str) -> str:
@@ -23,7 +24,8 @@ def check_pooling(pooling: str) -> str:
 
 class FeatureModel:
     """Maps a Caffe tensor ``(1, H, W, 3)`` (BGR, mean-subtracted, 0–255) to the
-    ReLU outputs of `layers`, a dict ``name -> (1, H/stride, W/stride, C)``.
+    ReLU outputs of `layers`, a dict ``name -> (1, H/stride, W/stride, C)``
+    (float32, or bfloat16/float16 with that `precision`).
 
     `weights` is a resolved `Weights` or a source for `resolve_weights`
     ('auto', 'imagenet', 'imagenet-q8', a .h5 path, or None for random weights,
@@ -31,20 +33,31 @@ class FeatureModel:
     average pooling, which Gatys et al. found gives smoother gradients.
     """
 
-    def __init__(self, layers, *, model: str = "vgg19", weights="auto", pooling: str = "max"):
+    def __init__(self, layers, *, model: str = "vgg19", weights="auto", pooling: str = "max",
+                 precision: str = "float32"):
         self.model_name = check_model(model)
         self.layers = list(dict.fromkeys(check_layers(self.model_name, layers)))
         self.pooling = check_pooling(pooling)
+        if precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+        self.precision = precision
         if weights is None:
             self.weights = None
         else:
             self.weights = weights if isinstance(weights, Weights) else resolve_weights(self.model_name, weights)
             if self.weights.model != self.model_name:
                 raise ValueError(f"weights are for {self.weights.model.upper()}, the model is {self.model_name.upper()}")
-        full = _APPLICATIONS[self.model_name](include_top=False, weights=None, input_shape=(None, None, 3))
-        if self.weights is not None:
-            self.weights.apply(full)
-        self.keras_model = self._truncate(full)
+        # Reduced precision is Keras mixed precision: variables stay float32, the
+        # convolutions compute in bfloat16/float16; the losses cast back to float32.
+        previous_policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
+        try:
+            full = _APPLICATIONS[self.model_name](include_top=False, weights=None, input_shape=(None, None, 3))
+            if self.weights is not None:
+                self.weights.apply(full)
+            self.keras_model = self._truncate(full)
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
 
     def _truncate(self, full) -> keras.Model:
         last = deepest(self.model_name, self.layers)

@@ -20,9 +20,11 @@ from .evaluator import Evaluator, Progress, minimize_adam, minimize_lbfgs
 from .images import RGBImage, caffe_bounds, resize_alpha, scale_sizes, deprocess, fit_size, preprocess, resize, resize_max_side, to_rgb, to_uint8
 from .layers import check_layers, minimum_size
 from .losses import gram_matrix
+from .backend import keras
 from .model import FeatureModel
 from .weights import Weights, resolve_weights
 
+ops = keras.ops
 INITS = ("content", "noise", "style")
 OPTIMIZERS = ("lbfgs", "adam")
 
@@ -108,7 +110,8 @@ def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | N
 
 
 def _features(feature_model: FeatureModel, rgb: np.ndarray) -> dict[str, np.ndarray]:
-    return {name: np.asarray(value) for name, value in feature_model(preprocess(rgb)).items()}
+    """float32 features of a float RGB image (also when the model computes in bfloat16)."""
+    return {name: np.asarray(ops.cast(value, "float32")) for name, value in feature_model(preprocess(rgb)).items()}
 
 
 def _style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[float], layers) -> dict[str, np.ndarray]:
@@ -130,13 +133,13 @@ def _style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[floa
 _model_cache: dict = {}
 
 
-def _feature_model(layers, model: str, weights, pooling: str) -> FeatureModel:
+def _feature_model(layers, model: str, weights, pooling: str, precision: str = "float32") -> FeatureModel:
     """A FeatureModel for these layers, reused across calls in one process."""
     resolved = weights if isinstance(weights, Weights) or weights is None else resolve_weights(model, weights)
-    key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling)
+    key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling, precision)
     if key not in _model_cache:
         _model_cache.clear()  # one model at a time: they hold a few hundred MB
-        _model_cache[key] = FeatureModel(layers, model=model, weights=resolved, pooling=pooling)
+        _model_cache[key] = FeatureModel(layers, model=model, weights=resolved, pooling=pooling, precision=precision)
     return _model_cache[key]
 
 
@@ -202,7 +205,7 @@ def _run(
 
     `stages` yields `_Stage`s; it is sent the float RGB result of each stage.
     `finish` maps the optimised float RGB to what the user sees (colour put back)."""
-    settings = {**settings, "optimizer": optimizer, **({"learning_rate": learning_rate} if optimizer == "adam" else {})}
+    settings = {**settings, "precision": feature_model.precision, "optimizer": optimizer, **({"learning_rate": learning_rate} if optimizer == "adam" else {})}
     frames: list[np.ndarray] = []
     history: list[dict] = []
     started = time.perf_counter()
@@ -271,6 +274,7 @@ def transfer(
     model: str = defaults.MODEL,
     weights=defaults.WEIGHTS,
     pooling: str = defaults.POOLING,
+    precision: str = defaults.PRECISION,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
 ) -> Result:
@@ -334,7 +338,7 @@ def transfer(
     for width, height in (pair for pairs in style_sizes for pair in pairs):
         _check_size(width, height, model, layer_weights, "a style image")
 
-    feature_model = _feature_model([content_layer, *layer_weights], model, weights, pooling)
+    feature_model = _feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
 
     def stages():
         previous = None
@@ -383,6 +387,7 @@ def reconstruct_content(
     model: str = defaults.MODEL,
     weights=defaults.WEIGHTS,
     pooling: str = defaults.POOLING,
+    precision: str = defaults.PRECISION,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
 ) -> Result:
@@ -394,7 +399,7 @@ def reconstruct_content(
     width, height = fit_size(source.width, source.height, int(size))
     _check_size(width, height, model, [content_layer], "the output")
     source = resize(source, width, height)
-    feature_model = _feature_model([content_layer], model, weights, pooling)
+    feature_model = _feature_model([content_layer], model, weights, pooling, precision)
     _check_optimizer(iterations, optimizer, learning_rate)
     stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
                    content_targets={content_layer: _features(feature_model, source.rgb)[content_layer]},
@@ -426,6 +431,7 @@ def reconstruct_style(
     model: str = defaults.MODEL,
     weights=defaults.WEIGHTS,
     pooling: str = defaults.POOLING,
+    precision: str = defaults.PRECISION,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
 ) -> Result:
@@ -437,7 +443,7 @@ def reconstruct_style(
     tv_weight = _check_weight("tv weight", tv_weight)
     source = resize_max_side(to_rgb(image), int(size))
     _check_size(source.width, source.height, model, layer_weights, "the output")
-    feature_model = _feature_model(list(layer_weights), model, weights, pooling)
+    feature_model = _feature_model(list(layer_weights), model, weights, pooling, precision)
     _check_optimizer(iterations, optimizer, learning_rate)
     stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
                    content_targets={}, style_targets=_style_grams(feature_model, [source], [1.0], layer_weights),

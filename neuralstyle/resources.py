@@ -1,0 +1,69 @@
+"""How much memory a run needs, and how much the machine has (no TensorFlow).
+
+The estimate counts the truncated VGG's activations per input pixel (every
+conv and pooling output down to the deepest layer used), times the copies a
+forward and backward pass keeps alive, plus TensorFlow's own footprint and
+the weights. `ACTIVATION_COPIES` and `BASE_BYTES` were calibrated against the
+peak resident memory of real runs (benchmarks/memory.py).
+"""
+
+from __future__ import annotations
+
+import os
+
+from .layers import conv_layers, deepest
+
+ACTIVATION_COPIES = 4.0  # conv output, ReLU output, their gradients (float32)
+BASE_BYTES = 1.3e9  # TensorFlow, Keras, the VGG weights and the Python process
+FLOAT_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+
+
+def activation_values_per_pixel(model: str, layers) -> float:
+    """Activation values per input pixel of the VGG truncated after `layers`' deepest."""
+    last = deepest(model, layers)
+    total, previous = 3.0, None  # the input image
+    for layer in conv_layers(model):
+        if previous is not None and layer.block != previous.block:
+            total += previous.channels / layer.stride**2  # the pooling output that starts a block
+        total += layer.channels / layer.stride**2
+        previous = layer
+        if layer.name == last:
+            break
+    return total
+
+
+def estimate_bytes(model: str, layers, width: int, height: int, precision: str = "float32") -> float:
+    """Peak resident memory of a run at width x height px, in bytes."""
+    values = activation_values_per_pixel(model, layers) * width * height
+    return BASE_BYTES + values * ACTIVATION_COPIES * FLOAT_BYTES.get(precision, 4)
+
+
+def available_bytes() -> float | None:
+    """Memory the system can still give (MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def gigabytes(count: float) -> str:
+    return f"{count / 1e9:.1f} GB"
+
+
+def check_fits_in_memory(model: str, layers, width: int, height: int, precision: str = "float32") -> float:
+    """The estimate in bytes; raises MemoryError with advice when it exceeds what is available."""
+    need = estimate_bytes(model, layers, width, height, precision)
+    have = available_bytes()
+    if have is not None and need > have:
+        raise MemoryError(
+            f"a {width}x{height} px run needs about {gigabytes(need)} of memory and {gigabytes(have)} is available; "
+            f"lower --size"
+        )
+    return need
