@@ -376,9 +376,13 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
         f"{_duration(result.seconds)}, loss {result.loss['total']:.4g})")
 
 
-def _common_checks(arguments: dict) -> str:
+def _common_checks(arguments: dict, output_is_folder: bool = False) -> str:
     model = check_model(arguments["model"])
-    _check_output(arguments["output"], arguments["overwrite"])
+    if output_is_folder:
+        if arguments["frames"] is not None or arguments["gif"] is not None:
+            raise BadInput("--frames and --gif need a single content image, not a folder")
+    else:
+        _check_output(arguments["output"], arguments["overwrite"])
     if arguments["gif"] is not None:
         if arguments["frames"] is None:
             raise BadInput("--gif needs --frames DIR (the GIF is made from the saved frames)")
@@ -449,9 +453,12 @@ def transfer(
     quiet: Quiet = False,
     overwrite: Overwrite = False,
 ):
-    """Paint CONTENT in the style of STYLE (several styles blend)."""
+    """Paint CONTENT in the style of STYLE (several styles blend). CONTENT may be
+    a folder: each image in it is painted into the folder OUTPUT, reusing the
+    model and the style targets."""
     arguments = dict(locals())
-    model = _common_checks(arguments)
+    batch = content.is_dir()
+    model = _common_checks(arguments, output_is_folder=batch)
     layer_weights = parse_style_layers(style_layer, model)
     check_layers(model, [content_layer])
     blend = parse_blend(style_blend, len(styles))
@@ -463,29 +470,56 @@ def transfer(
     sides = parse_scales(scales, size)
     iteration_counts = parse_counts(iterations, "--iterations", len(sides))
     init_name, init_paths = _init_option(init, ("content", "noise", "style"))
-    inputs = {"content": [content], "style": list(styles), "init": init_paths}
-    images = {role: [read_image(path) for path in paths] for role, paths in inputs.items()}
-    _check_fits(content, images["content"][0], sides[0], model, [content_layer, *layer_weights], "content image")
-    for path, image in zip(styles, images["style"]):
+    jobs = _batch_jobs(content, output, overwrite) if batch else [(content, output)]
+    style_images = [read_image(path) for path in styles]
+    for path, image in zip(styles, style_images):
         _check_fits(path, image, max(1, round(sides[0] * style_scale)), model, list(layer_weights), "style image")
-    scale_text = " → ".join("x".join(map(str, fit_size(*images["content"][0].size, side))) for side in sides)
+    started = time.time()
+    for content_path, output_path in jobs:
+        inputs = {"content": [content_path], "style": list(styles), "init": init_paths}
+        images = {"content": [read_image(content_path)], "style": style_images,
+                  "init": [read_image(path) for path in init_paths]}
+        _check_fits(content_path, images["content"][0], sides[0], model, [content_layer, *layer_weights],
+                    "content image")
+        scale_text = " → ".join("x".join(map(str, fit_size(*images["content"][0].size, side))) for side in sides)
 
-    def run(images, resolved, callback):
-        from .synthesis import transfer as run_transfer
+        def run(images, resolved, callback):
+            from .synthesis import transfer as run_transfer
 
-        return run_transfer(
-            images["content"][0], images["style"], content_layer=content_layer, style_layers=layer_weights,
-            content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight, style_blend=blend,
-            size=size, style_scale=style_scale, scales=sides, preserve_color=preserve_color,
-            init=init_name or images["init"][0], seed=seed, iterations=iteration_counts, optimizer=optimizer,
-            learning_rate=learning_rate, model=model, weights=resolved, pooling=pooling, precision=precision,
-            callback=callback,
-        )
+            return run_transfer(
+                images["content"][0], images["style"], content_layer=content_layer, style_layers=layer_weights,
+                content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight, style_blend=blend,
+                size=size, style_scale=style_scale, scales=sides, preserve_color=preserve_color,
+                init=init_name or images["init"][0], seed=seed, iterations=iteration_counts, optimizer=optimizer,
+                learning_rate=learning_rate, model=model, weights=resolved, pooling=pooling, precision=precision,
+                callback=callback,
+            )
 
-    _finish_run("transfer", arguments, inputs, images, run,
-                f"{content.name} in the style of {', '.join(path.name for path in styles)} → {output} "
-                f"({scale_text} px, {'+'.join(map(str, iteration_counts))} {optimizer} iterations)",
-                ([content_layer, *layer_weights], *fit_size(*images["content"][0].size, size)))
+        _finish_run("transfer", {**arguments, "content": content_path, "output": output_path}, inputs, images, run,
+                    f"{content_path.name} in the style of {', '.join(path.name for path in styles)} → "
+                    f"{output_path} ({scale_text} px, {'+'.join(map(str, iteration_counts))} {optimizer} iterations)",
+                    ([content_layer, *layer_weights], *fit_size(*images["content"][0].size, size)))
+    if batch and not quiet:
+        minutes = (time.time() - started) / 60
+        console.print(f"{len(jobs)} images in {minutes:.1f} min: {len(jobs) / minutes:.2f} images per minute",
+                      markup=False)
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def _batch_jobs(folder: Path, output: Path, overwrite: bool) -> list[tuple[Path, Path]]:
+    """(content, output) pairs for a folder of content images: OUTPUT/<name>.png each."""
+    contents = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
+    if not contents:
+        raise BadInput(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    if output.exists() and not output.is_dir():
+        raise BadInput(f"with a folder of content images, -o must be a folder; {output} is a file")
+    output.mkdir(parents=True, exist_ok=True)
+    jobs = [(path, output / f"{path.stem}.png") for path in contents]
+    for _, target in jobs:
+        _check_writable(target, overwrite)
+    return jobs
 
 
 @app.command("content")

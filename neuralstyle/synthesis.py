@@ -7,6 +7,7 @@ reads or writes files or prints: progress goes to the `callback`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -118,18 +119,24 @@ def _style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[floa
     """One target Gram per layer: the blend-weighted mean of the styles' Grams.
 
     Matching the weighted mean has the same gradient as the weighted sum of
-    the per-style losses (they differ by a constant), at one style's cost."""
+    the per-style losses (they differ by a constant), at one style's cost.
+    Each style's Grams are computed once per model and size, so a batch of
+    content images, or a figure of several tiles, reuses them."""
     total = sum(blend)
     grams = {layer: 0.0 for layer in layers}
     for style, weight in zip(styles, blend):
         if weight == 0:
             continue
-        features = _features(feature_model, style.rgb)
+        key = (id(feature_model), hashlib.sha1(style.rgb.tobytes()).hexdigest(), style.rgb.shape)
+        if key not in _gram_cache:
+            features = _features(feature_model, style.rgb)
+            _gram_cache[key] = {layer: np.asarray(gram_matrix(features[layer])) for layer in feature_model.layers}
         for layer in layers:
-            grams[layer] = grams[layer] + (weight / total) * np.asarray(gram_matrix(features[layer]))
+            grams[layer] = grams[layer] + (weight / total) * _gram_cache[key][layer]
     return grams
 
 
+_gram_cache: dict = {}
 _model_cache: dict = {}
 
 
@@ -139,6 +146,7 @@ def _feature_model(layers, model: str, weights, pooling: str, precision: str = "
     key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling, precision)
     if key not in _model_cache:
         _model_cache.clear()  # one model at a time: they hold a few hundred MB
+        _gram_cache.clear()
         _model_cache[key] = FeatureModel(layers, model=model, weights=resolved, pooling=pooling, precision=precision)
     return _model_cache[key]
 

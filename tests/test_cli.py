@@ -199,3 +199,16 @@ def test_ctrl_c_writes_the_best_image_so_far_and_exits_130(tmp_path):
     assert record["interrupted"] is True and record["stopped"] == "interrupted"
     assert 2 <= record["iterations"] < 1000
     assert "interrupted at iteration" in stderr
+
+
+def test_a_folder_of_content_images_is_painted_into_a_folder(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("tubingen.jpg", "golden_gate.jpg"):
+        (photos / name).write_bytes((SHARED / name).read_bytes())
+    (photos / "notes.txt").write_text("not an image, skipped")
+    result = neuralstyle("transfer", photos, STARRY, "-o", tmp_path / "out", "--size", 48, "--iterations", 2)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == \
+        ["golden_gate.json", "golden_gate.png", "tubingen.json", "tubingen.png"]
+    assert "images per minute" in result.stderr
