@@ -548,25 +548,7 @@ def content_command(
     """Reconstruct IMAGE from one layer's features, starting from noise."""
     arguments = dict(locals())
     model = _common_checks(arguments)
-    check_layers(model, [content_layer])
-    init_name, init_paths = _init_option(init, ("noise",))
-    inputs = {"content": [image], "init": init_paths}
-    images = {role: [read_image(path) for path in paths] for role, paths in inputs.items()}
-    _check_fits(image, images["content"][0], size, model, [content_layer], "image")
-    width, height = fit_size(*images["content"][0].size, size)
-
-    def run(images, resolved, callback):
-        from .synthesis import reconstruct_content
-
-        return reconstruct_content(
-            images["content"][0], content_layer=content_layer, size=size, init=init_name or images["init"][0],
-            seed=seed, iterations=iterations, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
-            model=model, weights=resolved, pooling=pooling, precision=precision, callback=callback,
-        )
-
-    _finish_run("content", arguments, inputs, images, run,
-                f"{image.name} from {content_layer} → {output} ({width}x{height} px, {iterations} iterations)",
-                ([content_layer], width, height))
+    _reconstruct("content", arguments, check_layers(model, [content_layer]))
 
 
 @app.command("style")
@@ -595,25 +577,32 @@ def style_command(
     """Synthesise IMAGE's style (texture) from noise, matching Gram matrices."""
     arguments = dict(locals())
     model = _common_checks(arguments)
-    layer_weights = parse_style_layers(style_layer, model)
-    init_name, init_paths = _init_option(init, ("noise",))
-    inputs = {"style": [image], "init": init_paths}
+    _reconstruct("style", arguments, parse_style_layers(style_layer, model))
+
+
+def _reconstruct(command: str, arguments: dict, layers) -> None:
+    """The content and style commands: `layers` is [content_layer], or the style layers' weights."""
+    image, size, iterations = arguments["image"], arguments["size"], arguments["iterations"]
+    init_name, init_paths = _init_option(arguments["init"], ("noise",))
+    inputs = {command: [image], "init": init_paths}
     images = {role: [read_image(path) for path in paths] for role, paths in inputs.items()}
-    _check_fits(image, images["style"][0], size, model, list(layer_weights), "image")
-    width, height = fit_size(*images["style"][0].size, size)
+    _check_fits(image, images[command][0], size, arguments["model"], list(layers), "image")
+    width, height = fit_size(*images[command][0].size, size)
 
     def run(images, resolved, callback):
-        from .synthesis import reconstruct_style
+        from . import synthesis
 
-        return reconstruct_style(
-            images["style"][0], style_layers=layer_weights, size=size, init=init_name or images["init"][0],
-            seed=seed, iterations=iterations, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
-            model=model, weights=resolved, pooling=pooling, precision=precision, callback=callback,
-        )
+        options = {key: arguments[key] for key in ("size", "seed", "iterations", "optimizer", "learning_rate",
+                                                   "tv_weight", "model", "pooling", "precision")}
+        options.update(init=init_name or images["init"][0], weights=resolved, callback=callback)
+        if command == "content":
+            return synthesis.reconstruct_content(images[command][0], content_layer=layers[0], **options)
+        return synthesis.reconstruct_style(images[command][0], style_layers=layers, **options)
 
-    _finish_run("style", arguments, inputs, images, run,
-                f"texture of {image.name} → {output} ({width}x{height} px, {iterations} iterations)",
-                (list(layer_weights), width, height))
+    what = f"{image.name} from {layers[0]}" if command == "content" else f"texture of {image.name}"
+    _finish_run(command, arguments, inputs, images, run,
+                f"{what} → {arguments['output']} ({width}x{height} px, {iterations} iterations)",
+                (list(layers), width, height))
 
 
 @app.command()

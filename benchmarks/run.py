@@ -1,0 +1,229 @@
+"""neuralstyle's performance figures, in one Markdown table.
+
+    .venv/bin/python benchmarks/run.py                     # everything at 512 px, 100 iterations (slow on CPUs)
+    .venv/bin/python benchmarks/run.py --size 256 --iterations 30 --repeats 1
+    .venv/bin/python benchmarks/run.py --only overhead,memory
+
+Rows (every ratio is measured within this run; these machines are noisy):
+* overhead — seconds per Evaluator call ÷ one bare forward+backward pass of the
+  truncated VGG19 (benchmarks/evaluator_overhead.py), at size/2 and size.
+* peer — wall time of a whole `neuralstyle transfer` ÷ that of pastiche 1.6.0
+  (PyTorch, CPU), same layers, size and iterations, run in alternation
+  `--repeats` times each, median ratio. pastiche lives in its own virtual
+  environment, benchmarks/.peer-venv (torch==2.13.0 and pastiche --no-deps),
+  made on first use.
+* precision — a bfloat16 transfer's wall time against float32's, and its final
+  content and style losses re-measured in float32.
+* memory — peak resident memory of a transfer at size and 2×size (a few
+  iterations), against the estimate the CLI prints.
+* batch — images per minute of `transfer FOLDER` with 3 content images.
+* GPU — measured only where TensorFlow sees a GPU.
+Reads ../shared/images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "images"
+CONTENT, STYLE = SHARED / "tubingen.jpg", SHARED / "starry_night.jpg"
+PEER_VENV = ROOT / "benchmarks" / ".peer-venv"
+NEURALSTYLE = [sys.executable, "-m", "neuralstyle"]
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def peak_memory_bytes(command: list[str]) -> float:
+    """Peak RSS of `command`, measured from a fresh wrapper so no other child counts."""
+    wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+               "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    output = subprocess.run([sys.executable, "-c", wrapper, *command], check=True, capture_output=True, text=True)
+    return float(output.stdout.strip()) * 1024  # Linux reports KiB
+
+
+def transfer_command(out: Path, size: int, iterations: int, *extra: str) -> list[str]:
+    return [*NEURALSTYLE, "transfer", str(CONTENT), str(STYLE), "-o", str(out), "--size", str(size),
+            "--iterations", str(iterations), "--quiet", "--overwrite", *extra]
+
+
+def overhead_rows(size: int, repeats: int) -> list[tuple]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from evaluator_overhead import measure
+
+    from neuralstyle import defaults, images
+    from neuralstyle.model import FeatureModel
+
+    feature_model = FeatureModel([defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], weights="imagenet-q8")
+    content, style = images.to_rgb(images.read_image(CONTENT)), images.to_rgb(images.read_image(STYLE))
+    rows = []
+    for side in (size // 2, size):
+        sized = images.resize_max_side(content, side)
+        bare, call = measure(feature_model, sized, images.resize_max_side(style, side), max(repeats, 3))
+        rows.append((f"Evaluator call ÷ bare VGG19 fwd+bwd, {sized.width}x{sized.height}",
+                     f"{call:.3f} s ÷ {bare:.3f} s", f"{call / bare:.2f}", "≤ 1.10", call / bare <= 1.10))
+    return rows
+
+
+def ensure_peer() -> Path:
+    python = PEER_VENV / "bin" / "python"
+    if not (python.exists() and subprocess.run([python, "-c", "import torch, pastiche"],
+                                               capture_output=True).returncode == 0):
+        subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "torch==2.13.0", "pillow"], check=True)
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "pastiche==1.6.0"], check=True)
+    return python
+
+
+def peer_rows(size: int, iterations: int, repeats: int, work: Path) -> list[tuple]:
+    python = ensure_peer()
+    peer = [str(python), "-m", "pastiche", "--device", "cpu", "--no-verbose", "--size", str(size),
+            "--style-size", str(size), "--num-steps", str(iterations), "--content", str(CONTENT),
+            "--styles", str(STYLE), "--output", str(work / "pastiche.png")]
+    ours = transfer_command(work / "ours.png", size, iterations)
+    ratios, our_times, peer_times = [], [], []
+    for _ in range(repeats):  # in alternation, so that drifts in machine speed hit both
+        our_times.append(timed(ours))
+        peer_times.append(timed(peer))
+        ratios.append(our_times[-1] / peer_times[-1])
+    ratio = statistics.median(ratios)
+    return [(f"{iterations}-iteration transfer at {size} px, wall time ÷ pastiche 1.6.0 (torch CPU), "
+             f"median of {repeats}", f"{statistics.median(our_times):.1f} s ÷ {statistics.median(peer_times):.1f} s",
+             f"{ratio:.2f}", "≤ 0.6", ratio <= 0.6)]
+
+
+def precision_rows(size: int, iterations: int) -> list[tuple]:
+    import numpy as np
+    from PIL import Image
+
+    from neuralstyle import defaults, images
+    from neuralstyle.evaluator import Evaluator
+    from neuralstyle.synthesis import _feature_model, _features, _style_grams, transfer
+
+    content, style = Image.open(CONTENT), Image.open(STYLE)
+    results, seconds = {}, {}
+    for precision in ("float32", "bfloat16"):
+        transfer(content, style, size=64, iterations=1, precision=precision)  # build and trace outside the clock
+        start = time.perf_counter()
+        results[precision] = transfer(content, style, size=size, iterations=iterations, precision=precision)
+        seconds[precision] = time.perf_counter() - start
+    # Re-measure both results' losses with the float32 model.
+    model = _feature_model([defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], defaults.MODEL, defaults.WEIGHTS,
+                           defaults.POOLING)
+    sized_content = images.resize_max_side(images.to_rgb(content), size)
+    sized_style = images.resize_max_side(images.to_rgb(style), size)
+    evaluator = Evaluator(model, sized_content.height, sized_content.width,
+                          content_targets={defaults.CONTENT_LAYER: _features(model, sized_content.rgb)[
+                              defaults.CONTENT_LAYER]},
+                          style_targets=_style_grams(model, [sized_style], [1.0], defaults.STYLE_LAYERS),
+                          style_weight=defaults.STYLE_WEIGHT)
+    losses = {}
+    for precision, result in results.items():
+        evaluator.evaluate(images.preprocess(result.image.astype(np.float32)).reshape(-1).astype(np.float64))
+        losses[precision] = evaluator.last
+    speedup = seconds["float32"] / seconds["bfloat16"]
+    content_change = losses["bfloat16"].content / losses["float32"].content - 1
+    style_change = losses["bfloat16"].style / losses["float32"].style - 1
+    return [
+        (f"bfloat16 transfer speed-up, {iterations} iterations at {size} px",
+         f"{seconds['float32']:.1f} s ÷ {seconds['bfloat16']:.1f} s", f"{speedup:.2f}", "≥ 1.6", speedup >= 1.6),
+        ("bfloat16 final losses against float32 (re-measured in float32)",
+         f"content {content_change:+.1%}, style {style_change:+.1%}", f"{max(abs(content_change), abs(style_change)):.3f}",
+         "≤ 0.05", max(abs(content_change), abs(style_change)) <= 0.05),
+    ]
+
+
+def memory_rows(size: int, work: Path) -> list[tuple]:
+    from neuralstyle import defaults
+    from neuralstyle.images import fit_size
+    from neuralstyle.resources import estimate_bytes
+
+    limits = {512: 2.5e9, 1024: 6e9}  # the targets exist for these sizes
+    rows = []
+    for side in (size, 2 * size):
+        peak = peak_memory_bytes(transfer_command(work / f"memory{side}.png", side, 3))
+        width, height = fit_size(1024, 768, side)
+        estimate = estimate_bytes(defaults.MODEL, [defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], width, height)
+        limit = limits.get(side)
+        rows.append((f"peak memory of a {width}x{height} transfer", f"{peak / 1e9:.2f} GB",
+                     f"estimate {estimate / 1e9:.2f} GB", f"≤ {limit / 1e9:.1f} GB" if limit else "report",
+                     None if limit is None else peak <= limit))
+    return rows
+
+
+def batch_rows(size: int, iterations: int, work: Path) -> list[tuple]:
+    folder = work / "batch"
+    folder.mkdir()
+    for name in ("tubingen.jpg", "golden_gate.jpg", "tubingen.jpg"):
+        target = folder / name if not (folder / name).exists() else folder / f"again_{name}"
+        target.write_bytes((SHARED / name).read_bytes())
+    seconds = timed([*NEURALSTYLE, "transfer", str(folder), str(STYLE), "-o", str(work / "batch_out"), "--size",
+                     str(size), "--iterations", str(iterations), "--quiet"])
+    per_minute = 3 / (seconds / 60)
+    return [(f"batch: 3 content images at {size} px, {iterations} iterations each", f"{seconds:.0f} s",
+             f"{per_minute:.2f} images/min", "report", None)]
+
+
+def gpu_rows() -> list[tuple]:
+    from neuralstyle.backend import tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        return [("500 L-BFGS iterations at 512 px on a GPU", "no GPU visible to TensorFlow here", "–", "< 10 s", None)]
+    from PIL import Image
+
+    from neuralstyle.synthesis import transfer
+
+    transfer(Image.open(CONTENT), Image.open(STYLE), size=64, iterations=2)
+    start = time.perf_counter()
+    transfer(Image.open(CONTENT), Image.open(STYLE), size=512, iterations=500)
+    seconds = time.perf_counter() - start
+    return [("500 L-BFGS iterations at 512 px on a GPU", f"{seconds:.1f} s", f"{seconds / 10:.2f}", "< 10 s",
+             seconds < 10)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default="overhead,peer,precision,memory,batch,gpu")
+    args = parser.parse_args()
+    chosen = args.only.split(",")
+
+    from neuralstyle.backend import describe_device, keras, tf
+
+    print(f"machine: {describe_device()}, {platform.machine()}; python {platform.python_version()}, "
+          f"tensorflow {tf.__version__}, keras {keras.__version__}; "
+          f"command: benchmarks/run.py {' '.join(sys.argv[1:])}\n")
+    print("| figure | measured | ratio | target | met |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        sections = {
+            "overhead": lambda: overhead_rows(args.size, args.repeats),
+            "peer": lambda: peer_rows(args.size, args.iterations, args.repeats, work),
+            "precision": lambda: precision_rows(args.size, args.iterations),
+            "memory": lambda: memory_rows(args.size, work),
+            "batch": lambda: batch_rows(args.size, args.iterations, work),
+            "gpu": gpu_rows,
+        }
+        for name in chosen:
+            for figure, measured, ratio, target, met in sections[name]():
+                verdict = "–" if met is None else ("yes" if met else "**no**")
+                print(f"| {figure} | {measured} | {ratio} | {target} | {verdict} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
