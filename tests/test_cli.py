@@ -8,17 +8,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
+from shared_images import SHARED, needs_shared
+
 TUBINGEN = SHARED / "tubingen.jpg"
 STARRY = SHARED / "starry_night.jpg"
 SCREAM = SHARED / "the_scream.jpg"
 
-pytestmark = pytest.mark.skipif(not TUBINGEN.exists(), reason="needs ../shared/images")
+pytestmark = needs_shared
 
 
 def neuralstyle(*args, env=None, timeout=300) -> subprocess.CompletedProcess:

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from PIL import Image
 from skimage.color import rgb2yiq
 
 from neuralstyle import color, images
 from neuralstyle.synthesis import transfer
+from shared_images import needs_shared, open_shared, shared_rgb as shared
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
-pytestmark = pytest.mark.skipif(not (SHARED / "tubingen.jpg").exists(), reason="needs ../shared/images")
-
-
-def shared(name: str, size: int | None = None) -> images.RGBImage:
-    image = images.to_rgb(images.read_image(SHARED / name))
-    return image if size is None else images.resize_max_side(image, size)
+pytestmark = needs_shared
 
 
 def test_luminance_mode_keeps_the_content_colours():
     """Only brightness is painted: the result's chrominance (I, Q) is the content's."""
-    content = Image.open(SHARED / "tubingen.jpg")
-    result = transfer(content, Image.open(SHARED / "starry_night.jpg"), size=64, iterations=15,
+    content = open_shared("tubingen.jpg")
+    result = transfer(content, open_shared("starry_night.jpg"), size=64, iterations=15,
                       preserve_color="luminance")
     reference = images.to_uint8(shared("tubingen.jpg", 64).rgb)
     ours, theirs = rgb2yiq(result.image / 255.0), rgb2yiq(reference / 255.0)
@@ -46,7 +38,7 @@ def test_histogram_mode_gives_the_style_the_content_colour_statistics():
 
 
 def test_blend_one_to_zero_is_the_first_style_alone():
-    content, starry, scream = (Image.open(SHARED / name) for name in
+    content, starry, scream = (open_shared(name) for name in
                                ("tubingen.jpg", "starry_night.jpg", "the_scream.jpg"))
     alone = transfer(content, starry, size=48, iterations=5, seed=3)
     blended = transfer(content, [starry, scream], style_blend=[1.0, 0.0], size=48, iterations=5, seed=3)
@@ -54,7 +46,7 @@ def test_blend_one_to_zero_is_the_first_style_alone():
 
 
 def test_blend_weights_move_the_result_between_styles():
-    content, starry, scream = (Image.open(SHARED / name) for name in
+    content, starry, scream = (open_shared(name) for name in
                                ("tubingen.jpg", "starry_night.jpg", "the_scream.jpg"))
     half = transfer(content, [starry, scream], style_blend=[0.5, 0.5], size=48, iterations=5, seed=3)
     alone = transfer(content, starry, size=48, iterations=5, seed=3)
@@ -64,7 +56,7 @@ def test_blend_weights_move_the_result_between_styles():
 
 def test_coarse_to_fine_passes_through_the_sizes_it_announces():
     sizes_seen = []
-    result = transfer(Image.open(SHARED / "tubingen.jpg"), Image.open(SHARED / "starry_night.jpg"),
+    result = transfer(open_shared("tubingen.jpg"), open_shared("starry_night.jpg"),
                       size=128, scales=3, iterations=[4, 3, 2],
                       callback=lambda progress: sizes_seen.append(progress.image().shape[1::-1]))
     announced = [tuple(pair) for pair in result.settings["scales"]]
@@ -81,7 +73,7 @@ def test_explicit_scales_must_end_at_the_output_size():
 
 
 def test_adam_lowers_the_loss():
-    result = transfer(Image.open(SHARED / "tubingen.jpg"), Image.open(SHARED / "starry_night.jpg"), size=64,
+    result = transfer(open_shared("tubingen.jpg"), open_shared("starry_night.jpg"), size=64,
                       iterations=25, optimizer="adam", learning_rate=5.0)
     assert result.settings["optimizer"] == "adam" and result.evaluations == 26
     assert result.loss["total"] < 0.6 * result.history[0]["total"]
@@ -92,7 +84,7 @@ def test_tv_weight_smooths_the_result():
         pixels = pixels.astype(np.float64)
         return np.abs(np.diff(pixels, axis=0)).mean() + np.abs(np.diff(pixels, axis=1)).mean()
 
-    args = (Image.open(SHARED / "tubingen.jpg"), Image.open(SHARED / "starry_night.jpg"))
+    args = (open_shared("tubingen.jpg"), open_shared("starry_night.jpg"))
     plain = transfer(*args, size=64, iterations=20, tv_weight=0.0, init="noise")
     smooth = transfer(*args, size=64, iterations=20, tv_weight=1e-2, init="noise")
     assert roughness(smooth.image) < 0.8 * roughness(plain.image)

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from PIL import Image
 
 from neuralstyle import experiments
+from shared_images import needs_shared, open_shared
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
-pytestmark = pytest.mark.skipif(not (SHARED / "tubingen.jpg").exists(), reason="needs ../shared/images")
+pytestmark = needs_shared
 
 
 @pytest.fixture(scope="module")
 def reconstructions():
-    return experiments.reconstructions(Image.open(SHARED / "tubingen.jpg"), Image.open(SHARED / "starry_night.jpg"),
+    return experiments.reconstructions(open_shared("tubingen.jpg"), open_shared("starry_night.jpg"),
                                        size=64, iterations=40, frames_every=20)
 
 
@@ -54,7 +51,7 @@ def test_vgg16_reconstruction_rows_use_its_layer_names():
 
 
 def test_tradeoff_grid_rows_are_layers_columns_are_ratios():
-    figure = experiments.tradeoff(Image.open(SHARED / "tubingen.jpg"), Image.open(SHARED / "starry_night.jpg"),
+    figure = experiments.tradeoff(open_shared("tubingen.jpg"), open_shared("starry_night.jpg"),
                                   content_layers=["block2_conv2", "block4_conv2"], ratios=[1e-3, 1.0], size=48,
                                   iterations=8)
     assert figure.row_labels == ["block2_conv2", "block4_conv2"]
@@ -64,19 +61,19 @@ def test_tradeoff_grid_rows_are_layers_columns_are_ratios():
         pytest.approx(1.0)
     # More content weight keeps the result closer to the photo.
     content = by_place[(0, 1)].image.astype(float), by_place[(0, 0)].image.astype(float)
-    photo = np.asarray(Image.open(SHARED / "tubingen.jpg").resize(content[0].shape[1::-1]), dtype=float)
+    photo = np.asarray(open_shared("tubingen.jpg").resize(content[0].shape[1::-1]), dtype=float)
     assert np.abs(content[0] - photo).mean() < np.abs(content[1] - photo).mean()
 
 
 def test_styles_grid_has_the_content_then_one_tile_per_style():
-    figure = experiments.styles(Image.open(SHARED / "tubingen.jpg"),
-                                [Image.open(SHARED / "starry_night.jpg"), Image.open(SHARED / "the_scream.jpg")],
+    figure = experiments.styles(open_shared("tubingen.jpg"),
+                                [open_shared("starry_night.jpg"), open_shared("the_scream.jpg")],
                                 labels=["starry", "scream"], size=48, iterations=4)
     assert [tile.label for tile in figure.tiles] == ["content", "starry", "scream"]
 
 
 def test_inspect_shows_activation_maps_grams_and_top_channels():
-    figure = experiments.inspect(Image.open(SHARED / "starry_night.jpg"), layers=["block1_conv1", "block3_conv1"],
+    figure = experiments.inspect(open_shared("starry_night.jpg"), layers=["block1_conv1", "block3_conv1"],
                                  channels=3, size=64)
     labels = [tile.label for tile in figure.tiles]
     assert labels[:2] == ["image", "block1_conv1 (1/1)"] and "Gram 256x256" in labels

@@ -1,0 +1,183 @@
+"""The three modes on real images with the offline ImageNet weights, and the Evaluator's contract.
+
+Sizes are 64–128 px and iteration counts small, but every claim is one the
+paper makes or a user relies on, checked on real numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuralstyle import images
+from neuralstyle.backend import tf
+from neuralstyle.evaluator import Evaluator, NonFiniteLossError, minimize_lbfgs
+from neuralstyle.experiments import psnr, style_distance
+from neuralstyle.model import FeatureModel
+from neuralstyle.synthesis import _features, _feature_model, reconstruct_content, reconstruct_style, transfer
+from shared_images import needs_shared, open_shared, shared_rgb
+
+pytestmark = needs_shared
+
+
+@pytest.fixture(scope="module")
+def tubingen():
+    return open_shared("tubingen.jpg")
+
+
+@pytest.fixture(scope="module")
+def starry():
+    return open_shared("starry_night.jpg")
+
+
+def test_content_from_block1_conv2_rebuilds_the_photo(tubingen):
+    """Gatys Fig. 1: from noise, block1_conv2 alone gives back the photo (PSNR ≥ 20 dB in 150 iterations)."""
+    result = reconstruct_content(tubingen, content_layer="block1_conv2", size=128, iterations=150)
+    reference = images.to_uint8(shared_rgb("tubingen.jpg", 128).rgb)
+    assert result.image.shape == reference.shape == (96, 128, 3)
+    quality = psnr(result.image, reference)
+    print(f"block1_conv2 PSNR {quality:.1f} dB")
+    assert quality >= 20.0
+    assert result.iterations == 150 and result.stopped is None
+
+
+def _coarse(image: np.ndarray) -> np.ndarray:
+    """The image averaged over 8×8 blocks: its layout, without the detail."""
+    height, width = image.shape[0] // 8, image.shape[1] // 8
+    return image[: height * 8, : width * 8].reshape(height, 8, width, 8, -1).mean(axis=(1, 3)).round().astype(np.uint8)
+
+
+def test_deeper_content_layers_keep_the_layout_but_lose_detail(tubingen):
+    """Gatys Fig. 1: block4_conv2 matches its features as well, but the picture it gives is
+    coarser than block1_conv2's (lower PSNR), while its layout (8×8 block means) is the photo's."""
+    reference = images.to_uint8(shared_rgb("tubingen.jpg", 128).rgb)
+    shallow = reconstruct_content(tubingen, content_layer="block1_conv2", size=128, iterations=100)
+    deep = reconstruct_content(tubingen, content_layer="block4_conv2", size=128, iterations=100, frames_every=100)
+    noise = deep.frames[0]  # the seeded noise both runs began from
+    print(f"PSNR block1 {psnr(shallow.image, reference):.1f}, block4 {psnr(deep.image, reference):.1f}; "
+          f"layout PSNR block4 {psnr(_coarse(deep.image), _coarse(reference)):.1f}, "
+          f"noise {psnr(_coarse(noise), _coarse(reference)):.1f}")
+    assert deep.loss["content"] <= 0.05 * deep.history[0]["content"]
+    assert psnr(deep.image, reference) < psnr(shallow.image, reference) - 3.0
+    assert psnr(_coarse(deep.image), _coarse(reference)) > psnr(_coarse(noise), _coarse(reference)) + 2.5
+
+
+def test_style_reconstruction_lowers_the_style_loss_by_90_percent(starry):
+    result = reconstruct_style(starry, size=96, iterations=100)
+    start, end = result.history[0]["style"], result.loss["style"]
+    print(f"style loss {start:.4g} → {end:.4g}")
+    assert end <= 0.1 * start
+    assert result.image.shape[:2] == (60, 96)  # the painting's aspect ratio (1024×640)
+
+
+def test_transfer_takes_the_style_and_keeps_the_content(tubingen, starry):
+    """Tübingen × The Starry Night: Gram distance to the painting falls ≥ 70 %, while the block4_conv2
+    features stay far closer to the photo's than noise's are (cosine similarity)."""
+    result = transfer(tubingen, starry, size=128, iterations=100)
+    content, style = shared_rgb("tubingen.jpg", 128), shared_rgb("starry_night.jpg", 128)
+    before, after = style_distance(content.rgb, style.rgb), style_distance(result.image, style.rgb)
+    print(f"style distance {before:.3f} → {after:.3f}")
+    assert after <= 0.3 * before
+
+    features = _feature_model(["block4_conv2"], "vgg19", "auto", "max")
+    target = _features(features, content.rgb)["block4_conv2"].ravel()
+
+    def cosine(rgb):
+        ours = _features(features, np.asarray(rgb, np.float32))["block4_conv2"].ravel()
+        return float(ours @ target / np.linalg.norm(ours) / np.linalg.norm(target))
+
+    noise = np.random.default_rng(0).uniform(0, 255, content.rgb.shape)
+    print(f"cosine: result {cosine(result.image):.3f}, noise {cosine(noise):.3f}, style {cosine(images.resize(style, 128, 96).rgb):.3f}")
+    assert cosine(result.image) > cosine(noise) + 0.1
+    assert cosine(result.image) > cosine(images.resize(style, 128, 96).rgb) + 0.1
+
+
+def _small_evaluator():
+    features = FeatureModel(["block1_conv1"], weights=None)
+    target = np.asarray(features(np.zeros((1, 16, 16, 3), np.float32))["block1_conv1"])
+    return Evaluator(features, 16, 16, content_targets={"block1_conv1": target})
+
+
+def test_the_evaluator_runs_one_pass_per_distinct_point():
+    """scipy asks for loss and gradient; VGG runs once per point, never twice."""
+    evaluator = _small_evaluator()
+    points = []
+    step = evaluator._step
+    evaluator._step = lambda image: (points.append(np.asarray(image).tobytes()), step(image))[1]
+    x = np.random.default_rng(0).normal(0, 20, 16 * 16 * 3)
+    evaluator.loss(x)
+    evaluator.grads(x)
+    assert evaluator.passes == 1
+    outcome = minimize_lbfgs(evaluator, x, iterations=15)
+    assert evaluator.passes == len(points) == len(set(points)) == outcome.evaluations
+    assert outcome.iterations == 15 and outcome.loss.total < 0.2 * outcome.history[0]["total"]
+
+
+def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_best_point():
+    evaluator = _small_evaluator()
+    step, calls = evaluator._step, []
+
+    def failing(image):
+        calls.append(1)
+        parts, gradient = step(image)
+        return (parts * np.nan, gradient) if len(calls) > 4 else (parts, gradient)
+
+    evaluator._step = failing
+    outcome = minimize_lbfgs(evaluator, np.full(16 * 16 * 3, 5.0), iterations=20)
+    assert outcome.stopped == "error" and "the loss became nan at evaluation 5" in outcome.error
+    assert np.isfinite(outcome.x).all() and outcome.loss.total == min(entry["total"] for entry in outcome.history)
+    with pytest.raises(NonFiniteLossError, match="loss became nan"):
+        fresh = _small_evaluator()
+        fresh._step = lambda image: (tf.fill([4], np.nan), tf.zeros((1, 16, 16, 3)))
+        minimize_lbfgs(fresh, np.zeros(16 * 16 * 3), iterations=3)
+
+
+def test_runs_are_reproducible_from_their_seed(tubingen):
+    first, again, other = (reconstruct_content(tubingen, content_layer="block2_conv2", size=64, iterations=8, seed=seed)
+                           for seed in (7, 7, 8))
+    np.testing.assert_array_equal(first.image, again.image)
+    assert not np.array_equal(first.image, other.image)
+
+
+def test_a_callback_sees_every_iteration_and_can_stop_the_run(tubingen, starry):
+    seen = []
+
+    def callback(progress):
+        seen.append((progress.iteration, progress.iterations, progress.loss.total > 0))
+        return progress.iteration == 3
+
+    result = transfer(tubingen, starry, size=64, iterations=10, callback=callback)
+    assert seen == [(i, 10, True) for i in range(4)]
+    assert result.stopped == "callback" and result.iterations == 3 and len(result.history) == 4
+
+
+def test_frames_are_kept_every_n_iterations_starting_with_the_start(tubingen, starry):
+    result = transfer(tubingen, starry, size=64, iterations=6, frames_every=2)
+    assert len(result.frames) == 4  # iterations 0, 2, 4, 6
+    np.testing.assert_array_equal(result.frames[0], images.to_uint8(shared_rgb("tubingen.jpg", 64).rgb))
+    np.testing.assert_array_equal(result.frames[-1], result.image)
+
+
+def test_transparency_of_the_content_is_put_back(starry):
+    rgba = np.asarray(open_shared("tubingen.jpg").convert("RGBA").resize((96, 72))).copy()
+    rgba[:, :48, 3] = 0  # left half transparent
+    result = transfer(rgba, starry, size=96, iterations=3)
+    assert result.image.shape == (72, 96, 4)
+    assert (result.image[:, :46, 3] == 0).all() and (result.image[:, 50:, 3] == 255).all()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"size": 8}, "the output would be 8x6 px; the layers used need at least 16 px"),
+        ({"style_weight": -1}, "style weight is -1.0; it must be a finite number ≥ 0"),
+        ({"init": "photo"}, "unknown init 'photo'; choose one of content, noise, style"),
+        ({"content_layer": "block6_conv2"}, "unknown layer 'block6_conv2'; VGG19 has"),
+        ({"scales": 2, "iterations": [5, 5, 5]}, "3 iteration counts for 2 scales"),
+        ({"optimizer": "sgd"}, "unknown optimizer 'sgd'; choose one of lbfgs, adam"),
+        ({"preserve_color": "yes"}, "none.*luminance.*histogram"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_work(tubingen, starry, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        transfer(tubingen, starry, **{"size": 64, "iterations": 1, **arguments})

