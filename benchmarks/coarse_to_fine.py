@@ -1,0 +1,91 @@
+"""Coarse-to-fine against single-scale at equal wall time, at 1024 px.
+
+    .venv/bin/python benchmarks/coarse_to_fine.py                   # 1024 px, scales 256/512/1024
+    .venv/bin/python benchmarks/coarse_to_fine.py --size 512 --iterations 60,20,8 --save ""
+
+Runs Tübingen × The Starry Night coarse-to-fine first (the given iterations
+per scale) and times it; then a single-scale run at full size that stops when
+it has used the same wall time. Both results are then measured with one
+full-size float32 Evaluator (content and style targets at full size), and a
+Markdown table is printed. With --save, both images and the numbers go to
+docs/ (coarse_to_fine_1024.jpg, single_scale_1024.jpg, coarse_to_fine_1024.json).
+Reads ../shared/images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "images"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--iterations", default="100,40,15", help="per scale, coarse to fine")
+    parser.add_argument("--save", default="docs", help="folder for the images and numbers ('' = none)")
+    args = parser.parse_args()
+    iterations = [int(count) for count in args.iterations.split(",")]
+
+    from neuralstyle import defaults, images
+    from neuralstyle.backend import describe_device
+    from neuralstyle.evaluator import Evaluator
+    from neuralstyle.synthesis import _feature_model, _features, _style_grams, transfer
+
+    content = images.read_image(SHARED / "tubingen.jpg")
+    style = images.read_image(SHARED / "starry_night.jpg")
+    transfer(content, style, size=64, iterations=1)  # build the model outside the clock
+
+    start = time.perf_counter()
+    coarse = transfer(content, style, size=args.size, scales=len(iterations), iterations=iterations)
+    budget = time.perf_counter() - start
+
+    start = time.perf_counter()
+    single = transfer(content, style, size=args.size, iterations=10_000,
+                      callback=lambda progress: time.perf_counter() - start >= budget)
+    single_seconds = time.perf_counter() - start
+
+    # One judge for both: the loss the full-size run optimises, at full size.
+    model = _feature_model([defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], defaults.MODEL, defaults.WEIGHTS,
+                           defaults.POOLING)
+    sized_content = images.resize_max_side(images.to_rgb(content), args.size)
+    sized_style = images.resize_max_side(images.to_rgb(style), args.size)
+    judge = Evaluator(model, sized_content.height, sized_content.width,
+                      content_targets={defaults.CONTENT_LAYER: _features(model, sized_content.rgb)[defaults.CONTENT_LAYER]},
+                      style_targets=_style_grams(model, [sized_style], [1.0], defaults.STYLE_LAYERS),
+                      content_weight=defaults.CONTENT_WEIGHT, style_weight=defaults.STYLE_WEIGHT)
+
+    def measured(result):
+        judge.evaluate(images.preprocess(result.image[..., :3].astype(np.float32)).reshape(-1).astype(np.float64))
+        return judge.last
+
+    rows = {
+        f"coarse-to-fine {'/'.join(str(side) for side in images.scale_sizes(args.size, len(iterations)))} px, "
+        f"{'+'.join(map(str, iterations))} iterations": (coarse, budget),
+        f"single scale {args.size} px, {single.iterations} iterations": (single, single_seconds),
+    }
+    print(f"machine: {describe_device()}, {platform.machine()}; command: benchmarks/coarse_to_fine.py "
+          f"--size {args.size} --iterations {args.iterations}\n")
+    print("| run | wall time | content loss (×content weight) | style loss (×style weight) | total |")
+    print("|---|---|---|---|---|")
+    record = {"size": args.size, "iterations_per_scale": iterations, "runs": {}}
+    for name, (result, seconds) in rows.items():
+        loss = measured(result)
+        print(f"| {name} | {seconds:.0f} s | {loss.content:.4g} | {loss.style:.4g} | {loss.total:.4g} |")
+        record["runs"][name] = {"seconds": round(seconds, 1), "iterations": result.iterations, **loss.as_dict()}
+    if args.save:
+        folder = ROOT / args.save
+        images.save_image(folder / f"coarse_to_fine_{args.size}.jpg", coarse.image)
+        images.save_image(folder / f"single_scale_{args.size}.jpg", single.image)
+        (folder / f"coarse_to_fine_{args.size}.json").write_text(json.dumps(record, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
