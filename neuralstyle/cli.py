@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import platform
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from typer.exceptions import TyperException
 from . import __version__, defaults
 from .images import SAVE_FORMATS, ImageError, fit_size, read_image, scale_sizes, write_atomically
 from .layers import MODELS, check_layers, check_model, conv_layers, minimum_size
+from .records import base_record, run_record, write_record
 from .resources import check_fits_in_memory, gigabytes
 from .weights import SOURCES, WeightsError, resolve_weights, sha256_of
 
@@ -201,11 +201,6 @@ def _check_fits(path: Path, image, size: int, model: str, layers, what: str) -> 
         )
 
 
-def record_path(output: Path) -> Path:
-    """The run record beside an output image: ``out.png`` → ``out.json``."""
-    return output.with_suffix(".json")
-
-
 # --- running -------------------------------------------------------------------
 
 
@@ -247,41 +242,6 @@ class _ProgressDisplay:
 
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
-def _versions() -> dict:
-    import numpy
-    import PIL
-    import scipy
-
-    from .backend import keras, tf
-
-    return {"neuralstyle": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
-            "pillow": PIL.__version__}
-
-
-def _jsonable(value):
-    if isinstance(value, Path):
-        return str(value.resolve())
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    return value
-
-
-def _base_record(command: str, arguments: dict, inputs: dict, images: dict, weights, device: str) -> dict:
-    """What every run record holds: the command and its arguments, the inputs
-    with their sha256, the weights, the device and the library versions."""
-    return {
-        "neuralstyle_record": 1,
-        "command": command,
-        "arguments": {key: _jsonable(value) for key, value in arguments.items()},
-        "inputs": {role: [{"path": str(path.resolve()), "sha256": sha256_of(path), "size": list(image.size)}
-                          for path, image in zip(inputs[role], images[role])] for role in inputs},
-        "weights": weights.record(),
-        "device": device,
-        "versions": _versions(),
-    }
 
 
 def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], images: dict, run, description: str,
@@ -342,25 +302,9 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
 
         write_atomically(gif, make_gif(gif_frames))
         written.append(str(gif))
-    record = {
-        **_base_record(command, arguments, inputs, images, weights, device),
-        "settings": result.settings,
-        "output": {"path": str(output.resolve()), "size": [result.image.shape[1], result.image.shape[0]]},
-        "frames": [str(path) for path in gif_frames],
-        "gif": str(gif) if gif is not None and gif_frames else None,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
-        "wall_seconds": round(time.time() - started, 3),
-        "optimizer_seconds": round(result.seconds, 3),
-        "iterations": result.iterations,
-        "evaluations": result.evaluations,
-        "final_loss": result.loss,
-        "stopped": result.stopped,
-        "interrupted": result.interrupted,
-        "error": result.error,
-        "history": result.history,
-    }
-    write_atomically(record_path(output), json.dumps(record, indent=1).encode())
-    written.append(str(record_path(output)))
+    record = run_record(command, arguments, inputs, images, weights, device, result, frames=gif_frames,
+                        gif=gif, started=started)
+    written.append(str(write_record(output, record)))
     spread = float(result.image[..., :3].std())
     if spread < 2.0:
         console.print(f"neuralstyle: warning: the result is almost uniform (pixel std {spread:.2f}); "
@@ -722,10 +666,9 @@ def _run_figure(command: str, arguments: dict, inputs: dict[str, list[Path]], ma
 
         write_atomically(arguments["gif"], make_gif(figure.frame_grids(), max_side=1200))
         written.append(str(arguments["gif"]))
-    record = {**_base_record(f"figure {command}", arguments, inputs, images, weights, device), **figure.record(),
+    record = {**base_record(f"figure {command}", arguments, inputs, images, weights, device), **figure.record(),
               "wall_seconds": round(time.time() - started, 3)}
-    write_atomically(record_path(output), json.dumps(record, indent=1).encode())
-    written.append(str(record_path(output)))
+    written.append(str(write_record(output, record)))
     if not quiet:
         console.print(f"wrote {', '.join(written)}", markup=False)
 
@@ -876,6 +819,7 @@ def inspect_command(
 
 
 _MODE_COMMANDS = {"transfer": transfer, "content": content_command, "style": style_command}
+
 
 
 @app.command()
