@@ -821,6 +821,22 @@ def inspect_command(
 _MODE_COMMANDS = {"transfer": transfer, "content": content_command, "style": style_command}
 
 
+def command_arguments(command: str, **values) -> dict:
+    """All keyword arguments of the `transfer`, `content` or `style` command: its
+    defaults, updated with `values`. A run record keeps these, and `rerun` calls
+    the command with them, so the web app builds its records here."""
+    import inspect
+
+    parameters = inspect.signature(_MODE_COMMANDS[command].__wrapped__).parameters
+    unknown = values.keys() - parameters.keys()
+    if unknown:
+        raise TypeError(f"{command} has no argument(s) {', '.join(sorted(unknown))}")
+    missing = [name for name, parameter in parameters.items()
+               if parameter.default is inspect.Parameter.empty and name not in values]
+    if missing:
+        raise TypeError(f"{command} needs {', '.join(missing)}")
+    return {name: values.get(name, parameter.default) for name, parameter in parameters.items()}
+
 
 @app.command()
 @_one_line_errors
@@ -850,6 +866,34 @@ def rerun(
             arguments[key] = [Path(item) for item in value] if isinstance(value, list) else Path(value)
     arguments.update(output=output, overwrite=overwrite, quiet=quiet, frames=None, gif=None)
     _MODE_COMMANDS[command].__wrapped__(**arguments)
+
+
+APP_INSTALL = 'the web app needs Gradio: pip install "neuralstyle[app]" (in a clone: pip install -e ".[app]")'
+
+
+@app.command("app")
+@_one_line_errors
+def app_command(
+    host: Annotated[str, typer.Option(help="Address to serve on; 127.0.0.1 keeps it on this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 7860,
+    output_dir: Annotated[Optional[Path], typer.Option(
+        help="Folder for the runs' images, GIFs and records (default: a new temporary folder).")] = None,
+):
+    """Start the local web app: pick images and layers, watch the image form, download the results."""
+    try:
+        import gradio  # noqa: F401
+    except ImportError:
+        _fail(APP_INSTALL)
+    if not 0 <= port <= 65535:
+        raise BadInput(f"--port {port} must be between 0 and 65535")
+    if output_dir is not None:
+        if output_dir.exists() and not output_dir.is_dir():
+            raise BadInput(f"--output-dir {output_dir} is not a folder")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        _check_writable(output_dir / ".neuralstyle-app", overwrite=True)
+    from .app import launch
+
+    launch(host=host, port=port, output_dir=output_dir, on_start=lambda line: print(line, flush=True))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -212,3 +212,28 @@ def test_a_folder_of_content_images_is_painted_into_a_folder(tmp_path):
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == \
         ["golden_gate.json", "golden_gate.png", "tubingen.json", "tubingen.png"]
     assert "images per minute" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def no_gradio_env(tmp_path_factory) -> dict:
+    """An environment in which `import gradio` fails, as where the `app` extra is not installed."""
+    fake = tmp_path_factory.mktemp("no_gradio") / "gradio"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('No module named gradio')\n")
+    return {**os.environ, "PYTHONPATH": f"{fake.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+def test_app_without_gradio_says_in_one_line_what_to_install(no_gradio_env):
+    result = neuralstyle("app", "--port", 0, env=no_gradio_env, timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("neuralstyle: error: the web app needs Gradio: pip install \"neuralstyle[app]\"")
+    assert result.stdout == ""
+
+
+def test_app_help_names_host_port_and_output_folder():
+    result = neuralstyle("app", "--help")
+    assert result.returncode == 0
+    assert "--host" in result.stdout and "--port" in result.stdout and "--output-dir" in result.stdout
+    assert "127.0.0.1" in result.stdout

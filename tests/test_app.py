@@ -1,0 +1,364 @@
+"""The web app (`neuralstyle app`), driven in a real headless Chromium through Selenium.
+
+Needs the `app` extra (Gradio), Selenium and the system's chromium and
+chromedriver (`.ci/run` installs them); without them these tests are skipped.
+The runs are tiny (64 px, a few iterations) so that they take seconds on a CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from shared_images import SHARED, needs_shared
+
+gradio = pytest.importorskip("gradio", exc_type=ImportError)
+
+from neuralstyle import app as web_app  # noqa: E402
+from neuralstyle import images as image_io  # noqa: E402
+from neuralstyle.images import ImageError  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+TUBINGEN = SHARED / "tubingen.jpg"
+STARRY = SHARED / "starry_night.jpg"
+SCREENSHOT = ROOT / "docs" / "app.png"
+RUN_TIMEOUT = 300  # seconds for a 64 px run, TensorFlow's start included, on a busy 2-core machine
+
+
+# --- uploads: checked before use (no browser needed) ---------------------------
+
+
+@pytest.fixture
+def bad_uploads(tmp_path) -> dict:
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "notes.png").write_text("not an image at all")
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "good.png")
+    (tmp_path / "truncated.png").write_bytes((tmp_path / "good.png").read_bytes()[:60])
+    return {path.stem: path for path in tmp_path.iterdir()}
+
+
+@pytest.mark.parametrize("name, message", [("empty", "is empty"), ("notes", "not an image"),
+                                           ("truncated", "corrupt or truncated")])
+def test_bad_uploads_are_refused_with_a_message_naming_the_file(bad_uploads, name, message):
+    with pytest.raises(ImageError) as error:
+        web_app.check_upload(bad_uploads[name], f"visitor-{name}.png")
+    assert message in str(error.value)
+    assert f"visitor-{name}.png" in str(error.value)
+    assert str(bad_uploads[name].parent) not in str(error.value)  # the server's path stays hidden
+
+
+def test_uploads_above_the_pixel_limit_are_refused_before_decoding(bad_uploads, monkeypatch):
+    monkeypatch.setattr(image_io, "MAX_INPUT_PIXELS", 1000)
+    with pytest.raises(ImageError, match="64x48 px = 3,072 pixels; the limit is 1,000"):
+        web_app.check_upload(bad_uploads["good"], "big.png")
+
+
+def test_a_good_upload_is_decoded(bad_uploads):
+    assert web_app.check_upload(bad_uploads["good"]).size == (64, 48)
+
+
+def test_only_files_in_gradios_upload_folder_are_read(bad_uploads):
+    with pytest.raises(gradio.Error):
+        web_app._uploaded(bad_uploads["good"])  # a real file, but not one uploaded through the page
+    with pytest.raises(gradio.Error):
+        web_app._uploaded(Path(gradio.utils.get_upload_folder()) / ".." / "etc" / "passwd")
+
+
+def test_a_second_run_is_told_it_waits(tmp_path):
+    state = web_app.App(tmp_path)
+    token, message = state.announce(None)
+    assert message == "Starting…"
+    state.active = 1  # a run in progress
+    _, message = state.announce(token)
+    assert "Waiting" in message and "one run at a time" in message
+
+
+def test_demo_images_are_the_astronaut_and_the_projects_painting():
+    demos = web_app.demo_images()
+    assert {path.name for path in demos.values()} == {"astronaut.png", "painting.png"}
+    assert not any("shared" in path.parts for path in demos.values())
+
+
+# --- in the browser -----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`neuralstyle app` as a user starts it, on a free port, writing into a temporary folder."""
+    folder = tmp_path_factory.mktemp("app-output")
+    log = folder.parent / "app.log"
+    port = _free_port()
+    with open(log, "w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "neuralstyle", "app", "--port", str(port), "--output-dir", str(folder)],
+            stdout=sink, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+        )
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None and "neuralstyle app: http" not in log.read_text():
+        time.sleep(0.2)
+    lines = [line for line in log.read_text().splitlines() if line.startswith("neuralstyle app: http://127.0.0.1:")]
+    if not lines:
+        process.kill()
+        pytest.fail(f"the app did not start:\n{log.read_text()}")
+    global SERVER_LOG
+    SERVER_LOG = log
+    yield {"url": lines[0].split()[2], "folder": folder, "process": process, "log": log}
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+SERVER_LOG: Path | None = None
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    webdriver = pytest.importorskip("selenium.webdriver", exc_type=ImportError)
+    if not (Path(CHROMEDRIVER).exists() and Path(CHROMIUM).exists()):
+        pytest.skip("needs chromium and chromedriver (apt-get install chromium chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+
+    downloads = tmp_path_factory.mktemp("downloads")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900",
+                     "--hide-scrollbars", "--force-device-scale-factor=1"):
+        options.add_argument(argument)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    # Selenium Manager cannot download a driver offline: use the system's.
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+
+
+class Page:
+    """The app's page, by the elem_ids the app gives its components."""
+
+    def __init__(self, driver, url: str):
+        from selenium.webdriver.common.by import By
+
+        self.driver, self.by = driver, By
+        driver.get(url)
+        self.wait_for(lambda: self.find("button#run"), 60, "the page to load")
+
+    def find(self, css: str):
+        found = self.driver.find_elements(self.by.CSS_SELECTOR, css)
+        return found[0] if found else None
+
+    def text(self, element_id: str) -> str:
+        element = self.find(f"#{element_id}")
+        return element.text if element is not None else ""
+
+    def wait_for(self, condition, timeout: float, what: str, every: float = 0.1):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(every)
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}; status: {self.text('status')!r}"
+                             f"{self.errors()}")
+
+    def errors(self) -> str:
+        """Error messages shown in the page, and the end of the server's log."""
+        toasts = [toast.text for toast in self.driver.find_elements(self.by.CSS_SELECTOR, ".toast-body")]
+        log = SERVER_LOG.read_text()[-3000:] if SERVER_LOG is not None else ""
+        return f"\ntoasts: {toasts}\nserver log:\n{log}"
+
+    def upload(self, element_id: str, path: Path) -> None:
+        self.driver.find_element(self.by.CSS_SELECTOR, f"#{element_id} input[type=file]").send_keys(str(path))
+
+    def set_number(self, element_id: str, value) -> None:
+        from selenium.webdriver.common.keys import Keys
+
+        field = self.driver.find_element(self.by.CSS_SELECTOR, f"#{element_id} input[type=number]")
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(str(value), Keys.TAB)
+
+    def tick(self, element_id: str, on: bool = True) -> None:
+        box = self.driver.find_element(self.by.CSS_SELECTOR, f"#{element_id} input[type=checkbox]")
+        if box.is_selected() != on:
+            box.click()
+
+    def choose(self, element_id: str, value: str) -> None:
+        self.driver.find_element(self.by.CSS_SELECTOR, f"#{element_id} input[type=radio][value='{value}']").click()
+
+    def image_source(self, element_id: str) -> str | None:
+        image = self.find(f"#{element_id} img")
+        return image.get_attribute("src") if image is not None else None
+
+    def link(self, element_id: str) -> str | None:
+        link = self.find(f"#{element_id} a[href]")
+        return link.get_attribute("href") if link is not None else None
+
+    def run(self, stop_after: int | None = None) -> tuple[set[str], str]:
+        """Press Run (and Stop once `stop_after` progress images were seen); return
+        the distinct progress images seen and the new record's link."""
+        previous = self.link("record-file")
+        self.find("#run").click()
+        seen: list[str] = []
+
+        def finished():
+            source = self.image_source("live")
+            if source and (not seen or seen[-1] != source):
+                seen.append(source)
+            if self.text("status").startswith("Error"):
+                raise AssertionError(f"the run failed{self.errors()}")
+            if stop_after is not None and len(seen) >= stop_after:
+                self.find("#stop").click()
+                stop_pressed.append(True)
+                return None
+            link = self.link("record-file")
+            return link if link != previous else None
+
+        stop_pressed: list[bool] = []
+        if stop_after is not None:
+            self.wait_for(lambda: finished() or stop_pressed, RUN_TIMEOUT, "progress to stop", every=0.05)
+            stop_after = None
+
+        record = self.wait_for(finished, RUN_TIMEOUT, "the run to finish", every=0.05)
+        return set(seen), record
+
+
+def _download(page: Page, element_id: str, suffix: str) -> Path:
+    """Click a download link like a visitor; the file lands in the browser's download folder."""
+    before = set(page.driver.downloads.iterdir())
+    page.find(f"#{element_id} a[href]").click()
+    return page.wait_for(lambda: next((path for path in page.driver.downloads.iterdir()
+                                       if path not in before and path.suffix == suffix), None), 30, "the download")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@needs_shared
+def test_a_transfer_run_in_the_browser_streams_progress_and_offers_image_gif_and_record(browser, server):
+    page = Page(browser, server["url"])
+    page.upload("content-file", TUBINGEN)
+    page.upload("style-file", STARRY)
+    page.wait_for(lambda: "tubingen.jpg: 1024x768 px" in page.text("content-info"), 30, "the content preview")
+    page.wait_for(lambda: "starry_night.jpg" in page.text("style-info"), 30, "the style preview")
+    page.set_number("size", 64)
+    page.set_number("iterations", 5)
+    page.set_number("every", 1)
+    page.choose("content-layer", "block3_conv2")
+    page.tick("style-block4_conv1", False)
+    page.tick("style-block5_conv1", False)
+    page.tick("style-block2_conv2", True)
+    page.set_number("weight-block2_conv2", 0.5)
+
+    progress_images, record_link = page.run()
+
+    assert len(progress_images) >= 2, "the progress image should change while the run goes on"
+    assert "Done" in page.text("status") and "5 iterations" in page.text("status")
+    assert page.image_source("result")
+    assert page.link("image-file").endswith(".png") and page.link("gif-file").endswith(".gif")
+    assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 1
+    assert "block3_conv2" in page.text("runs") and "b2c2:0.5" in page.text("runs")
+
+    downloaded = _download(page, "record-file", ".json")
+    record = json.loads(downloaded.read_text())
+    assert record["neuralstyle_record"] == 1 and record["command"] == "transfer"
+    arguments, settings = record["arguments"], record["settings"]
+    assert arguments["size"] == 64 and arguments["iterations"] == "5" and arguments["save_every"] == 1
+    assert arguments["content_layer"] == "block3_conv2"
+    assert arguments["style_layer"] == ["block1_conv1:1.0", "block2_conv1:1.0", "block2_conv2:0.5",
+                                        "block3_conv1:1.0"]
+    assert settings["style_layers"] == {"block1_conv1": 1.0, "block2_conv1": 1.0, "block2_conv2": 0.5,
+                                        "block3_conv1": 1.0}
+    assert settings["content_layer"] == "block3_conv2" and settings["output_size"] == [64, 48]
+    assert record["iterations"] == 5 and [entry["iteration"] for entry in record["history"]] == list(range(6))
+    assert record["stopped"] is None and record["interrupted"] is False
+    assert record["inputs"]["content"][0]["sha256"] == _sha256(TUBINGEN)
+    assert record["inputs"]["style"][0]["sha256"] == _sha256(STARRY)
+    assert record["weights"]["source"] == "imagenet-q8" and "tensorflow" in record["versions"]
+    output = Path(record["output"]["path"])
+    assert output.is_relative_to(server["folder"].resolve()), "the app writes only under its output folder"
+    assert len(record["frames"]) == 6 and Path(record["gif"]).is_file()
+    with Image.open(record["gif"]) as gif:
+        assert gif.n_frames == 6
+
+    _save_screenshot(browser)
+
+    # The CLI repeats the app's run from its record, pixel for pixel.
+    again = server["folder"] / "again.png"
+    rerun = subprocess.run([sys.executable, "-m", "neuralstyle", "rerun", str(downloaded), "-o", str(again), "-q"],
+                           capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert rerun.returncode == 0, rerun.stderr
+    with Image.open(output) as first, Image.open(again) as second:
+        assert first.tobytes() == second.tobytes()
+
+
+def _save_screenshot(driver) -> None:
+    """docs/app.png: the page after a run, 1280x900, as a small palette PNG."""
+    driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.5)
+    shot = SCREENSHOT.with_suffix(".tmp.png")
+    driver.save_screenshot(str(shot))
+    with Image.open(shot) as image:
+        image = image.convert("RGB")
+        image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            SCREENSHOT, optimize=True)
+    shot.unlink()
+
+
+@needs_shared
+def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, server, tmp_path):
+    page = Page(browser, server["url"])
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is a text file, not a photo")
+    page.upload("content-file", fake)
+    page.wait_for(lambda: "holiday.png is not an image" in page.text("content-info"), 30, "the refusal")
+    assert "refused" in page.text("content-info")
+    assert page.find("#content-file a[href]") is None, "the refused file is not kept"
+
+    page.upload("content-file", TUBINGEN)
+    page.wait_for(lambda: "tubingen.jpg: 1024x768 px" in page.text("content-info"), 30, "the content preview")
+    page.choose("mode", "Content reconstruction")
+    page.set_number("size", 64)
+    page.set_number("iterations", 3)
+    page.set_number("every", 1)
+    progress_images, record_link = page.run()
+    assert progress_images and "Done" in page.text("status")
+    with urllib.request.urlopen(record_link, timeout=30) as response:  # the link serves the record
+        record = json.loads(response.read())
+    assert record["command"] == "content" and record["arguments"]["image"].endswith("tubingen.jpg")
+    assert record["settings"]["content_layer"] == "block2_conv2" and record["iterations"] == 3
+    assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 1  # this session's one run
+
+    # Stop ends a long run early and keeps the best image so far.
+    page.set_number("iterations", 2000)
+    _, record_link = page.run(stop_after=3)
+    assert "Stopped" in page.text("status")
+    with urllib.request.urlopen(record_link, timeout=30) as response:
+        record = json.loads(response.read())
+    assert record["stopped"] == "callback" and 2 <= record["iterations"] < 2000
+    assert Path(record["output"]["path"]).is_file()
+    assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 2
