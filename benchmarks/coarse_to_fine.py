@@ -1,7 +1,7 @@
 """Coarse-to-fine against single-scale at equal wall time, at 1024 px.
 
-    .venv/bin/python benchmarks/coarse_to_fine.py                   # 1024 px, scales 256/512/1024
-    .venv/bin/python benchmarks/coarse_to_fine.py --size 512 --iterations 60,20,8 --save ""
+    .venv/bin/python benchmarks/coarse_to_fine.py                   # 1024 px, scales 512/1024, 40+25 iterations
+    .venv/bin/python benchmarks/coarse_to_fine.py --size 512 --iterations 40,40 --save ""
 
 Runs Tübingen × The Starry Night coarse-to-fine first (the given iterations
 per scale) and times it; then a single-scale run at full size that stops when
@@ -29,7 +29,7 @@ SHARED = ROOT.parent / "shared" / "images"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024)
-    parser.add_argument("--iterations", default="100,40,15", help="per scale, coarse to fine")
+    parser.add_argument("--iterations", default="40,25", help="per scale, coarse to fine")
     parser.add_argument("--save", default="docs", help="folder for the images and numbers ('' = none)")
     args = parser.parse_args()
     iterations = [int(count) for count in args.iterations.split(",")]

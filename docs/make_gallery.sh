@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Remake the README's pictures from ../shared/images with the neuralstyle CLI
-# (about 40 minutes on a 2-core CPU). Each picture's run record (.json) is kept
+# (about an hour on a 2-core CPU). Each picture's run record (.json) is kept
 # beside it, so `neuralstyle rerun` can repeat it. Pass names to make only some:
 #   bash docs/make_gallery.sh transfer reconstructions
 set -euo pipefail
@@ -44,4 +44,7 @@ if want blend; then  # two styles, 50:50
 fi
 if want inspect; then
   $ns inspect $images/starry_night.jpg -o docs/inspect_starry_night.jpg --size 256 --overwrite
+fi
+if want coarse_to_fine; then  # 1024 px, coarse-to-fine vs single scale at equal wall time (~22 min)
+  .venv/bin/python benchmarks/coarse_to_fine.py --size 1024 --iterations 40,25 --save docs
 fi

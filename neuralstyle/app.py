@@ -263,6 +263,21 @@ def _copy_input(source: Path, folder: Path, role: str, name: str) -> Path:
     return target
 
 
+def _image_picker(state: App, role: str, demos: list[str], default: str | None):
+    """One image input (upload or demo) with its preview and size line, wired; returns (file, demo)."""
+    with gr.Column(min_width=200):
+        upload = gr.File(label=f"{role.capitalize()} image (upload)", file_types=["image"], type="filepath",
+                         elem_id=f"{role}-file", height=120)
+        demo = gr.Dropdown([UPLOADED, *demos], value=default, label="…or a demo image", elem_id=f"{role}-demo")
+        preview = gr.Image(label=role.capitalize(), interactive=False, height=150, elem_id=f"{role}-preview",
+                           value=str(state.demos[default]) if default else None)
+        info = gr.Markdown("", elem_id=f"{role}-info")
+    upload.upload(lambda path: state.on_upload(path, role), upload, [upload, preview, info]).then(
+        lambda path: gr.update(value=UPLOADED) if path else gr.update(), upload, demo)
+    demo.input(state.on_demo, demo, [upload, preview, info])
+    return upload, demo
+
+
 def build(output_dir: str | os.PathLike) -> gr.Blocks:
     """The Gradio app; its outputs go under `output_dir`."""
     from .cli import command_arguments
@@ -284,24 +299,8 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=460):
                 with gr.Row():
-                    with gr.Column(min_width=200):
-                        content_file = gr.File(label="Content image (upload)", file_types=["image"],
-                                               type="filepath", elem_id="content-file", height=120)
-                        content_demo = gr.Dropdown([UPLOADED, *demos], value=content_demo_default,
-                                                   label="…or a demo image", elem_id="content-demo")
-                        content_preview = gr.Image(
-                            label="Content", interactive=False, height=150, elem_id="content-preview",
-                            value=str(state.demos[content_demo_default]) if content_demo_default else None)
-                        content_info = gr.Markdown("", elem_id="content-info")
-                    with gr.Column(min_width=200):
-                        style_file = gr.File(label="Style image (upload)", file_types=["image"], type="filepath",
-                                             elem_id="style-file", height=120)
-                        style_demo = gr.Dropdown([UPLOADED, *demos], value=style_demo_default,
-                                                 label="…or a demo image", elem_id="style-demo")
-                        style_preview = gr.Image(
-                            label="Style", interactive=False, height=150, elem_id="style-preview",
-                            value=str(state.demos[style_demo_default]) if style_demo_default else None)
-                        style_info = gr.Markdown("", elem_id="style-info")
+                    content_file, content_demo = _image_picker(state, "content", demos, content_demo_default)
+                    style_file, style_demo = _image_picker(state, "style", demos, style_demo_default)
                 mode = gr.Radio(list(MODES), value="Transfer", label="Mode", elem_id="mode")
                 with gr.Row():
                     size = gr.Number(defaults.SIZE, precision=0, minimum=16, maximum=2048, label="Size (px)",
@@ -371,14 +370,6 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
 
         # --- events ---
 
-        content_file.upload(lambda path: state.on_upload(path, "content"), content_file,
-                            [content_file, content_preview, content_info]).then(
-            lambda path: gr.update(value=UPLOADED) if path else gr.update(), content_file, content_demo)
-        style_file.upload(lambda path: state.on_upload(path, "style"), style_file,
-                          [style_file, style_preview, style_info]).then(
-            lambda path: gr.update(value=UPLOADED) if path else gr.update(), style_file, style_demo)
-        content_demo.input(state.on_demo, content_demo, [content_file, content_preview, content_info])
-        style_demo.input(state.on_demo, style_demo, [style_file, style_preview, style_info])
 
         def on_model(name):
             names = layer_names(name)

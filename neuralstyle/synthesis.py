@@ -420,17 +420,10 @@ def reconstruct_content(
     stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
                    content_targets={content_layer: _features(feature_model, source.rgb)[content_layer]},
                    style_targets={}, iterations=int(iterations))
-    settings = {
-        "mode": "content", "content_layer": content_layer, "size": int(size), "tv_weight": tv_weight,
-        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": int(iterations),
-        "total_iterations": int(iterations), "model": model, "pooling": pooling,
-        "scales": [[width, height]], "output_size": [width, height],
-    }
-    return _run(
-        feature_model=feature_model, stages=iter([stage]), alpha=source.alpha, style_layer_weights={},
-        content_weight=1.0, style_weight=0.0, tv_weight=tv_weight, optimizer=optimizer,
-        learning_rate=learning_rate, callback=callback, frames_every=frames_every, settings=settings,
-    )
+    return _run_reconstruction(
+        "content", {"content_layer": content_layer}, feature_model, stage, source.alpha, {}, size=size,
+        init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight, model=model,
+        pooling=pooling, callback=callback, frames_every=frames_every)
 
 
 def reconstruct_style(
@@ -464,14 +457,26 @@ def reconstruct_style(
     stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
                    content_targets={}, style_targets=_style_grams(feature_model, [source], [1.0], layer_weights),
                    iterations=int(iterations))
+    return _run_reconstruction(
+        "style", {"style_layers": layer_weights}, feature_model, stage, None, layer_weights, size=size,
+        init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight, model=model,
+        pooling=pooling, callback=callback, frames_every=frames_every)
+
+
+def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _Stage, alpha,
+                        style_layer_weights: dict, *, size, init, seed, optimizer, learning_rate, tv_weight, model,
+                        pooling, callback, frames_every) -> Result:
+    """One single-scale run of content (content weight 1) or style (style weight 1) reconstruction."""
+    height, width = stage.init_rgb.shape[:2]
     settings = {
-        "mode": "style", "style_layers": layer_weights, "size": int(size), "tv_weight": tv_weight,
-        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": int(iterations),
-        "total_iterations": int(iterations), "model": model, "pooling": pooling,
-        "scales": [[source.width, source.height]], "output_size": [source.width, source.height],
+        "mode": mode, **layer_settings, "size": int(size), "tv_weight": tv_weight,
+        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": stage.iterations,
+        "total_iterations": stage.iterations, "model": model, "pooling": pooling,
+        "scales": [[width, height]], "output_size": [width, height],
     }
     return _run(
-        feature_model=feature_model, stages=iter([stage]), alpha=None, style_layer_weights=layer_weights,
-        content_weight=0.0, style_weight=1.0, tv_weight=tv_weight, optimizer=optimizer,
-        learning_rate=learning_rate, callback=callback, frames_every=frames_every, settings=settings,
+        feature_model=feature_model, stages=iter([stage]), alpha=alpha, style_layer_weights=style_layer_weights,
+        content_weight=1.0 if mode == "content" else 0.0, style_weight=0.0 if mode == "content" else 1.0,
+        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
+        frames_every=frames_every, settings=settings,
     )
