@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -244,6 +245,36 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+class _StopAtIterationEnd:
+    """SIGINT handler for a run: once iterations have begun, Ctrl-C asks the run
+    to stop at the end of the current iteration (the callback raises
+    KeyboardInterrupt there, which the optimiser turns into a clean stop).
+    A KeyboardInterrupt raised while TensorFlow's C++ code runs can be lost;
+    a flag cannot. A second Ctrl-C, or one before the first iteration, stops
+    at once."""
+
+    def __init__(self):
+        self.armed = self.requested = False
+
+    def __enter__(self):
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self.previous)
+
+    def _handle(self, signum, frame):
+        if not self.armed or self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self) -> None:
+        """Call once per iteration."""
+        self.armed = True
+        if self.requested:
+            raise KeyboardInterrupt
+
+
 def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], images: dict, run, description: str,
                 footprint: tuple):
     """Check memory, say what will happen, run, then write the output, the
@@ -274,15 +305,19 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
     started = time.time()
     display = None
 
+    ctrl_c = _StopAtIterationEnd()
+
     def callback(progress):
         nonlocal display
         if display is None:
             display = _ProgressDisplay(progress.iterations, quiet, frames, arguments["save_every"])
             display.progress.start()
         display(progress)
+        ctrl_c.check()
 
     try:
-        result = run(images, weights, callback)
+        with ctrl_c:
+            result = run(images, weights, callback)
     except KeyboardInterrupt:
         if display is not None:
             display.progress.stop()

@@ -201,6 +201,26 @@ def test_ctrl_c_writes_the_best_image_so_far_and_exits_130(tmp_path):
     assert "interrupted at iteration" in stderr
 
 
+def test_ctrl_c_during_an_iteration_is_kept_until_the_iteration_ends():
+    # A KeyboardInterrupt raised inside TensorFlow's C++ code can be lost; the
+    # run must still stop at the next iteration, and a second Ctrl-C at once.
+    from neuralstyle.cli import _StopAtIterationEnd
+
+    with _StopAtIterationEnd() as ctrl_c:
+        with pytest.raises(KeyboardInterrupt):  # before the first iteration: at once
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+        ctrl_c.check()  # iterations have begun
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)  # no exception here: the request waits for the iteration's end
+        with pytest.raises(KeyboardInterrupt):
+            ctrl_c.check()
+        with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C stops at once
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_a_folder_of_content_images_is_painted_into_a_folder(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
