@@ -248,20 +248,23 @@ def _duration(seconds: float) -> str:
 class _StopAtIterationEnd:
     """SIGINT handler for a run: once iterations have begun, Ctrl-C asks the run
     to stop at the end of the current iteration (the callback raises
-    KeyboardInterrupt there, which the optimiser turns into a clean stop).
-    A KeyboardInterrupt raised while TensorFlow's C++ code runs can be lost;
-    a flag cannot. A second Ctrl-C, or one before the first iteration, stops
-    at once."""
+    KeyboardInterrupt there, which the optimiser turns into a clean stop), so
+    the interrupt never lands inside TensorFlow's or SciPy's native code. A
+    second Ctrl-C, or one before the first iteration, stops at once. Where
+    SIGINT is ignored (a background job of a script), it stays ignored."""
 
     def __init__(self):
         self.armed = self.requested = False
+        self.previous = None
 
     def __enter__(self):
-        self.previous = signal.signal(signal.SIGINT, self._handle)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self.previous)
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
     def _handle(self, signum, frame):
         if not self.armed or self.requested:
