@@ -370,7 +370,6 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
 
         # --- events ---
 
-
         def on_model(name):
             names = layer_names(name)
             updates = [gr.update(choices=names, value=defaults.CONTENT_LAYER if defaults.CONTENT_LAYER in names
