@@ -1,14 +1,18 @@
-"""The classic test images in ../shared/images (never copied into the repository)."""
+"""The classic test images in ../shared/images (never copied into the repository).
+
+A clone elsewhere points at them with NEURALSTYLE_TEST_IMAGES=DIR."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
-needs_shared = pytest.mark.skipif(not (SHARED / "tubingen.jpg").exists(), reason="needs ../shared/images")
+SHARED = Path(os.environ.get("NEURALSTYLE_TEST_IMAGES") or Path(__file__).resolve().parents[2] / "shared" / "images")
+needs_shared = pytest.mark.skipif(not (SHARED / "tubingen.jpg").exists(),
+                                  reason=f"needs the test images in {SHARED} (set NEURALSTYLE_TEST_IMAGES=DIR)")
 
 
 def open_shared(name: str) -> Image.Image:
