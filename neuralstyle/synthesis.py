@@ -259,6 +259,19 @@ def _run(
     )
 
 
+def _upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBImage, fine_content: RGBImage) -> np.ndarray:
+    """The next scale's start (RGB 0–255 at the fine size): the coarse result
+    upsampled, plus the content's detail that the coarse size could not hold
+    (the fine content minus the coarse content upsampled).
+
+    A plain upsample starts the fine scale from a blur, and the few iterations
+    a fine scale can afford go into re-drawing the content's edges; with the
+    detail band put back they go into brush texture instead."""
+    width, height = fine_content.width, fine_content.height
+    detail = fine_content.rgb - resize(coarse_content, width, height).rgb
+    return np.clip(resize(RGBImage(coarse_rgb), width, height).rgb + detail, 0, 255).astype(np.float32)
+
+
 def _per_scale(iterations, count: int) -> list[int]:
     if np.isscalar(iterations):
         return [int(iterations)] * count
@@ -302,7 +315,8 @@ def transfer(
     `style_layers` is a list of layer names (equal weights) or a mapping
     ``name -> weight``. `init` is 'content', 'noise', 'style' or an image.
     `scales` > 1 runs coarse-to-fine: first at ``size / 2**(scales-1)``, each
-    result upsampled to start the next size (or give the sizes as a list);
+    result upsampled, with the content's finer detail added, to start the next
+    size (or give the sizes as a list);
     `iterations` is per scale (one number, or one per scale).
     `preserve_color` is 'none', 'luminance' or 'histogram' (see
     `neuralstyle.color`). `callback(progress)` runs at the start and after
@@ -357,14 +371,15 @@ def transfer(
     feature_model = _feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
 
     def stages():
-        previous = None
+        previous = previous_content = None
         for (width, height), style_side, count in zip(sizes, style_sides, iterations_per_scale):
             sized_content = resize(content_image, width, height)
             sized_styles = [resize_max_side(image, style_side) for image in style_images]
             if previous is None:
                 init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
             else:
-                init_rgb = resize(RGBImage(previous), width, height).rgb
+                init_rgb = _upsample_with_content_detail(previous, previous_content, sized_content)
+            previous_content = sized_content
             previous = yield _Stage(
                 init_rgb=init_rgb,
                 content_targets={content_layer: _features(feature_model, sized_content.rgb)[content_layer]},

@@ -7,7 +7,8 @@ import pytest
 from skimage.color import rgb2yiq
 
 from neuralstyle import color, images
-from neuralstyle.synthesis import transfer
+from neuralstyle.experiments import psnr
+from neuralstyle.synthesis import _upsample_with_content_detail, transfer
 from shared_images import needs_shared, open_shared, shared_rgb as shared
 
 pytestmark = needs_shared
@@ -65,6 +66,18 @@ def test_coarse_to_fine_passes_through_the_sizes_it_announces():
     assert result.image.shape == (96, 128, 3)
     assert result.iterations == 9 and [entry["iteration"] for entry in result.history] == list(range(10))
     assert [entry["scale"] for entry in result.history] == [0] * 5 + [1] * 3 + [2] * 2
+
+
+def test_coarse_to_fine_starts_each_finer_scale_with_the_content_detail():
+    """The next scale starts from the coarse result upsampled plus the detail the
+    coarse size could not hold: a coarse result that is the content itself hands
+    on the sharp content, not a blur."""
+    content = shared("tubingen.jpg", 128)
+    coarse = images.resize(content, 64, 48)
+    start = _upsample_with_content_detail(coarse.rgb, coarse, content)
+    blur = images.resize(coarse, 128, 96).rgb
+    assert start.shape == (96, 128, 3) and start.min() >= 0 and start.max() <= 255
+    assert psnr(start, content.rgb) > 45 > 30 > psnr(blur, content.rgb)
 
 
 def test_explicit_scales_must_end_at_the_output_size():
