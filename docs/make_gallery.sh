@@ -27,7 +27,7 @@ if want reconstructions; then  # Fig. 1
 fi
 if want styles; then  # Fig. 2
   $ns figure styles $images/tubingen.jpg $images/starry_night.jpg $images/the_scream.jpg \
-      $images/shipwreck.jpg $images/seated-nude.jpg -o docs/styles.jpg --size 256 --iterations 150 --overwrite
+      $images/shipwreck.jpg $images/seated-nude.jpg -o docs/styles.jpg --size 256 --iterations 150 --hide-input --overwrite
   rm -rf docs/styles_tiles
 fi
 if want tradeoff; then  # Fig. 3
@@ -46,7 +46,7 @@ if want blend; then  # two styles, 50:50
       --size 256 --iterations 100 --style-blend 0.5,0.5 --overwrite
 fi
 if want inspect; then
-  $ns inspect $images/starry_night.jpg -o docs/inspect_starry_night.jpg --size 256 --overwrite
+  $ns inspect $images/starry_night.jpg -o docs/inspect_starry_night.jpg --size 256 --hide-input --overwrite
 fi
 if want coarse_to_fine; then  # 1024 px, coarse-to-fine vs single scale at equal wall time (~22 min)
   .venv/bin/python benchmarks/coarse_to_fine.py --size 1024 --iterations 40,25 --save docs

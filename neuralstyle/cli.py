@@ -640,6 +640,8 @@ app.add_typer(figure_app, name="figure")
 FigureSize = Annotated[int, typer.Option(help="Longest side of each tile in px.")]
 FigureIterations = Annotated[int, typer.Option(help="Iterations per tile.")]
 FigureGif = Annotated[Optional[Path], typer.Option(help="Write a GIF of the whole grid forming.")]
+ShowInput = Annotated[bool, typer.Option("--show-input/--hide-input",
+                                         help="Include the input image itself as the first tile.")]
 
 
 def _check_figure_arguments(arguments: dict) -> str:
@@ -807,6 +809,7 @@ def figure_styles(
     pooling: Pooling = defaults.POOLING,
     gif: FigureGif = None,
     save_every: _FIGURE_SAVE_EVERY = 10,
+    show_input: ShowInput = True,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
 ):
@@ -819,7 +822,7 @@ def figure_styles(
 
         return styles_figure(images["content"][0], images["style"], labels=[path.stem for path in styles], size=size,
                              iterations=iterations, seed=seed, model=model, weights=resolved, pooling=pooling,
-                             frames_every=save_every if gif else None, callback=callback)
+                             frames_every=save_every if gif else None, callback=callback, show_input=show_input)
 
     _run_figure("styles", arguments, {"content": [content], "style": list(styles)}, make, tiles=len(styles))
 
@@ -836,6 +839,7 @@ def inspect_command(
     model: Model = defaults.MODEL,
     weights: Weights = defaults.WEIGHTS,
     pooling: Pooling = defaults.POOLING,
+    show_input: ShowInput = True,
     overwrite: Overwrite = False,
 ):
     """Each layer's mean activation map beside its Gram matrix."""
@@ -851,7 +855,7 @@ def inspect_command(
     from .images import save_image
 
     figure = inspect(picture, layers=layer_names, channels=channels, size=size, model=model, weights=resolved,
-                     pooling=pooling)
+                     pooling=pooling, show_input=show_input)
     save_image(output, figure.grid())
     print(f"wrote {output}")
 

@@ -195,16 +195,18 @@ def tradeoff(content, style, *, content_layers: Sequence[str] = TRADEOFF_CONTENT
 
 def styles(content, style_images: Sequence, *, labels: Sequence[str] | None = None, size: int = 256,
            iterations: int = 200, callback: Callback | None = None, frames_every: int | None = None,
-           **options) -> Figure:
+           show_input: bool = True, **options) -> Figure:
     """Gatys et al. (2016) Fig. 2: one content painted in several styles; the
-    first tile is the content itself. The feature model is built once and
-    reused; each style's targets are computed once."""
+    first tile is the content itself unless `show_input` is False. The feature
+    model is built once and reused; each style's targets are computed once."""
     from .synthesis import transfer
 
     labels = list(labels or [f"style {index + 1}" for index in range(len(style_images))])
-    content_tile = to_uint8(resize_max_side(to_rgb(content), size).rgb)
-    tiles = [Tile("content", content_tile, 0, 0, frames=[content_tile] if frames_every else [])]
-    for column, (style, label) in enumerate(zip(style_images, labels), start=1):
+    tiles = []
+    if show_input:
+        content_tile = to_uint8(resize_max_side(to_rgb(content), size).rgb)
+        tiles.append(Tile("content", content_tile, 0, 0, frames=[content_tile] if frames_every else []))
+    for column, (style, label) in enumerate(zip(style_images, labels), start=len(tiles)):
         result = transfer(content, style, size=size, iterations=iterations, frames_every=frames_every,
                           callback=_tile_callback(callback, label), **options)
         tiles.append(Tile(label, result.image, 0, column, {"loss": result.loss}, result.settings, result.frames))
@@ -225,11 +227,12 @@ def _heat(gray: np.ndarray) -> np.ndarray:
 
 
 def inspect(image, *, layers: Sequence[str] = defaults.STYLE_LAYERS, channels: int = 0, size: int = 256,
-            model: str = defaults.MODEL, weights=defaults.WEIGHTS, pooling: str = defaults.POOLING) -> Figure:
-    """What each layer sees: row 0 holds the image and each layer's mean
-    activation map; row 1 each layer's Gram matrix ``FᵀF/(H·W)`` scaled to
-    0–255; with `channels` N, a further row per layer shows its N most active
-    channels."""
+            model: str = defaults.MODEL, weights=defaults.WEIGHTS, pooling: str = defaults.POOLING,
+            show_input: bool = True) -> Figure:
+    """What each layer sees: row 0 holds the image (unless `show_input` is
+    False) and each layer's mean activation map; row 1 each layer's Gram matrix
+    ``FᵀF/(H·W)`` scaled to 0–255; with `channels` N, a further row per layer
+    shows its N most active channels."""
     from .losses import gram_matrix
     from .synthesis import _feature_model, _features
 
@@ -237,8 +240,8 @@ def inspect(image, *, layers: Sequence[str] = defaults.STYLE_LAYERS, channels: i
     feature_model = _feature_model(list(layers), model, weights, pooling)
     features = _features(feature_model, source.rgb)
     strides = {layer.name: layer.stride for layer in conv_layers(model)}
-    tiles = [Tile("image", to_uint8(source.rgb), 0, 0)]
-    for column, layer in enumerate(layers, start=1):
+    tiles = [Tile("image", to_uint8(source.rgb), 0, 0)] if show_input else []
+    for column, layer in enumerate(layers, start=len(tiles)):
         maps = features[layer][0]
         mean_map = _heat(_normalised(maps.mean(axis=-1)))
         tiles.append(Tile(f"{layer} (1/{strides[layer]})", mean_map, 0, column,

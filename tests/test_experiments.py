@@ -72,6 +72,16 @@ def test_styles_grid_has_the_content_then_one_tile_per_style():
     assert [tile.label for tile in figure.tiles] == ["content", "starry", "scream"]
 
 
+def test_figures_can_leave_out_the_input_image():
+    """--hide-input: the grid starts with the first result, in column 0."""
+    figure = experiments.styles(open_shared("tubingen.jpg"), [open_shared("starry_night.jpg")],
+                                labels=["starry"], size=48, iterations=2, show_input=False)
+    assert [(tile.label, tile.column) for tile in figure.tiles] == [("starry", 0)]
+    view = experiments.inspect(open_shared("starry_night.jpg"), layers=["block1_conv1"], size=48, show_input=False)
+    assert [(tile.label, tile.row, tile.column) for tile in view.tiles] == \
+        [("block1_conv1 (1/1)", 0, 0), ("Gram 64x64", 1, 0)]
+
+
 def test_inspect_shows_activation_maps_grams_and_top_channels():
     figure = experiments.inspect(open_shared("starry_night.jpg"), layers=["block1_conv1", "block3_conv1"],
                                  channels=3, size=64)
