@@ -17,7 +17,9 @@ Rows (every ratio is measured within this run; these machines are noisy):
 * memory — peak resident memory of a transfer at size and 2×size (a few
   iterations), against the estimate the CLI prints.
 * batch — images per minute of `transfer FOLDER` with 3 content images.
-* GPU — measured only where TensorFlow sees a GPU.
+* GPU — 500 iterations at 512 px, measured only where the Keras backend sees a
+  GPU. On a machine with PyTorch or JAX's CUDA build and no TensorFlow GPU
+  build: KERAS_BACKEND=torch .venv/bin/python benchmarks/run.py --only gpu
 Reads ../shared/images.
 """
 
@@ -177,10 +179,12 @@ def batch_rows(size: int, iterations: int, work: Path) -> list[tuple]:
 
 
 def gpu_rows() -> list[tuple]:
-    from neuralstyle.backend import tf
+    from neuralstyle.backend import BACKEND, describe_device
 
-    if not tf.config.list_physical_devices("GPU"):
-        return [("500 L-BFGS iterations at 512 px on a GPU", "no GPU visible to TensorFlow here", "–", "< 10 s", None)]
+    device = describe_device()
+    if not device.startswith("GPU"):
+        return [("500 L-BFGS iterations at 512 px on a GPU", f"no GPU visible to Keras's {BACKEND} backend here",
+                 "–", "< 10 s", None)]
     from PIL import Image
 
     from neuralstyle.synthesis import transfer
@@ -202,10 +206,10 @@ def main() -> None:
     args = parser.parse_args()
     chosen = args.only.split(",")
 
-    from neuralstyle.backend import describe_device, keras, tf
+    from neuralstyle.backend import BACKEND, backend_version, describe_device, keras
 
     print(f"machine: {describe_device()}, {platform.machine()}; python {platform.python_version()}, "
-          f"tensorflow {tf.__version__}, keras {keras.__version__}; "
+          f"{BACKEND} {backend_version()}, keras {keras.__version__}; "
           f"command: benchmarks/run.py {' '.join(sys.argv[1:])}\n")
     print("| figure | measured | ratio | target | met |")
     print("|---|---|---|---|---|")

@@ -1,4 +1,11 @@
-"""The one place that imports TensorFlow and Keras, quietly.
+"""The one place that imports the Keras backend, quietly.
+
+TensorFlow is the default backend: the `Evaluator` takes its gradient with
+``tf.GradientTape`` in a compiled ``tf.function``. ``KERAS_BACKEND=torch`` or
+``KERAS_BACKEND=jax`` runs the same VGG model and the same ``keras.ops``
+losses on PyTorch (autograd) or JAX (``jax.value_and_grad`` under ``jit``),
+for machines that have a GPU build of one of those and not of TensorFlow.
+The backend is Keras's, chosen once per process, before Keras is imported.
 
 TensorFlow prints oneDNN and absl notices to stderr on import; those bury the
 one-line messages the CLI promises, so its C++ logging is turned down before
@@ -7,23 +14,52 @@ the import (a user's own TF_CPP_MIN_LOG_LEVEL wins).
 
 import os
 
+from .defaults import BACKENDS
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 
-tf.get_logger().setLevel("ERROR")
+BACKEND = keras.backend.backend()
+if BACKEND not in BACKENDS:
+    raise ImportError(f"Keras backend {BACKEND!r} cannot take gradients for neuralstyle; "
+                      f"set KERAS_BACKEND to one of {', '.join(BACKENDS)}")
+if BACKEND == "tensorflow":
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+else:
+    tf = None
+
+
+def backend_version() -> str:
+    """The version of the library under Keras, e.g. '2.21.0' for TensorFlow."""
+    import importlib
+
+    return importlib.import_module(BACKEND).__version__
 
 
 def describe_device() -> str:
     """The device the gradient steps run on, in words, e.g. 'GPU (NVIDIA H100)' or
-    'CPU (2 cores, AVX2)'."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return f"GPU ({details.get('device_name', gpus[0].name)})"
-    return f"CPU ({os.cpu_count()} cores, {cpu_vector_extensions()})"
+    'CPU (2 cores, AVX2)'; with a backend other than TensorFlow, e.g. 'GPU (NVIDIA H100), Keras backend torch'."""
+    gpu = _gpu_name()
+    device = f"GPU ({gpu})" if gpu else f"CPU ({os.cpu_count()} cores, {cpu_vector_extensions()})"
+    return device if BACKEND == "tensorflow" else f"{device}, Keras backend {BACKEND}"
+
+
+def _gpu_name() -> str | None:
+    if BACKEND == "tensorflow":
+        gpus = tf.config.list_physical_devices("GPU")
+        return tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name) if gpus else None
+    if BACKEND == "torch":
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    import jax
+
+    device = jax.devices()[0]
+    return device.device_kind if device.platform == "gpu" else None
 
 
 def cpu_vector_extensions() -> str:

@@ -8,8 +8,10 @@ costs a fraction of a second and gets one line on stderr and exit code 2.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import math
+import os
 import signal
 import sys
 import time
@@ -298,7 +300,7 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
 
     say(f"{command}: {description}; about {gigabytes(need)} of memory")
     say(f"weights: {weights.describe()}")
-    from .backend import describe_device  # TensorFlow loads here, after every check passed
+    from .backend import describe_device  # Keras and its backend load here, after every check passed
 
     device = describe_device()
     say(f"device: {device}")
@@ -358,7 +360,17 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
         f"{_duration(result.seconds)}, loss {result.loss['total']:.4g})")
 
 
+def _check_backend() -> None:
+    """KERAS_BACKEND names a backend neuralstyle can take gradients on, and it is installed."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend not in defaults.BACKENDS:
+        raise BadInput(f"KERAS_BACKEND is {backend!r}; neuralstyle runs on {', '.join(defaults.BACKENDS)}")
+    if importlib.util.find_spec(backend) is None:
+        raise BadInput(f"KERAS_BACKEND is {backend!r} but {backend} is not installed; pip install 'neuralstyle[{backend}]'")
+
+
 def _common_checks(arguments: dict, output_is_folder: bool = False) -> str:
+    _check_backend()
     model = check_model(arguments["model"])
     if output_is_folder:
         if arguments["frames"] is not None or arguments["gif"] is not None:
@@ -645,6 +657,7 @@ ShowInput = Annotated[bool, typer.Option("--show-input/--hide-input",
 
 
 def _check_figure_arguments(arguments: dict) -> str:
+    _check_backend()
     model = check_model(arguments["model"])
     _check_output(arguments["output"], arguments["overwrite"])
     if arguments["gif"] is not None:
@@ -843,6 +856,7 @@ def inspect_command(
     overwrite: Overwrite = False,
 ):
     """Each layer's mean activation map beside its Gram matrix."""
+    _check_backend()
     model = check_model(model)
     _check_output(output, overwrite)
     layer_names = check_layers(model, layer or list(defaults.STYLE_LAYERS))
@@ -928,6 +942,7 @@ def app_command(
         _fail(APP_INSTALL)
     if not 0 <= port <= 65535:
         raise BadInput(f"--port {port} must be between 0 and 65535")
+    _check_backend()
     if output_dir is not None:
         if output_dir.exists() and not output_dir.is_dir():
             raise BadInput(f"--output-dir {output_dir} is not a folder")

@@ -5,6 +5,8 @@ WEIGHTS = "auto"
 POOLING = "max"
 # float32: on AVX2-only CPUs bfloat16 runs ~12x slower; see the README's performance table.
 PRECISION = "float32"
+# Keras backends that can take the gradient (KERAS_BACKEND); TensorFlow is the default.
+BACKENDS = ("tensorflow", "torch", "jax")
 
 # Gatys et al. (2016): content from conv4_2, style from conv1_1 … conv5_1, equal weights.
 CONTENT_LAYER = "block4_conv2"

@@ -2,7 +2,9 @@
 
 The `Evaluator` runs one forward and one backward pass of VGG per distinct
 point, inside a compiled ``tf.function`` (on the GPU when TensorFlow sees
-one), and hands scipy float64 values. `minimize_lbfgs` makes *one* long call
+one), and hands scipy float64 values. The losses are ``keras.ops``, so with
+``KERAS_BACKEND=torch`` or ``jax`` the same step runs on PyTorch's autograd or
+under ``jax.jit(jax.value_and_grad(...))`` instead (see `neuralstyle.backend`). `minimize_lbfgs` makes *one* long call
 of ``scipy.optimize.fmin_l_bfgs_b``, so the optimiser keeps its curvature
 history for the whole run (restarting it every few steps, as several older
 tools do, throws that history away).
@@ -17,8 +19,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.optimize
 
-from .backend import tf
+from .backend import BACKEND, keras, tf
 from .losses import gram_matrix, mean_square, total_variation_loss
+
+ops = keras.ops
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -71,11 +75,12 @@ class Evaluator:
         # Weights and target scales fold into one constant per layer, so the
         # compiled step does one multiply per layer and no divisions.
         self._content = [
-            (layer, tf.constant(target, tf.float32), content_weight / len(content_targets) / _scale(target))
+            (layer, ops.convert_to_tensor(target, "float32"), content_weight / len(content_targets) / _scale(target))
             for layer, target in content_targets.items()
         ]
         self._style = [
-            (layer, tf.constant(gram, tf.float32), style_weight * style_layer_weights[layer] / layer_weight_sum / _scale(gram))
+            (layer, ops.convert_to_tensor(gram, "float32"),
+             style_weight * style_layer_weights[layer] / layer_weight_sum / _scale(gram))
             for layer, gram in style_targets.items()
         ]
         self._tv_weight = float(tv_weight)
@@ -85,26 +90,23 @@ class Evaluator:
         self.last: LossParts | None = None
         self._last_x: np.ndarray | None = None
         self._last_grad: np.ndarray | None = None
-        self._step = tf.function(self._loss_and_gradient, input_signature=[tf.TensorSpec(self.shape, tf.float32)])
+        self._step = _GRADIENT_STEPS[BACKEND](self.feature_model, self._losses, self.shape)
 
-    def _loss_and_gradient(self, image):
-        with tf.GradientTape() as tape:
-            tape.watch(image)
-            features = self.feature_model(image)
-            zero = tf.constant(0.0, tf.float32)
-            content = sum(
-                (coefficient * mean_square(tf.cast(features[layer], tf.float32) - target)
-                 for layer, target, coefficient in self._content),
-                zero,
-            )
-            style = sum(
-                (coefficient * mean_square(gram_matrix(tf.cast(features[layer], tf.float32)) - gram)
-                 for layer, gram, coefficient in self._style),
-                zero,
-            )
-            tv = self._tv_weight * total_variation_loss(image) if self._tv_weight else zero
-            total = content + style + tv
-        return tf.stack([total, content, style, tv]), tape.gradient(total, image)
+    def _losses(self, features, image):
+        """[total, content, style, tv] (float32 scalars) of `features`, the
+        feature model's outputs for `image`; ``keras.ops`` only, for every backend."""
+        content = sum(
+            (coefficient * mean_square(ops.cast(features[layer], "float32") - target)
+             for layer, target, coefficient in self._content),
+            ops.zeros((), "float32"),
+        )
+        style = sum(
+            (coefficient * mean_square(gram_matrix(ops.cast(features[layer], "float32")) - gram)
+             for layer, gram, coefficient in self._style),
+            ops.zeros((), "float32"),
+        )
+        tv = self._tv_weight * total_variation_loss(image) if self._tv_weight else ops.zeros((), "float32")
+        return [content + style + tv, content, style, tv]
 
     def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Loss and gradient (float64, flattened like `x`) at the point `x`;
@@ -113,8 +115,8 @@ class Evaluator:
             return self.last.total, self._last_grad
         parts, gradient = self._step(np.asarray(x, dtype=np.float32).reshape(self.shape))
         self.passes += 1
-        parts = LossParts(*(float(value) for value in parts.numpy()))
-        gradient = gradient.numpy().astype(np.float64).reshape(-1)
+        parts = LossParts(*(float(value) for value in parts))
+        gradient = gradient.astype(np.float64).reshape(-1)
         if not (np.isfinite(parts.total) and np.isfinite(gradient).all()):
             raise NonFiniteLossError(
                 f"the loss became {parts.total} at evaluation {self.passes} (content {parts.content:.4g}, "
@@ -130,6 +132,55 @@ class Evaluator:
 
     def grads(self, x: np.ndarray) -> np.ndarray:
         return self.evaluate(x)[1]
+
+
+def _tensorflow_step(feature_model, losses, shape):
+    def step(image):
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            parts = losses(feature_model(image), image)
+        return tf.stack(parts), tape.gradient(parts[0], image)
+
+    compiled = tf.function(step, input_signature=[tf.TensorSpec(shape, tf.float32)])
+    return lambda image: tuple(value.numpy() for value in compiled(image))
+
+
+def _torch_step(feature_model, losses, shape):
+    import torch
+
+    def step(image):
+        image = ops.convert_to_tensor(image).requires_grad_(True)  # on Keras's device (the GPU when there is one)
+        parts = losses(feature_model(image), image)
+        (gradient,) = torch.autograd.grad(parts[0], image)  # the image's gradient only, not the weights'
+        return torch.stack(parts).detach().cpu().numpy(), gradient.cpu().numpy()
+
+    return step
+
+
+def _jax_step(feature_model, losses, shape):
+    import jax
+
+    model = feature_model.keras_model
+    trainable = [variable.value for variable in model.trainable_variables]
+    non_trainable = [variable.value for variable in model.non_trainable_variables]
+
+    def total(image, trainable, non_trainable):
+        features, _ = model.stateless_call(trainable, non_trainable, image, training=False)
+        parts = losses(features, image)
+        return parts[0], ops.stack(parts)
+
+    # The weights are arguments, not constants folded into the compiled program.
+    value_and_grad = jax.jit(jax.value_and_grad(total, has_aux=True))
+
+    def step(image):
+        (_, parts), gradient = value_and_grad(image, trainable, non_trainable)
+        return np.asarray(parts), np.asarray(gradient)
+
+    return step
+
+
+# backend -> (feature_model, losses, shape) -> step(float32 NHWC array) -> (parts, gradient) as numpy
+_GRADIENT_STEPS = {"tensorflow": _tensorflow_step, "torch": _torch_step, "jax": _jax_step}
 
 
 def _scale(target) -> float:
@@ -258,7 +309,7 @@ def minimize_adam(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, lear
         x = x0
         for iteration in range(1, iterations + 1):
             _, gradient = evaluator.evaluate(x)
-            optimizer.apply_gradients([(gradient.astype(np.float32), point)])
+            optimizer.apply_gradients([(ops.convert_to_tensor(gradient, "float32"), point)])
             x = point.numpy().astype(np.float64)
             if low is not None:
                 x = np.clip(x, low, high)

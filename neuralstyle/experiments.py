@@ -125,15 +125,15 @@ def style_distance(image, style, *, layers=defaults.STYLE_LAYERS, model: str = d
                    weights=defaults.WEIGHTS, pooling: str = defaults.POOLING) -> float:
     """Mean over `layers` of ``mean((G − A)²) / mean(A²)``: how far the Gram
     matrices of `image` are from those of `style` (0 = the same texture)."""
-    from .losses import gram_matrix
+    from .losses import gram_array
     from .synthesis import _feature_model, _features
 
     feature_model = _feature_model(list(layers), model, weights, pooling)
     ours, theirs = _features(feature_model, to_rgb(image).rgb), _features(feature_model, to_rgb(style).rgb)
     distances = []
     for layer in layers:
-        target = np.asarray(gram_matrix(theirs[layer]))
-        distances.append(float(np.mean((np.asarray(gram_matrix(ours[layer])) - target) ** 2) / np.mean(target**2)))
+        target = gram_array(theirs[layer])
+        distances.append(float(np.mean((gram_array(ours[layer]) - target) ** 2) / np.mean(target**2)))
     return float(np.mean(distances))
 
 
@@ -233,7 +233,7 @@ def inspect(image, *, layers: Sequence[str] = defaults.STYLE_LAYERS, channels: i
     False) and each layer's mean activation map; row 1 each layer's Gram matrix
     ``FᵀF/(H·W)`` scaled to 0–255; with `channels` N, a further row per layer
     shows its N most active channels."""
-    from .losses import gram_matrix
+    from .losses import gram_array
     from .synthesis import _feature_model, _features
 
     source = resize_max_side(to_rgb(image), size)
@@ -246,7 +246,7 @@ def inspect(image, *, layers: Sequence[str] = defaults.STYLE_LAYERS, channels: i
         mean_map = _heat(_normalised(maps.mean(axis=-1)))
         tiles.append(Tile(f"{layer} (1/{strides[layer]})", mean_map, 0, column,
                           {"mean_activation": float(maps.mean())}))
-        gram = np.asarray(gram_matrix(features[layer]))
+        gram = gram_array(features[layer])
         tiles.append(Tile(f"Gram {gram.shape[0]}x{gram.shape[1]}", _heat(_normalised(np.sqrt(np.abs(gram)))), 1,
                           column))
     rows = ["mean activation", "Gram (sqrt, scaled)"]

@@ -49,6 +49,12 @@ def gram_matrix(features):
     return _symmetric_gram(ops.reshape(features, (-1, ops.shape(features)[-1])))
 
 
+def gram_array(features):
+    """`gram_matrix` of ``(1, H, W, C)`` features as a numpy float32 ``(C, C)``
+    array on the host (targets, figures), whatever the backend and device."""
+    return ops.convert_to_numpy(gram_matrix(features))
+
+
 def mean_square(tensor):
     """``mean(T²)``, the scale that content and style losses are divided by."""
     return ops.mean(ops.square(tensor))

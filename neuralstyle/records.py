@@ -32,10 +32,10 @@ def versions() -> dict:
     import PIL
     import scipy
 
-    from .backend import keras, tf
+    from .backend import BACKEND, backend_version, keras
 
-    return {"neuralstyle": __version__, "python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
+    return {"neuralstyle": __version__, "python": platform.python_version(), BACKEND: backend_version(),
+            "keras": keras.__version__, "keras_backend": BACKEND, "numpy": numpy.__version__, "scipy": scipy.__version__,
             "pillow": PIL.__version__}
 
 

@@ -20,7 +20,7 @@ from .color import gray, luminance, match_color_statistics, matched_luminance, w
 from .evaluator import Evaluator, Progress, minimize_adam, minimize_lbfgs
 from .images import RGBImage, caffe_bounds, resize_alpha, scale_sizes, deprocess, fit_size, preprocess, resize, resize_max_side, to_rgb, to_uint8
 from .layers import check_layers, minimum_size
-from .losses import gram_matrix
+from .losses import gram_array
 from .backend import keras
 from .model import FeatureModel
 from .weights import Weights, resolve_weights
@@ -120,7 +120,7 @@ def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | N
 
 def _features(feature_model: FeatureModel, rgb: np.ndarray) -> dict[str, np.ndarray]:
     """float32 features of a float RGB image (also when the model computes in bfloat16)."""
-    return {name: np.asarray(ops.cast(value, "float32")) for name, value in feature_model(preprocess(rgb)).items()}
+    return {name: ops.convert_to_numpy(ops.cast(value, "float32")) for name, value in feature_model(preprocess(rgb)).items()}
 
 
 def _style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[float], layers) -> dict[str, np.ndarray]:
@@ -138,7 +138,7 @@ def _style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[floa
         key = (id(feature_model), hashlib.sha1(style.rgb.tobytes()).hexdigest(), style.rgb.shape)
         if key not in _gram_cache:
             features = _features(feature_model, style.rgb)
-            _gram_cache[key] = {layer: np.asarray(gram_matrix(features[layer])) for layer in feature_model.layers}
+            _gram_cache[key] = {layer: gram_array(features[layer]) for layer in feature_model.layers}
         for layer in layers:
             grams[layer] = grams[layer] + (weight / total) * _gram_cache[key][layer]
     return grams

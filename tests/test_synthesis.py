@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from neuralstyle import images
-from neuralstyle.backend import tf
 from neuralstyle.evaluator import Evaluator, NonFiniteLossError, minimize_lbfgs
 from neuralstyle.experiments import psnr, style_distance
 from neuralstyle.model import FeatureModel
@@ -128,7 +127,7 @@ def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_best_point():
     assert np.isfinite(outcome.x).all() and outcome.loss.total == min(entry["total"] for entry in outcome.history)
     with pytest.raises(NonFiniteLossError, match="loss became nan"):
         fresh = _small_evaluator()
-        fresh._step = lambda image: (tf.fill([4], np.nan), tf.zeros((1, 16, 16, 3)))
+        fresh._step = lambda image: (np.full(4, np.nan, np.float32), np.zeros((1, 16, 16, 3), np.float32))
         minimize_lbfgs(fresh, np.zeros(16 * 16 * 3), iterations=3)
 
 

@@ -1,0 +1,117 @@
+"""The gradient step on PyTorch and JAX (KERAS_BACKEND=torch|jax): the same losses
+and gradients as TensorFlow's, and a whole transfer from the command line.
+
+The backend is chosen once per process, so every run here is a subprocess. These
+tests skip when torch or jax is not installed (`.ci/run` installs both)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from shared_images import SHARED, needs_shared
+
+OTHER_BACKENDS = [
+    pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec(name) is None,
+                                                reason=f"{name} is not installed (pip install -e '.[{name}]')"))
+    for name in ("torch", "jax")
+]
+
+# Loss parts and gradient of one Evaluator at one random point: real VGG19 weights,
+# Tübingen's content and Starry Night's style at 64 px, TV on.
+ONE_STEP = r"""
+import json, sys
+import numpy as np
+from neuralstyle import images
+from neuralstyle.backend import BACKEND
+from neuralstyle.evaluator import Evaluator
+from neuralstyle.synthesis import _feature_model, _features, _style_grams
+
+folder, gradient_file = sys.argv[1], sys.argv[2]
+content = images.resize_max_side(images.to_rgb(images.read_image(folder + "/tubingen.jpg")), 64)
+style = images.resize_max_side(images.to_rgb(images.read_image(folder + "/starry_night.jpg")), 64)
+style_layers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
+model = _feature_model(["block4_conv2", *style_layers], "vgg19", "auto", "max")
+evaluator = Evaluator(model, content.height, content.width,
+                      content_targets={"block4_conv2": _features(model, content.rgb)["block4_conv2"]},
+                      style_targets=_style_grams(model, [style], [1.0], style_layers),
+                      content_weight=1.0, style_weight=100.0, tv_weight=1e-3)
+point = np.random.default_rng(0).uniform(0, 255, (content.height, content.width, 3)).astype(np.float32)
+evaluator.evaluate(images.preprocess(point).reshape(-1).astype(np.float64))
+np.save(gradient_file, evaluator._last_grad)
+print(json.dumps({"backend": BACKEND, **evaluator.last.as_dict()}))
+"""
+
+
+def _env(backend: str) -> dict:
+    return {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"}
+
+
+def _one_step(backend: str, folder) -> tuple[dict, np.ndarray]:
+    gradient_file = folder / f"{backend}.npy"
+    result = subprocess.run([sys.executable, "-c", ONE_STEP, str(SHARED), str(gradient_file)], env=_env(backend),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1]), np.load(gradient_file)
+
+
+@needs_shared
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_loss_and_gradient_match_tensorflows(backend, tmp_path):
+    reference, reference_gradient = _one_step("tensorflow", tmp_path)
+    parts, gradient = _one_step(backend, tmp_path)
+    assert reference["backend"] == "tensorflow" and parts["backend"] == backend
+    for name in ("total", "content", "style", "tv"):
+        assert parts[name] == pytest.approx(reference[name], rel=1e-4), name
+    assert reference["content"] > 0.1 and reference["style"] > 0.1 and reference["tv"] > 0  # a real point, not a fixed one
+    error = np.linalg.norm(gradient - reference_gradient) / np.linalg.norm(reference_gradient)
+    assert error < 1e-4, f"gradient differs from TensorFlow's by {error:.2e} (relative L2)"
+
+
+def _transfer(backend: str, output, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "neuralstyle", "transfer", str(SHARED / "tubingen.jpg"), str(SHARED / "starry_night.jpg"),
+         "-o", str(output), "--size", "64", *options],
+        env=_env(backend), capture_output=True, text=True, timeout=300)
+
+
+@needs_shared
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_transfer_runs_on_the_backend_and_records_it(backend, tmp_path):
+    output = tmp_path / "out.png"
+    result = _transfer(backend, output, "--iterations", "8")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Keras backend {backend}" in result.stderr  # the device line names the backend
+    record = json.loads(output.with_suffix(".json").read_text())
+    assert record["versions"]["keras_backend"] == backend and backend in record["versions"]
+    history = record["history"]
+    assert history[-1]["style"] < 0.5 * history[0]["style"]  # it painted: style loss fell by half or more
+    with Image.open(output) as image:
+        assert image.size == (64, 48)
+        assert np.asarray(image, dtype=np.float32).std() > 20  # not blank
+
+
+@needs_shared
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_adam_runs_on_the_backend(backend, tmp_path):
+    output = tmp_path / "adam.png"
+    result = _transfer(backend, output, "--iterations", "3", "--optimizer", "adam")
+    assert result.returncode == 0, result.stderr[-3000:]
+    history = json.loads(output.with_suffix(".json").read_text())["history"]
+    assert history[-1]["total"] < history[0]["total"]
+
+
+def test_an_unknown_backend_is_one_line_and_exit_code_2(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "neuralstyle", "content", str(SHARED / "tubingen.jpg"), "-o", str(tmp_path / "out.png")],
+        env={**os.environ, "KERAS_BACKEND": "numpy"}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "KERAS_BACKEND is 'numpy'" in lines[0] and "tensorflow, torch, jax" in lines[0]
