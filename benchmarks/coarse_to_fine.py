@@ -2,12 +2,17 @@
 
     .venv/bin/python benchmarks/coarse_to_fine.py                   # 1024 px, scales 512/1024, 40+25 iterations
     .venv/bin/python benchmarks/coarse_to_fine.py --size 512 --iterations 40,40 --save ""
+    .venv/bin/python benchmarks/coarse_to_fine.py --content-weight 1.3
 
 Runs Tübingen × The Starry Night coarse-to-fine first (the given iterations
-per scale) and times it; then a single-scale run at full size that stops when
-it has used the same wall time. Both results are then measured with one
-full-size float32 Evaluator (content and style targets at full size), and a
-Markdown table is printed. With --save, both images and the numbers go to
+per scale, and --content-weight, default 1) and times it; then a single-scale
+run at full size with the default weights that stops when it has used the same
+wall time. Both results are then measured with one full-size float32
+Evaluator with the default weights (content and style targets at full size),
+and a Markdown table is printed, with the single-scale run's losses over its
+last iterations (they show how much one iteration more or less moves them).
+Coarse-to-fine trades some content for style; a higher content weight for it
+moves it back along that trade, so the two can be compared at equal content loss. With --save, both images and the numbers go to
 docs/ (coarse_to_fine_1024.jpg, single_scale_1024.jpg, coarse_to_fine_1024.json).
 Reads ../shared/images.
 """
@@ -30,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--iterations", default="40,25", help="per scale, coarse to fine")
+    parser.add_argument("--content-weight", type=float, default=1.0, help="coarse-to-fine run's content weight")
     parser.add_argument("--save", default="docs", help="folder for the images and numbers ('' = none)")
     args = parser.parse_args()
     iterations = [int(count) for count in args.iterations.split(",")]
@@ -44,7 +50,8 @@ def main() -> None:
     transfer(content, style, size=64, iterations=1)  # build the model outside the clock
 
     start = time.perf_counter()
-    coarse = transfer(content, style, size=args.size, scales=len(iterations), iterations=iterations)
+    coarse = transfer(content, style, size=args.size, scales=len(iterations), iterations=iterations,
+                      content_weight=args.content_weight)
     budget = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -68,18 +75,21 @@ def main() -> None:
 
     rows = {
         f"coarse-to-fine {'/'.join(str(side) for side in images.scale_sizes(args.size, len(iterations)))} px, "
-        f"{'+'.join(map(str, iterations))} iterations": (coarse, budget),
+        f"{'+'.join(map(str, iterations))} iterations, content weight {args.content_weight:g}": (coarse, budget),
         f"single scale {args.size} px, {single.iterations} iterations": (single, single_seconds),
     }
     print(f"machine: {describe_device()}, {platform.machine()}; command: benchmarks/coarse_to_fine.py "
-          f"--size {args.size} --iterations {args.iterations}\n")
+          f"--size {args.size} --iterations {args.iterations} --content-weight {args.content_weight:g}\n")
     print("| run | wall time | content loss (×content weight) | style loss (×style weight) | total |")
     print("|---|---|---|---|---|")
-    record = {"size": args.size, "iterations_per_scale": iterations, "runs": {}}
+    record = {"size": args.size, "iterations_per_scale": iterations, "content_weight": args.content_weight, "runs": {}}
     for name, (result, seconds) in rows.items():
         loss = measured(result)
         print(f"| {name} | {seconds:.0f} s | {loss.content:.4g} | {loss.style:.4g} | {loss.total:.4g} |")
         record["runs"][name] = {"seconds": round(seconds, 1), "iterations": result.iterations, **loss.as_dict()}
+    last = [f"{entry['iteration']}: {entry['content']:.4g} / {entry['style']:.4g}" for entry in single.history[-4:]]
+    print(f"\nsingle scale, content / style loss at its last iterations (optimiser's own): {'; '.join(last)}")
+    record["single_scale_last_iterations"] = single.history[-4:]
     if args.save:
         folder = ROOT / args.save
         images.save_image(folder / f"coarse_to_fine_{args.size}.jpg", coarse.image)

@@ -49,7 +49,7 @@ if want inspect; then
   $ns inspect $images/starry_night.jpg -o docs/inspect_starry_night.jpg --size 256 --hide-input --overwrite
 fi
 if want coarse_to_fine; then  # 1024 px, coarse-to-fine vs single scale at equal wall time (~22 min)
-  .venv/bin/python benchmarks/coarse_to_fine.py --size 1024 --iterations 40,25 --save docs
+  .venv/bin/python benchmarks/coarse_to_fine.py --size 1024 --iterations 40,25 --content-weight 1.3 --save docs
 fi
 # ../shared/images/SOURCES.md asks for committed pictures of at most ~200 KB:
 # recompress any larger JPEG at the highest quality that fits.

@@ -428,7 +428,8 @@ def transfer(
     style_scale: Annotated[float, typer.Option(help="Style image size relative to the output.")] = defaults.STYLE_SCALE,
     scales: Annotated[str, typer.Option(
         help="Coarse-to-fine: a number of sizes halving down from --size (3 → 256,512,1024 at 1024), "
-             "or the sizes, e.g. 384,768,1536.")] = str(defaults.SCALES),
+             "or the sizes, e.g. 384,768,1536. It trades some content for style; "
+             "--content-weight 1.3 keeps the content (see the README).")] = str(defaults.SCALES),
     preserve_color: Annotated[str, typer.Option(
         help="none; luminance (transfer on luminance, keep the content's colours); "
              "histogram (give the style the content's colour statistics).")] = defaults.PRESERVE_COLOR,
