@@ -17,6 +17,8 @@ Rows (every ratio is measured within this run; these machines are noisy):
 * memory — peak resident memory of a transfer at size and 2×size (a few
   iterations), against the estimate the CLI prints.
 * batch — images per minute of `transfer FOLDER` with 3 content images.
+* backends — seconds per evaluation of the same transfer on each installed
+  Keras backend (KERAS_BACKEND=jax, torch) against TensorFlow's.
 * GPU — 500 iterations at 512 px, measured only where the Keras backend sees a
   GPU. On a machine with PyTorch or JAX's CUDA build and no TensorFlow GPU
   build: KERAS_BACKEND=torch .venv/bin/python benchmarks/run.py --only gpu
@@ -178,6 +180,31 @@ def batch_rows(size: int, iterations: int, work: Path) -> list[tuple]:
              f"{per_minute:.2f} images/min", "report", None)]
 
 
+def backend_rows(size: int, iterations: int, work: Path) -> list[tuple]:
+    """The same transfer on each installed Keras backend (KERAS_BACKEND), as the CLI runs it:
+    seconds per evaluation after the first iteration (the compiled step's cost), from the run record."""
+    import importlib.util
+    import json
+    import os
+
+    per_evaluation, losses = {}, {}
+    for backend in ("tensorflow", "jax", "torch"):
+        if importlib.util.find_spec(backend) is None:
+            continue
+        out = work / f"backend_{backend}.png"
+        subprocess.run(transfer_command(out, size, iterations), check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, env={**os.environ, "KERAS_BACKEND": backend})
+        history = json.loads(out.with_suffix(".json").read_text())["history"]
+        first, last = history[1], history[-1]
+        per_evaluation[backend] = (last["elapsed"] - first["elapsed"]) / (last["evaluations"] - first["evaluations"])
+        losses[backend] = last["total"]
+    reference = per_evaluation["tensorflow"]
+    return [(f"Keras backend {backend}: seconds per evaluation in a {iterations}-iteration transfer at {size} px "
+             f"(÷ tensorflow's; final loss {losses[backend]:.4g})",
+             f"{seconds:.3f} s ÷ {reference:.3f} s", f"{seconds / reference:.2f}", "report", None)
+            for backend, seconds in per_evaluation.items() if backend != "tensorflow"]
+
+
 def gpu_rows() -> list[tuple]:
     from neuralstyle.backend import BACKEND, describe_device
 
@@ -202,7 +229,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", default="overhead,peer,precision,memory,batch,gpu")
+    parser.add_argument("--only", default="overhead,peer,precision,memory,batch,backends,gpu")
     args = parser.parse_args()
     chosen = args.only.split(",")
 
@@ -221,6 +248,7 @@ def main() -> None:
             "precision": lambda: precision_rows(args.size, args.iterations),
             "memory": lambda: memory_rows(args.size, work),
             "batch": lambda: batch_rows(args.size, args.iterations, work),
+            "backends": lambda: backend_rows(args.size, args.iterations, work),
             "gpu": gpu_rows,
         }
         for name in chosen:
