@@ -4,7 +4,8 @@ The `Evaluator` runs one forward and one backward pass of VGG per distinct
 point, inside a compiled ``tf.function`` (on the GPU when TensorFlow sees
 one), and hands scipy float64 values. The losses are ``keras.ops``, so with
 ``KERAS_BACKEND=torch`` or ``jax`` the same step runs on PyTorch's autograd or
-under ``jax.jit(jax.value_and_grad(...))`` instead (see `neuralstyle.backend`). `minimize_lbfgs` makes *one* long call
+under ``jax.jit(jax.value_and_grad(...))`` instead (see `neuralstyle.backend`).
+`minimize_lbfgs` makes *one* long call
 of ``scipy.optimize.fmin_l_bfgs_b``, so the optimiser keeps its curvature
 history for the whole run (restarting it every few steps, as several older
 tools do, throws that history away).
