@@ -210,8 +210,13 @@ class App:
         if demo in self.demos:
             with Image.open(self.demos[demo]) as image:
                 image.load()
-                return None, image.copy(), f"{self.demos[demo].name}: {image.size[0]}x{image.size[1]} px"
+                return None, image.copy(), self.demo_info(demo)
         return gr.update(), gr.update(), gr.update()
+
+    def demo_info(self, demo: str) -> str:
+        """The size line under a demo image's preview."""
+        with Image.open(self.demos[demo]) as image:
+            return f"{self.demos[demo].name}: {image.size[0]}x{image.size[1]} px"
 
     # --- running ---
 
@@ -271,7 +276,7 @@ def _image_picker(state: App, role: str, demos: list[str], default: str | None):
         demo = gr.Dropdown([UPLOADED, *demos], value=default, label="…or a demo image", elem_id=f"{role}-demo")
         preview = gr.Image(label=role.capitalize(), interactive=False, height=150, elem_id=f"{role}-preview",
                            value=str(state.demos[default]) if default else None)
-        info = gr.Markdown("", elem_id=f"{role}-info")
+        info = gr.Markdown(state.demo_info(default) if default else "", elem_id=f"{role}-info")
     upload.upload(lambda path: state.on_upload(path, role), upload, [upload, preview, info]).then(
         lambda path: gr.update(value=UPLOADED) if path else gr.update(), upload, demo)
     demo.input(state.on_demo, demo, [upload, preview, info])
