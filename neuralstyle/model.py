@@ -7,13 +7,21 @@ goes into layers nobody looks at.
 
 from __future__ import annotations
 
-from .backend import keras
+from .backend import BACKEND, keras
 from .layers import check_layers, check_model, deepest
 from .weights import Weights, resolve_weights
+
+ops = keras.ops
 
 _APPLICATIONS = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}
 POOLINGS = ("max", "avg")
 PRECISIONS = ("float32", "bfloat16", "float16")
+# Keras's torch backend copies every NHWC activation into NCHW and back around
+# each convolution and pooling; a channels-first model has no such copies (its
+# VGG pass took 0.60 s against 0.69 s at 256x192 on a 2-core AVX2 CPU). The
+# model's inputs and outputs stay NHWC.
+DATA_FORMAT = "channels_first" if BACKEND == "torch" else "channels_last"
+_IMAGE_SHAPE = (3, None, None) if DATA_FORMAT == "channels_first" else (None, None, 3)
 
 
 def check_pooling(pooling: str) -> str:
@@ -49,23 +57,29 @@ class FeatureModel:
                 raise ValueError(f"weights are for {self.weights.model.upper()}, the model is {self.model_name.upper()}")
         # Reduced precision is Keras mixed precision: variables stay float32, the
         # convolutions compute in bfloat16/float16; the losses cast back to float32.
-        previous_policy = keras.config.dtype_policy()
+        previous_policy, previous_format = keras.config.dtype_policy(), keras.config.image_data_format()
         keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
+        keras.config.set_image_data_format(DATA_FORMAT)
         try:
-            full = _APPLICATIONS[self.model_name](include_top=False, weights=None, input_shape=(None, None, 3))
+            full = _APPLICATIONS[self.model_name](include_top=False, weights=None, input_shape=_IMAGE_SHAPE)
             if self.weights is not None:
                 self.weights.apply(full)
             self.keras_model = self._truncate(full)
         finally:
             keras.config.set_dtype_policy(previous_policy)
+            keras.config.set_image_data_format(previous_format)
+        # Only the image is optimised: frozen weights keep autograd from holding
+        # their gradient graph (torch) and the tape from watching them (TensorFlow).
+        self.keras_model.trainable = False
 
     def _truncate(self, full) -> keras.Model:
         last = deepest(self.model_name, self.layers)
-        inputs = keras.Input((None, None, 3), name="caffe_image")
+        inputs = keras.Input(_IMAGE_SHAPE, name="caffe_image")
         x, outputs = inputs, {}
         for layer in full.layers[1:]:
             if self.pooling == "avg" and isinstance(layer, keras.layers.MaxPooling2D):
-                layer = keras.layers.AveragePooling2D(layer.pool_size, layer.strides, name=layer.name)
+                layer = keras.layers.AveragePooling2D(layer.pool_size, layer.strides, data_format=DATA_FORMAT,
+                                                      name=layer.name)
             x = layer(x)
             outputs[layer.name] = x
             if layer.name == last:
@@ -73,4 +87,7 @@ class FeatureModel:
         return keras.Model(inputs, {name: outputs[name] for name in self.layers}, name=f"{self.model_name}_features")
 
     def __call__(self, caffe_image):
-        return self.keras_model(caffe_image, training=False)
+        if DATA_FORMAT == "channels_last":
+            return self.keras_model(caffe_image, training=False)
+        outputs = self.keras_model(ops.transpose(caffe_image, (0, 3, 1, 2)), training=False)
+        return {name: ops.transpose(output, (0, 2, 3, 1)) for name, output in outputs.items()}

@@ -24,6 +24,13 @@ def test_the_model_stops_at_the_deepest_layer_a_run_reads():
     assert outputs["block2_conv1"].shape == (1, 16, 24, 128)
 
 
+def test_the_vgg_weights_are_frozen_so_only_the_image_is_optimised():
+    """No backend keeps a gradient graph for 20 M weights that never change."""
+    features = FeatureModel(["block2_conv1"], weights=None)
+    assert features.keras_model.trainable_variables == []
+    assert len(features.keras_model.weights) == 6  # 3 convolutions, kernel and bias
+
+
 def test_vgg16_has_its_own_layers():
     """VGG16 wiring, with random weights (no VGG16 ImageNet file exists offline)."""
     features = FeatureModel(["block5_conv3"], model="vgg16", weights=None)
