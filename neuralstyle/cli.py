@@ -280,6 +280,18 @@ class _StopAtIterationEnd:
             raise KeyboardInterrupt
 
 
+def _device_lines(say) -> str:
+    """Say the device the run takes (and a faster backend where there is one); return the device."""
+    from .backend import describe_device, faster_backend_tip
+
+    device = describe_device()
+    say(f"device: {device}")
+    tip = faster_backend_tip()
+    if tip:
+        say(tip)
+    return device
+
+
 def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], images: dict, run, description: str,
                 footprint: tuple):
     """Check memory, say what will happen, run, then write the output, the
@@ -300,10 +312,7 @@ def _finish_run(command: str, arguments: dict, inputs: dict[str, list[Path]], im
 
     say(f"{command}: {description}; about {gigabytes(need)} of memory")
     say(f"weights: {weights.describe()}")
-    from .backend import describe_device  # Keras and its backend load here, after every check passed
-
-    device = describe_device()
-    say(f"device: {device}")
+    device = _device_lines(say)  # Keras and its backend load here, after every check passed
     if frames is not None:
         frames.mkdir(parents=True, exist_ok=True)
 
@@ -683,11 +692,7 @@ def _run_figure(command: str, arguments: dict, inputs: dict[str, list[Path]], ma
         console.print(f"figure {command}: {tiles} tiles of {arguments['size']} px, "
                       f"{arguments['iterations']} iterations each → {output}", markup=False)
         console.print(f"weights: {weights.describe()}", markup=False)
-    from .backend import describe_device
-
-    device = describe_device()
-    if not quiet:
-        console.print(f"device: {device}", markup=False)
+    device = _device_lines(lambda line: None if quiet else console.print(line, markup=False))
     bar = Progress(TextColumn("{task.fields[tile]:<28}"), BarColumn(bar_width=20), MofNCompleteColumn(),
                    TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=console, disable=quiet)
     task = bar.add_task("tiles", total=tiles * max(arguments["iterations"], 1), tile="")

@@ -1,7 +1,7 @@
 """The gradient step on PyTorch and JAX (KERAS_BACKEND=torch|jax): the same losses
 and gradients as TensorFlow's, and a whole transfer from the command line.
 
-The backend is chosen once per process, so every run here is a subprocess. These
+The backend is chosen once per process, so every run on another backend is a subprocess. These
 tests skip when torch or jax is not installed (`.ci/run` installs both)."""
 
 from __future__ import annotations
@@ -115,3 +115,22 @@ def test_an_unknown_backend_is_one_line_and_exit_code_2(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "KERAS_BACKEND is 'numpy'" in lines[0] and "tensorflow, torch, jax" in lines[0]
+
+
+@pytest.mark.parametrize("vector_extensions, gpu, tip", [
+    ("AVX2", None, True),              # TensorFlow's convolutions are slowest here: point at torch
+    ("AVX-512 BF16", None, False),
+    ("AVX2", "NVIDIA H100", False),
+])
+def test_a_tensorflow_run_on_a_cpu_without_avx512_is_told_of_the_faster_backend(monkeypatch, vector_extensions, gpu, tip):
+    from neuralstyle import backend
+
+    monkeypatch.setattr(backend, "cpu_vector_extensions", lambda: vector_extensions)
+    monkeypatch.setattr(backend, "_gpu_name", lambda: gpu)
+    message = backend.faster_backend_tip()
+    if not tip:
+        assert message is None
+        return
+    assert "KERAS_BACKEND=torch" in message and "\n" not in message
+    torch_installed = importlib.util.find_spec("torch") is not None
+    assert ("install the torch extra" in message) is not torch_installed
