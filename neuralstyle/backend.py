@@ -12,6 +12,7 @@ one-line messages the CLI promises, so its C++ logging is turned down before
 the import (a user's own TF_CPP_MIN_LOG_LEVEL wins).
 """
 
+import functools
 import os
 
 from .defaults import BACKENDS
@@ -62,6 +63,7 @@ def faster_backend_tip() -> str | None:
             f"1.2× faster than TensorFlow: {how}")
 
 
+@functools.cache  # the devices do not change within a process; each run asks more than once
 def _gpu_name() -> str | None:
     if BACKEND == "tensorflow":
         gpus = tf.config.list_physical_devices("GPU")
