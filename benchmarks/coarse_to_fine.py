@@ -25,7 +25,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "images"
@@ -40,10 +39,9 @@ def main() -> None:
     args = parser.parse_args()
     iterations = [int(count) for count in args.iterations.split(",")]
 
-    from neuralstyle import defaults, images
+    from neuralstyle import images, settings
     from neuralstyle.backend import describe_device
-    from neuralstyle.evaluator import Evaluator
-    from neuralstyle.synthesis import _feature_model, _features, _style_grams, transfer
+    from neuralstyle.synthesis import transfer, transfer_evaluator
 
     content = images.read_image(SHARED / "tubingen.jpg")
     style = images.read_image(SHARED / "starry_night.jpg")
@@ -60,21 +58,10 @@ def main() -> None:
     single_seconds = time.perf_counter() - start
 
     # One judge for both: the loss the full-size run optimises, at full size.
-    model = _feature_model([defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], defaults.MODEL, defaults.WEIGHTS,
-                           defaults.POOLING)
-    sized_content = images.resize_max_side(images.to_rgb(content), args.size)
-    sized_style = images.resize_max_side(images.to_rgb(style), args.size)
-    judge = Evaluator(model, sized_content.height, sized_content.width,
-                      content_targets={defaults.CONTENT_LAYER: _features(model, sized_content.rgb)[defaults.CONTENT_LAYER]},
-                      style_targets=_style_grams(model, [sized_style], [1.0], defaults.STYLE_LAYERS),
-                      content_weight=defaults.CONTENT_WEIGHT, style_weight=defaults.STYLE_WEIGHT)
-
-    def measured(result):
-        judge.evaluate(images.preprocess(result.image[..., :3].astype(np.float32)).reshape(-1).astype(np.float64))
-        return judge.last
+    judge = transfer_evaluator(content, style, size=args.size)
 
     rows = {
-        f"coarse-to-fine {'/'.join(str(side) for side in images.scale_sizes(args.size, len(iterations)))} px, "
+        f"coarse-to-fine {'/'.join(str(side) for side in settings.scale_sizes(args.size, len(iterations)))} px, "
         f"{'+'.join(map(str, iterations))} iterations, content weight {args.content_weight:g}": (coarse, budget),
         f"single scale {args.size} px, {single.iterations} iterations": (single, single_seconds),
     }
@@ -84,7 +71,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     record = {"size": args.size, "iterations_per_scale": iterations, "content_weight": args.content_weight, "runs": {}}
     for name, (result, seconds) in rows.items():
-        loss = measured(result)
+        loss = judge.loss_parts(result.image)
         print(f"| {name} | {seconds:.0f} s | {loss.content:.4g} | {loss.style:.4g} | {loss.total:.4g} |")
         record["runs"][name] = {"seconds": round(seconds, 1), "iterations": result.iterations, **loss.as_dict()}
     last = [f"{entry['iteration']}: {entry['content']:.4g} / {entry['style']:.4g}" for entry in single.history[-4:]]

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from neuralstyle import defaults, images
+from neuralstyle import images, settings
 from neuralstyle.backend import describe_device, keras, tf
 from neuralstyle.evaluator import Evaluator
 from neuralstyle.model import FeatureModel
-from neuralstyle.synthesis import _features, _style_grams
+from neuralstyle.synthesis import blended_style_grams, image_features
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 
@@ -58,9 +58,9 @@ def measure(feature_model: FeatureModel, content: images.RGBImage, style: images
 
     evaluator = Evaluator(
         feature_model, height, width,
-        content_targets={defaults.CONTENT_LAYER: _features(feature_model, content.rgb)[defaults.CONTENT_LAYER]},
-        style_targets=_style_grams(feature_model, [style], [1.0], defaults.STYLE_LAYERS),
-        style_weight=defaults.STYLE_WEIGHT, tv_weight=defaults.TV_WEIGHT,
+        content_targets={settings.CONTENT_LAYER: image_features(feature_model, content.rgb)[settings.CONTENT_LAYER]},
+        style_targets=blended_style_grams(feature_model, [style], [1.0], settings.STYLE_LAYERS),
+        style_weight=settings.STYLE_WEIGHT, tv_weight=settings.TV_WEIGHT,
     )
     x = caffe.astype(np.float64).reshape(-1)
     return median_seconds(bare, repeats), median_seconds(lambda repeat: evaluator.evaluate(x + repeat), repeats)
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
-    feature_model = FeatureModel([defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], weights="imagenet-q8")
+    feature_model = FeatureModel([settings.CONTENT_LAYER, *settings.STYLE_LAYERS], weights="imagenet-q8")
     content = images.to_rgb(images.read_image(SHARED / "tubingen.jpg"))
     style = images.to_rgb(images.read_image(SHARED / "starry_night.jpg"))
     print(f"device: {describe_device()}; python {platform.python_version()}, tensorflow {tf.__version__}, "

@@ -71,10 +71,10 @@ def overhead_rows(size: int, repeats: int) -> list[tuple]:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from evaluator_overhead import measure
 
-    from neuralstyle import defaults, images
+    from neuralstyle import settings, images
     from neuralstyle.model import FeatureModel
 
-    feature_model = FeatureModel([defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], weights="imagenet-q8")
+    feature_model = FeatureModel([settings.CONTENT_LAYER, *settings.STYLE_LAYERS], weights="imagenet-q8")
     content, style = images.to_rgb(images.read_image(CONTENT)), images.to_rgb(images.read_image(STYLE))
     rows = []
     for side in (size // 2, size):
@@ -116,12 +116,9 @@ def peer_rows(size: int, iterations: int, repeats: int, work: Path) -> list[tupl
 
 
 def precision_rows(size: int, iterations: int) -> list[tuple]:
-    import numpy as np
     from PIL import Image
 
-    from neuralstyle import defaults, images
-    from neuralstyle.evaluator import Evaluator
-    from neuralstyle.synthesis import _feature_model, _features, _style_grams, transfer
+    from neuralstyle.synthesis import transfer, transfer_evaluator
 
     content, style = Image.open(CONTENT), Image.open(STYLE)
     results, seconds = {}, {}
@@ -131,19 +128,8 @@ def precision_rows(size: int, iterations: int) -> list[tuple]:
         results[precision] = transfer(content, style, size=size, iterations=iterations, precision=precision)
         seconds[precision] = time.perf_counter() - start
     # Re-measure both results' losses with the float32 model.
-    model = _feature_model([defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], defaults.MODEL, defaults.WEIGHTS,
-                           defaults.POOLING)
-    sized_content = images.resize_max_side(images.to_rgb(content), size)
-    sized_style = images.resize_max_side(images.to_rgb(style), size)
-    evaluator = Evaluator(model, sized_content.height, sized_content.width,
-                          content_targets={defaults.CONTENT_LAYER: _features(model, sized_content.rgb)[
-                              defaults.CONTENT_LAYER]},
-                          style_targets=_style_grams(model, [sized_style], [1.0], defaults.STYLE_LAYERS),
-                          style_weight=defaults.STYLE_WEIGHT)
-    losses = {}
-    for precision, result in results.items():
-        evaluator.evaluate(images.preprocess(result.image.astype(np.float32)).reshape(-1).astype(np.float64))
-        losses[precision] = evaluator.last
+    judge = transfer_evaluator(content, style, size=size, tv_weight=0.0)
+    losses = {precision: judge.loss_parts(result.image) for precision, result in results.items()}
     speedup = seconds["float32"] / seconds["bfloat16"]
     content_change = losses["bfloat16"].content / losses["float32"].content - 1
     style_change = losses["bfloat16"].style / losses["float32"].style - 1
@@ -157,7 +143,7 @@ def precision_rows(size: int, iterations: int) -> list[tuple]:
 
 
 def memory_rows(size: int, work: Path) -> list[tuple]:
-    from neuralstyle import defaults
+    from neuralstyle import settings
     from neuralstyle.images import fit_size
     from neuralstyle.resources import estimate_bytes
 
@@ -166,7 +152,7 @@ def memory_rows(size: int, work: Path) -> list[tuple]:
     for side in (size, 2 * size):
         peak = peak_memory_bytes(transfer_command(work / f"memory{side}.png", side, 3))
         width, height = fit_size(1024, 768, side)
-        estimate = estimate_bytes(defaults.MODEL, [defaults.CONTENT_LAYER, *defaults.STYLE_LAYERS], width, height)
+        estimate = estimate_bytes(settings.MODEL, [settings.CONTENT_LAYER, *settings.STYLE_LAYERS], width, height)
         limit = limits.get(side)
         rows.append((f"peak memory of a {width}x{height} transfer", f"{peak / 1e9:.2f} GB",
                      f"estimate {estimate / 1e9:.2f} GB", f"≤ {limit / 1e9:.1f} GB" if limit else "report",

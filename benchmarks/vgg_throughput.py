@@ -64,7 +64,7 @@ def _times(function, repeats: int) -> list[float]:
 def neuralstyle_pass(height: int, width: int):
     """The Evaluator's own gradient step on the Keras backend, with a trivial loss."""
     from neuralstyle.backend import BACKEND, keras
-    from neuralstyle.evaluator import _GRADIENT_STEPS
+    from neuralstyle.evaluator import gradient_step
     from neuralstyle.model import FeatureModel
 
     ops = keras.ops
@@ -74,7 +74,7 @@ def neuralstyle_pass(height: int, width: int):
         total = sum(ops.mean(ops.cast(output, "float32")) for output in features.values())
         return [total, total, total, total]
 
-    step = _GRADIENT_STEPS[BACKEND](feature_model, losses, (1, height, width, 3))
+    step = gradient_step(feature_model, losses, (1, height, width, 3))
     image = np.random.default_rng(1).uniform(-100, 100, (1, height, width, 3)).astype(np.float32)
 
     def matmul(a):

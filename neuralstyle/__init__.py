@@ -1,7 +1,8 @@
 """neuralstyle: neural style transfer after Gatys, Ecker and Bethge (2015, 2016).
 
 The API takes and returns images as described in `neuralstyle.images`; the
-entry points are `transfer`, `reconstruct_content` and `reconstruct_style`.
+entry points are `transfer`, `reconstruct_content` and `reconstruct_style`;
+`RunSpec` and `neuralstyle.pipeline` run what the CLI runs (files in, files out).
 TensorFlow is imported on first use of those, not on ``import neuralstyle``.
 """
 
@@ -12,6 +13,7 @@ _LAZY = {
     "reconstruct_content": "synthesis",
     "reconstruct_style": "synthesis",
     "Result": "synthesis",
+    "RunSpec": "spec",
     "FeatureModel": "model",
     "resolve_weights": "weights",
     "read_image": "images",

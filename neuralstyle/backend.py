@@ -15,7 +15,7 @@ the import (a user's own TF_CPP_MIN_LOG_LEVEL wins).
 import functools
 import os
 
-from .defaults import BACKENDS
+from .settings import BACKENDS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -51,16 +51,15 @@ def describe_device() -> str:
 
 def faster_backend_tip() -> str | None:
     """One line for a TensorFlow run on a CPU without AVX-512, where TensorFlow's
-    convolutions are slow and the torch backend took 0.82× its time per step
-    (README, Performance); None elsewhere."""
+    convolutions are slow and the torch backend is faster (README, Performance);
+    None elsewhere."""
     if BACKEND != "tensorflow" or _gpu_name() or cpu_vector_extensions() not in ("AVX2", "SSE"):
         return None
     import importlib.util
 
     how = ("set KERAS_BACKEND=torch" if importlib.util.find_spec("torch")
            else "install the torch extra and set KERAS_BACKEND=torch")
-    return (f"tip: this CPU has no AVX-512; on such a CPU (a 2-core AVX2 EPYC) the torch backend ran about "
-            f"1.2× faster than TensorFlow: {how}")
+    return f"tip: this CPU has no AVX-512, where the torch backend is faster than TensorFlow (see the README): {how}"
 
 
 @functools.cache  # the devices do not change within a process; each run asks more than once

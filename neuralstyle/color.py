@@ -15,15 +15,6 @@ from __future__ import annotations
 import numpy as np
 from skimage.color import rgb2yiq, yiq2rgb
 
-MODES = ("none", "luminance", "histogram")
-
-
-def check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise ValueError(f"unknown colour preservation {mode!r}; choose one of {', '.join(MODES)}")
-    return mode
-
-
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """Y of YIQ, ``(H, W)`` in 0–255."""
     return rgb2yiq(rgb / 255.0)[..., 0] * 255.0

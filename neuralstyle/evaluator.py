@@ -21,7 +21,7 @@ import numpy as np
 import scipy.optimize
 
 from .backend import BACKEND, keras, tf
-from .losses import gram_matrix, mean_square, total_variation_loss
+from .losses import content_loss, style_loss, target_scale, total_variation_loss
 
 ops = keras.ops
 
@@ -76,12 +76,12 @@ class Evaluator:
         # Weights and target scales fold into one constant per layer, so the
         # compiled step does one multiply per layer and no divisions.
         self._content = [
-            (layer, ops.convert_to_tensor(target, "float32"), content_weight / len(content_targets) / _scale(target))
+            (layer, ops.convert_to_tensor(target, "float32"), content_weight / len(content_targets) / target_scale(target))
             for layer, target in content_targets.items()
         ]
         self._style = [
             (layer, ops.convert_to_tensor(gram, "float32"),
-             style_weight * style_layer_weights[layer] / layer_weight_sum / _scale(gram))
+             style_weight * style_layer_weights[layer] / layer_weight_sum / target_scale(gram))
             for layer, gram in style_targets.items()
         ]
         self._tv_weight = float(tv_weight)
@@ -91,18 +91,18 @@ class Evaluator:
         self.last: LossParts | None = None
         self._last_x: np.ndarray | None = None
         self._last_grad: np.ndarray | None = None
-        self._step = _GRADIENT_STEPS[BACKEND](self.feature_model, self._losses, self.shape)
+        self._step = gradient_step(self.feature_model, self._losses, self.shape)
 
     def _losses(self, features, image):
         """[total, content, style, tv] (float32 scalars) of `features`, the
         feature model's outputs for `image`; ``keras.ops`` only, for every backend."""
         content = sum(
-            (coefficient * mean_square(ops.cast(features[layer], "float32") - target)
+            (content_loss(ops.cast(features[layer], "float32"), target, coefficient)
              for layer, target, coefficient in self._content),
             ops.zeros((), "float32"),
         )
         style = sum(
-            (coefficient * mean_square(gram_matrix(ops.cast(features[layer], "float32")) - gram)
+            (style_loss(ops.cast(features[layer], "float32"), gram, coefficient)
              for layer, gram, coefficient in self._style),
             ops.zeros((), "float32"),
         )
@@ -127,6 +127,13 @@ class Evaluator:
         if self.best is None or parts.total < self.best.total:
             self.best_x, self.best = self._last_x, parts
         return parts.total, gradient
+
+    def loss_parts(self, rgb: np.ndarray) -> LossParts:
+        """The loss parts of an image: float or ``uint8`` RGB ``(H, W, 3)`` 0–255 of this size."""
+        from .images import preprocess
+
+        self.evaluate(preprocess(np.asarray(rgb)[..., :3].astype(np.float32)).reshape(-1).astype(np.float64))
+        return self.last
 
     def loss(self, x: np.ndarray) -> float:
         return self.evaluate(x)[0]
@@ -180,13 +187,14 @@ def _jax_step(feature_model, losses, shape):
     return step
 
 
-# backend -> (feature_model, losses, shape) -> step(float32 NHWC array) -> (parts, gradient) as numpy
 _GRADIENT_STEPS = {"tensorflow": _tensorflow_step, "torch": _torch_step, "jax": _jax_step}
 
 
-def _scale(target) -> float:
-    # A target that is all zeros (a black image's deep features) must not divide by zero.
-    return max(float(np.mean(np.square(np.asarray(target, dtype=np.float64)))), 1e-12)
+def gradient_step(feature_model, losses, shape):
+    """This backend's compiled step: ``step(image)`` takes a float32 NHWC Caffe
+    array of `shape` and returns (`losses(features, image)` as a numpy array,
+    the gradient of its first entry with respect to the image)."""
+    return _GRADIENT_STEPS[BACKEND](feature_model, losses, shape)
 
 
 @dataclass
@@ -203,6 +211,7 @@ class Progress:
     elapsed: float
     x: np.ndarray = field(repr=False)
     render: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    tile: str | None = None  # the tile of a figure this run makes, if any
 
     def image(self) -> np.ndarray:
         if self.render is None:
@@ -223,7 +232,7 @@ class OptimizeResult:
 
 
 class _StopRun(Exception):
-    pass
+    """The callback asked to stop; its argument says why."""
 
 
 def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, steps) -> OptimizeResult:
@@ -239,17 +248,19 @@ def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, s
         loss = evaluator.last
         history.append({"iteration": iteration, **loss.as_dict(), "evaluations": evaluator.passes,
                         "elapsed": round(time.perf_counter() - start, 4)})
-        if callback is not None and callback(Progress(iteration, iterations, evaluator.passes, loss,
-                                                      time.perf_counter() - start, x)):
-            raise _StopRun
+        if callback is None:
+            return
+        stop = callback(Progress(iteration, iterations, evaluator.passes, loss, time.perf_counter() - start, x))
+        if stop:
+            raise _StopRun(stop if isinstance(stop, str) else "callback")
 
     stopped = error = None
     try:
         evaluator.evaluate(x0)
         report(0, x0)
         stopped = steps(x0, report)
-    except _StopRun:
-        stopped = "callback"
+    except _StopRun as stop:
+        stopped = stop.args[0]
     except KeyboardInterrupt:
         stopped = "interrupted"
     except NonFiniteLossError as problem:
@@ -265,7 +276,7 @@ def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bou
     """Run up to `iterations` L-BFGS-B iterations from `x0` in one scipy call.
 
     `callback(progress)` is called at iteration 0 (the start) and after every
-    iteration; returning True stops the run. Ctrl-C also stops it. Either way
+    iteration; returning True (or a string saying why, e.g. 'interrupted') stops the run. Ctrl-C also stops it. Either way
     the best point seen so far is returned, with `stopped` saying why; so it
     is when the loss turns NaN after a good start (`stopped` 'error').
     """

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from . import defaults
+from . import settings
 from .images import resize_max_side, to_rgb, to_uint8
 from .layers import check_model, conv_layers
 
@@ -26,9 +26,6 @@ CONTENT_ROW_LAYERS = {
     "vgg16": ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3"),
 }
 STYLE_ROW_LAYERS = tuple(tuple(f"block{b}_conv1" for b in range(1, last + 1)) for last in range(1, 6))
-TRADEOFF_CONTENT_LAYERS = ("block2_conv2", "block4_conv2")
-# content_weight / style_weight of the normalised losses (the default transfer is 1e-2).
-TRADEOFF_RATIOS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 
 @dataclass
@@ -121,19 +118,20 @@ def psnr(image: np.ndarray, reference: np.ndarray) -> float:
     return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
 
 
-def style_distance(image, style, *, layers=defaults.STYLE_LAYERS, model: str = defaults.MODEL,
-                   weights=defaults.WEIGHTS, pooling: str = defaults.POOLING) -> float:
-    """Mean over `layers` of ``mean((G − A)²) / mean(A²)``: how far the Gram
-    matrices of `image` are from those of `style` (0 = the same texture)."""
-    from .losses import gram_array
-    from .synthesis import _feature_model, _features
+def style_distance(image, style, *, layers=settings.STYLE_LAYERS, model: str = settings.MODEL,
+                   weights=settings.WEIGHTS, pooling: str = settings.POOLING) -> float:
+    """Mean over `layers` of the style loss with unit weight, ``mean((G − A)²) / mean(A²)``
+    (`neuralstyle.losses.style_loss`): how far the Gram matrices of `image` are
+    from those of `style` (0 = the same texture)."""
+    from .losses import gram_array, style_loss, target_scale
+    from .synthesis import cached_feature_model, image_features
 
-    feature_model = _feature_model(list(layers), model, weights, pooling)
-    ours, theirs = _features(feature_model, to_rgb(image).rgb), _features(feature_model, to_rgb(style).rgb)
+    feature_model = cached_feature_model(list(layers), model, weights, pooling)
+    ours, theirs = image_features(feature_model, to_rgb(image).rgb), image_features(feature_model, to_rgb(style).rgb)
     distances = []
     for layer in layers:
         target = gram_array(theirs[layer])
-        distances.append(float(np.mean((gram_array(ours[layer]) - target) ** 2) / np.mean(target**2)))
+        distances.append(float(style_loss(ours[layer], target, 1.0 / target_scale(target))))
     return float(np.mean(distances))
 
 
@@ -144,8 +142,8 @@ def _tile_callback(callback: Callback | None, label: str):
     return None if callback is None else (lambda progress: callback(label, progress))
 
 
-def reconstructions(content, style, *, model: str = defaults.MODEL, size: int = 256, iterations: int = 200,
-                    seed: int = defaults.SEED, weights=defaults.WEIGHTS, pooling: str = defaults.POOLING,
+def reconstructions(content, style, *, model: str = settings.MODEL, size: int = 256, iterations: int = 200,
+                    seed: int = settings.SEED, weights=settings.WEIGHTS, pooling: str = settings.POOLING,
                     frames_every: int | None = None, callback: Callback | None = None) -> Figure:
     """Gatys et al. (2016) Fig. 1: the content image rebuilt from noise from each
     block's conv*_2 (top row), and the style from conv1_1, conv1_1+conv2_1, …
@@ -173,8 +171,8 @@ def reconstructions(content, style, *, model: str = defaults.MODEL, size: int = 
     return Figure("reconstructions", tiles, ["content", "style"])
 
 
-def tradeoff(content, style, *, content_layers: Sequence[str] = TRADEOFF_CONTENT_LAYERS,
-             ratios: Sequence[float] = TRADEOFF_RATIOS, size: int = 256, iterations: int = 200,
+def tradeoff(content, style, *, content_layers: Sequence[str] = settings.TRADEOFF_LAYERS,
+             ratios: Sequence[float] = settings.TRADEOFF_RATIOS, size: int = 256, iterations: int = 200,
              callback: Callback | None = None, frames_every: int | None = None, **options) -> Figure:
     """Gatys et al. (2016) Fig. 3: rows are content layers, columns the ratio
     content_weight / style_weight (the style weight fixed at its default)."""
@@ -184,8 +182,8 @@ def tradeoff(content, style, *, content_layers: Sequence[str] = TRADEOFF_CONTENT
     for row, layer in enumerate(content_layers):
         for column, ratio in enumerate(ratios):
             label = f"{ratio:.0e}"
-            result = transfer(content, style, content_layer=layer, content_weight=ratio * defaults.STYLE_WEIGHT,
-                              style_weight=defaults.STYLE_WEIGHT, size=size, iterations=iterations,
+            result = transfer(content, style, content_layer=layer, content_weight=ratio * settings.STYLE_WEIGHT,
+                              style_weight=settings.STYLE_WEIGHT, size=size, iterations=iterations,
                               frames_every=frames_every, callback=_tile_callback(callback, f"{layer} {label}"),
                               **options)
             tiles.append(Tile(label, result.image, row, column, {"loss": result.loss}, result.settings,
@@ -226,19 +224,19 @@ def _heat(gray: np.ndarray) -> np.ndarray:
     return np.rint(dark + t * (bright - dark)).astype(np.uint8)
 
 
-def inspect(image, *, layers: Sequence[str] = defaults.STYLE_LAYERS, channels: int = 0, size: int = 256,
-            model: str = defaults.MODEL, weights=defaults.WEIGHTS, pooling: str = defaults.POOLING,
+def inspect(image, *, layers: Sequence[str] = settings.STYLE_LAYERS, channels: int = 0, size: int = 256,
+            model: str = settings.MODEL, weights=settings.WEIGHTS, pooling: str = settings.POOLING,
             show_input: bool = True) -> Figure:
     """What each layer sees: row 0 holds the image (unless `show_input` is
     False) and each layer's mean activation map; row 1 each layer's Gram matrix
     ``FᵀF/(H·W)`` scaled to 0–255; with `channels` N, a further row per layer
     shows its N most active channels."""
     from .losses import gram_array
-    from .synthesis import _feature_model, _features
+    from .synthesis import cached_feature_model, image_features
 
     source = resize_max_side(to_rgb(image), size)
-    feature_model = _feature_model(list(layers), model, weights, pooling)
-    features = _features(feature_model, source.rgb)
+    feature_model = cached_feature_model(list(layers), model, weights, pooling)
+    features = image_features(feature_model, source.rgb)
     strides = {layer.name: layer.stride for layer in conv_layers(model)}
     tiles = [Tile("image", to_uint8(source.rgb), 0, 0)] if show_input else []
     for column, layer in enumerate(layers, start=len(tiles)):

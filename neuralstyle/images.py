@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,24 +56,51 @@ class RGBImage:
         return self.rgb.shape[1]
 
 
-def read_image(path: str | os.PathLike) -> Image.Image:
-    """Open and fully decode an image file, or raise ImageError saying why not."""
+def read_image(path: str | os.PathLike, name: str | None = None) -> Image.Image:
+    """Open and fully decode an image file, or raise ImageError saying why not
+    (naming it `name`, default its path)."""
+    name = name or str(path)
+    return decode_image(read_file(path, name), name)
+
+
+def read_file(path: str | os.PathLike, name: str) -> bytes:
+    """An input file's bytes, or ImageError saying why they cannot be read."""
     path = Path(path)
     if not path.exists():
-        raise ImageError(f"no such file: {path}")
+        raise ImageError(f"no such file: {name}")
     if path.is_dir():
-        raise ImageError(f"{path} is a directory, not an image")
-    Image.MAX_IMAGE_PIXELS = MAX_INPUT_PIXELS
+        raise ImageError(f"{name} is a directory, not an image")
     try:
-        with Image.open(path) as image:
-            image.load()
-            return ImageOps.exif_transpose(image)  # so that every size check sees the upright image
+        return path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"cannot read {name} ({error.strerror})") from None
+
+
+def decode_image(data: bytes, name: str) -> Image.Image:
+    """Decode an image file's bytes (EXIF orientation applied), refusing one of
+    more than `MAX_INPUT_PIXELS` pixels from its header, before decoding."""
+    if not data:
+        raise ImageError(f"{name} is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limit below is ours
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only
+                width, height = image.size
+                if width * height > MAX_INPUT_PIXELS:
+                    raise ImageError(f"{name} is {width}x{height} px = {width * height:,} pixels; "
+                                     f"the limit is {MAX_INPUT_PIXELS:,}")
+                if width < 1 or height < 1:
+                    raise ImageError(f"{name} is empty ({width}x{height} px)")
+                image.load()
+                return ImageOps.exif_transpose(image)  # so that every size check sees the upright image
+    except ImageError:
+        raise
     except UnidentifiedImageError:
-        raise ImageError(f"{path} is not an image Pillow can read") from None
+        raise ImageError(f"{name} is not an image Pillow can read") from None
     except Image.DecompressionBombError:
-        raise ImageError(f"{path} has more than {MAX_INPUT_PIXELS:,} pixels; refusing to decode it") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{path} is a corrupt or truncated image ({error})") from None
+        raise ImageError(f"{name} has more than {MAX_INPUT_PIXELS:,} pixels; refusing to decode it") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageError(f"{name} is a corrupt or truncated image ({error})") from None
 
 
 def _from_pil(image: Image.Image) -> RGBImage:
@@ -167,19 +195,6 @@ def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def scale_sizes(size: int, scales) -> list[int]:
-    """The longest sides of a coarse-to-fine run: `scales` sizes halving down from
-    `size` (3, 1024 → [256, 512, 1024]), or an explicit ascending list ending at `size`."""
-    if isinstance(scales, (int, np.integer)):
-        if not 1 <= scales <= 8:
-            raise ValueError(f"scales is {scales}; it must be between 1 and 8")
-        return [max(1, round(size / 2 ** (scales - 1 - index))) for index in range(scales)]
-    sizes = [int(side) for side in scales]
-    if not sizes or sizes != sorted(sizes) or sizes[-1] != size:
-        raise ValueError(f"scales {sizes} must be ascending sizes ending at the output size {size}")
-    return sizes
-
-
 def resize_max_side(image: RGBImage, max_side: int) -> RGBImage:
     """`image` scaled so its longer side is `max_side` px, aspect ratio kept."""
     return resize(image, *fit_size(image.width, image.height, max_side))
@@ -235,6 +250,14 @@ def encode_image(pixels: np.ndarray, format: str) -> bytes:
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
+def output_format(path: str | os.PathLike) -> str:
+    """The format an output's suffix asks for ('PNG', 'JPEG', 'WEBP'), or ImageError."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in SAVE_FORMATS:
+        raise ImageError(f"cannot save {path}: unknown image type {suffix!r}; use one of {', '.join(SAVE_FORMATS)}")
+    return SAVE_FORMATS[suffix]
+
+
 def write_atomically(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a
     rename, so that `path` is never left half-written."""
@@ -254,7 +277,4 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
 
 def save_image(path: str | os.PathLike, pixels: np.ndarray) -> None:
     """Save a ``uint8`` image array to `path` (format from the suffix: .png, .jpg, .webp), atomically."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in SAVE_FORMATS:
-        raise ImageError(f"cannot save {path}: unknown image type {suffix!r}; use one of {', '.join(SAVE_FORMATS)}")
-    write_atomically(path, encode_image(pixels, SAVE_FORMATS[suffix]))
+    write_atomically(path, encode_image(pixels, output_format(path)))

@@ -25,6 +25,8 @@ the paper (Gatys, Ecker, Bethge, CVPR 2016, eqs. 1–5):
 
 from __future__ import annotations
 
+import numpy as np
+
 from .backend import keras
 
 ops = keras.ops
@@ -35,8 +37,7 @@ def _symmetric_gram(flat):
     positions = ops.cast(ops.shape(flat)[0], flat.dtype)
 
     # The automatic gradient of FᵀF takes two (H·W × C × C) matmuls, one per
-    # operand; since G is symmetric, one does: dF = F (dG + dGᵀ) / (H·W). At
-    # 256 px this cuts the Gram matrices' share of a step by half.
+    # operand; since G is symmetric, one does: dF = F (dG + dGᵀ) / (H·W).
     def gradient(*args, upstream=None):
         upstream = args[0] if upstream is None else upstream
         return ops.matmul(flat, upstream + ops.transpose(upstream)) / positions
@@ -56,20 +57,28 @@ def gram_array(features):
 
 
 def mean_square(tensor):
-    """``mean(T²)``, the scale that content and style losses are divided by."""
+    """``mean(T²)``."""
     return ops.mean(ops.square(tensor))
 
 
-def content_loss(features, target, target_scale):
-    """``mean((F − P)²) / target_scale`` for features and target of one shape;
-    `target_scale` is ``mean_square(target)``, computed once per run."""
-    return mean_square(features - target) / target_scale
+def target_scale(target) -> float:
+    """``mean(P²)`` of a content target or a target Gram matrix, as a float64 on
+    the host: what the content and style losses are divided by (at least 1e-12,
+    so that an all-zero target, a black image's deep features, divides by no zero)."""
+    return max(float(np.mean(np.square(np.asarray(target, dtype=np.float64)))), 1e-12)
 
 
-def style_loss(features, target_gram, target_scale):
-    """``mean((G − A)²) / target_scale`` between the Gram matrix of `features`
-    and `target_gram`; `target_scale` is ``mean_square(target_gram)``."""
-    return mean_square(gram_matrix(features) - target_gram) / target_scale
+def content_loss(features, target, coefficient):
+    """``coefficient · mean((F − P)²)`` for features and target of one shape, where
+    ``coefficient = weight / target_scale(target)``, folded once per run so a step
+    does one multiply per layer and no division."""
+    return coefficient * mean_square(features - target)
+
+
+def style_loss(features, target_gram, coefficient):
+    """``coefficient · mean((G − A)²)`` between the Gram matrix of `features` and
+    `target_gram`, where ``coefficient = weight / target_scale(target_gram)``."""
+    return coefficient * mean_square(gram_matrix(features) - target_gram)
 
 
 def total_variation_loss(image):

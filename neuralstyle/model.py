@@ -8,26 +8,18 @@ goes into layers nobody looks at.
 from __future__ import annotations
 
 from .backend import BACKEND, keras
+from . import settings
 from .layers import check_layers, check_model, deepest
 from .weights import Weights, resolve_weights
 
 ops = keras.ops
 
 _APPLICATIONS = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.VGG19}
-POOLINGS = ("max", "avg")
-PRECISIONS = ("float32", "bfloat16", "float16")
 # Keras's torch backend copies every NHWC activation into NCHW and back around
-# each convolution and pooling; a channels-first model has no such copies (its
-# VGG pass at 512x384 took 2.4–2.9 s against 3.1–3.6 s channels-last, three runs
-# each on a 2-core AVX2 CPU). The model's inputs and outputs stay NHWC.
+# each convolution and pooling; a channels-first model has no such copies
+# (README, Performance). The model's inputs and outputs stay NHWC.
 DATA_FORMAT = "channels_first" if BACKEND == "torch" else "channels_last"
 _IMAGE_SHAPE = (3, None, None) if DATA_FORMAT == "channels_first" else (None, None, 3)
-
-
-def check_pooling(pooling: str) -> str:
-    if pooling not in POOLINGS:
-        raise ValueError(f"unknown pooling {pooling!r}; choose one of {', '.join(POOLINGS)}")
-    return pooling
 
 
 class FeatureModel:
@@ -45,10 +37,8 @@ class FeatureModel:
                  precision: str = "float32"):
         self.model_name = check_model(model)
         self.layers = list(dict.fromkeys(check_layers(self.model_name, layers)))
-        self.pooling = check_pooling(pooling)
-        if precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-        self.precision = precision
+        self.pooling = settings.choice("pooling", pooling, settings.POOLINGS)
+        self.precision = settings.choice("precision", precision, settings.PRECISIONS)
         if weights is None:
             self.weights = None
         else:

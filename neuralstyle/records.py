@@ -2,10 +2,10 @@
 the CLI and the web app, so that ``neuralstyle rerun OUT.json`` reproduces a run
 made in either.
 
-A record holds the command and its CLI arguments (``arguments`` are exactly the
-keyword arguments of that CLI command, which is what `rerun` calls it with), the
-inputs with their sha256, the weights, the device, the library versions and,
-for a single run, the settings, the loss history and how it ended.
+A record holds the command, the run's `RunSpec` (``arguments``, with its schema
+version; `read_record` turns it back into a spec, migrating first-format
+records), the inputs with their sha256, the weights, the device, the library
+versions and, for a single run, the settings, the loss history and how it ended.
 """
 
 from __future__ import annotations
@@ -16,15 +16,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .images import write_atomically
-from .weights import sha256_of
 
-RECORD_VERSION = 1
-
-
-def record_path(output: Path) -> Path:
-    """The run record beside an output image: ``out.png`` → ``out.json``."""
-    return Path(output).with_suffix(".json")
+RECORD_VERSION = 2  # 1: arguments were the CLI command's; 2: the serialised RunSpec
 
 
 def versions() -> dict:
@@ -39,41 +32,32 @@ def versions() -> dict:
             "pillow": PIL.__version__}
 
 
-def jsonable(value):
-    if isinstance(value, Path):
-        return str(value.resolve())
-    if isinstance(value, list):
-        return [jsonable(item) for item in value]
-    return value
-
-
-def base_record(command: str, arguments: dict, inputs: dict, images: dict, weights, device: str) -> dict:
-    """What every run record holds: the command and its arguments, the inputs
-    with their sha256, the weights, the device and the library versions."""
+def base_record(spec, inputs: dict, weights, device: str) -> dict:
+    """What every run record holds: the command, the serialised `RunSpec`
+    (``arguments``), the inputs with the sha256 of the bytes read, the weights,
+    the device and the library versions. `inputs` maps a role to
+    `neuralstyle.pipeline.InputImage`s."""
     return {
         "neuralstyle_record": RECORD_VERSION,
-        "command": command,
-        "arguments": {key: jsonable(value) for key, value in arguments.items()},
-        "inputs": {role: [{"path": str(path.resolve()), "sha256": sha256_of(path), "size": list(image.size)}
-                          for path, image in zip(inputs[role], images[role])] for role in inputs},
+        "command": spec.command,
+        "arguments": spec.to_record(),
+        "inputs": {role: [item.record() for item in items] for role, items in inputs.items()},
         "weights": weights.record(),
         "device": device,
         "versions": versions(),
     }
 
 
-def run_record(command: str, arguments: dict, inputs: dict[str, list[Path]], images: dict, weights, device: str,
-               result, *, frames: list[Path], gif: Path | None, started: float) -> dict:
+def run_record(spec, inputs: dict, weights, device: str, result, *, frames: list[Path], gif: Path | None,
+               started: float) -> dict:
     """The record of one `transfer`, `content` or `style` run (`result` is the
-    synthesis Result; `arguments["output"]` the image written; `started` a
-    ``time.time()``)."""
-    output = Path(arguments["output"])
+    synthesis Result; `started` a ``time.time()``)."""
     return {
-        **base_record(command, arguments, inputs, images, weights, device),
+        **base_record(spec, inputs, weights, device),
         "settings": result.settings,
-        "output": {"path": str(output.resolve()), "size": [result.image.shape[1], result.image.shape[0]]},
+        "output": {"path": str(Path(spec.output).resolve()), "size": [result.image.shape[1], result.image.shape[0]]},
         "frames": [str(path) for path in frames],
-        "gif": str(gif) if gif is not None and frames else None,
+        "gif": str(gif) if gif is not None else None,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "wall_seconds": round(time.time() - started, 3),
         "optimizer_seconds": round(result.seconds, 3),
@@ -87,8 +71,26 @@ def run_record(command: str, arguments: dict, inputs: dict[str, list[Path]], ima
     }
 
 
-def write_record(output: Path, record: dict) -> Path:
-    """Write `record` beside `output` (atomically); return its path."""
-    path = record_path(output)
-    write_atomically(path, json.dumps(record, indent=1).encode())
-    return path
+def read_record(path: Path) -> tuple[dict, object]:
+    """A run record and the `neuralstyle.spec.RunSpec` it describes (checked, first-format records
+    migrated). Raises SettingError for anything that is not a usable record."""
+    from .settings import SettingError
+    from .spec import RunSpec
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise SettingError("record", f"{path} is not a neuralstyle run record ({error})") from None
+    if not isinstance(data, dict) or "arguments" not in data:
+        raise SettingError("record", f"{path} is not a neuralstyle run record (no arguments)")
+    version = data.get("neuralstyle_record")
+    if version not in (1, RECORD_VERSION):
+        raise SettingError("record", f"{path} has record version {version!r}; this version reads 1 and "
+                                     f"{RECORD_VERSION}")
+    try:
+        spec = RunSpec.from_record(data["arguments"], data.get("command"), version)
+    except TypeError as error:
+        raise SettingError("record", f"{path} does not describe a run ({error})") from None
+    except SettingError as error:
+        raise SettingError("record", f"{path}: {error}") from None
+    return data, spec

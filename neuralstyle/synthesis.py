@@ -14,20 +14,18 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import defaults
-from .color import check_mode as check_color_mode
+from . import settings
 from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
 from .evaluator import Evaluator, Progress, minimize_adam, minimize_lbfgs
-from .images import RGBImage, caffe_bounds, resize_alpha, scale_sizes, deprocess, fit_size, preprocess, resize, resize_max_side, to_rgb, to_uint8
-from .layers import check_layers, minimum_size
+from .images import (RGBImage, caffe_bounds, deprocess, fit_size, preprocess, resize, resize_alpha, resize_max_side,
+                     to_rgb, to_uint8)
+from .layers import minimum_size
 from .losses import gram_array
 from .backend import keras
 from .model import FeatureModel
 from .weights import Weights, resolve_weights
 
 ops = keras.ops
-INITS = ("content", "noise", "style")
-OPTIMIZERS = ("lbfgs", "adam")
 
 
 @dataclass
@@ -61,28 +59,6 @@ class Result:
         return to_pil(self.image)
 
 
-def _style_layer_weights(style_layers) -> dict[str, float]:
-    if isinstance(style_layers, Mapping):
-        weights = {str(layer): float(weight) for layer, weight in style_layers.items()}
-    elif isinstance(style_layers, str):
-        weights = {style_layers: 1.0}
-    else:
-        weights = {str(layer): 1.0 for layer in style_layers}
-    for layer, weight in weights.items():
-        if not np.isfinite(weight) or weight < 0:
-            raise ValueError(f"style layer weight for {layer} is {weight}; it must be ≥ 0")
-    if not any(weights.values()):
-        raise ValueError("every style layer weight is 0; at least one must be positive")
-    return weights
-
-
-def _check_weight(name: str, value: float) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} is {value}; it must be a finite number ≥ 0")
-    return value
-
-
 def _check_size(width: int, height: int, model: str, layers, what: str) -> None:
     needed = minimum_size(model, layers)
     if min(width, height) < needed:
@@ -98,14 +74,13 @@ NOISE_STD = 40.0  # grey levels
 def _noise(seed: int, height: int, width: int) -> np.ndarray:
     """Seeded Gaussian white noise around mid-grey (σ = 40 grey levels), float RGB 0–255.
 
-    Full-range uniform noise starts L-BFGS far from any image: content rebuilt
-    from block1_conv2 at 128 px reached 19.5 dB PSNR in 150 iterations from it,
-    23.5 dB from this."""
+    Full-range uniform noise starts L-BFGS far from any image, and content
+    reconstructions from it end worse (README, Losses and defaults)."""
     noise = np.random.default_rng(seed).normal(127.5, NOISE_STD, (height, width, 3))
     return np.clip(noise, 0.0, 255.0).astype(np.float32)
 
 
-def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | None, style: RGBImage | None):
+def initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | None, style: RGBImage | None):
     if isinstance(init, str):
         if init == "noise":
             return _noise(seed, height, width)
@@ -118,12 +93,12 @@ def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | N
     return resize(to_rgb(init), width, height).rgb
 
 
-def _features(feature_model: FeatureModel, rgb: np.ndarray) -> dict[str, np.ndarray]:
+def image_features(feature_model: FeatureModel, rgb: np.ndarray) -> dict[str, np.ndarray]:
     """float32 features of a float RGB image (also when the model computes in bfloat16)."""
     return {name: ops.convert_to_numpy(ops.cast(value, "float32")) for name, value in feature_model(preprocess(rgb)).items()}
 
 
-def _style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[float], layers) -> dict[str, np.ndarray]:
+def blended_style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[float], layers) -> dict[str, np.ndarray]:
     """One target Gram per layer: the blend-weighted mean of the styles' Grams.
 
     Matching the weighted mean has the same gradient as the weighted sum of
@@ -137,7 +112,7 @@ def _style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[floa
             continue
         key = (id(feature_model), hashlib.sha1(style.rgb.tobytes()).hexdigest(), style.rgb.shape)
         if key not in _gram_cache:
-            features = _features(feature_model, style.rgb)
+            features = image_features(feature_model, style.rgb)
             _gram_cache[key] = {layer: gram_array(features[layer]) for layer in feature_model.layers}
         for layer in layers:
             grams[layer] = grams[layer] + (weight / total) * _gram_cache[key][layer]
@@ -148,7 +123,7 @@ _gram_cache: dict = {}
 _model_cache: dict = {}
 
 
-def _feature_model(layers, model: str, weights, pooling: str, precision: str = "float32") -> FeatureModel:
+def cached_feature_model(layers, model: str, weights, pooling: str, precision: str = "float32") -> FeatureModel:
     """A FeatureModel for these layers, reused across calls in one process."""
     resolved = weights if isinstance(weights, Weights) or weights is None else resolve_weights(model, weights)
     key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling, precision)
@@ -165,14 +140,16 @@ def _render(height: int, width: int, alpha, finish) -> Callable[[np.ndarray], np
     return lambda x: to_uint8(finish(deprocess(x.reshape(height, width, 3))), alpha)
 
 
-def _check_optimizer(iterations, optimizer: str, learning_rate: float) -> None:
+def _check_run(model: str, iterations, optimizer: str, learning_rate: float, pooling: str, precision: str,
+               tv_weight: float) -> float:
+    """The settings every entry point shares (`neuralstyle.settings`'s checks); returns the TV weight."""
     for count in [iterations] if np.isscalar(iterations) else iterations:
-        if int(count) < 0:
-            raise ValueError(f"iterations is {count}; it must be ≥ 0")
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    if not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning rate is {learning_rate}; it must be > 0")
+        settings.whole("iterations", count, 0)
+    settings.choice("optimizer", optimizer, settings.OPTIMIZERS)
+    settings.positive("learning_rate", learning_rate)
+    settings.choice("pooling", pooling, settings.POOLINGS)
+    settings.choice("precision", precision, settings.PRECISIONS)
+    return settings.non_negative("tv_weight", tv_weight)
 
 
 @dataclass
@@ -185,7 +162,7 @@ class _Stage:
     iterations: int
 
 
-def _optimise(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
+def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
               optimizer, learning_rate, callback):
     height, width = stage.init_rgb.shape[:2]
     evaluator = Evaluator(
@@ -200,7 +177,7 @@ def _optimise(feature_model, stage: _Stage, *, style_layer_weights, content_weig
                           bounds=caffe_bounds(height, width), callback=callback)
 
 
-def _run(
+def _run_stages(
     *,
     feature_model: FeatureModel,
     stages,
@@ -213,7 +190,7 @@ def _run(
     learning_rate: float,
     callback: Callable[[Progress], bool | None] | None,
     frames_every: int | None,
-    settings: dict,
+    run_settings: dict,
     finish: Callable[[np.ndarray], np.ndarray] = lambda rgb: rgb,
 ) -> Result:
     """Optimise stage after stage (one per size; each later stage starts from the
@@ -221,13 +198,13 @@ def _run(
 
     `stages` yields `_Stage`s; it is sent the float RGB result of each stage.
     `finish` maps the optimised float RGB to what the user sees (colour put back)."""
-    settings = {**settings, "precision": feature_model.precision, "optimizer": optimizer, **({"learning_rate": learning_rate} if optimizer == "adam" else {})}
+    run_settings = {**run_settings, "precision": feature_model.precision, "optimizer": optimizer, **({"learning_rate": learning_rate} if optimizer == "adam" else {})}
     frames: list[np.ndarray] = []
     history: list[dict] = []
     started = time.perf_counter()
-    total_iterations, done, evaluations, outcome, rgb = settings["total_iterations"], 0, 0, None, None
+    total_iterations, done, evaluations, outcome, rgb = run_settings["total_iterations"], 0, 0, None, None
     stage = next(stages)
-    for scale in range(len(settings["scales"])):
+    for scale in range(len(run_settings["scales"])):
         height, width = stage.init_rgb.shape[:2]
         render = _render(height, width, alpha, finish)
 
@@ -240,7 +217,7 @@ def _run(
                 frames.append(progress.image())
             return callback(progress) if callback is not None else None
 
-        outcome = _optimise(feature_model, stage, style_layer_weights=style_layer_weights,
+        outcome = _optimize_stage(feature_model, stage, style_layer_weights=style_layer_weights,
                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
                             optimizer=optimizer, learning_rate=learning_rate, callback=on_iteration)
         history += [{**entry, "iteration": done + entry["iteration"], "evaluations": evaluations + entry["evaluations"],
@@ -248,18 +225,18 @@ def _run(
         done += outcome.iterations
         evaluations += outcome.evaluations
         rgb = deprocess(outcome.x.reshape(height, width, 3))
-        if outcome.stopped in ("callback", "interrupted", "error") or scale == len(settings["scales"]) - 1:
+        if outcome.stopped in ("callback", "interrupted", "error") or scale == len(run_settings["scales"]) - 1:
             break
         stage = stages.send(rgb)
     return Result(
         image=to_uint8(finish(rgb), alpha), loss=outcome.loss.as_dict(), history=history, iterations=done,
         evaluations=evaluations, seconds=time.perf_counter() - started, stopped=outcome.stopped,
         weights=feature_model.weights.record() if feature_model.weights else {"source": "random"},
-        settings=settings, frames=frames, error=outcome.error,
+        settings=run_settings, frames=frames, error=outcome.error,
     )
 
 
-def _upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBImage, fine_content: RGBImage) -> np.ndarray:
+def upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBImage, fine_content: RGBImage) -> np.ndarray:
     """The next scale's start (RGB 0–255 at the fine size): the coarse result
     upsampled, plus the content's detail that the coarse size could not hold
     (the fine content minus the coarse content upsampled).
@@ -272,38 +249,29 @@ def _upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBIma
     return np.clip(resize(RGBImage(coarse_rgb), width, height).rgb + detail, 0, 255).astype(np.float32)
 
 
-def _per_scale(iterations, count: int) -> list[int]:
-    if np.isscalar(iterations):
-        return [int(iterations)] * count
-    iterations = [int(value) for value in iterations]
-    if len(iterations) != count:
-        raise ValueError(f"{len(iterations)} iteration counts for {count} scales; give one, or one per scale")
-    return iterations
-
-
 def transfer(
     content,
     style,
     *,
-    content_layer: str = defaults.CONTENT_LAYER,
-    style_layers: Sequence[str] | Mapping[str, float] = defaults.STYLE_LAYERS,
-    content_weight: float = defaults.CONTENT_WEIGHT,
-    style_weight: float = defaults.STYLE_WEIGHT,
-    tv_weight: float = defaults.TV_WEIGHT,
+    content_layer: str = settings.CONTENT_LAYER,
+    style_layers: Sequence[str] | Mapping[str, float] = settings.STYLE_LAYERS,
+    content_weight: float = settings.CONTENT_WEIGHT,
+    style_weight: float = settings.STYLE_WEIGHT,
+    tv_weight: float = settings.TV_WEIGHT,
     style_blend: Sequence[float] | None = None,
-    size: int = defaults.SIZE,
-    style_scale: float = defaults.STYLE_SCALE,
-    scales: int | Sequence[int] = defaults.SCALES,
-    preserve_color: str = defaults.PRESERVE_COLOR,
+    size: int = settings.SIZE,
+    style_scale: float = settings.STYLE_SCALE,
+    scales: int | Sequence[int] = settings.SCALES,
+    preserve_color: str = settings.PRESERVE_COLOR,
     init="content",
-    seed: int = defaults.SEED,
-    iterations: int | Sequence[int] = defaults.ITERATIONS,
-    optimizer: str = defaults.OPTIMIZER,
-    learning_rate: float = defaults.LEARNING_RATE,
-    model: str = defaults.MODEL,
-    weights=defaults.WEIGHTS,
-    pooling: str = defaults.POOLING,
-    precision: str = defaults.PRECISION,
+    seed: int = settings.SEED,
+    iterations: int | Sequence[int] = settings.ITERATIONS,
+    optimizer: str = settings.OPTIMIZER,
+    learning_rate: float = settings.LEARNING_RATE,
+    model: str = settings.MODEL,
+    weights=settings.WEIGHTS,
+    pooling: str = settings.POOLING,
+    precision: str = settings.PRECISION,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
 ) -> Result:
@@ -323,25 +291,21 @@ def transfer(
     every iteration; return True from it to stop. Ctrl-C stops too; either way
     the best image so far is returned.
     """
-    layer_weights = _style_layer_weights(style_layers)
-    check_layers(model, [content_layer, *layer_weights])
-    check_color_mode(preserve_color)
+    model = settings.model(model)
+    layer_weights = settings.style_layers(style_layers, model)
+    settings.layers("content_layer", model, [content_layer])
+    settings.choice("preserve_color", preserve_color, settings.COLOR_MODES)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
-        raise ValueError("no style image given")
-    blend = [1.0] * len(styles) if style_blend is None else [float(weight) for weight in style_blend]
-    if len(blend) != len(styles):
-        raise ValueError(f"{len(blend)} blend weights for {len(styles)} style images; give one per style")
-    if any(not np.isfinite(weight) or weight < 0 for weight in blend) or not any(blend):
-        raise ValueError(f"style blend weights {blend} must be ≥ 0 and not all 0")
-    content_weight = _check_weight("content weight", content_weight)
-    style_weight = _check_weight("style weight", style_weight)
-    tv_weight = _check_weight("tv weight", tv_weight)
-    if not style_scale > 0:
-        raise ValueError(f"style scale is {style_scale}; it must be > 0")
-    _check_optimizer(iterations, optimizer, learning_rate)
-    sides = scale_sizes(int(size), scales)
-    iterations_per_scale = _per_scale(iterations, len(sides))
+        raise settings.SettingError("style", "no {name} image given")
+    blend = list(settings.style_blend(style_blend, len(styles)) or [1.0] * len(styles))
+    content_weight = settings.non_negative("content_weight", content_weight)
+    style_weight = settings.non_negative("style_weight", style_weight)
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
+    settings.positive("style_scale", style_scale)
+    sides = list(settings.scale_sizes(settings.whole("size", size, 1), scales))
+    iterations_per_scale = list(settings.per_scale("iterations", iterations if np.isscalar(iterations)
+                                                   else list(iterations), len(sides)))
 
     content_image = to_rgb(content)
     style_images = [to_rgb(image) for image in styles]
@@ -368,7 +332,7 @@ def transfer(
     for width, height in (pair for pairs in style_sizes for pair in pairs):
         _check_size(width, height, model, layer_weights, "a style image")
 
-    feature_model = _feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
+    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
 
     def stages():
         previous = previous_content = None
@@ -376,18 +340,18 @@ def transfer(
             sized_content = resize(content_image, width, height)
             sized_styles = [resize_max_side(image, style_side) for image in style_images]
             if previous is None:
-                init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
+                init_rgb = initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
             else:
-                init_rgb = _upsample_with_content_detail(previous, previous_content, sized_content)
+                init_rgb = upsample_with_content_detail(previous, previous_content, sized_content)
             previous_content = sized_content
             previous = yield _Stage(
                 init_rgb=init_rgb,
-                content_targets={content_layer: _features(feature_model, sized_content.rgb)[content_layer]},
-                style_targets=_style_grams(feature_model, sized_styles, blend, layer_weights),
+                content_targets={content_layer: image_features(feature_model, sized_content.rgb)[content_layer]},
+                style_targets=blended_style_grams(feature_model, sized_styles, blend, layer_weights),
                 iterations=count,
             )
 
-    settings = {
+    run_settings = {
         "mode": "transfer", "content_layer": content_layer, "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
         "style_blend": blend, "size": int(size), "style_scale": float(style_scale), "preserve_color": preserve_color,
@@ -396,44 +360,77 @@ def transfer(
         "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
         "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes],
     }
-    return _run(
+    return _run_stages(
         feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
         style_layer_weights=layer_weights, content_weight=content_weight, style_weight=style_weight,
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
-        frames_every=frames_every, settings=settings, finish=finish,
+        frames_every=frames_every, run_settings=run_settings, finish=finish,
+    )
+
+
+def transfer_evaluator(
+    content,
+    style,
+    *,
+    size: int,
+    content_layer: str = settings.CONTENT_LAYER,
+    style_layers: Sequence[str] | Mapping[str, float] = settings.STYLE_LAYERS,
+    content_weight: float = settings.CONTENT_WEIGHT,
+    style_weight: float = settings.STYLE_WEIGHT,
+    tv_weight: float = 0.0,
+    model: str = settings.MODEL,
+    weights=settings.WEIGHTS,
+    pooling: str = settings.POOLING,
+) -> Evaluator:
+    """The loss of a transfer of `content` in `style` at `size` px (both scaled
+    to that longest side), as an Evaluator: for measuring results by the loss a
+    full-size run optimises (benchmarks, tests). ``evaluator.loss_parts(rgb)``
+    gives the parts for a result image."""
+    model = settings.model(model)
+    layer_weights = settings.style_layers(style_layers, model)
+    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling)
+    sized_content = resize_max_side(to_rgb(content), size)
+    sized_style = resize_max_side(to_rgb(style), size)
+    return Evaluator(
+        feature_model, sized_content.height, sized_content.width,
+        content_targets={content_layer: image_features(feature_model, sized_content.rgb)[content_layer]},
+        style_targets=blended_style_grams(feature_model, [sized_style], [1.0], layer_weights),
+        content_weight=settings.non_negative("content_weight", content_weight),
+        style_weight=settings.non_negative("style_weight", style_weight), style_layer_weights=layer_weights,
+        tv_weight=settings.non_negative("tv_weight", tv_weight),
     )
 
 
 def reconstruct_content(
     image,
     *,
-    content_layer: str = defaults.RECONSTRUCTION_CONTENT_LAYER,
-    size: int = defaults.SIZE,
-    init=defaults.RECONSTRUCTION_INIT,
-    seed: int = defaults.SEED,
-    iterations: int = defaults.ITERATIONS,
-    optimizer: str = defaults.OPTIMIZER,
-    learning_rate: float = defaults.LEARNING_RATE,
+    content_layer: str = settings.RECONSTRUCTION_CONTENT_LAYER,
+    size: int = settings.SIZE,
+    init=settings.RECONSTRUCTION_INIT,
+    seed: int = settings.SEED,
+    iterations: int = settings.ITERATIONS,
+    optimizer: str = settings.OPTIMIZER,
+    learning_rate: float = settings.LEARNING_RATE,
     tv_weight: float = 0.0,
-    model: str = defaults.MODEL,
-    weights=defaults.WEIGHTS,
-    pooling: str = defaults.POOLING,
-    precision: str = defaults.PRECISION,
+    model: str = settings.MODEL,
+    weights=settings.WEIGHTS,
+    pooling: str = settings.POOLING,
+    precision: str = settings.PRECISION,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
 ) -> Result:
     """Find an image whose `content_layer` features match those of `image`,
     starting from seeded white noise (Gatys et al. 2016, Fig. 1, top row)."""
-    check_layers(model, [content_layer])
-    tv_weight = _check_weight("tv weight", tv_weight)
+    model = settings.model(model)
+    settings.layers("content_layer", model, [content_layer])
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
     source = to_rgb(image)
     width, height = fit_size(source.width, source.height, int(size))
     _check_size(width, height, model, [content_layer], "the output")
     source = resize(source, width, height)
-    feature_model = _feature_model([content_layer], model, weights, pooling, precision)
-    _check_optimizer(iterations, optimizer, learning_rate)
-    stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
-                   content_targets={content_layer: _features(feature_model, source.rgb)[content_layer]},
+    feature_model = cached_feature_model([content_layer], model, weights, pooling, precision)
+    stage = _Stage(init_rgb=initial_rgb(init, seed, height, width, None, None),
+                   content_targets={content_layer: image_features(feature_model, source.rgb)[content_layer]},
                    style_targets={}, iterations=int(iterations))
     return _run_reconstruction(
         "content", {"content_layer": content_layer}, feature_model, stage, source.alpha, {}, size=size,
@@ -444,33 +441,32 @@ def reconstruct_content(
 def reconstruct_style(
     image,
     *,
-    style_layers: Sequence[str] | Mapping[str, float] = defaults.STYLE_LAYERS,
-    size: int = defaults.SIZE,
-    init=defaults.RECONSTRUCTION_INIT,
-    seed: int = defaults.SEED,
-    iterations: int = defaults.ITERATIONS,
-    optimizer: str = defaults.OPTIMIZER,
-    learning_rate: float = defaults.LEARNING_RATE,
+    style_layers: Sequence[str] | Mapping[str, float] = settings.STYLE_LAYERS,
+    size: int = settings.SIZE,
+    init=settings.RECONSTRUCTION_INIT,
+    seed: int = settings.SEED,
+    iterations: int = settings.ITERATIONS,
+    optimizer: str = settings.OPTIMIZER,
+    learning_rate: float = settings.LEARNING_RATE,
     tv_weight: float = 0.0,
-    model: str = defaults.MODEL,
-    weights=defaults.WEIGHTS,
-    pooling: str = defaults.POOLING,
-    precision: str = defaults.PRECISION,
+    model: str = settings.MODEL,
+    weights=settings.WEIGHTS,
+    pooling: str = settings.POOLING,
+    precision: str = settings.PRECISION,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
 ) -> Result:
     """Synthesise a texture whose Gram matrices on `style_layers` match those of
     `image`, from seeded white noise (Gatys et al. 2016, Fig. 1, bottom row).
     The output has the style image's aspect ratio, longest side `size` px."""
-    layer_weights = _style_layer_weights(style_layers)
-    check_layers(model, list(layer_weights))
-    tv_weight = _check_weight("tv weight", tv_weight)
+    model = settings.model(model)
+    layer_weights = settings.style_layers(style_layers, model)
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
     source = resize_max_side(to_rgb(image), int(size))
     _check_size(source.width, source.height, model, layer_weights, "the output")
-    feature_model = _feature_model(list(layer_weights), model, weights, pooling, precision)
-    _check_optimizer(iterations, optimizer, learning_rate)
-    stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
-                   content_targets={}, style_targets=_style_grams(feature_model, [source], [1.0], layer_weights),
+    feature_model = cached_feature_model(list(layer_weights), model, weights, pooling, precision)
+    stage = _Stage(init_rgb=initial_rgb(init, seed, source.height, source.width, None, source),
+                   content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights),
                    iterations=int(iterations))
     return _run_reconstruction(
         "style", {"style_layers": layer_weights}, feature_model, stage, None, layer_weights, size=size,
@@ -483,15 +479,15 @@ def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _
                         pooling, callback, frames_every) -> Result:
     """One single-scale run of content (content weight 1) or style (style weight 1) reconstruction."""
     height, width = stage.init_rgb.shape[:2]
-    settings = {
+    run_settings = {
         "mode": mode, **layer_settings, "size": int(size), "tv_weight": tv_weight,
         "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": stage.iterations,
         "total_iterations": stage.iterations, "model": model, "pooling": pooling,
         "scales": [[width, height]], "output_size": [width, height],
     }
-    return _run(
+    return _run_stages(
         feature_model=feature_model, stages=iter([stage]), alpha=alpha, style_layer_weights=style_layer_weights,
         content_weight=1.0 if mode == "content" else 0.0, style_weight=0.0 if mode == "content" else 1.0,
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
-        frames_every=frames_every, settings=settings,
+        frames_every=frames_every, run_settings=run_settings,
     )

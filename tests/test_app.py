@@ -25,7 +25,7 @@ from shared_images import SHARED, needs_shared
 
 gradio = pytest.importorskip("gradio", exc_type=ImportError)
 
-from neuralstyle import app as web_app  # noqa: E402
+from neuralstyle import app_runs  # noqa: E402
 from neuralstyle import images as image_io  # noqa: E402
 from neuralstyle.images import ImageError  # noqa: E402
 
@@ -56,7 +56,7 @@ def bad_uploads(tmp_path) -> dict:
                                            ("truncated", "corrupt or truncated")])
 def test_bad_uploads_are_refused_with_a_message_naming_the_file(bad_uploads, name, message):
     with pytest.raises(ImageError) as error:
-        web_app.check_upload(bad_uploads[name], f"visitor-{name}.png")
+        app_runs.check_upload(bad_uploads[name], f"visitor-{name}.png")
     assert message in str(error.value)
     assert f"visitor-{name}.png" in str(error.value)
     assert str(bad_uploads[name].parent) not in str(error.value)  # the server's path stays hidden
@@ -65,22 +65,22 @@ def test_bad_uploads_are_refused_with_a_message_naming_the_file(bad_uploads, nam
 def test_uploads_above_the_pixel_limit_are_refused_before_decoding(bad_uploads, monkeypatch):
     monkeypatch.setattr(image_io, "MAX_INPUT_PIXELS", 1000)
     with pytest.raises(ImageError, match="64x48 px = 3,072 pixels; the limit is 1,000"):
-        web_app.check_upload(bad_uploads["good"], "big.png")
+        app_runs.check_upload(bad_uploads["good"], "big.png")
 
 
 def test_a_good_upload_is_decoded(bad_uploads):
-    assert web_app.check_upload(bad_uploads["good"]).size == (64, 48)
+    assert app_runs.check_upload(bad_uploads["good"]).size == (64, 48)
 
 
 def test_only_files_in_gradios_upload_folder_are_read(bad_uploads):
     with pytest.raises(gradio.Error):
-        web_app._uploaded(bad_uploads["good"])  # a real file, but not one uploaded through the page
+        app_runs.uploaded_path(bad_uploads["good"])  # a real file, but not one uploaded through the page
     with pytest.raises(gradio.Error):
-        web_app._uploaded(Path(gradio.utils.get_upload_folder()) / ".." / "etc" / "passwd")
+        app_runs.uploaded_path(Path(gradio.utils.get_upload_folder()) / ".." / "etc" / "passwd")
 
 
 def test_a_second_run_is_told_it_waits(tmp_path):
-    state = web_app.App(tmp_path)
+    state = app_runs.App(tmp_path)
     token, message = state.announce(None)
     assert message == "Starting…"
     state.active = 1  # a run in progress
@@ -89,7 +89,7 @@ def test_a_second_run_is_told_it_waits(tmp_path):
 
 
 def test_demo_images_are_the_astronaut_and_the_projects_painting():
-    demos = web_app.demo_images()
+    demos = app_runs.demo_images()
     assert {path.name for path in demos.values()} == {"astronaut.png", "painting.png"}
     assert not any("shared" in path.parts for path in demos.values())
 
@@ -287,12 +287,13 @@ def test_a_transfer_run_in_the_browser_streams_progress_and_offers_image_gif_and
 
     downloaded = _download(page, "record-file", ".json")
     record = json.loads(downloaded.read_text())
-    assert record["neuralstyle_record"] == 1 and record["command"] == "transfer"
+    assert record["neuralstyle_record"] == 2 and record["command"] == "transfer"
     arguments, settings = record["arguments"], record["settings"]
-    assert arguments["size"] == 64 and arguments["iterations"] == "5" and arguments["save_every"] == 1
+    assert arguments["schema"] == 2 and arguments["mode"] == "transfer"
+    assert arguments["size"] == 64 and arguments["iterations"] == [5] and arguments["save_every"] == 1
     assert arguments["content_layer"] == "block3_conv2"
-    assert arguments["style_layer"] == ["block1_conv1:1.0", "block2_conv1:1.0", "block2_conv2:0.5",
-                                        "block3_conv1:1.0"]
+    assert arguments["style_layers"] == {"block1_conv1": 1.0, "block2_conv1": 1.0, "block2_conv2": 0.5,
+                                         "block3_conv1": 1.0}
     assert settings["style_layers"] == {"block1_conv1": 1.0, "block2_conv1": 1.0, "block2_conv2": 0.5,
                                         "block3_conv1": 1.0}
     assert settings["content_layer"] == "block3_conv2" and settings["output_size"] == [64, 48]
@@ -370,7 +371,7 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
     assert progress_images and "Done" in page.text("status")
     with urllib.request.urlopen(record_link, timeout=30) as response:  # the link serves the record
         record = json.loads(response.read())
-    assert record["command"] == "content" and record["arguments"]["image"].endswith("tubingen.jpg")
+    assert record["command"] == "content" and record["arguments"]["content"].endswith("tubingen.jpg")
     assert record["settings"]["content_layer"] == "block2_conv2" and record["iterations"] == 3
     assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 1  # this session's one run
 

@@ -31,21 +31,15 @@ import json, sys
 import numpy as np
 from neuralstyle import images
 from neuralstyle.backend import BACKEND
-from neuralstyle.evaluator import Evaluator
-from neuralstyle.synthesis import _feature_model, _features, _style_grams
+from neuralstyle.synthesis import transfer_evaluator
 
 folder, gradient_file = sys.argv[1], sys.argv[2]
 content = images.resize_max_side(images.to_rgb(images.read_image(folder + "/tubingen.jpg")), 64)
 style = images.resize_max_side(images.to_rgb(images.read_image(folder + "/starry_night.jpg")), 64)
-style_layers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
-model = _feature_model(["block4_conv2", *style_layers], "vgg19", "auto", "max")
-evaluator = Evaluator(model, content.height, content.width,
-                      content_targets={"block4_conv2": _features(model, content.rgb)["block4_conv2"]},
-                      style_targets=_style_grams(model, [style], [1.0], style_layers),
-                      content_weight=1.0, style_weight=100.0, tv_weight=1e-3)
+evaluator = transfer_evaluator(content, style, size=64, style_weight=100.0, tv_weight=1e-3)
 point = np.random.default_rng(0).uniform(0, 255, (content.height, content.width, 3)).astype(np.float32)
-evaluator.evaluate(images.preprocess(point).reshape(-1).astype(np.float64))
-np.save(gradient_file, evaluator._last_grad)
+_, gradient = evaluator.evaluate(images.preprocess(point).reshape(-1).astype(np.float64))
+np.save(gradient_file, gradient)
 print(json.dumps({"backend": BACKEND, **evaluator.last.as_dict()}))
 """
 

@@ -179,51 +179,75 @@ def test_content_and_style_commands_write_images(tmp_path):
     assert record["settings"]["style_layers"] == {"block1_conv1": 0.5, "block2_conv1": 1.0}
 
 
-def test_ctrl_c_writes_the_best_image_so_far_and_exits_130(tmp_path):
-    out, frames = tmp_path / "out.png", tmp_path / "frames"
+def _run_until(args: list, marker: str, signal_number: int, timeout: float = 120) -> tuple[int, str]:
+    """Start a run, send `signal_number` once `marker` appears on its stderr, and
+    return its exit code and whole stderr."""
+    import threading
+
     process = subprocess.Popen(
-        [sys.executable, "-m", "neuralstyle", "transfer", str(TUBINGEN), str(STARRY), "-o", str(out),
-         "--size", "64", "--iterations", "1000", "--frames", str(frames)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "neuralstyle", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
         # A shell starts background jobs with SIGINT ignored, and children inherit
         # that; this test is about a terminal user's Ctrl-C, so give the run the default.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(frames.glob("frame_*.png"))) < 3:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    lines: list[str] = []
+    seen = threading.Event()
+
+    def read():
+        for line in process.stderr:
+            lines.append(line)
+            if marker in line:
+                seen.set()
+        seen.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    assert seen.wait(timeout), "".join(lines)
+    process.send_signal(signal_number)
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    return process.returncode, "".join(lines)
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_run_writes_the_best_image_so_far_and_its_record(tmp_path, signal_number):
+    out = tmp_path / "out.png"
+    code, stderr = _run_until(["transfer", TUBINGEN, STARRY, "-o", out, "--size", 64, "--iterations", 1000,
+                               "--frames", tmp_path / "frames"], "s per iteration", signal_number)
+    assert code == 128 + signal_number, stderr
     with Image.open(out) as image:
         image.load()
         assert image.size == (64, 48)
     record = json.loads((tmp_path / "out.json").read_text())
     assert record["interrupted"] is True and record["stopped"] == "interrupted"
-    assert 2 <= record["iterations"] < 1000
-    assert "interrupted at iteration" in stderr
+    assert 4 <= record["iterations"] < 1000
+    assert len(record["frames"]) == record["iterations"] + 1  # frames 0 … the last iteration, all written
+    assert len(list((tmp_path / "frames").glob("frame_*.png"))) == record["iterations"] + 1
+    assert f"interrupted ({signal.Signals(signal_number).name}) at iteration" in stderr
 
 
-def test_ctrl_c_during_an_iteration_is_kept_until_the_iteration_ends():
+def test_a_signal_during_an_iteration_is_kept_until_the_iteration_ends():
     # The run must stop at the next iteration's end, never inside native code,
-    # and a second Ctrl-C at once.
-    from neuralstyle.cli import _StopAtIterationEnd
+    # and a second signal at once; before the first iteration, at once.
+    from neuralstyle.interrupts import StopAtIterationEnd
 
     before = signal.signal(signal.SIGINT, signal.default_int_handler)  # the suite may run as a background job
     try:
-        with _StopAtIterationEnd() as ctrl_c:
+        with StopAtIterationEnd():
             with pytest.raises(KeyboardInterrupt):  # before the first iteration: at once
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.1)
-            ctrl_c.check()  # iterations have begun
-            os.kill(os.getpid(), signal.SIGINT)
+        with StopAtIterationEnd() as stopper:
+            assert stopper.should_stop() is None  # iterations have begun
+            os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.1)  # no exception here: the request waits for the iteration's end
-            with pytest.raises(KeyboardInterrupt):
-                ctrl_c.check()
-            with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C stops at once
+            assert stopper.should_stop() == "interrupted" and stopper.exit_code == 128 + signal.SIGTERM
+            with pytest.raises(KeyboardInterrupt):  # a second signal stops at once
                 os.kill(os.getpid(), signal.SIGINT)
                 time.sleep(0.1)
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGINT, before)
 

@@ -8,7 +8,7 @@ from skimage.color import rgb2yiq
 
 from neuralstyle import color, images
 from neuralstyle.experiments import psnr
-from neuralstyle.synthesis import _upsample_with_content_detail, transfer
+from neuralstyle.synthesis import upsample_with_content_detail, transfer
 from shared_images import needs_shared, open_shared, shared_rgb as shared
 
 pytestmark = needs_shared
@@ -74,7 +74,7 @@ def test_coarse_to_fine_starts_each_finer_scale_with_the_content_detail():
     on the sharp content, not a blur."""
     content = shared("tubingen.jpg", 128)
     coarse = images.resize(content, 64, 48)
-    start = _upsample_with_content_detail(coarse.rgb, coarse, content)
+    start = upsample_with_content_detail(coarse.rgb, coarse, content)
     blur = images.resize(coarse, 128, 96).rgb
     assert start.shape == (96, 128, 3) and start.min() >= 0 and start.max() <= 255
     assert psnr(start, content.rgb) > 45 > 30 > psnr(blur, content.rgb)

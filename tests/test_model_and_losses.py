@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neuralstyle.backend import keras, tf
-from neuralstyle.losses import content_loss, gram_matrix, mean_square, style_loss, total_variation_loss
+from neuralstyle.losses import content_loss, gram_matrix, style_loss, target_scale, total_variation_loss
 from neuralstyle.model import FeatureModel
 
 
@@ -85,13 +85,12 @@ def test_losses_do_not_change_meaning_with_image_size():
     rng = np.random.default_rng(2)
     small, target = rng.uniform(0, 5, (2, 1, 8, 8, 16)).astype(np.float32)
     big, big_target = (np.repeat(np.repeat(array, 2, axis=1), 2, axis=2) for array in (small, target))
-    for loss, scale in ((content_loss, lambda t: mean_square(t)), (style_loss, lambda t: mean_square(gram_matrix(t)))):
-        reference = target if loss is content_loss else gram_matrix(target)
-        big_reference = big_target if loss is content_loss else gram_matrix(big_target)
-        np.testing.assert_allclose(float(loss(small, reference, scale(target))),
-                                   float(loss(big, big_reference, scale(big_target))), rtol=1e-4)
-    assert float(content_loss(target, target, mean_square(target))) == 0.0
-    assert float(content_loss(np.zeros_like(target), target, mean_square(target))) == pytest.approx(1.0)
+    for loss, reference_of in ((content_loss, lambda t: t), (style_loss, lambda t: np.asarray(gram_matrix(t)))):
+        reference, big_reference = reference_of(target), reference_of(big_target)
+        np.testing.assert_allclose(float(loss(small, reference, 1 / target_scale(reference))),
+                                   float(loss(big, big_reference, 1 / target_scale(big_reference))), rtol=1e-4)
+    assert float(content_loss(target, target, 1 / target_scale(target))) == 0.0
+    assert float(content_loss(np.zeros_like(target), target, 1 / target_scale(target))) == pytest.approx(1.0)
 
 
 def test_total_variation_is_zero_for_flat_images_and_grows_with_noise():

@@ -13,7 +13,7 @@ from neuralstyle import images
 from neuralstyle.evaluator import Evaluator, NonFiniteLossError, minimize_lbfgs
 from neuralstyle.experiments import psnr, style_distance
 from neuralstyle.model import FeatureModel
-from neuralstyle.synthesis import _features, _feature_model, reconstruct_content, reconstruct_style, transfer
+from neuralstyle.synthesis import cached_feature_model, image_features, reconstruct_content, reconstruct_style, transfer
 from shared_images import needs_shared, open_shared, shared_rgb
 
 pytestmark = needs_shared
@@ -78,11 +78,11 @@ def test_transfer_takes_the_style_and_keeps_the_content(tubingen, starry):
     print(f"style distance {before:.3f} → {after:.3f}")
     assert after <= 0.3 * before
 
-    features = _feature_model(["block4_conv2"], "vgg19", "auto", "max")
-    target = _features(features, content.rgb)["block4_conv2"].ravel()
+    features = cached_feature_model(["block4_conv2"], "vgg19", "auto", "max")
+    target = image_features(features, content.rgb)["block4_conv2"].ravel()
 
     def cosine(rgb):
-        ours = _features(features, np.asarray(rgb, np.float32))["block4_conv2"].ravel()
+        ours = image_features(features, np.asarray(rgb, np.float32))["block4_conv2"].ravel()
         return float(ours @ target / np.linalg.norm(ours) / np.linalg.norm(target))
 
     noise = np.random.default_rng(0).uniform(0, 255, content.rgb.shape)
@@ -169,10 +169,10 @@ def test_transparency_of_the_content_is_put_back(starry):
     ("arguments", "message"),
     [
         ({"size": 8}, "the output would be 8x6 px; the layers used need at least 16 px"),
-        ({"style_weight": -1}, "style weight is -1.0; it must be a finite number ≥ 0"),
+        ({"style_weight": -1}, "style_weight is -1; it must be a finite number ≥ 0"),
         ({"init": "photo"}, "unknown init 'photo'; choose one of content, noise, style"),
         ({"content_layer": "block6_conv2"}, "unknown layer 'block6_conv2'; VGG19 has"),
-        ({"scales": 2, "iterations": [5, 5, 5]}, "3 iteration counts for 2 scales"),
+        ({"scales": 2, "iterations": [5, 5, 5]}, r"iterations gives 3 numbers \[5, 5, 5\] for 2 scale"),
         ({"optimizer": "sgd"}, "unknown optimizer 'sgd'; choose one of lbfgs, adam"),
         ({"preserve_color": "yes"}, "none.*luminance.*histogram"),
     ],

@@ -1,0 +1,480 @@
+"""The one run pipeline: `RunSpec` → `Outcome` → files, for the CLI, the web app
+and `rerun` alike.
+
+Three steps, so that each front end does only its own part:
+
+* `prepare(spec)` checks what the spec cannot check alone (files to read and
+  to write, image sizes, memory, weights) without loading TensorFlow, and
+  reads the inputs, hashing the very bytes it decodes.
+* `execute(plan, ...)` runs it (Keras and its backend load here), reporting
+  each iteration to `on_progress` and asking `should_stop`, and returns an
+  `Outcome` holding the image, frames, GIF and run record as data (picklable:
+  a worker on another machine can send it back as it is).
+* `write(outcome)` puts those on disk: every file through a temporary file
+  and a rename, the record last, and never over an existing file unless the
+  spec says `overwrite`.
+
+`run(spec)` is the first two. Nothing here prints: lines meant for a person go
+to `on_message`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import settings
+from .frames import FRAME_PATTERN, frame_path
+from .images import decode_image, encode_image, fit_size, output_format, read_file
+from .layers import conv_layers, minimum_size
+from .records import base_record, run_record
+from .resources import check_fits_in_memory, gigabytes
+from .settings import SettingError
+from .spec import RunSpec
+from .weights import Weights, resolve_weights
+
+ProgressCallback = Callable[[object], None]  # called with a `neuralstyle.evaluator.Progress`
+StopCallback = Callable[[], "str | bool | None"]  # a reason (e.g. 'interrupted') or True to stop
+
+
+@dataclass
+class InputImage:
+    """An input as read: its path, the sha256 of the bytes decoded, and the image."""
+
+    path: Path
+    sha256: str
+    image: Image.Image = field(repr=False)
+
+    def record(self) -> dict:
+        return {"path": str(self.path.resolve()), "sha256": self.sha256, "size": list(self.image.size)}
+
+
+@dataclass
+class Plan:
+    """A checked spec with its inputs read and its weights found; `execute` runs it."""
+
+    spec: RunSpec
+    inputs: dict[str, list[InputImage]]
+    weights: Weights
+    memory_bytes: float
+    description: str
+
+
+@dataclass
+class Outcome:
+    """What a run made, as data. `image` is ``uint8`` RGB(A); `frames` are
+    (iteration, PNG bytes); `tiles` (file name, PNG bytes) of a figure; `record`
+    the run record; `stopped` None for a complete run, else why it ended early."""
+
+    spec: RunSpec
+    image: np.ndarray = field(repr=False)
+    record: dict = field(repr=False)
+    frames: list[tuple[int, bytes]] = field(default_factory=list, repr=False)
+    gif: bytes | None = field(default=None, repr=False)
+    tiles: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
+    stopped: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def files(self) -> list[tuple[Path, bytes]]:
+        """Every file this outcome writes, as (path, bytes), the record last."""
+        spec = self.spec
+        files = [(frame_path(spec.frames, iteration), data) for iteration, data in self.frames]
+        files += [(tile_folder(spec) / name, data) for name, data in self.tiles]
+        if self.gif is not None and spec.gif is not None:
+            files.append((spec.gif, self.gif))
+        files.append((spec.output, encode_image(self.image, output_format(spec.output))))
+        import json
+
+        files.append((spec.record_path, json.dumps(self.record, indent=1).encode()))
+        return files
+
+
+class FigureStopped(Exception):
+    """A figure was asked to stop: its grid is incomplete and nothing is written."""
+
+
+def tile_folder(spec: RunSpec) -> Path:
+    """Where a figure's tiles go: ``OUT_tiles/`` beside ``OUT.png``."""
+    return spec.output.with_name(f"{spec.output.stem}_tiles")
+
+
+# --- prepare: every check that needs no TensorFlow -------------------------------
+
+
+def check_backend() -> str:
+    """KERAS_BACKEND names a backend neuralstyle can take gradients on, and it is installed."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend not in settings.BACKENDS:
+        raise SettingError("KERAS_BACKEND", f"KERAS_BACKEND is {backend!r}; neuralstyle runs on "
+                                            f"{', '.join(settings.BACKENDS)}")
+    if importlib.util.find_spec(backend) is None:
+        raise SettingError("KERAS_BACKEND", f"KERAS_BACKEND is {backend!r} but {backend} is not installed; "
+                                            f"pip install 'neuralstyle[{backend}]'")
+    return backend
+
+
+def check_writable(path: Path, overwrite: bool, setting: str = "output") -> None:
+    """`path` can be written: its folder exists and takes files, and it does not
+    exist unless `overwrite`."""
+    if path.is_dir():
+        raise SettingError(setting, f"{path} is a directory")
+    if path.exists() and not overwrite:
+        raise SettingError(setting, f"{path} exists; pass {{overwrite}} to replace it")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SettingError(setting, f"cannot write {path}: folder {folder} does not exist")
+    try:  # a real write test: permission bits lie under root and on read-only mounts
+        probe = folder / f".neuralstyle-probe-{os.getpid()}-{time.time_ns()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise SettingError(setting, f"cannot write to {folder} ({error.strerror})") from None
+
+
+def _check_folder(folder: Path, overwrite: bool, setting: str, holds: str) -> None:
+    """A folder a run fills with files: not a file, and not already holding such files unless `overwrite`."""
+    if folder.exists() and not folder.is_dir():
+        raise SettingError(setting, f"{{name}} {folder} exists and is not a folder")
+    if folder.is_dir() and not overwrite and any(FRAME_PATTERN.match(entry.name) or holds == "tiles"
+                                                 for entry in folder.iterdir()):
+        raise SettingError(setting, f"{folder} already holds {holds}; pass {{overwrite}} or choose another folder")
+
+
+def read_input(path: Path) -> InputImage:
+    """Read an input image once: its bytes are hashed and decoded together, so the
+    record's sha256 is of exactly what the run used."""
+    path = Path(path)
+    data = read_file(path, str(path))
+    return InputImage(path, hashlib.sha256(data).hexdigest(), decode_image(data, str(path)))
+
+
+def _inputs(spec: RunSpec) -> dict[str, list[InputImage]]:
+    roles = {"content": [spec.content] if spec.content is not None else [], "style": list(spec.styles)}
+    if spec.mode == "content":
+        roles = {"content": roles["content"]}
+    elif spec.mode == "style":
+        roles = {"style": roles["style"]}
+    if spec.mode in settings.RUN_MODES:
+        named = settings.INITS if spec.mode == "transfer" else (settings.RECONSTRUCTION_INIT,)
+        if spec.init in named:
+            roles["init"] = []
+        elif Path(spec.init).exists():
+            roles["init"] = [Path(spec.init)]
+        else:
+            raise SettingError("init", f"unknown {{name}} {spec.init!r}; choose {', '.join(named)} or a path to an image")
+    read: dict[Path, InputImage] = {}  # an image in two roles is read once
+    for path in (path for paths in roles.values() for path in paths):
+        if path not in read:
+            read[path] = read_input(path)
+    return {role: [read[path] for path in paths] for role, paths in roles.items()}
+
+
+def check_fits(what: str, source: InputImage, side: int, model: str, layer_names) -> tuple[int, int]:
+    """`source`'s size with its longest side at `side` px, if the layers can see it."""
+    width, height = fit_size(*source.image.size, side)
+    needed = minimum_size(model, layer_names)
+    if min(width, height) < needed:
+        raise SettingError("size", f"{what} {source.path.name} at {{size}} {side} would be {width}x{height} px; "
+                                   f"the layers used need at least {needed} px on each side")
+    return width, height
+
+
+def _layers_used(spec: RunSpec) -> list[str]:
+    if spec.mode == "content":
+        return [spec.content_layer]
+    if spec.mode == "style":
+        return list(spec.style_layers)
+    if spec.mode == "transfer":
+        return [spec.content_layer, *spec.style_layers]
+    return [conv_layers(spec.model)[-1].name if spec.mode == "reconstructions" else "block5_conv1"]
+
+
+def check_outputs(spec: RunSpec) -> None:
+    """The backend is usable, and every file and folder `spec` writes can be written."""
+    check_backend()
+    for setting, path in (("output", spec.output), ("record", spec.record_path), ("gif", spec.gif)):
+        if path is not None:
+            check_writable(path, spec.overwrite, setting)
+    if spec.frames is not None:
+        _check_folder(spec.frames, spec.overwrite, "frames", "frames")
+    if spec.is_figure:
+        _check_folder(tile_folder(spec), spec.overwrite, "output", "tiles")
+
+
+def prepare(spec: RunSpec) -> Plan:
+    """Check everything a run needs before it loads TensorFlow, read its inputs and
+    find its weights. Raises SettingError, ImageError or WeightsError."""
+    check_outputs(spec)
+    inputs = _inputs(spec)
+    layer_names = _layers_used(spec)
+    main = inputs["style" if spec.mode == "style" else "content"][0]
+    sizes = [check_fits("content image" if spec.mode != "style" else "image", main, side, spec.model, layer_names)
+             for side in spec.scales]
+    if spec.mode == "transfer":
+        style_layers = list(spec.style_layers)
+        for side in spec.scales:
+            for style in inputs["style"]:
+                check_fits("style image", style, max(1, round(side * spec.style_scale)), spec.model, style_layers)
+    elif spec.is_figure:
+        for style in inputs["style"]:
+            check_fits("style image", style, spec.size, spec.model, layer_names)
+    width, height = sizes[-1]
+    try:
+        need = check_fits_in_memory(spec.model, layer_names, width, height, spec.precision)
+    except MemoryError as error:
+        raise SettingError("size", str(error).replace("lower --size", "lower {size}")) from None
+    weights = resolve_weights(spec.model, spec.weights)
+    return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes))
+
+
+def _describe(spec: RunSpec, inputs: dict, sizes) -> str:
+    names = lambda role: ", ".join(item.path.name for item in inputs[role])  # noqa: E731
+    scale_text = " → ".join(f"{width}x{height}" for width, height in sizes)
+    budget = f"{'+'.join(map(str, spec.iterations))} {spec.optimizer} iterations"
+    if spec.mode == "transfer":
+        return f"{names('content')} in the style of {names('style')} → {spec.output} ({scale_text} px, {budget})"
+    if spec.mode == "content":
+        return f"{names('content')} from {spec.content_layer} → {spec.output} ({scale_text} px, {budget})"
+    if spec.mode == "style":
+        return f"texture of {names('style')} → {spec.output} ({scale_text} px, {budget})"
+    return (f"{_tile_count(spec)} tiles of {spec.size} px, {spec.iterations[0]} iterations each → {spec.output}")
+
+
+def _tile_count(spec: RunSpec) -> int:
+    from .experiments import CONTENT_ROW_LAYERS, STYLE_ROW_LAYERS
+
+    if spec.mode == "reconstructions":
+        return len(CONTENT_ROW_LAYERS[spec.model]) + len(STYLE_ROW_LAYERS)
+    if spec.mode == "tradeoff":
+        return len(spec.tradeoff_layers) * len(spec.tradeoff_ratios)
+    return len(spec.styles)
+
+
+# --- execute -----------------------------------------------------------------------
+
+
+def device_lines() -> tuple[str, list[str]]:
+    """The device the run takes, and the lines that say it (a faster backend where there is one)."""
+    from .backend import describe_device, faster_backend_tip
+
+    device = describe_device()
+    tip = faster_backend_tip()
+    return device, [f"device: {device}", *([tip] if tip else [])]
+
+
+def run(spec: RunSpec, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
+        on_message: Callable[[str], None] | None = None) -> Outcome:
+    """Prepare and execute `spec`; see `prepare` and `execute`."""
+    return execute(prepare(spec), on_progress, should_stop, on_message)
+
+
+def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
+            on_message: Callable[[str], None] | None = None) -> Outcome:
+    """Run a prepared spec. `on_progress(progress)` sees iteration 0 and every
+    later one (for figures, iterations count across tiles and `progress.tile`
+    names the tile); a true `should_stop()` ends a run early keeping the best
+    image so far (a string says why, e.g. 'interrupted'), and ends a figure with
+    `FigureStopped`. KeyboardInterrupt before the first iteration propagates."""
+    spec = plan.spec
+    say = on_message or (lambda line: None)
+    say(f"{spec.command}: {plan.description}; about {gigabytes(plan.memory_bytes)} of memory")
+    say(f"weights: {plan.weights.describe()}")
+    device, lines = device_lines()  # Keras and its backend load here, after every check passed
+    for line in lines:
+        say(line)
+    started = time.time()
+    if spec.is_figure:
+        return _execute_figure(plan, device, started, on_progress, should_stop)
+    return _execute_single(plan, device, started, on_progress, should_stop)
+
+
+def _synthesis_call(plan: Plan):
+    """The synthesis function and its arguments for a single run."""
+    from . import synthesis
+
+    spec, images = plan.spec, {role: [item.image for item in items] for role, items in plan.inputs.items()}
+    init = images["init"][0] if images.get("init") else spec.init
+    common = dict(init=init, seed=spec.seed, size=spec.size, optimizer=spec.optimizer, learning_rate=spec.learning_rate,
+                  tv_weight=spec.tv_weight, model=spec.model, weights=plan.weights, pooling=spec.pooling,
+                  precision=spec.precision)
+    if spec.mode == "transfer":
+        return synthesis.transfer, (images["content"][0], images["style"]), dict(
+            common, content_layer=spec.content_layer, style_layers=spec.style_layers,
+            content_weight=spec.content_weight, style_weight=spec.style_weight, style_blend=spec.style_blend,
+            style_scale=spec.style_scale, scales=list(spec.scales), preserve_color=spec.preserve_color,
+            iterations=list(spec.iterations))
+    if spec.mode == "content":
+        return synthesis.reconstruct_content, (images["content"][0],), dict(
+            common, content_layer=spec.content_layer, iterations=spec.iterations[0])
+    return synthesis.reconstruct_style, (images["style"][0],), dict(
+        common, style_layers=spec.style_layers, iterations=spec.iterations[0])
+
+
+def _stop_reason(should_stop: StopCallback | None):
+    if should_stop is None:
+        return None
+    reason = should_stop()
+    return (reason if isinstance(reason, str) else "callback") if reason else None
+
+
+def _execute_single(plan: Plan, device: str, started: float, on_progress, should_stop) -> Outcome:
+    spec = plan.spec
+    frames: list[tuple[int, bytes]] = []
+    frame_pixels: list[np.ndarray] = []
+
+    def callback(progress):
+        if spec.frames is not None and progress.iteration % spec.save_every == 0:
+            pixels = progress.image()
+            frames.append((progress.iteration, encode_image(pixels, "PNG")))
+            if spec.gif is not None:
+                frame_pixels.append(pixels)
+        if on_progress is not None:
+            on_progress(progress)
+        return _stop_reason(should_stop)
+
+    function, arguments, options = _synthesis_call(plan)
+    result = function(*arguments, callback=callback, **options)
+    gif = None
+    if spec.gif is not None and frame_pixels:
+        from .frames import make_gif
+
+        gif = make_gif(frame_pixels)
+    record = run_record(spec, plan.inputs, plan.weights, device, result, frames=[frame_path(spec.frames, number)
+                                                                               for number, _ in frames],
+                        gif=spec.gif if gif is not None else None, started=started)
+    warnings = []
+    spread = float(result.image[..., :3].std())
+    if spread < 2.0:
+        warnings.append(f"the result is almost uniform (pixel std {spread:.2f}); "
+                        f"try a lower {{style_weight}} or another {{init}}")
+    return Outcome(spec, result.image, record, frames, gif, stopped=result.stopped, error=result.error,
+                   warnings=warnings)
+
+
+def _execute_figure(plan: Plan, device: str, started: float, on_progress, should_stop) -> Outcome:
+    from . import experiments
+
+    spec = plan.spec
+    content = plan.inputs["content"][0].image
+    styles = [item.image for item in plan.inputs["style"]]
+    iterations = spec.iterations[0]
+    per_tile = max(iterations, 1)
+    total = _tile_count(spec) * per_tile
+    state = {"label": None, "done": -per_tile}
+
+    def callback(label, progress):
+        if label != state["label"]:
+            state["label"], state["done"] = label, state["done"] + per_tile
+        if on_progress is not None:
+            on_progress(replace(progress, iteration=state["done"] + progress.iteration, iterations=total, tile=label))
+        if _stop_reason(should_stop):
+            raise FigureStopped(label)
+
+    common = dict(size=spec.size, iterations=iterations, seed=spec.seed, model=spec.model, weights=plan.weights,
+                  pooling=spec.pooling, frames_every=spec.save_every if spec.gif else None, callback=callback)
+    if spec.mode == "reconstructions":
+        figure = experiments.reconstructions(content, styles[0], **common)
+    elif spec.mode == "tradeoff":
+        figure = experiments.tradeoff(content, styles[0], content_layers=list(spec.tradeoff_layers),
+                                      ratios=list(spec.tradeoff_ratios), **common)
+    else:
+        figure = experiments.styles(content, styles, labels=[item.path.stem for item in plan.inputs["style"]],
+                                    show_input=spec.show_input, **common)
+    tiles = []
+    for index, tile in enumerate(figure.tiles):
+        name = "_".join("".join(char if char.isalnum() else " " for char in tile.label).split())
+        tiles.append((f"{index:02d}_{name}.png", encode_image(tile.image, "PNG")))
+    gif = None
+    if spec.gif is not None:
+        from .frames import make_gif
+
+        gif = make_gif(figure.frame_grids(), max_side=1200)
+    record = {**base_record(spec, plan.inputs, plan.weights, device), **figure.record(),
+              "wall_seconds": round(time.time() - started, 3)}
+    return Outcome(spec, figure.grid(), record, gif=gif, tiles=tiles)
+
+
+# --- write ---------------------------------------------------------------------------
+
+
+def write(outcome: Outcome) -> list[Path]:
+    """Put an outcome's files on disk and return their paths. Each file is first
+    written whole to a temporary file beside its target; only when all are
+    written are they moved into place, the record last. Without `overwrite` a
+    file that appeared meanwhile is never replaced (SettingError); a failure
+    (a full disk, say) leaves no partial file and the earlier versions in place."""
+    spec = outcome.spec
+    files = outcome.files()
+    folders = {path.parent for path, _ in files}
+    for folder in sorted(folders):
+        folder.mkdir(parents=True, exist_ok=True)
+    temporaries: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files:
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+            with open(temporary, "wb") as file:
+                temporaries.append((temporary, path))
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temporary, 0o666 & ~_umask())
+        for temporary, path in temporaries:
+            if spec.overwrite:
+                os.replace(temporary, path)
+            else:
+                try:
+                    os.link(temporary, path)  # fails if `path` exists: never clobber
+                except FileExistsError:
+                    raise SettingError("output", f"{path} appeared while the run went on; pass {{overwrite}} "
+                                                 f"to replace it") from None
+                os.unlink(temporary)
+    finally:
+        for temporary, _ in temporaries:
+            temporary.unlink(missing_ok=True)
+    written = [spec.output, spec.record_path]
+    if outcome.gif is not None and spec.gif is not None:
+        written.insert(1, spec.gif)
+    if outcome.tiles:
+        written.insert(1, tile_folder(spec))
+    return written
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# --- batches -------------------------------------------------------------------------
+
+
+def folder_specs(folder: Path, output_folder: Path, **spec_settings) -> list[RunSpec]:
+    """A transfer of every image in `folder`: one spec per image, each painted into
+    `output_folder` (made if missing) as ``<name>.png`` with its record."""
+    if spec_settings.get("frames") is not None or spec_settings.get("gif") is not None:
+        raise SettingError("frames", "{frames} and {gif} need a single content image, not a folder")
+    contents = sorted(path for path in folder.iterdir() if path.suffix.lower() in settings.IMAGE_SUFFIXES)
+    if not contents:
+        raise SettingError("content", f"no images ({', '.join(settings.IMAGE_SUFFIXES)}) in {folder}")
+    stems: dict[str, Path] = {}
+    for path in contents:
+        if path.stem in stems:
+            raise SettingError("content", f"{stems[path.stem].name} and {path.name} in {folder} would both be "
+                                          f"painted to {path.stem}.png; rename one")
+        stems[path.stem] = path
+    if output_folder.exists() and not output_folder.is_dir():
+        raise SettingError("output", f"with a folder of content images, {{name}} must be a folder; "
+                                     f"{output_folder} is a file")
+    specs = [RunSpec(mode="transfer", content=path, output=output_folder / f"{path.stem}.png", **spec_settings)
+             for path in contents]
+    output_folder.mkdir(parents=True, exist_ok=True)
+    return specs

@@ -1,0 +1,282 @@
+"""Every setting of a run, defined once: its default, its allowed values and its
+check. `neuralstyle.spec.RunSpec`, the synthesis API, the CLI and the web app
+all read them here. Pure Python (no TensorFlow), so that a bad setting costs
+a fraction of a second.
+
+A check raises `SettingError`, whose message echoes the value received and
+says what is allowed; it names settings through a template, so the CLI says
+``--style-weight`` where the Python API says ``style_weight``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from .layers import MODELS, check_layers, layer_names
+
+# --- allowed values -------------------------------------------------------------
+
+RUN_MODES = ("transfer", "content", "style")  # one optimisation each
+FIGURES = ("reconstructions", "tradeoff", "styles")  # the paper's figures: many runs, one grid
+MODES = RUN_MODES + FIGURES
+WEIGHT_SOURCES = ("auto", "imagenet", "imagenet-q8")  # or a path to a Keras .h5 file
+POOLINGS = ("max", "avg")
+PRECISIONS = ("float32", "bfloat16", "float16")
+COLOR_MODES = ("none", "luminance", "histogram")
+INITS = ("content", "noise", "style")  # or a path to an image
+OPTIMIZERS = ("lbfgs", "adam")
+# Keras backends that can take the gradient (KERAS_BACKEND); TensorFlow is the default.
+BACKENDS = ("tensorflow", "torch", "jax")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")  # inputs of a batch
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+# --- defaults -------------------------------------------------------------------
+
+MODEL = "vgg19"
+WEIGHTS = "auto"
+POOLING = "max"
+PRECISION = "float32"  # bfloat16 is slower on CPUs without native bfloat16 (README, Performance)
+
+# Gatys et al. (2016): content from conv4_2, style from conv1_1 … conv5_1, equal weights.
+CONTENT_LAYER = "block4_conv2"
+# Content reconstruction shows most when made from a shallower layer (the Keras VGG16 experiment).
+RECONSTRUCTION_CONTENT_LAYER = "block2_conv2"
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+# Weights of the normalised losses (see neuralstyle.losses): they mean the same at every size.
+CONTENT_WEIGHT = 1.0
+STYLE_WEIGHT = 100.0
+TV_WEIGHT = 1e-5
+
+SIZE = 512  # longest side of the output, px
+STYLE_SCALE = 1.0  # style image's longest side relative to the output's
+SCALES = 1  # coarse-to-fine: number of sizes, halving down from SIZE
+PRESERVE_COLOR = "none"
+ITERATIONS = 300  # optimiser iterations
+OPTIMIZER = "lbfgs"
+LEARNING_RATE = 5.0  # Adam's step, in pixel units (0–255 scale)
+TRANSFER_INIT = "content"  # Gatys's code starts from the content image
+RECONSTRUCTION_INIT = "noise"  # the paper's reconstructions start from white noise
+SEED = 0
+SAVE_EVERY = 1  # a progress frame every N iterations
+
+FIGURE_SIZE = 256  # longest side of each tile of a figure, px
+FIGURE_ITERATIONS = 200
+FIGURE_SAVE_EVERY = 10
+# Fig. 3: rows are content layers, columns content_weight / style_weight (the default transfer is 1e-2).
+TRADEOFF_LAYERS = ("block2_conv2", "block4_conv2")
+TRADEOFF_RATIOS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+# The settings whose default depends on the mode; None in a RunSpec means "the mode's default".
+_RECONSTRUCTION = {"content_layer": RECONSTRUCTION_CONTENT_LAYER, "init": RECONSTRUCTION_INIT, "tv_weight": 0.0,
+                   "size": SIZE, "iterations": ITERATIONS, "save_every": SAVE_EVERY}
+_FIGURE = {"content_layer": CONTENT_LAYER, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": FIGURE_SIZE,
+           "iterations": FIGURE_ITERATIONS, "save_every": FIGURE_SAVE_EVERY}
+MODE_DEFAULTS = {
+    "transfer": {"content_layer": CONTENT_LAYER, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": SIZE,
+                 "iterations": ITERATIONS, "save_every": SAVE_EVERY},
+    "content": _RECONSTRUCTION,
+    "style": _RECONSTRUCTION,
+    **{figure: _FIGURE for figure in FIGURES},
+}
+
+
+def mode_default(mode: str, setting: str):
+    """The default of `setting` in `mode` (e.g. the content layer of a content reconstruction)."""
+    return MODE_DEFAULTS[choice("mode", mode, MODES)][setting]
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+class SettingError(ValueError):
+    """A setting that cannot be used. The message is a template in which
+    ``{name}`` stands for the setting itself and ``{other_setting}`` for any
+    other, so that each front end names them its own way (`render`)."""
+
+    def __init__(self, setting: str, template: str):
+        super().__init__(template)
+        self.setting, self.template = setting, template
+
+    def render(self, namer: Callable[[str], str] = str) -> str:
+        """The message with every setting named by `namer` (default: its Python name)."""
+        return render(self.template, namer, self.setting)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def render(template: str, namer: Callable[[str], str] = str, setting: str = "") -> str:
+    """A message template with ``{name}`` (`setting`) and ``{other_setting}`` named by `namer`.
+    Only ``{lower_case}`` words are replaced: the values a message echoes may hold braces."""
+    return re.sub(r"\{([a-z]+(?:_[a-z]+)*|KERAS_BACKEND)\}",
+                  lambda match: namer(setting if match[1] == "name" else match[1]), template)
+
+
+def _fail(setting: str, template: str):
+    raise SettingError(setting, template)
+
+
+# --- checks: each returns the value in its canonical form ---------------------------
+
+
+def choice(setting: str, value, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        _fail(setting, f"unknown {{name}} {value!r}; choose one of {', '.join(allowed)}")
+    return value
+
+
+def non_negative(setting: str, value) -> float:
+    """A finite number ≥ 0 (a weight)."""
+    number = _number(setting, value)
+    if not math.isfinite(number) or number < 0:
+        _fail(setting, f"{{name}} is {value!r}; it must be a finite number ≥ 0")
+    return number
+
+
+def positive(setting: str, value) -> float:
+    """A finite number > 0 (a rate, a scale)."""
+    number = _number(setting, value)
+    if not math.isfinite(number) or number <= 0:
+        _fail(setting, f"{{name}} is {value!r}; it must be a finite number > 0")
+    return number
+
+
+def whole(setting: str, value, minimum: int = 0) -> int:
+    """A whole number ≥ `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) and not hasattr(value, "__index__"):
+        _fail(setting, f"{{name}} is {value!r}; it must be a whole number ≥ {minimum}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        _fail(setting, f"{{name}} is {value!r}; it must be a whole number ≥ {minimum}")
+    if number < minimum:
+        _fail(setting, f"{{name}} is {value!r}; it must be a whole number ≥ {minimum}")
+    return number
+
+
+def flag(setting: str, value) -> bool:
+    if not isinstance(value, bool):
+        _fail(setting, f"{{name}} is {value!r}; it must be true or false")
+    return value
+
+
+def _number(setting: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) and not hasattr(value, "__float__"):
+        _fail(setting, f"{{name}} is {value!r}; it must be a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        _fail(setting, f"{{name}} is {value!r}; it must be a number")
+
+
+def as_list(setting: str, value) -> list:
+    """'a,b' or ['a', 'b'] or ('a', 'b') → ['a', 'b']; one value → [value]."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [value]
+    _fail(setting, f"{{name}} is {value!r}; expected a value or a list of values")
+
+
+def model(value) -> str:
+    return choice("model", str(value).lower() if isinstance(value, str) else value, MODELS)
+
+
+def layers(setting: str, model_name: str, names) -> list[str]:
+    """Layer names of `model_name`, or a SettingError naming the valid ones."""
+    try:
+        return check_layers(model_name, names)
+    except ValueError as error:
+        _fail(setting, f"{{name}}: {error}")
+
+
+def style_layers(value, model_name: str, setting: str = "style_layers") -> dict[str, float]:
+    """Style layers and their relative weights, from a mapping ``name -> weight``,
+    a list of names (equal weights) or of ``"NAME:WEIGHT"`` strings; None gives
+    the defaults. At least one weight must be positive."""
+    if value is None:
+        return {name: 1.0 for name in STYLE_LAYERS}
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        pairs = []
+        for item in [value] if isinstance(value, str) else as_list(setting, value):
+            if not isinstance(item, str):
+                _fail(setting, f"{{name}} has {item!r}; expected a layer NAME or NAME:WEIGHT")
+            name, _, weight = item.partition(":")
+            pairs.append((name.strip(), weight or 1.0))
+    if not pairs:
+        _fail(setting, "{name} is empty; give at least one layer, e.g. block1_conv1")
+    weights = {}
+    for name, weight in pairs:
+        try:
+            number = float(weight)
+        except (TypeError, ValueError):
+            _fail(setting, f"{{name}} has {name}:{weight}; expected NAME or NAME:WEIGHT, e.g. block1_conv1:0.5")
+        if isinstance(weight, bool) or not math.isfinite(number) or number < 0:
+            _fail(setting, f"{{name}} weight of {name} is {weight!r}; it must be a finite number ≥ 0")
+        weights[str(name)] = number
+    layers(setting, model_name, list(weights))
+    if not any(weights.values()):
+        _fail(setting, f"every {{name}} weight is 0 ({weights}); at least one must be positive")
+    return weights
+
+
+def style_blend(value, styles: int) -> tuple[float, ...] | None:
+    """One weight ≥ 0 per style image (not all 0), from '0.7,0.3' or a list; None: equal."""
+    if value is None:
+        return None
+    items = [part for item in as_list("style_blend", value)
+             for part in (as_list("style_blend", item) if isinstance(item, str) else [item])]
+    blend = tuple(non_negative("style_blend", item) for item in items)
+    if len(blend) != styles:
+        _fail("style_blend", f"{len(blend)} {{name}} weights {list(blend)} for {styles} style image(s); "
+                             f"give one per style")
+    if not any(blend):
+        _fail("style_blend", f"{{name}} weights {list(blend)} are all 0; at least one must be positive")
+    return blend
+
+
+def scale_sizes(size: int, scales) -> tuple[int, ...]:
+    """The longest sides of a coarse-to-fine run: `scales` sizes halving down to
+    `size` (3 at 1024 → 256, 512, 1024), or ascending sizes ending at `size`
+    (``"384,768"`` or a list)."""
+    items = as_list("scales", scales)
+    sides = [whole("scales", item, 1) for item in items]
+    if not sides:
+        _fail("scales", f"{{name}} is {scales!r}; give a count like 3 or sizes like 256,512,1024")
+    if len(sides) == 1 and sides[0] != size:
+        count = sides[0]
+        if not 1 <= count <= 8:
+            _fail("scales", f"{{name}} is {scales!r}; a count of sizes must be between 1 and 8")
+        return tuple(max(1, round(size / 2 ** (count - 1 - index))) for index in range(count))
+    if sides != sorted(sides) or sides[-1] != size:
+        _fail("scales", f"{{name}} {sides} must be ascending sizes ending at the output {{size}} {size}")
+    return tuple(sides)
+
+
+def per_scale(setting: str, value, count: int) -> tuple[int, ...]:
+    """Iterations per scale: one whole number for all, or one per scale ('300,100')."""
+    values = [whole(setting, item, 0) for item in as_list(setting, value)]
+    if len(values) == 1:
+        return tuple(values * count)
+    if len(values) != count:
+        _fail(setting, f"{{name}} gives {len(values)} numbers {values} for {count} scale(s); give one, or one per scale")
+    return tuple(values)
+
+
+def output_suffix(setting: str, path, allowed: Sequence[str] = OUTPUT_SUFFIXES) -> None:
+    suffix = str(path).rpartition(".")[2].lower() if "." in str(path) else ""
+    if f".{suffix}" not in allowed:
+        _fail(setting, f"cannot write {{name}} {str(path)!r}: unknown image type {'.' + suffix if suffix else '(none)'!r}; "
+                       f"use {', '.join(allowed)}")
+
+
+def all_layer_names() -> list[str]:
+    """Every conv layer name of every model (VGG16's are a subset of VGG19's)."""
+    return layer_names("vgg19")

@@ -1,0 +1,193 @@
+"""RunSpec: every setting of a run, checked once when it is made; the front ends
+follow it. No TensorFlow here: these tests take milliseconds."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from neuralstyle import settings
+from neuralstyle.records import read_record
+from neuralstyle.settings import SettingError
+from neuralstyle.spec import RunSpec, applies_to
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spec(**changes) -> RunSpec:
+    values = dict(mode="transfer", content="c.jpg", styles=["s.jpg"], output="out.png")
+    return RunSpec(**{**values, **changes})
+
+
+BAD_SETTINGS = {
+    "unknown pooling lists the allowed": (dict(pooling="min"), "pooling", ["'min'", "max, avg"]),
+    "unknown model": (dict(model="resnet50"), "model", ["'resnet50'", "vgg16, vgg19"]),
+    "negative weight echoes it": (dict(style_weight=-1), "style_weight", ["-1", "≥ 0"]),
+    "not a number": (dict(content_weight="heavy"), "content_weight", ["'heavy'", "number"]),
+    "NaN weight": (dict(tv_weight=float("nan")), "tv_weight", ["nan", "finite"]),
+    "unknown content layer lists VGG19's": (dict(content_layer="block6_conv1"), "content_layer",
+                                            ["'block6_conv1'", "block1_conv1 … block5_conv4"]),
+    "VGG16 has no conv4 in block 3": (dict(model="vgg16", content_layer="block3_conv4"), "content_layer",
+                                      ["block3_conv4", "block5_conv3"]),
+    "style layer weights all zero": (dict(style_layers={"block1_conv1": 0}), "style_layers", ["positive"]),
+    "style layer NAME:WEIGHT malformed": (dict(style_layers=["block1_conv1:x"]), "style_layers", ["block1_conv1:x"]),
+    "blend weights one per style": (dict(style_blend="0.5,0.5"), "style_blend", ["2", "1 style image", "one per style"]),
+    "iterations per scale": (dict(scales="256,512", size=512, iterations="10,20,30"), "iterations",
+                             ["3 numbers", "2 scale"]),
+    "scales must end at the size": (dict(scales="256,384", size=512), "scales", ["ending at the output"]),
+    "zero size": (dict(size=0), "size", ["0", "≥ 1"]),
+    "negative size": (dict(size=-5), "size", ["-5", "≥ 1"]),
+    "negative iterations": (dict(iterations=-1), "iterations", ["-1", "≥ 0"]),
+    "save every zero": (dict(save_every=0), "save_every", ["0", "≥ 1"]),
+    "unknown optimizer": (dict(optimizer="sgd"), "optimizer", ["'sgd'", "lbfgs, adam"]),
+    "unknown colour mode": (dict(preserve_color="sepia"), "preserve_color", ["'sepia'", "none, luminance, histogram"]),
+    "unknown weights": (dict(weights="resnet"), "weights", ["'resnet'", "imagenet-q8"]),
+    "output type": (dict(output="out.bmp2"), "output", ["out.bmp2", ".png"]),
+    "gif needs frames": (dict(gif="a.gif"), "gif", ["{frames}"]),
+    "gif suffix": (dict(gif="a.png", frames="f"), "gif", ["a.png", ".gif"]),
+    "a transfer needs a style": (dict(styles=[]), "styles", ["one or more"]),
+    "a setting of another mode": (dict(mode="content", styles=[], content_weight=3.0), "content_weight",
+                                  ["3.0", "does not apply to content", "transfer"]),
+    "reconstructions start from noise": (dict(mode="content", styles=[], init="content"), "init", ["noise"]),
+    "wrong type for a flag": (dict(overwrite="yes"), "overwrite", ["'yes'", "true or false"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_SETTINGS))
+def test_a_bad_setting_is_refused_naming_it_and_echoing_what_was_received(case):
+    changes, setting, expected = BAD_SETTINGS[case]
+    with pytest.raises(SettingError) as error:
+        spec(**changes)
+    assert error.value.setting == setting
+    for text in expected:
+        assert text in error.value.template
+    assert not re.search(r"\{[a-z_]+\}", str(error.value))  # every setting named
+
+
+def test_each_front_end_names_settings_its_own_way():
+    with pytest.raises(SettingError) as error:
+        spec(gif="a.gif")
+    assert str(error.value) == "gif needs frames DIR (the GIF is made from the saved frames)"
+    assert error.value.render(lambda name: "--" + name) == "--gif needs --frames DIR (the GIF is made from the saved frames)"
+
+
+def test_mode_defaults_are_filled_in_so_a_spec_holds_every_value_it_runs_with():
+    transfer = spec()
+    assert (transfer.content_layer, transfer.init, transfer.tv_weight) == ("block4_conv2", "content", settings.TV_WEIGHT)
+    assert transfer.style_layers == {name: 1.0 for name in settings.STYLE_LAYERS}
+    assert transfer.size == 512 and transfer.scales == (512,) and transfer.iterations == (300,)
+    content = RunSpec(mode="content", content="c.jpg", output="o.png")
+    assert (content.content_layer, content.init, content.tv_weight) == ("block2_conv2", "noise", 0.0)
+    figure = RunSpec(mode="tradeoff", content="c.jpg", styles=["s.jpg"], output="o.png")
+    assert figure.size == 256 and figure.iterations == (200,) and figure.save_every == 10
+    assert spec(scales=3, size=1024, iterations="30,20,10").scales == (256, 512, 1024)
+    assert spec(style_layers=["block1_conv1:0.5", "block2_conv1"]).style_layers == {"block1_conv1": 0.5,
+                                                                                    "block2_conv1": 1.0}
+
+
+def test_a_spec_survives_its_record_and_a_record_with_an_edit_is_checked_again(tmp_path):
+    original = spec(style_blend=None, scales="256,512", iterations="20,10", frames=tmp_path / "f", gif=tmp_path / "a.gif",
+                    style_layers={"block1_conv1": 0.5, "block3_conv1": 2.0}, preserve_color="luminance")
+    data = json.loads(json.dumps(original.to_record()))  # through JSON, as on disk
+    assert data["schema"] == 2
+    again = RunSpec.from_record(data, record_version=2)
+    assert again.to_record() == original.to_record()
+    for edit, setting in ((dict(size="big"), "size"), (dict(colour="red"), "arguments"),
+                          (dict(style_layers={"block9_conv1": 1}), "style_layers"), (dict(iterations=[1, 2, 3]), "iterations")):
+        with pytest.raises(SettingError) as error:
+            RunSpec.from_record({**data, **edit}, record_version=2)
+        assert error.value.setting == setting
+    without_output = {key: value for key, value in data.items() if key != "output"}
+    with pytest.raises(SettingError, match="no output"):
+        RunSpec.from_record(without_output, record_version=2)
+    with pytest.raises(SettingError, match="not a mapping"):
+        RunSpec.from_record(["not", "a", "mapping"], record_version=2)
+
+
+def _record_files():
+    return sorted(path for path in (ROOT / "docs").glob("*.json") if "neuralstyle_record" in json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("path", _record_files(), ids=lambda path: path.name)
+def test_every_committed_docs_record_loads_into_a_spec_through_the_migration(path):
+    data, loaded = read_record(path)
+    arguments = data["arguments"]
+    assert loaded.command == data["command"]
+    assert loaded.size == arguments["size"]
+    assert sum(loaded.iterations) == sum(int(part) for part in str(arguments["iterations"]).split(","))
+    assert loaded.output == Path(arguments["output"])
+    if loaded.mode == "transfer":
+        assert [str(style) for style in loaded.styles] == arguments["styles"]
+        assert loaded.preserve_color == arguments["preserve_color"]
+        assert loaded.style_layers == {name: 1.0 for name in settings.STYLE_LAYERS}
+    if loaded.mode == "tradeoff":
+        assert loaded.tradeoff_ratios == tuple(float(part) for part in arguments["ratios"].split(","))
+    # It reruns through the same validation that made it.
+    assert RunSpec.from_record(loaded.to_record(), record_version=2) == loaded
+
+
+def _cli_parameters() -> dict[str, set[str]]:
+    """Every CLI command's parameter names, read from Typer's own command tree."""
+    import typer.main
+
+    from neuralstyle import cli
+
+    found: dict[str, set[str]] = {}
+
+    def walk(command, prefix=""):
+        if hasattr(command, "commands"):  # a group
+            for name, sub in command.commands.items():
+                walk(sub, f"{prefix}{name} ")
+        else:
+            found[prefix.strip()] = {parameter.name for parameter in command.params}
+
+    walk(typer.main.get_command(cli.app))
+    return found
+
+
+def test_every_runspec_field_is_exposed_by_the_cli_or_the_app_or_said_not_to_be():
+    pytest.importorskip("gradio", exc_type=ImportError)
+    from neuralstyle import app as web_app
+    from neuralstyle import cli
+
+    commands = _cli_parameters()
+    run_commands = ["transfer", "content", "style", "figure reconstructions", "figure tradeoff", "figure styles"]
+    cli_fields = set().union(*(commands[name] for name in run_commands)) & {f.name for f in dataclasses.fields(RunSpec)}
+    blocks = web_app.build(Path(web_app.tempfile.mkdtemp()))
+    app_fields = set(blocks.neuralstyle_fields)
+    for spec_field in dataclasses.fields(RunSpec):
+        name = spec_field.name
+        assert name in cli_fields or name in app_fields or name in cli.NOT_OPTIONS, \
+            f"RunSpec.{name} is exposed by neither the CLI nor the app"
+    # The reasons are real: what is said not to be an option is not one.
+    assert not set(cli.NOT_OPTIONS) & cli_fields
+    # Each command takes the fields its mode uses (and the CLI's own --quiet), nothing that does not apply.
+    for command, mode in zip(run_commands, ["transfer", "content", "style", "reconstructions", "tradeoff", "styles"]):
+        for name in commands[command] & {f.name for f in dataclasses.fields(RunSpec)}:
+            assert applies_to(name, mode), f"{command} takes {name}, which {mode} does not use"
+
+
+def test_the_web_app_does_not_import_the_cli_and_the_cli_loads_the_app_only_to_launch_it():
+    code = ("import sys, neuralstyle.cli; print('neuralstyle.app' in sys.modules); "
+            "import importlib.util; print(importlib.util.find_spec('gradio') is not None)")
+    cli_loads_app, has_gradio = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                               check=True).stdout.split()
+    assert cli_loads_app == "False"
+    if has_gradio == "True":
+        code = "import sys, neuralstyle.app; print('neuralstyle.cli' in sys.modules)"
+        output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert output.strip() == "False"
+
+
+def test_no_module_imports_an_underscored_name_from_another():
+    pattern = re.compile(r"from (?:neuralstyle)?\.?[\w.]* import[^\n]*\b_[a-z]\w*")
+    for path in [*(ROOT / "neuralstyle").glob("*.py"), *(ROOT / "benchmarks").glob("*.py"), *(ROOT / "tests").glob("*.py")]:
+        for line in path.read_text().splitlines():
+            if line.lstrip().startswith(("from neuralstyle", "from .")):
+                assert not pattern.search(line), f"{path.name}: {line.strip()}"
