@@ -22,7 +22,9 @@ from PIL import Image
 
 from .images import ImageError, read_image
 from .layers import layer_names
+from .settings import SettingError
 from .spec import RunSpec, applies_to
+from .terminal import duration
 
 MODES = {"Transfer": "transfer", "Content reconstruction": "content", "Style reconstruction": "style"}
 LABELS = {"save_every": "frame interval", "tv_weight": "TV weight"}  # widget names in messages, where not the field's
@@ -70,12 +72,6 @@ class Session:
     """One browser session: its stop flag and its runs."""
 
     stop: threading.Event = field(default_factory=threading.Event)
-
-
-def duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.1f} min"
 
 
 def _short_layer(name: str) -> str:
@@ -260,7 +256,10 @@ def run_event(state: App, values: dict, widgets: dict, c: dict, layer_boxes: dic
             spec = RunSpec(**chosen, content=copies.get("content"), styles=[copies["style"]] if "style" in copies
                            else [], output=folder / f"{stem}.png", frames=folder / "frames", gif=folder / f"{stem}.gif")
             plan = pipeline.prepare(spec)
-        except (ValueError, RuntimeError) as error:  # SettingError, ImageError, WeightsError
+        except SettingError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise gr.Error(error.render(lambda name: LABELS.get(name, name.replace("_", " ")))) from None
+        except (ValueError, RuntimeError) as error:  # ImageError, WeightsError
             shutil.rmtree(folder, ignore_errors=True)
             raise gr.Error(str(error)) from None
         yield {c["status"]: "Loading TensorFlow and the VGG weights…",
@@ -319,7 +318,7 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
     if "error" in outcome:
         error = outcome["error"]
         shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(error, ValueError):
+        if isinstance(error, (ValueError, ArithmeticError)):  # a bad setting, or a loss that is not finite
             raise gr.Error(str(error))
         print(outcome["trace"], flush=True)
         raise gr.Error(f"The run failed: {type(error).__name__}: {error}")

@@ -9,20 +9,21 @@ costs a fraction of a second and gets one line on stderr and exit code 2.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from typer.exceptions import TyperException
 
 from . import __version__, pipeline, settings
 from .images import ImageError
+from .resources import gigabytes
 from .settings import SettingError, mode_default
 from .spec import RunSpec, default_of, help_for
+from .terminal import ProgressDisplay, console, duration, keep_native_noise_off_the_terminal, message_fd
 from .weights import WeightsError
 
 EXIT_BAD_INPUT = 2
@@ -35,7 +36,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Neural style transfer after Gatys, Ecker and Bethge, with VGG19/VGG16 on Keras 3.",
 )
-console = Console(stderr=True, highlight=False)
 
 # How the CLI names a RunSpec field in messages, where that is not --field-name.
 OPTION_NAMES = {"content": "CONTENT", "styles": "STYLE", "output": "--output", "style_layers": "--style-layer",
@@ -72,8 +72,9 @@ def one_line_errors(command):
 # --- options: help and defaults from RunSpec ------------------------------------------
 
 
-def spec_option(setting: str, *names: str):
-    return typer.Option(*names, help=help_for(setting))
+def spec_option(setting: str, *names: str, help: str | None = None):
+    """A Typer option for a RunSpec field, with the field's help unless a command words it for itself."""
+    return typer.Option(*names, help=help or help_for(setting))
 
 
 Output = Annotated[Path, spec_option("output", "--output", "-o")]
@@ -96,6 +97,12 @@ Gif = Annotated[Optional[Path], spec_option("gif")]
 Overwrite = Annotated[bool, spec_option("overwrite")]
 ShowInput = Annotated[bool, spec_option("show_input", "--show-input/--hide-input")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+# The reconstructions' own wording of three fields.
+OneScaleIterations = Annotated[str, spec_option("iterations", help="Optimiser iterations.")]
+NoiseInit = Annotated[str, spec_option("init", help="Start image: noise, or a path to an image.")]
+OneSize = Annotated[int, spec_option("size", help="Longest side of the output in px (aspect ratio kept).")]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="Check the settings, files, sizes, memory and weights and say what would run; run nothing.")]
 
 
 def _version(value: bool):
@@ -114,93 +121,88 @@ def _root(
 # --- running specs ----------------------------------------------------------------------
 
 
-class ProgressDisplay:
-    """A live bar with the iteration (and a figure's tile), the loss parts, elapsed and time left."""
-
-    def __init__(self, quiet: bool):
-        self.quiet, self.first, self.task = quiet, None, None
-        self.progress = Progress(
-            TextColumn("{task.fields[tile]}{task.completed}/{task.total}"), BarColumn(bar_width=20),
-            TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-            console=console, disable=quiet,
-        )
-
-    def __call__(self, progress) -> None:
-        if self.task is None:
-            self.task = self.progress.add_task("run", total=progress.iterations, losses="", tile="")
-            self.progress.start()
-        loss = progress.loss
-        self.progress.update(
-            self.task, completed=progress.iteration, tile=f"{progress.tile}  " if progress.tile else "",
-            losses=f"loss {loss.total:.4g} = content {loss.content:.3g} + style {loss.style:.3g} + tv {loss.tv:.2g}",
-        )
-        # Time from iteration 1 on: iteration 0 includes compiling the step.
-        if progress.iteration == 1:
-            self.first = (time.perf_counter(), progress.iteration)
-        elif progress.iteration == 4 and self.first and not self.quiet and progress.tile is None:
-            per_iteration = (time.perf_counter() - self.first[0]) / (progress.iteration - self.first[1])
-            self.progress.console.print(
-                f"about {per_iteration:.2f} s per iteration: expect {_duration(per_iteration * progress.iterations)} "
-                f"for {progress.iterations} iterations"
-            )
-
-    def stop(self) -> None:
-        self.progress.stop()
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
-
-
-def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = None) -> None:
+def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = None, dry_run: bool = False) -> None:
     """Run each spec through the pipeline with a progress bar, write its files,
     and exit with the code the outcome calls for. Every spec's outputs are
-    checked before the first one runs."""
-    from .interrupts import StopAtIterationEnd
+    checked before the first one runs; `dry_run` stops after the checks."""
+    from .interrupts import Interrupted, SignalGuard
 
-    for spec in specs:
-        pipeline.check_outputs(spec)
     say = (lambda line: None) if quiet else (lambda line: console.print(line, markup=False, soft_wrap=True))
-    started = time.time()
-    for spec in specs:
-        plan = pipeline.prepare(spec)
-        for role, entries in (recorded_inputs or {}).items():
-            for entry, item in zip(entries, plan.inputs.get(role, [])):
-                if isinstance(entry, dict) and entry.get("sha256") not in (None, item.sha256):
-                    console.print(f"neuralstyle: warning: {item.path} changed since the recorded run", markup=False)
-        display = ProgressDisplay(quiet)
-        with StopAtIterationEnd() as stopper:
-            try:
-                outcome = pipeline.execute(plan, on_progress=display, should_stop=stopper.should_stop,
-                                           on_message=say)
-            except (KeyboardInterrupt, pipeline.FigureStopped):
-                display.stop()
-                console.print(f"neuralstyle: interrupted ({stopper.signal_name}) before a result was made; "
-                              f"nothing written", markup=False)
-                raise typer.Exit(stopper.exit_code) from None
-            finally:
-                display.stop()
-            written = ", ".join(map(str, pipeline.write(outcome)))
-        for warning in outcome.warnings:
-            console.print(f"neuralstyle: warning: {settings.render(warning, option_name)}", markup=False)
-        record = outcome.record
-        if outcome.stopped == "interrupted":
-            console.print(f"neuralstyle: interrupted ({stopper.signal_name}) at iteration {record['iterations']}; "
-                          f"best image so far written: {written}", markup=False)
-            raise typer.Exit(stopper.exit_code)
-        if outcome.error:
-            console.print(f"neuralstyle: error: {outcome.error}; best image so far written to {spec.output}",
-                          markup=False)
-            raise typer.Exit(1)
-        if "final_loss" in record:
-            say(f"wrote {written} ({record['iterations']} iterations, {record['evaluations']} evaluations, "
-                f"{_duration(record['optimizer_seconds'])}, loss {record['final_loss']['total']:.4g})")
-        else:
-            say(f"wrote {written}")
-    if len(specs) > 1 and not quiet:
+    with SignalGuard(message_fd()) as guard:
+        for spec in specs:
+            pipeline.check_outputs(spec)
+        started = time.time()
+        try:
+            for spec in specs:
+                with pipeline.claim(spec):
+                    plan = pipeline.prepare(spec)
+                    _warn_changed_inputs(plan, recorded_inputs)
+                    if dry_run:
+                        say(f"would run {spec.command}: {plan.description}; about "
+                            f"{gigabytes(plan.memory_bytes)} of memory; weights: {plan.weights.describe()}")
+                        continue
+                    _run_plan(plan, guard, say, quiet)
+        except (Interrupted, KeyboardInterrupt, pipeline.FigureStopped):
+            console.print(f"neuralstyle: interrupted ({guard.signal_name}) before the first iteration; "
+                          f"nothing written", markup=False)
+            raise typer.Exit(guard.exit_code) from None
+        if guard.received is not None:  # a signal while the last files were written: they are whole
+            raise typer.Exit(guard.exit_code)
+    if len(specs) > 1 and not quiet and not dry_run:
         minutes = (time.time() - started) / 60
         console.print(f"{len(specs)} images in {minutes:.1f} min: {len(specs) / minutes:.2f} images per minute",
                       markup=False)
+
+
+def _warn_changed_inputs(plan, recorded_inputs: dict | None) -> None:
+    for role, entries in (recorded_inputs or {}).items():
+        for entry, item in zip(entries if isinstance(entries, list) else [], plan.inputs.get(role, [])):
+            if isinstance(entry, dict) and entry.get("sha256") not in (None, item.sha256):
+                console.print(f"neuralstyle: warning: {item.path} changed since the recorded run", markup=False)
+
+
+def _run_plan(plan, guard, say, quiet: bool) -> None:
+    """Execute one prepared run, write what it made, and report it."""
+    from .evaluator import NonFiniteLossError
+    from .interrupts import Interrupted
+
+    spec = plan.spec
+    display = ProgressDisplay(quiet)
+    try:
+        outcome = pipeline.execute(plan, on_progress=display, should_stop=guard.should_stop, on_message=say)
+    except NonFiniteLossError as error:
+        display.stop()
+        console.print(f"neuralstyle: error: {error}; nothing written", markup=False)
+        raise typer.Exit(1) from None
+    finally:
+        display.stop()
+    record = outcome.record
+    if outcome.stopped == "interrupted" and record.get("iterations") == 0:
+        raise Interrupted("first-evaluation")  # the start image is no result
+    try:
+        written = ", ".join(map(str, pipeline.write(outcome)))
+    except SettingError as error:  # another program wrote the output meanwhile: the run's work is not written
+        console.print(f"neuralstyle: error: {error.render(option_name)}; the result was not written", markup=False)
+        raise typer.Exit(1) from None
+    except OSError as error:
+        console.print(f"neuralstyle: error: cannot write the results ({error.strerror or error}: "
+                      f"{error.filename or spec.output}); nothing was written or replaced", markup=False)
+        raise typer.Exit(1) from None
+    for warning in outcome.warnings:
+        console.print(f"neuralstyle: warning: {settings.render(warning, option_name)}", markup=False)
+    if outcome.stopped == "interrupted":
+        console.print(f"neuralstyle: interrupted ({guard.signal_name}) at iteration {record['iterations']}; "
+                      f"best image so far written: {written}", markup=False)
+        raise typer.Exit(guard.exit_code)
+    if outcome.error:
+        console.print(f"neuralstyle: error: {outcome.error}; best image so far written to {spec.output}",
+                      markup=False)
+        raise typer.Exit(1)
+    if "final_loss" in record:
+        say(f"wrote {written} ({record['iterations']} iterations, {record['evaluations']} evaluations, "
+            f"{duration(record['optimizer_seconds'])}, loss {record['final_loss']['total']:.4g})")
+    else:
+        say(f"wrote {written}")
 
 
 def spec_options(values: dict) -> dict:
@@ -241,6 +243,7 @@ def transfer(
     gif: Gif = None,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
+    dry_run: DryRun = False,
 ):
     """Paint CONTENT in the style of STYLE (several styles blend). CONTENT may be
     a folder: each image in it is painted into the folder OUTPUT, reusing the
@@ -252,7 +255,7 @@ def transfer(
         specs = pipeline.folder_specs(content, output, **options)
     else:
         specs = [RunSpec(mode="transfer", **options)]
-    run_specs(specs, quiet)
+    run_specs(specs, quiet, dry_run=dry_run)
 
 
 @app.command("content")
@@ -261,10 +264,10 @@ def content_command(
     content: Annotated[Path, typer.Argument(help="Image to reconstruct.", metavar="IMAGE")],
     output: Output,
     content_layer: ContentLayer = mode_default("content", "content_layer"),
-    init: Init = mode_default("content", "init"),
+    init: NoiseInit = mode_default("content", "init"),
     seed: Seed = default_of("seed"),
-    size: Size = mode_default("content", "size"),
-    iterations: Iterations = str(mode_default("content", "iterations")),
+    size: OneSize = mode_default("content", "size"),
+    iterations: OneScaleIterations = str(mode_default("content", "iterations")),
     optimizer: Optimizer = default_of("optimizer"),
     learning_rate: LearningRate = default_of("learning_rate"),
     tv_weight: TVWeight = mode_default("content", "tv_weight"),
@@ -277,9 +280,10 @@ def content_command(
     gif: Gif = None,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
+    dry_run: DryRun = False,
 ):
     """Reconstruct an image from one layer's features, starting from noise."""
-    run_specs([RunSpec(mode="content", **spec_options(locals()))], quiet)
+    run_specs([RunSpec(mode="content", **spec_options(locals()))], quiet, dry_run=dry_run)
 
 
 @app.command("style")
@@ -288,10 +292,10 @@ def style_command(
     styles: Annotated[Path, typer.Argument(help="Style image to synthesise a texture from.", metavar="IMAGE")],
     output: Output,
     style_layers: StyleLayers = None,
-    init: Init = mode_default("style", "init"),
+    init: NoiseInit = mode_default("style", "init"),
     seed: Seed = default_of("seed"),
-    size: Size = mode_default("style", "size"),
-    iterations: Iterations = str(mode_default("style", "iterations")),
+    size: OneSize = mode_default("style", "size"),
+    iterations: OneScaleIterations = str(mode_default("style", "iterations")),
     optimizer: Optimizer = default_of("optimizer"),
     learning_rate: LearningRate = default_of("learning_rate"),
     tv_weight: TVWeight = mode_default("style", "tv_weight"),
@@ -304,9 +308,10 @@ def style_command(
     gif: Gif = None,
     quiet: Quiet = False,
     overwrite: Overwrite = False,
+    dry_run: DryRun = False,
 ):
     """Synthesise a style image's texture from noise, matching Gram matrices."""
-    run_specs([RunSpec(mode="style", **{**spec_options(locals()), "styles": [styles]})], quiet)
+    run_specs([RunSpec(mode="style", **{**spec_options(locals()), "styles": [styles]})], quiet, dry_run=dry_run)
 
 
 @app.command()
@@ -316,6 +321,7 @@ def rerun(
     output: Output,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
+    dry_run: DryRun = False,
 ):
     """Re-do a run exactly from its record, writing a new OUTPUT."""
     from .records import read_record
@@ -326,7 +332,7 @@ def rerun(
     except SettingError as error:
         raise SettingError(error.setting, f"{record}: {error.template}") from None
     inputs = data.get("inputs")
-    run_specs([spec], quiet, recorded_inputs=inputs if isinstance(inputs, dict) else None)
+    run_specs([spec], quiet, recorded_inputs=inputs if isinstance(inputs, dict) else None, dry_run=dry_run)
 
 
 APP_INSTALL = 'the web app needs Gradio: pip install "neuralstyle[app]" (in a clone: pip install -e ".[app]")'
@@ -358,17 +364,32 @@ def app_command(
     launch(host=host, port=port, output_dir=output_dir, on_start=lambda line: print(line, flush=True))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: usage errors become one line and exit code 2."""
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: a terminal free of TensorFlow's noise, SIGTERM and
+    SIGHUP handled as Ctrl-C, and the command's exit code."""
+    keep_native_noise_off_the_terminal()
+    for number in (signal.SIGTERM, signal.SIGHUP):  # outside a run (which guards itself), as Ctrl-C
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, _interrupt)
+    sys.exit(run_command(argv))
+
+
+def run_command(argv: list[str] | None = None) -> int:
+    """Run one command line; return its exit code. Usage errors are one line and 2."""
     try:
-        code = app(args=argv, prog_name="neuralstyle", standalone_mode=False)
+        return app(args=argv, prog_name="neuralstyle", standalone_mode=False) or 0
     except TyperException as error:
         message = error.format_message() if hasattr(error, "format_message") else str(error)
-        console.print(f"neuralstyle: error: {message}", markup=False, soft_wrap=True)
-        code = getattr(error, "exit_code", EXIT_BAD_INPUT)
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
-    sys.exit(code or 0)
+        console.print(f"neuralstyle: error: {message}", markup=False)
+        return getattr(error, "exit_code", EXIT_BAD_INPUT)
+    except KeyboardInterrupt as interrupt:
+        number = interrupt.args[0] if interrupt.args and isinstance(interrupt.args[0], int) else signal.SIGINT
+        console.print(f"neuralstyle: interrupted ({signal.Signals(number).name}); nothing written", markup=False)
+        return 128 + int(number)
+
+
+def _interrupt(number, frame):
+    raise KeyboardInterrupt(number)
 
 
 _SPEC_FIELDS = set(RunSpec.__dataclass_fields__)
@@ -396,7 +417,7 @@ def gif(
         raise SettingError("output", f"{output} must end in .gif")
     pipeline.check_writable(output, overwrite)
     for name, value, minimum in (("duration", duration, 1), ("every", every, 1), ("loop", loop, 0),
-                                 ("size", 1 if size is None else size, 1)):
+                                 ("hold_last", hold_last, 0), ("size", 1 if size is None else size, 1)):
         settings.whole(name, value, minimum)
     paths = list_frames(frames_dir)
     if not paths:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import pipeline, settings
-from .cli import (Model, Output, Overwrite, Pooling, Quiet, Seed, ShowInput, Weights, one_line_errors, spec_option,
+from .cli import (DryRun, Model, Output, Overwrite, Pooling, Quiet, Seed, ShowInput, Weights, one_line_errors, spec_option,
                   spec_options, app, run_specs)
 from .settings import mode_default
 from .spec import RunSpec, default_of
@@ -29,7 +29,7 @@ def _figure(mode: str, values: dict) -> None:
     options = spec_options(values)
     if not isinstance(options["styles"], list):
         options["styles"] = [options["styles"]]
-    run_specs([RunSpec(mode=mode, **options)], values["quiet"])
+    run_specs([RunSpec(mode=mode, **options)], values["quiet"], dry_run=values["dry_run"])
 
 
 @figure_app.command("reconstructions")
@@ -48,6 +48,7 @@ def figure_reconstructions(
     save_every: FigureSaveEvery = mode_default("reconstructions", "save_every"),
     quiet: Quiet = False,
     overwrite: Overwrite = False,
+    dry_run: DryRun = False,
 ):
     """Gatys et al. Fig. 1: content rebuilt from each block, style from growing layer sets."""
     _figure("reconstructions", locals())
@@ -73,6 +74,7 @@ def figure_tradeoff(
     save_every: FigureSaveEvery = mode_default("tradeoff", "save_every"),
     quiet: Quiet = False,
     overwrite: Overwrite = False,
+    dry_run: DryRun = False,
 ):
     """Gatys et al. Fig. 3: rows = content layer, columns = content/style weight ratio."""
     _figure("tradeoff", locals())
@@ -95,6 +97,7 @@ def figure_styles(
     show_input: ShowInput = default_of("show_input"),
     quiet: Quiet = False,
     overwrite: Overwrite = False,
+    dry_run: DryRun = False,
 ):
     """Gatys et al. Fig. 2: one content in several styles."""
     _figure("styles", locals())
@@ -122,10 +125,16 @@ def inspect_command(
     pipeline.check_writable(output, overwrite)
     layer_names = settings.layers("layer", model, layer or list(settings.STYLE_LAYERS))
     if not 0 <= settings.whole("channels", channels) <= 64:
-        raise settings.SettingError("channels", f"{{name}} is {channels}; it must be between 0 and 64")
+        raise settings.SettingError("channels", f"⟨name⟩ is {channels}; it must be between 0 and 64")
     settings.choice("pooling", pooling, settings.POOLINGS)
     picture = pipeline.read_input(image)
-    pipeline.check_fits("image", picture, settings.whole("size", size, 1), model, layer_names)
+    width, height = pipeline.check_fits("image", picture, settings.whole("size", size, 1), model, layer_names)
+    from .resources import check_fits_in_memory
+
+    try:
+        check_fits_in_memory(model, [(layer_names, width, height)], picture.image.width * picture.image.height)
+    except MemoryError as error:
+        raise settings.SettingError("size", f"{error}; lower ⟨size⟩") from None
     from .weights import resolve_weights
 
     resolved = resolve_weights(model, weights)

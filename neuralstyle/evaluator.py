@@ -258,7 +258,7 @@ def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, s
     try:
         evaluator.evaluate(x0)
         report(0, x0)
-        stopped = steps(x0, report)
+        stopped = steps(x0, report) if iterations > 0 else None  # 0 iterations: the start, not a line-search point
     except _StopRun as stop:
         stopped = stop.args[0]
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .images import save_image, to_pil
+from .images import read_image, save_image, to_pil
 
 FRAME_PATTERN = re.compile(r"^frame_(\d+)\.png$")
 
@@ -58,7 +58,7 @@ def make_gif(
         chosen.append(frames[-1])
     images = []
     for frame in chosen:
-        image = Image.open(frame) if isinstance(frame, (str, os.PathLike)) else frame
+        image = read_image(frame) if isinstance(frame, (str, os.PathLike)) else frame  # checked, never a bomb
         image = to_pil(image) if isinstance(image, np.ndarray) else image
         image = image.convert("RGB")  # GIF transparency is 1-bit; frames show the painting itself
         if max_side and max(image.size) > max_side:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -32,8 +33,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # ImageNet channel means in BGR order, 0–255 scale (Caffe's VGG preprocessing).
 IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 
-# Refuse to decode images above this many pixels (decompression bombs).
-MAX_INPUT_PIXELS = 200_000_000
+# Refuse to decode images above this many pixels (decompression bombs): Pillow's
+# own hard limit, which its Image.open enforces before we see the header.
+MAX_INPUT_PIXELS = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else 178_956_970
 
 
 class ImageError(ValueError):
@@ -97,8 +99,10 @@ def decode_image(data: bytes, name: str) -> Image.Image:
         raise
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image Pillow can read") from None
-    except Image.DecompressionBombError:
-        raise ImageError(f"{name} has more than {MAX_INPUT_PIXELS:,} pixels; refusing to decode it") from None
+    except Image.DecompressionBombError as error:  # Pillow's message has the count: "Image size (N pixels) …"
+        count = re.search(r"\((\d+) pixels\)", str(error))
+        size = f" ({int(count[1]):,} pixels)" if count else ""
+        raise ImageError(f"{name}{size} has more than {MAX_INPUT_PIXELS:,} pixels; refusing to decode it") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageError(f"{name} is a corrupt or truncated image ({error})") from None
 

@@ -20,8 +20,11 @@ to `on_message`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
+import json
 import os
 import time
 from collections.abc import Callable
@@ -33,6 +36,7 @@ from PIL import Image
 
 from . import settings
 from .frames import FRAME_PATTERN, frame_path
+from .interrupts import checkpoint, writing
 from .images import decode_image, encode_image, fit_size, output_format, read_file
 from .layers import conv_layers, minimum_size
 from .records import base_record, run_record
@@ -83,6 +87,13 @@ class Outcome:
     stopped: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    encoded: bytes = field(default=b"", repr=False)  # the output file's bytes (its sha256 is in the record)
+
+    def __post_init__(self):
+        if not self.encoded:
+            self.encoded = encode_image(self.image, output_format(self.spec.output))
+            if isinstance(self.record.get("output"), dict):
+                self.record["output"]["sha256"] = hashlib.sha256(self.encoded).hexdigest()
 
     def files(self) -> list[tuple[Path, bytes]]:
         """Every file this outcome writes, as (path, bytes), the record last."""
@@ -91,9 +102,7 @@ class Outcome:
         files += [(tile_folder(spec) / name, data) for name, data in self.tiles]
         if self.gif is not None and spec.gif is not None:
             files.append((spec.gif, self.gif))
-        files.append((spec.output, encode_image(self.image, output_format(spec.output))))
-        import json
-
+        files.append((spec.output, self.encoded))
         files.append((spec.record_path, json.dumps(self.record, indent=1).encode()))
         return files
 
@@ -128,7 +137,7 @@ def check_writable(path: Path, overwrite: bool, setting: str = "output") -> None
     if path.is_dir():
         raise SettingError(setting, f"{path} is a directory")
     if path.exists() and not overwrite:
-        raise SettingError(setting, f"{path} exists; pass {{overwrite}} to replace it")
+        raise SettingError(setting, f"{path} exists; pass ⟨overwrite⟩ to replace it")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise SettingError(setting, f"cannot write {path}: folder {folder} does not exist")
@@ -143,10 +152,10 @@ def check_writable(path: Path, overwrite: bool, setting: str = "output") -> None
 def _check_folder(folder: Path, overwrite: bool, setting: str, holds: str) -> None:
     """A folder a run fills with files: not a file, and not already holding such files unless `overwrite`."""
     if folder.exists() and not folder.is_dir():
-        raise SettingError(setting, f"{{name}} {folder} exists and is not a folder")
+        raise SettingError(setting, f"⟨name⟩ {folder} exists and is not a folder")
     if folder.is_dir() and not overwrite and any(FRAME_PATTERN.match(entry.name) or holds == "tiles"
                                                  for entry in folder.iterdir()):
-        raise SettingError(setting, f"{folder} already holds {holds}; pass {{overwrite}} or choose another folder")
+        raise SettingError(setting, f"{folder} already holds {holds}; pass ⟨overwrite⟩ or choose another folder")
 
 
 def read_input(path: Path) -> InputImage:
@@ -170,7 +179,7 @@ def _inputs(spec: RunSpec) -> dict[str, list[InputImage]]:
         elif Path(spec.init).exists():
             roles["init"] = [Path(spec.init)]
         else:
-            raise SettingError("init", f"unknown {{name}} {spec.init!r}; choose {', '.join(named)} or a path to an image")
+            raise SettingError("init", f"unknown ⟨name⟩ {spec.init!r}; choose {', '.join(named)} or a path to an image")
     read: dict[Path, InputImage] = {}  # an image in two roles is read once
     for path in (path for paths in roles.values() for path in paths):
         if path not in read:
@@ -183,7 +192,7 @@ def check_fits(what: str, source: InputImage, side: int, model: str, layer_names
     width, height = fit_size(*source.image.size, side)
     needed = minimum_size(model, layer_names)
     if min(width, height) < needed:
-        raise SettingError("size", f"{what} {source.path.name} at {{size}} {side} would be {width}x{height} px; "
+        raise SettingError("size", f"{what} {source.path.name} at ⟨size⟩ {side} would be {width}x{height} px; "
                                    f"the layers used need at least {needed} px on each side")
     return width, height
 
@@ -219,19 +228,23 @@ def prepare(spec: RunSpec) -> Plan:
     main = inputs["style" if spec.mode == "style" else "content"][0]
     sizes = [check_fits("content image" if spec.mode != "style" else "image", main, side, spec.model, layer_names)
              for side in spec.scales]
+    passes = [(layer_names, width, height) for width, height in sizes]
     if spec.mode == "transfer":
         style_layers = list(spec.style_layers)
         for side in spec.scales:
             for style in inputs["style"]:
-                check_fits("style image", style, max(1, round(side * spec.style_scale)), spec.model, style_layers)
+                passes.append((style_layers, *check_fits("style image", style, max(1, round(side * spec.style_scale)),
+                                                         spec.model, style_layers)))
     elif spec.is_figure:
         for style in inputs["style"]:
-            check_fits("style image", style, spec.size, spec.model, layer_names)
-    width, height = sizes[-1]
+            passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))
+    pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
     try:
-        need = check_fits_in_memory(spec.model, layer_names, width, height, spec.precision)
+        need = check_fits_in_memory(spec.model, passes, pixels, spec.precision)
     except MemoryError as error:
-        raise SettingError("size", str(error).replace("lower --size", "lower {size}")) from None
+        raise SettingError("size", f"{error}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer"
+                                                                 else "")) from None
+    checkpoint("weights")
     weights = resolve_weights(spec.model, spec.weights)
     return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes))
 
@@ -288,6 +301,7 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
     say = on_message or (lambda line: None)
     say(f"{spec.command}: {plan.description}; about {gigabytes(plan.memory_bytes)} of memory")
     say(f"weights: {plan.weights.describe()}")
+    checkpoint("imports")
     device, lines = device_lines()  # Keras and its backend load here, after every check passed
     for line in lines:
         say(line)
@@ -355,7 +369,7 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
     spread = float(result.image[..., :3].std())
     if spread < 2.0:
         warnings.append(f"the result is almost uniform (pixel std {spread:.2f}); "
-                        f"try a lower {{style_weight}} or another {{init}}")
+                        f"try a lower ⟨style_weight⟩ or another ⟨init⟩")
     return Outcome(spec, result.image, record, frames, gif, stopped=result.stopped, error=result.error,
                    warnings=warnings)
 
@@ -398,9 +412,11 @@ def _execute_figure(plan: Plan, device: str, started: float, on_progress, should
         from .frames import make_gif
 
         gif = make_gif(figure.frame_grids(), max_side=1200)
+    grid = figure.grid()
     record = {**base_record(spec, plan.inputs, plan.weights, device), **figure.record(),
+              "output": {"path": str(spec.output.resolve()), "size": [grid.shape[1], grid.shape[0]]},
               "wall_seconds": round(time.time() - started, 3)}
-    return Outcome(spec, figure.grid(), record, gif=gif, tiles=tiles)
+    return Outcome(spec, grid, record, gif=gif, tiles=tiles)
 
 
 # --- write ---------------------------------------------------------------------------
@@ -411,41 +427,93 @@ def write(outcome: Outcome) -> list[Path]:
     written whole to a temporary file beside its target; only when all are
     written are they moved into place, the record last. Without `overwrite` a
     file that appeared meanwhile is never replaced (SettingError); a failure
-    (a full disk, say) leaves no partial file and the earlier versions in place."""
+    (a full disk, say: OSError) leaves no partial file and the earlier versions
+    in place. A second signal waits until the files are whole."""
     spec = outcome.spec
     files = outcome.files()
-    folders = {path.parent for path, _ in files}
-    for folder in sorted(folders):
-        folder.mkdir(parents=True, exist_ok=True)
-    temporaries: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files:
-            temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-            with open(temporary, "wb") as file:
+    # Runs with overwrite may finish together: one at a time moves its files in, so each image keeps its record.
+    with writing(), (_folder_lock(spec.output.parent) if spec.overwrite else contextlib.nullcontext()):
+        for folder in sorted({path.parent for path, _ in files}):
+            folder.mkdir(parents=True, exist_ok=True)
+        temporaries: list[tuple[Path, Path]] = []
+        try:
+            for path, data in files:
+                temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
                 temporaries.append((temporary, path))
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.chmod(temporary, 0o666 & ~_umask())
-        for temporary, path in temporaries:
-            if spec.overwrite:
-                os.replace(temporary, path)
-            else:
-                try:
+                with open(temporary, "wb") as file:
+                    file.write(data)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.chmod(temporary, 0o666 & ~_umask())
+            checkpoint("writing")
+            if not spec.overwrite:
+                for _, path in temporaries:
+                    if os.path.lexists(path):
+                        raise SettingError("output", f"{path} appeared while the run went on; pass ⟨overwrite⟩ "
+                                                     f"to replace it")
+            for temporary, path in temporaries:
+                if spec.overwrite:
+                    os.replace(temporary, path)
+                else:
                     os.link(temporary, path)  # fails if `path` exists: never clobber
-                except FileExistsError:
-                    raise SettingError("output", f"{path} appeared while the run went on; pass {{overwrite}} "
-                                                 f"to replace it") from None
-                os.unlink(temporary)
-    finally:
-        for temporary, _ in temporaries:
-            temporary.unlink(missing_ok=True)
+                    os.unlink(temporary)
+            if spec.overwrite and spec.frames is not None:  # an earlier run's frames are replaced, not mixed in
+                kept = {path.name for path, _ in files}
+                for stale in spec.frames.iterdir():
+                    if FRAME_PATTERN.match(stale.name) and stale.name not in kept:
+                        stale.unlink(missing_ok=True)
+        finally:
+            for temporary, _ in temporaries:
+                temporary.unlink(missing_ok=True)
     written = [spec.output, spec.record_path]
     if outcome.gif is not None and spec.gif is not None:
         written.insert(1, spec.gif)
     if outcome.tiles:
         written.insert(1, tile_folder(spec))
     return written
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive lock on a folder among processes, held briefly (the system
+    releases it when a process dies)."""
+    handle = os.open(folder if str(folder) else ".", os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _lock_path(spec: RunSpec) -> Path:
+    return spec.output.with_name(f".{spec.output.name}.neuralstyle-lock")
+
+
+@contextlib.contextmanager
+def claim(spec: RunSpec):
+    """Hold `spec`'s output for the length of a run. Without `overwrite` a second
+    run for the same output is refused at once (SettingError), before it works;
+    with `overwrite` runs go on side by side and the last to write wins, whole."""
+    if spec.overwrite:
+        yield
+        return
+    try:
+        handle = os.open(_lock_path(spec), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise SettingError("output", f"cannot write beside {spec.output} ({error.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SettingError("output", f"another neuralstyle run is making {spec.output}; wait for it, "
+                                         f"or choose another ⟨output⟩") from None
+        try:
+            check_outputs(spec)  # the run that held it may have finished meanwhile
+            yield
+        finally:
+            _lock_path(spec).unlink(missing_ok=True)
+    finally:
+        os.close(handle)
 
 
 def _umask() -> int:
@@ -461,7 +529,7 @@ def folder_specs(folder: Path, output_folder: Path, **spec_settings) -> list[Run
     """A transfer of every image in `folder`: one spec per image, each painted into
     `output_folder` (made if missing) as ``<name>.png`` with its record."""
     if spec_settings.get("frames") is not None or spec_settings.get("gif") is not None:
-        raise SettingError("frames", "{frames} and {gif} need a single content image, not a folder")
+        raise SettingError("frames", "⟨frames⟩ and ⟨gif⟩ need a single content image, not a folder")
     contents = sorted(path for path in folder.iterdir() if path.suffix.lower() in settings.IMAGE_SUFFIXES)
     if not contents:
         raise SettingError("content", f"no images ({', '.join(settings.IMAGE_SUFFIXES)}) in {folder}")
@@ -472,7 +540,7 @@ def folder_specs(folder: Path, output_folder: Path, **spec_settings) -> list[Run
                                           f"painted to {path.stem}.png; rename one")
         stems[path.stem] = path
     if output_folder.exists() and not output_folder.is_dir():
-        raise SettingError("output", f"with a folder of content images, {{name}} must be a folder; "
+        raise SettingError("output", f"with a folder of content images, ⟨name⟩ must be a folder; "
                                      f"{output_folder} is a file")
     specs = [RunSpec(mode="transfer", content=path, output=output_folder / f"{path.stem}.png", **spec_settings)
              for path in contents]

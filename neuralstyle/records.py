@@ -5,7 +5,8 @@ made in either.
 A record holds the command, the run's `RunSpec` (``arguments``, with its schema
 version; `read_record` turns it back into a spec, migrating first-format
 records), the inputs with their sha256, the weights, the device, the library
-versions and, for a single run, the settings, the loss history and how it ended.
+versions, the output (its path, size and sha256) and, for a single run, the
+settings, the loss history and how it ended.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def run_record(spec, inputs: dict, weights, device: str, result, *, frames: list
 def read_record(path: Path) -> tuple[dict, object]:
     """A run record and the `neuralstyle.spec.RunSpec` it describes (checked, first-format records
     migrated). Raises SettingError for anything that is not a usable record."""
-    from .settings import SettingError
+    from .settings import SettingError, shown
     from .spec import RunSpec
 
     try:
@@ -84,8 +85,8 @@ def read_record(path: Path) -> tuple[dict, object]:
     if not isinstance(data, dict) or "arguments" not in data:
         raise SettingError("record", f"{path} is not a neuralstyle run record (no arguments)")
     version = data.get("neuralstyle_record")
-    if version not in (1, RECORD_VERSION):
-        raise SettingError("record", f"{path} has record version {version!r}; this version reads 1 and "
+    if type(version) is not int or version not in (1, RECORD_VERSION):
+        raise SettingError("record", f"{path} has record version {shown(version)}; this version reads 1 and "
                                      f"{RECORD_VERSION}")
     try:
         spec = RunSpec.from_record(data["arguments"], data.get("command"), version)

@@ -38,6 +38,17 @@ def estimate_bytes(model: str, layers, width: int, height: int, precision: str =
     return BASE_BYTES + values * ACTIVATION_COPIES * FLOAT_BYTES.get(precision, 4)
 
 
+PIXEL_BYTES = 16  # a decoded input held as uint8 RGBA (4) and as float32 RGB (12)
+
+
+def estimate_run_bytes(model: str, passes, input_pixels: int = 0, precision: str = "float32") -> float:
+    """Peak resident memory of a run, in bytes: the largest of its VGG passes
+    (``(layers, width, height)`` each: the output at every scale, every style
+    image at its scaled size), plus its decoded inputs (`input_pixels` in all)."""
+    largest = max(activation_values_per_pixel(model, layers) * width * height for layers, width, height in passes)
+    return BASE_BYTES + largest * ACTIVATION_COPIES * FLOAT_BYTES.get(precision, 4) + input_pixels * PIXEL_BYTES
+
+
 def available_bytes() -> float | None:
     """Memory the system can still give (MemAvailable), or None where unknown."""
     try:
@@ -57,13 +68,14 @@ def gigabytes(count: float) -> str:
     return f"{count / 1e9:.1f} GB"
 
 
-def check_fits_in_memory(model: str, layers, width: int, height: int, precision: str = "float32") -> float:
-    """The estimate in bytes; raises MemoryError with advice when it exceeds what is available."""
-    need = estimate_bytes(model, layers, width, height, precision)
+def check_fits_in_memory(model: str, passes, input_pixels: int = 0, precision: str = "float32") -> float:
+    """`estimate_run_bytes`; raises MemoryError naming the largest pass when it exceeds what is available."""
+    need = estimate_run_bytes(model, passes, input_pixels, precision)
     have = available_bytes()
     if have is not None and need > have:
+        _, width, height = max(passes, key=lambda item: activation_values_per_pixel(model, item[0]) * item[1] * item[2])
         raise MemoryError(
-            f"a {width}x{height} px run needs about {gigabytes(need)} of memory and {gigabytes(have)} is available; "
-            f"lower --size"
+            f"this run needs about {gigabytes(need)} of memory (its largest image is {width}x{height} px) and "
+            f"{gigabytes(have)} is available"
         )
     return need

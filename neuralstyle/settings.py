@@ -4,8 +4,8 @@ all read them here. Pure Python (no TensorFlow), so that a bad setting costs
 a fraction of a second.
 
 A check raises `SettingError`, whose message echoes the value received and
-says what is allowed; it names settings through a template, so the CLI says
-``--style-weight`` where the Python API says ``style_weight``.
+says what is allowed; it names settings through a template (``⟨style_weight⟩``),
+so the CLI says ``--style-weight`` where the Python API says ``style_weight``.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ TV_WEIGHT = 1e-5
 
 SIZE = 512  # longest side of the output, px
 STYLE_SCALE = 1.0  # style image's longest side relative to the output's
+MAX_STYLE_SCALE = 16.0
 SCALES = 1  # coarse-to-fine: number of sizes, halving down from SIZE
 PRESERVE_COLOR = "none"
 ITERATIONS = 300  # optimiser iterations
@@ -93,7 +94,7 @@ def mode_default(mode: str, setting: str):
 
 class SettingError(ValueError):
     """A setting that cannot be used. The message is a template in which
-    ``{name}`` stands for the setting itself and ``{other_setting}`` for any
+    ``⟨name⟩`` stands for the setting itself and ``⟨other_setting⟩`` for any
     other, so that each front end names them its own way (`render`)."""
 
     def __init__(self, setting: str, template: str):
@@ -109,10 +110,16 @@ class SettingError(ValueError):
 
 
 def render(template: str, namer: Callable[[str], str] = str, setting: str = "") -> str:
-    """A message template with ``{name}`` (`setting`) and ``{other_setting}`` named by `namer`.
-    Only ``{lower_case}`` words are replaced: the values a message echoes may hold braces."""
-    return re.sub(r"\{([a-z]+(?:_[a-z]+)*|KERAS_BACKEND)\}",
-                  lambda match: namer(setting if match[1] == "name" else match[1]), template)
+    """A message template with ``⟨name⟩`` (`setting`) and ``⟨other_setting⟩`` named
+    by `namer`. The brackets are not ASCII braces, so a path or value the message
+    echoes (``out{size}.png``) is never taken for a setting."""
+    return re.sub(r"⟨([A-Za-z_]+)⟩", lambda match: namer(setting if match[1] == "name" else match[1]), template)
+
+
+def shown(value, limit: int = 60) -> str:
+    """`value` as a message echoes it: its repr, cut short (a hostile record may hold megabytes)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _fail(setting: str, template: str):
@@ -124,7 +131,7 @@ def _fail(setting: str, template: str):
 
 def choice(setting: str, value, allowed: Sequence[str]) -> str:
     if value not in allowed:
-        _fail(setting, f"unknown {{name}} {value!r}; choose one of {', '.join(allowed)}")
+        _fail(setting, f"unknown ⟨name⟩ {shown(value)}; choose one of {', '.join(allowed)}")
     return value
 
 
@@ -132,7 +139,7 @@ def non_negative(setting: str, value) -> float:
     """A finite number ≥ 0 (a weight)."""
     number = _number(setting, value)
     if not math.isfinite(number) or number < 0:
-        _fail(setting, f"{{name}} is {value!r}; it must be a finite number ≥ 0")
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a finite number ≥ 0")
     return number
 
 
@@ -140,36 +147,36 @@ def positive(setting: str, value) -> float:
     """A finite number > 0 (a rate, a scale)."""
     number = _number(setting, value)
     if not math.isfinite(number) or number <= 0:
-        _fail(setting, f"{{name}} is {value!r}; it must be a finite number > 0")
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a finite number > 0")
     return number
 
 
 def whole(setting: str, value, minimum: int = 0) -> int:
     """A whole number ≥ `minimum`."""
     if isinstance(value, bool) or not isinstance(value, (int, str)) and not hasattr(value, "__index__"):
-        _fail(setting, f"{{name}} is {value!r}; it must be a whole number ≥ {minimum}")
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a whole number ≥ {minimum}")
     try:
         number = int(value)
     except (TypeError, ValueError):
-        _fail(setting, f"{{name}} is {value!r}; it must be a whole number ≥ {minimum}")
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a whole number ≥ {minimum}")
     if number < minimum:
-        _fail(setting, f"{{name}} is {value!r}; it must be a whole number ≥ {minimum}")
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a whole number ≥ {minimum}")
     return number
 
 
 def flag(setting: str, value) -> bool:
     if not isinstance(value, bool):
-        _fail(setting, f"{{name}} is {value!r}; it must be true or false")
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be true or false")
     return value
 
 
 def _number(setting: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)) and not hasattr(value, "__float__"):
-        _fail(setting, f"{{name}} is {value!r}; it must be a number")
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a number")
     try:
         return float(value)
     except (TypeError, ValueError):
-        _fail(setting, f"{{name}} is {value!r}; it must be a number")
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a number")
 
 
 def as_list(setting: str, value) -> list:
@@ -180,7 +187,7 @@ def as_list(setting: str, value) -> list:
         return list(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return [value]
-    _fail(setting, f"{{name}} is {value!r}; expected a value or a list of values")
+    _fail(setting, f"⟨name⟩ is {shown(value)}; expected a value or a list of values")
 
 
 def model(value) -> str:
@@ -192,7 +199,7 @@ def layers(setting: str, model_name: str, names) -> list[str]:
     try:
         return check_layers(model_name, names)
     except ValueError as error:
-        _fail(setting, f"{{name}}: {error}")
+        _fail(setting, f"⟨name⟩: {error}")
 
 
 def style_layers(value, model_name: str, setting: str = "style_layers") -> dict[str, float]:
@@ -207,23 +214,23 @@ def style_layers(value, model_name: str, setting: str = "style_layers") -> dict[
         pairs = []
         for item in [value] if isinstance(value, str) else as_list(setting, value):
             if not isinstance(item, str):
-                _fail(setting, f"{{name}} has {item!r}; expected a layer NAME or NAME:WEIGHT")
+                _fail(setting, f"⟨name⟩ has {shown(item)}; expected a layer NAME or NAME:WEIGHT")
             name, _, weight = item.partition(":")
             pairs.append((name.strip(), weight or 1.0))
     if not pairs:
-        _fail(setting, "{name} is empty; give at least one layer, e.g. block1_conv1")
+        _fail(setting, "⟨name⟩ is empty; give at least one layer, e.g. block1_conv1")
     weights = {}
     for name, weight in pairs:
         try:
             number = float(weight)
         except (TypeError, ValueError):
-            _fail(setting, f"{{name}} has {name}:{weight}; expected NAME or NAME:WEIGHT, e.g. block1_conv1:0.5")
+            _fail(setting, f"⟨name⟩ has {name}:{weight}; expected NAME or NAME:WEIGHT, e.g. block1_conv1:0.5")
         if isinstance(weight, bool) or not math.isfinite(number) or number < 0:
-            _fail(setting, f"{{name}} weight of {name} is {weight!r}; it must be a finite number ≥ 0")
+            _fail(setting, f"⟨name⟩ weight of {name} is {shown(weight)}; it must be a finite number ≥ 0")
         weights[str(name)] = number
     layers(setting, model_name, list(weights))
     if not any(weights.values()):
-        _fail(setting, f"every {{name}} weight is 0 ({weights}); at least one must be positive")
+        _fail(setting, f"every ⟨name⟩ weight is 0 ({weights}); at least one must be positive")
     return weights
 
 
@@ -235,10 +242,10 @@ def style_blend(value, styles: int) -> tuple[float, ...] | None:
              for part in (as_list("style_blend", item) if isinstance(item, str) else [item])]
     blend = tuple(non_negative("style_blend", item) for item in items)
     if len(blend) != styles:
-        _fail("style_blend", f"{len(blend)} {{name}} weights {list(blend)} for {styles} style image(s); "
+        _fail("style_blend", f"{len(blend)} ⟨name⟩ weights {list(blend)} for {styles} style image(s); "
                              f"give one per style")
     if not any(blend):
-        _fail("style_blend", f"{{name}} weights {list(blend)} are all 0; at least one must be positive")
+        _fail("style_blend", f"⟨name⟩ weights {list(blend)} are all 0; at least one must be positive")
     return blend
 
 
@@ -249,14 +256,15 @@ def scale_sizes(size: int, scales) -> tuple[int, ...]:
     items = as_list("scales", scales)
     sides = [whole("scales", item, 1) for item in items]
     if not sides:
-        _fail("scales", f"{{name}} is {scales!r}; give a count like 3 or sizes like 256,512,1024")
-    if len(sides) == 1 and sides[0] != size:
+        _fail("scales", f"⟨name⟩ is {shown(scales)}; give a count like 3 or sizes like 256,512,1024")
+    is_count = not isinstance(scales, (list, tuple)) and sides[0] != size  # a list is always sizes
+    if len(sides) == 1 and is_count:
         count = sides[0]
         if not 1 <= count <= 8:
-            _fail("scales", f"{{name}} is {scales!r}; a count of sizes must be between 1 and 8")
+            _fail("scales", f"⟨name⟩ is {shown(scales)}; a count of sizes must be between 1 and 8")
         return tuple(max(1, round(size / 2 ** (count - 1 - index))) for index in range(count))
     if sides != sorted(sides) or sides[-1] != size:
-        _fail("scales", f"{{name}} {sides} must be ascending sizes ending at the output {{size}} {size}")
+        _fail("scales", f"⟨name⟩ {sides} must be ascending sizes ending at the output ⟨size⟩ {size}")
     return tuple(sides)
 
 
@@ -266,14 +274,14 @@ def per_scale(setting: str, value, count: int) -> tuple[int, ...]:
     if len(values) == 1:
         return tuple(values * count)
     if len(values) != count:
-        _fail(setting, f"{{name}} gives {len(values)} numbers {values} for {count} scale(s); give one, or one per scale")
+        _fail(setting, f"⟨name⟩ gives {len(values)} numbers {values} for {count} scale(s); give one, or one per scale")
     return tuple(values)
 
 
 def output_suffix(setting: str, path, allowed: Sequence[str] = OUTPUT_SUFFIXES) -> None:
     suffix = str(path).rpartition(".")[2].lower() if "." in str(path) else ""
     if f".{suffix}" not in allowed:
-        _fail(setting, f"cannot write {{name}} {str(path)!r}: unknown image type {'.' + suffix if suffix else '(none)'!r}; "
+        _fail(setting, f"cannot write ⟨name⟩ {str(path)!r}: unknown image type {'.' + suffix if suffix else '(none)'!r}; "
                        f"use {', '.join(allowed)}")
 
 

@@ -10,12 +10,14 @@ included). Pure Python: no TensorFlow, no file access.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import settings
-from .settings import SettingError
+from .settings import SettingError, shown
 
 SCHEMA_VERSION = 2  # of the serialised spec, a run record's "arguments"
 
@@ -50,7 +52,7 @@ class RunSpec:
     tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE)
     style_blend: tuple[float, ...] | None = _setting(None, "Weights of several styles, e.g. 0.7,0.3.", _TRANSFER)
     style_scale: float = _setting(settings.STYLE_SCALE, "Style image size relative to the output.", _TRANSFER)
-    size: int | None = _setting(None, "Longest side of the output (of each tile for figures) in px; aspect ratio kept.")
+    size: int | None = _setting(None, "Longest side of the output in px (aspect ratio kept); for figures, of each tile.")
     scales: tuple[int, ...] | int | str = _setting(
         settings.SCALES,
         "Coarse-to-fine: a number of sizes halving down to --size (3 → 256,512,1024 at 1024), or the sizes, "
@@ -106,9 +108,14 @@ class RunSpec:
         return f"figure {self.mode}" if self.is_figure else self.mode
 
     def replace(self, **changes) -> RunSpec:
-        """A copy with `changes` (checked again); mode-dependent settings not named
-        in `changes` keep their values."""
+        """A copy with `changes` (checked again); settings not named keep their
+        values, except that a single-scale spec's one scale follows a new size."""
+        if "size" in changes and "scales" not in changes and len(self.scales) == 1:
+            changes["scales"] = 1
         return dataclasses.replace(self, **changes)
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_record(), sort_keys=True))
 
     # --- records ---
 
@@ -117,6 +124,11 @@ class RunSpec:
         data = {"schema": SCHEMA_VERSION}
         for spec_field in dataclasses.fields(self):
             data[spec_field.name] = _jsonable(getattr(self, spec_field.name))
+        # init and weights name a choice or a file: a file is kept absolute, so a record reruns from anywhere.
+        if self.init not in settings.INITS:
+            data["init"] = str(Path(self.init).resolve())
+        if self.weights not in settings.WEIGHT_SOURCES:
+            data["weights"] = str(Path(self.weights).resolve())
         return data
 
     @classmethod
@@ -125,13 +137,13 @@ class RunSpec:
         (``record_version`` 1, the CLI command's keyword arguments) is migrated.
         Unknown or missing settings and wrong types raise SettingError."""
         if not isinstance(arguments, Mapping):
-            raise SettingError("arguments", f"the record's {{name}} are {type(arguments).__name__}, not a mapping")
+            raise SettingError("arguments", f"the record's ⟨name⟩ are {type(arguments).__name__}, not a mapping")
         if record_version == 1 or "schema" not in arguments:
             arguments = migrate_v1(command, arguments)
         arguments = dict(arguments)
         schema = arguments.pop("schema", SCHEMA_VERSION)
         if schema != SCHEMA_VERSION:
-            raise SettingError("schema", f"record {{name}} {schema!r} is not one this version reads ({SCHEMA_VERSION})")
+            raise SettingError("schema", f"record ⟨name⟩ {shown(schema)} is not one this version reads ({SCHEMA_VERSION})")
         known = {spec_field.name for spec_field in dataclasses.fields(cls)}
         unknown = sorted(set(arguments) - known)
         if unknown:
@@ -139,7 +151,7 @@ class RunSpec:
                                             f"a run has {', '.join(sorted(known))}")
         for required in ("mode", "output"):
             if required not in arguments:
-                raise SettingError(required, "the record has no {name}")
+                raise SettingError(required, "the record has no ⟨name⟩")
         return cls(**arguments)
 
 
@@ -172,10 +184,10 @@ def _jsonable(value):
 def _path(setting: str, value, required: bool = False) -> Path | None:
     if value is None:
         if required:
-            raise SettingError(setting, "{name} is missing")
+            raise SettingError(setting, "⟨name⟩ is missing")
         return None
     if not isinstance(value, (str, Path)) or not str(value):
-        raise SettingError(setting, f"{{name}} is {value!r}; expected a path")
+        raise SettingError(setting, f"⟨name⟩ is {shown(value)}; expected a path")
     return Path(value)
 
 
@@ -191,31 +203,36 @@ def _checked(spec: RunSpec) -> dict:
     # Settings that apply to other modes only must keep their defaults: a value given there would be ignored.
     for spec_field in dataclasses.fields(RunSpec):
         modes = spec_field.metadata["modes"]
-        if modes is None or mode in modes or spec_field.name in values:
+        if modes is None or mode in modes:
             continue
         value = getattr(spec, spec_field.name)
+        if spec_field.name in values:  # a mode-dependent default: this mode's own is the only value it takes
+            if value is not None and _jsonable(value) != _jsonable(settings.mode_default(mode, spec_field.name)):
+                raise SettingError(spec_field.name, f"⟨name⟩ ({shown(value)}) does not apply to {mode}; "
+                                                    f"it is used by {', '.join(modes)}")
+            continue
         if spec_field.name == "scales" and _jsonable(value) in ([values["size"]], [str(values["size"])]):
             continue  # a made spec of any mode holds its one scale
         if value is not None and value != spec_field.default and _jsonable(value) != _jsonable(spec_field.default):
-            raise SettingError(spec_field.name, f"{{name}} ({value!r}) does not apply to {mode}; "
+            raise SettingError(spec_field.name, f"⟨name⟩ ({shown(value)}) does not apply to {mode}; "
                                                 f"it is used by {', '.join(modes)}")
 
     # Inputs.
     values["content"] = _path("content", spec.content)
     if isinstance(spec.styles, (str, Path)):
-        raise SettingError("styles", f"{{name}} is {spec.styles!r}; expected a list of paths")
+        raise SettingError("styles", f"⟨name⟩ is {shown(spec.styles)}; expected a list of paths")
     styles = tuple(_path("styles", item, required=True) for item in settings.as_list("styles", spec.styles))
     values["styles"] = styles
     needs_content = mode != "style"
     wanted_styles = {"transfer": "one or more", "content": "no", "style": "one", "reconstructions": "one",
                      "tradeoff": "one", "styles": "one or more"}[mode]
     if needs_content and values["content"] is None:
-        raise SettingError("content", f"{mode} needs a {{name}} image")
+        raise SettingError("content", f"{mode} needs a ⟨name⟩ image")
     if not needs_content and values["content"] is not None:
-        raise SettingError("content", f"{mode} takes no {{name}} image (the style image is in {{styles}})")
+        raise SettingError("content", f"{mode} takes no ⟨name⟩ image (the style image is in ⟨styles⟩)")
     count_ok = {"one or more": len(styles) >= 1, "no": not styles, "one": len(styles) == 1}[wanted_styles]
     if not count_ok:
-        raise SettingError("styles", f"{mode} takes {wanted_styles} style image(s); {{name}} has {len(styles)}")
+        raise SettingError("styles", f"{mode} takes {wanted_styles} style image(s); ⟨name⟩ has {len(styles)}")
 
     # Layers and weights.
     values["content_layer"] = settings.layers("content_layer", model, [values["content_layer"]])[0]
@@ -226,6 +243,9 @@ def _checked(spec: RunSpec) -> dict:
     values["tv_weight"] = settings.non_negative("tv_weight", values["tv_weight"])
     values["style_blend"] = settings.style_blend(spec.style_blend, len(styles)) if mode == "transfer" else None
     values["style_scale"] = settings.positive("style_scale", spec.style_scale)
+    if values["style_scale"] > settings.MAX_STYLE_SCALE:
+        raise SettingError("style_scale", f"⟨name⟩ is {shown(spec.style_scale)}; it must be at most "
+                                          f"{settings.MAX_STYLE_SCALE:g} (the style image's side relative to the output's)")
 
     # Sizes and budgets.
     size = values["size"] = settings.whole("size", values["size"], 1)
@@ -245,14 +265,14 @@ def _checked(spec: RunSpec) -> dict:
     values["precision"] = settings.choice("precision", spec.precision, settings.PRECISIONS)
     weights = spec.weights
     if not isinstance(weights, (str, Path)) or not str(weights):
-        raise SettingError("weights", f"{{name}} is {weights!r}; use {', '.join(settings.WEIGHT_SOURCES)} or a path")
+        raise SettingError("weights", f"⟨name⟩ is {shown(weights)}; use {', '.join(settings.WEIGHT_SOURCES)} or a path")
     weights = str(weights)
     if weights.lower() in settings.WEIGHT_SOURCES:
         weights = weights.lower()
         if weights == "imagenet-q8" and model != "vgg19":
-            raise SettingError("weights", "{name} imagenet-q8 exist for VGG19 only; VGG16 needs imagenet or a file")
+            raise SettingError("weights", "⟨name⟩ imagenet-q8 exist for VGG19 only; VGG16 needs imagenet or a file")
     elif not weights.lower().endswith(".h5") and not Path(weights).exists():
-        raise SettingError("weights", f"unknown {{name}} {weights!r}; use one of "
+        raise SettingError("weights", f"unknown ⟨name⟩ {shown(weights)}; use one of "
                                       f"{', '.join(settings.WEIGHT_SOURCES)} or a path to a .h5 weights file")
     values["weights"] = weights
     init = values["init"]
@@ -260,7 +280,7 @@ def _checked(spec: RunSpec) -> dict:
     if mode in settings.FIGURES:
         pass  # figures start each tile as the paper's figure does
     elif not isinstance(init, (str, Path)) or not str(init) or (init in settings.INITS and init not in named_inits):
-        raise SettingError("init", f"{{name}} is {init!r} for {mode}; choose {', '.join(named_inits)} "
+        raise SettingError("init", f"⟨name⟩ is {shown(init)} for {mode}; choose {', '.join(named_inits)} "
                                    f"or a path to an image")
     values["init"] = str(init)
 
@@ -269,14 +289,25 @@ def _checked(spec: RunSpec) -> dict:
     settings.output_suffix("output", output)
     values["record"] = _path("record", spec.record)
     if values["record"] is not None and values["record"].suffix.lower() != ".json":
-        raise SettingError("record", f"{{name}} {str(values['record'])!r} must end in .json")
+        raise SettingError("record", f"⟨name⟩ {str(values['record'])!r} must end in .json")
     values["frames"] = _path("frames", spec.frames)
     values["gif"] = _path("gif", spec.gif)
     if values["gif"] is not None:
         if values["gif"].suffix.lower() != ".gif":
-            raise SettingError("gif", f"{{name}} {str(values['gif'])!r} must end in .gif")
+            raise SettingError("gif", f"⟨name⟩ {str(values['gif'])!r} must end in .gif")
         if not values["frames"] and mode in settings.RUN_MODES:
-            raise SettingError("gif", "{name} needs {frames} DIR (the GIF is made from the saved frames)")
+            raise SettingError("gif", "⟨name⟩ needs ⟨frames⟩ DIR (the GIF is made from the saved frames)")
+    record_path = values["record"] or output.with_suffix(".json")
+    written = {"output": output, "record": record_path, "gif": values["gif"], "frames": values["frames"]}
+    seen: dict[Path, str] = {}
+    for setting, path in written.items():
+        if path is None:
+            continue
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            raise SettingError(setting, f"⟨name⟩ and ⟨{seen[key]}⟩ are both {str(path)!r}; each file a run "
+                                        f"writes needs a place of its own")
+        seen[key] = setting
     values["overwrite"] = settings.flag("overwrite", spec.overwrite)
     values["show_input"] = settings.flag("show_input", spec.show_input)
     values["tradeoff_layers"] = tuple(settings.layers("tradeoff_layers", model,
@@ -284,7 +315,7 @@ def _checked(spec: RunSpec) -> dict:
     values["tradeoff_ratios"] = tuple(settings.positive("tradeoff_ratios", ratio)
                                       for ratio in settings.as_list("tradeoff_ratios", spec.tradeoff_ratios))
     if not values["tradeoff_ratios"]:
-        raise SettingError("tradeoff_ratios", "{name} is empty; give at least one ratio")
+        raise SettingError("tradeoff_ratios", "⟨name⟩ is empty; give at least one ratio")
     return values
 
 
@@ -292,10 +323,10 @@ def migrate_v1(command, arguments: Mapping) -> dict:
     """A first-format record's ``arguments`` (the keyword arguments of the CLI
     command `command`) as the serialised RunSpec they meant."""
     if not isinstance(command, str):
-        raise SettingError("command", f"the record's {{name}} is {command!r}")
+        raise SettingError("command", f"the record's ⟨name⟩ is {shown(command)}")
     mode = command.removeprefix("figure ").strip()
     if mode not in settings.MODES:
-        raise SettingError("command", f"the record's {{name}} {command!r} is not one of "
+        raise SettingError("command", f"the record's ⟨name⟩ {shown(command)} is not one of "
                                       f"{', '.join(settings.RUN_MODES)}, figure {'|'.join(settings.FIGURES)}")
     arguments = dict(arguments)
     arguments.pop("quiet", None)

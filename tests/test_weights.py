@@ -135,3 +135,61 @@ def test_a_keras_vgg16_weights_file_loads_into_the_feature_model(tmp_path):
     with pytest.raises(WeightsError, match="does not hold VGG19"):
         FeatureModel(["block1_conv1"], model="vgg19", weights=str(path))
 
+
+
+CRAFTED_Q8 = r"""
+import io, pickle, struct, sys, types
+torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+class ByteStorage: pass
+class FloatStorage: pass
+def _rebuild_tensor_v2(*args): pass
+torch.ByteStorage, torch.FloatStorage, utils._rebuild_tensor_v2 = ByteStorage, FloatStorage, _rebuild_tensor_v2
+ByteStorage.__module__ = FloatStorage.__module__ = "torch"
+_rebuild_tensor_v2.__module__ = "torch._utils"
+sys.modules.update({"torch": torch, "torch._utils": utils})
+
+class Tensor:
+    def __init__(self, key, kind, count, offset, shape, stride):
+        self.storage, self.rest = ("storage", kind, key, "cpu", count, None), (offset, shape, stride, False, {})
+    def __reduce__(self):
+        return _rebuild_tensor_v2, (self.storage, *self.rest)
+
+class Writer(pickle.Pickler):
+    def persistent_id(self, obj):
+        return obj if isinstance(obj, tuple) and obj and obj[0] == "storage" else None
+
+offset, shape, stride = eval(sys.argv[1])
+tensors = {"block1_conv1_W_q": Tensor("0", ByteStorage, 10, offset, shape, stride),
+           "block1_conv1_W_table": Tensor("1", FloatStorage, 256, 0, (256,), (1,)),
+           "block1_conv1_b": Tensor("2", FloatStorage, 64, 0, (64,), (1,))}
+stream = io.BytesIO()
+for item in (0x1950A86A20F9469CFC6C, 1001, {}):
+    pickle.dump(item, stream, protocol=2)
+Writer(stream, protocol=2).dump(tensors)
+pickle.dump(["0", "1", "2"], stream, protocol=2)
+for count, size in ((10, 1), (256, 4), (64, 4)):
+    stream.write(struct.pack("<q", count) + bytes(count * size))
+sys.modules.pop("torch"), sys.modules.pop("torch._utils")
+
+from neuralstyle.weights import WeightsError, decode_q8
+try:
+    decode_q8(stream.getvalue())
+except WeightsError as error:
+    print("refused:", error)
+"""
+
+
+@pytest.mark.parametrize("extents, message", [
+    ("(0, (64, 3, 3, 3), (27, 9, 3, 1))", "reaches past its storage"),  # 1728 indices in a 10-byte storage
+    ("(10**9, (64, 3, 3, 3), (0, 0, 0, 0))", "reaches past its storage"),  # an offset far outside
+    ("(0, (64, 3, 3, 3), (-5, 9, 3, 1))", "malformed"),  # a negative stride
+    ("(0, (64, 3, 3), (9, 3, 1))", "VGG19 needs (64, 3, 3, 3)"),  # the wrong shape
+])
+def test_a_crafted_weights_file_with_bad_extents_is_refused_never_read_out_of_bounds(extents, message):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", CRAFTED_Q8, extents], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr  # a segfault would be -11
+    assert result.stdout.startswith("refused:") and message in result.stdout, result.stdout + result.stderr
