@@ -49,6 +49,10 @@ if want blend; then  # two styles, 50:50
   $ns transfer $images/tubingen.jpg $images/starry_night.jpg $images/the_scream.jpg -o docs/blend.jpg \
       --size 256 --iterations 100 --style-blend 0.5,0.5 --overwrite
 fi
+if want curves; then  # the loss curves of the four 256 px runs above
+  $ns plot docs/tubingen_starry_night.json docs/color_luminance.json docs/color_histogram.json docs/blend.json \
+      -o docs/loss_curves.png --overwrite
+fi
 if want inspect; then
   $ns inspect $images/starry_night.jpg -o docs/inspect_starry_night.jpg --size 256 --hide-input --overwrite
 fi

@@ -94,6 +94,9 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                     live = gr.Image(label="Forming", interactive=False, height=290, elem_id="live", format="png")
                     result_image = gr.Image(label="Result (best image)", interactive=False, height=290,
                                             elem_id="result", format="png")
+                curve = gr.LinePlot(x="iteration", y="log10 loss", color="part", height=180, elem_id="curve",
+                                    label="Loss parts per iteration (log10)", x_title="iteration",
+                                    y_title="log10 loss")
                 status = gr.Markdown("Ready.", elem_id="status")
                 with gr.Row():
                     run_button = gr.Button("Run", variant="primary", elem_id="run")
@@ -171,7 +174,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
         settings_inputs = {mode, model, pooling, init, preserve_color, size, iterations, every, seed, content_weight,
                            style_weight, tv_weight, content_layer, content_file, content_demo, style_file, style_demo,
                            token, history, *layer_boxes.values(), *layer_weights.values()}
-        outputs = [live, result_image, status, image_file, gif_file, record_file, gallery, runs_table, history]
+        outputs = [live, result_image, curve, status, image_file, gif_file, record_file, gallery, runs_table, history]
 
         # The widgets that set RunSpec fields, by field name: the spec is built from these.
         widgets = dict(mode=mode, model=model, pooling=pooling, init=init, preserve_color=preserve_color, size=size,
@@ -180,7 +183,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
         named = dict(content_file=content_file, content_demo=content_demo, style_file=style_file,
                      style_demo=style_demo, token=token, history=history, live=live, result_image=result_image,
                      status=status, image_file=image_file, gif_file=gif_file, record_file=record_file,
-                     gallery=gallery, runs_table=runs_table)
+                     gallery=gallery, runs_table=runs_table, curve=curve)
 
         def run(values: dict):
             yield from run_event(state, values, widgets, named, layer_boxes, layer_weights)

@@ -6,6 +6,7 @@ worker thread and streams its progress to the page. The page itself is
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import re
@@ -277,9 +278,15 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
     updates: queue.Queue = queue.Queue()
     timing = {}
 
+    points: list[dict] = []  # the loss curve: one row per part and iteration
+
     def on_progress(progress):
         if progress.iteration == 1:
             timing["first"] = progress.elapsed
+        for part in ("content", "style", "tv"):
+            value = getattr(progress.loss, part)
+            if value > 0:
+                points.append({"iteration": progress.iteration, "log10 loss": math.log10(value), "part": part})
         if progress.iteration % spec.save_every == 0 or progress.iteration == progress.iterations:
             updates.put(("progress", progress, progress.image()))
 
@@ -307,7 +314,9 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
             if "first" in timing and progress.iteration > 1:
                 per_iteration = (progress.elapsed - timing["first"]) / (progress.iteration - 1)
                 left = f" · about {duration(per_iteration * (progress.iterations - progress.iteration))} left"
-            yield {c["live"]: pixels,
+            import pandas as pd
+
+            yield {c["live"]: pixels, c["curve"]: pd.DataFrame(list(points)),
                    c["status"]: (f"**Iteration {progress.iteration}/{progress.iterations}** · loss {loss.total:.4g} "
                                  f"= content {loss.content:.3g} + style {loss.style:.3g} + tv {loss.tv:.2g} · "
                                  f"{progress.elapsed:.1f} s{left}")}

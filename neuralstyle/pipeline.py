@@ -219,9 +219,10 @@ def check_outputs(spec: RunSpec) -> None:
         _check_folder(tile_folder(spec), spec.overwrite, "output", "tiles")
 
 
-def prepare(spec: RunSpec) -> Plan:
+def prepare(spec: RunSpec, fetch_weights: bool = True) -> Plan:
     """Check everything a run needs before it loads TensorFlow, read its inputs and
-    find its weights. Raises SettingError, ImageError or WeightsError."""
+    find its weights (downloading them if `fetch_weights` and none are here).
+    Raises SettingError, ImageError or WeightsError."""
     check_outputs(spec)
     inputs = _inputs(spec)
     layer_names = _layers_used(spec)
@@ -245,7 +246,7 @@ def prepare(spec: RunSpec) -> Plan:
         raise SettingError("size", f"{error}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer"
                                                                  else "")) from None
     checkpoint("weights")
-    weights = resolve_weights(spec.model, spec.weights)
+    weights = resolve_weights(spec.model, spec.weights, download=fetch_weights)
     return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes))
 
 

@@ -72,6 +72,25 @@ def run_record(spec, inputs: dict, weights, device: str, result, *, frames: list
     }
 
 
+def inspect_record(arguments: dict, inputs: dict, weights, device: str, figure, output: Path, encoded: bytes) -> dict:
+    """The record of ``neuralstyle inspect`` (not a run: `rerun` refuses it): its
+    arguments, input, weights, device, versions, output and each tile's numbers."""
+    import hashlib
+
+    return {
+        "neuralstyle_record": RECORD_VERSION,
+        "command": "inspect",
+        "arguments": {key: str(Path(value).resolve()) if isinstance(value, Path) else value
+                      for key, value in arguments.items()},
+        "inputs": {role: [item.record() for item in items] for role, items in inputs.items()},
+        "weights": weights.record(),
+        "device": device,
+        "versions": versions(),
+        "output": {"path": str(Path(output).resolve()), "sha256": hashlib.sha256(encoded).hexdigest()},
+        **figure.record(),
+    }
+
+
 def read_record(path: Path) -> tuple[dict, object]:
     """A run record and the `neuralstyle.spec.RunSpec` it describes (checked, first-format records
     migrated). Raises SettingError for anything that is not a usable record."""

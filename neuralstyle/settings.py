@@ -194,10 +194,21 @@ def model(value) -> str:
     return choice("model", str(value).lower() if isinstance(value, str) else value, MODELS)
 
 
+_PAPER_LAYER = re.compile(r"^(?:conv|relu)(\d)_(\d)$")
+
+
+def layer_name(name):
+    """A layer's Keras name; the paper's names are taken too: conv4_2 and relu4_2 are block4_conv2
+    (Keras's conv layers include their ReLU)."""
+    match = _PAPER_LAYER.match(name) if isinstance(name, str) else None
+    return f"block{match[1]}_conv{match[2]}" if match else name
+
+
 def layers(setting: str, model_name: str, names) -> list[str]:
-    """Layer names of `model_name`, or a SettingError naming the valid ones."""
+    """Layer names of `model_name` (the paper's names accepted), or a SettingError naming the valid ones."""
+    names = [names] if isinstance(names, str) else names
     try:
-        return check_layers(model_name, names)
+        return check_layers(model_name, [layer_name(name) for name in names])
     except ValueError as error:
         _fail(setting, f"⟨name⟩: {error}")
 
@@ -209,14 +220,14 @@ def style_layers(value, model_name: str, setting: str = "style_layers") -> dict[
     if value is None:
         return {name: 1.0 for name in STYLE_LAYERS}
     if isinstance(value, Mapping):
-        pairs = list(value.items())
+        pairs = [(layer_name(name), weight) for name, weight in value.items()]
     else:
         pairs = []
         for item in [value] if isinstance(value, str) else as_list(setting, value):
             if not isinstance(item, str):
                 _fail(setting, f"⟨name⟩ has {shown(item)}; expected a layer NAME or NAME:WEIGHT")
             name, _, weight = item.partition(":")
-            pairs.append((name.strip(), weight or 1.0))
+            pairs.append((layer_name(name.strip()), weight or 1.0))
     if not pairs:
         _fail(setting, "⟨name⟩ is empty; give at least one layer, e.g. block1_conv1")
     weights = {}

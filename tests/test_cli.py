@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,13 +14,12 @@ import time
 import pytest
 from PIL import Image
 
-from shared_images import SHARED, needs_shared
+from sample_images import SAMPLES
 
-TUBINGEN = SHARED / "tubingen.jpg"
-STARRY = SHARED / "starry_night.jpg"
-SCREAM = SHARED / "the_scream.jpg"
+PHOTO = SAMPLES / "photo.png"
+PAINTING = SAMPLES / "painting.png"
+PORTRAIT = SAMPLES / "portrait.png"
 
-pytestmark = needs_shared
 
 
 def neuralstyle(*args, env=None, timeout=300) -> subprocess.CompletedProcess:
@@ -61,32 +62,32 @@ def test_layers_lists_vgg16():
 def bad_files(tmp_path_factory) -> dict:
     folder = tmp_path_factory.mktemp("bad")
     (folder / "notes.txt").write_text("not an image")
-    (folder / "truncated.jpg").write_bytes(TUBINGEN.read_bytes()[:2000])
+    (folder / "truncated.jpg").write_bytes(PHOTO.read_bytes()[:2000])
     (folder / "exists.png").write_bytes(b"")
     return {"folder": folder, "text": folder / "notes.txt", "truncated": folder / "truncated.jpg",
             "exists": folder / "exists.png"}
 
 
 BAD_INPUTS = {
-    "missing content file": (["transfer", "nope.jpg", STARRY, "-o", "{out}"], "no such file"),
-    "not an image": (["transfer", "{text}", STARRY, "-o", "{out}"], "not an image"),
-    "corrupt image": (["transfer", "{truncated}", STARRY, "-o", "{out}"], "corrupt or truncated"),
-    "unknown layer lists valid ones": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--content-layer",
+    "missing content file": (["transfer", "nope.jpg", PAINTING, "-o", "{out}"], "no such file"),
+    "not an image": (["transfer", "{text}", PAINTING, "-o", "{out}"], "not an image"),
+    "corrupt image": (["transfer", "{truncated}", PAINTING, "-o", "{out}"], "corrupt or truncated"),
+    "unknown layer lists valid ones": (["transfer", PHOTO, PAINTING, "-o", "{out}", "--content-layer",
                                         "block6_conv1"], "block5_conv4"),
-    "unknown style layer": (["style", STARRY, "-o", "{out}", "--style-layer", "block1_conv9:1"], "block1_conv2"),
-    "negative style weight": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--style-weight", "-1"], "≥ 0"),
-    "negative style layer weight": (["style", STARRY, "-o", "{out}", "--style-layer", "block1_conv1:-2"], "≥ 0"),
-    "size below what VGG needs": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--size", "12"], "at least 16 px"),
-    "more blend weights than styles": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--style-blend", "0.5,0.5"],
+    "unknown style layer": (["style", PAINTING, "-o", "{out}", "--style-layer", "block1_conv9:1"], "block1_conv2"),
+    "negative style weight": (["transfer", PHOTO, PAINTING, "-o", "{out}", "--style-weight", "-1"], "≥ 0"),
+    "negative style layer weight": (["style", PAINTING, "-o", "{out}", "--style-layer", "block1_conv1:-2"], "≥ 0"),
+    "size below what VGG needs": (["transfer", PHOTO, PAINTING, "-o", "{out}", "--size", "12"], "at least 16 px"),
+    "more blend weights than styles": (["transfer", PHOTO, PAINTING, "-o", "{out}", "--style-blend", "0.5,0.5"],
                                        "one per style"),
-    "output folder missing": (["content", TUBINGEN, "-o", "{folder}/missing/out.png"], "does not exist"),
-    "existing output": (["content", TUBINGEN, "-o", "{exists}"], "--overwrite"),
-    "unknown output type": (["content", TUBINGEN, "-o", "{folder}/out.bmp2"], "unknown image type"),
-    "unknown weights": (["content", TUBINGEN, "-o", "{out}", "--weights", "resnet"], "imagenet-q8"),
-    "unknown init": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--init", "sketch"], "content, noise, style"),
-    "gif without frames": (["content", TUBINGEN, "-o", "{out}", "--gif", "{folder}/a.gif"], "--frames"),
-    "unknown option": (["transfer", TUBINGEN, STARRY, "-o", "{out}", "--colour", "red"], "--colour"),
-    "missing argument": (["transfer", TUBINGEN], "Missing argument"),
+    "output folder missing": (["content", PHOTO, "-o", "{folder}/missing/out.png"], "does not exist"),
+    "existing output": (["content", PHOTO, "-o", "{exists}"], "--overwrite"),
+    "unknown output type": (["content", PHOTO, "-o", "{folder}/out.bmp2"], "unknown image type"),
+    "unknown weights": (["content", PHOTO, "-o", "{out}", "--weights", "resnet"], "imagenet-q8"),
+    "unknown init": (["transfer", PHOTO, PAINTING, "-o", "{out}", "--init", "sketch"], "content, noise, style"),
+    "gif without frames": (["content", PHOTO, "-o", "{out}", "--gif", "{folder}/a.gif"], "--frames"),
+    "unknown option": (["transfer", PHOTO, PAINTING, "-o", "{out}", "--colour", "red"], "--colour"),
+    "missing argument": (["transfer", PHOTO], "Missing argument"),
 }
 
 
@@ -109,7 +110,7 @@ def transfer_run(tmp_path_factory) -> dict:
     """One small transfer with frames every 2 iterations and a GIF."""
     folder = tmp_path_factory.mktemp("transfer")
     out, frames, gif = folder / "out.png", folder / "frames", folder / "progress.gif"
-    result = neuralstyle("transfer", TUBINGEN, STARRY, "-o", out, "--size", 64, "--iterations", 6,
+    result = neuralstyle("transfer", PHOTO, PAINTING, "-o", out, "--size", 64, "--iterations", 6,
                          "--frames", frames, "--save-every", 2, "--gif", gif)
     assert result.returncode == 0, result.stderr
     return {"folder": folder, "out": out, "frames": frames, "gif": gif, "stderr": result.stderr,
@@ -118,7 +119,7 @@ def transfer_run(tmp_path_factory) -> dict:
 
 def test_transfer_writes_image_keeping_aspect_ratio(transfer_run):
     with Image.open(transfer_run["out"]) as image:
-        assert image.size == (64, 48)  # Tübingen is 1024x768
+        assert image.size == (64, 48)  # the photo is 1024x768
 
 
 def test_transfer_says_weights_device_and_size_before_running(transfer_run):
@@ -168,13 +169,13 @@ def test_gif_command_takes_every_nth_frame_and_always_the_last(transfer_run, tmp
 
 
 def test_content_and_style_commands_write_images(tmp_path):
-    content = neuralstyle("content", TUBINGEN, "-o", tmp_path / "c.png", "--size", 64, "--iterations", 3, "-q")
-    style = neuralstyle("style", SCREAM, "-o", tmp_path / "s.jpg", "--size", 64, "--iterations", 3, "-q",
+    content = neuralstyle("content", PHOTO, "-o", tmp_path / "c.png", "--size", 64, "--iterations", 3, "-q")
+    style = neuralstyle("style", PORTRAIT, "-o", tmp_path / "s.jpg", "--size", 64, "--iterations", 3, "-q",
                         "--style-layer", "block1_conv1:0.5", "--style-layer", "block2_conv1")
     assert content.returncode == 0 and style.returncode == 0, content.stderr + style.stderr
     with Image.open(tmp_path / "c.png") as c, Image.open(tmp_path / "s.jpg") as s:
         assert c.size == (64, 48)
-        assert s.size == (50, 64)  # The Scream is 1200x1528: portrait kept
+        assert s.size == (50, 64)  # the portrait is 402x512: portrait kept
     record = json.loads((tmp_path / "s.json").read_text())
     assert record["settings"]["style_layers"] == {"block1_conv1": 0.5, "block2_conv1": 1.0}
 
@@ -213,7 +214,7 @@ def _run_until(args: list, marker: str, signal_number: int, timeout: float = 120
 @pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_run_writes_the_best_image_so_far_and_its_record(tmp_path, signal_number):
     out = tmp_path / "out.png"
-    code, stderr = _run_until(["transfer", TUBINGEN, STARRY, "-o", out, "--size", 64, "--iterations", 1000,
+    code, stderr = _run_until(["transfer", PHOTO, PAINTING, "-o", out, "--size", 64, "--iterations", 1000,
                                "--frames", tmp_path / "frames"], "s per iteration", signal_number)
     assert code == 128 + signal_number, stderr
     with Image.open(out) as image:
@@ -255,13 +256,13 @@ def test_a_signal_only_asks_and_the_run_stops_at_a_phase_boundary_or_an_iteratio
 def test_a_folder_of_content_images_is_painted_into_a_folder(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
-    for name in ("tubingen.jpg", "golden_gate.jpg"):
-        (photos / name).write_bytes((SHARED / name).read_bytes())
+    for name in ("photo.png", "photo2.png"):
+        (photos / name).write_bytes((SAMPLES / name).read_bytes())
     (photos / "notes.txt").write_text("not an image, skipped")
-    result = neuralstyle("transfer", photos, STARRY, "-o", tmp_path / "out", "--size", 48, "--iterations", 2)
+    result = neuralstyle("transfer", photos, PAINTING, "-o", tmp_path / "out", "--size", 48, "--iterations", 2)
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == \
-        ["golden_gate.json", "golden_gate.png", "tubingen.json", "tubingen.png"]
+        ["photo.json", "photo.png", "photo2.json", "photo2.png"]
     assert "images per minute" in result.stderr
 
 
@@ -288,3 +289,57 @@ def test_app_help_names_host_port_and_output_folder():
     assert result.returncode == 0
     assert "--host" in result.stdout and "--port" in result.stdout and "--output-dir" in result.stdout
     assert "127.0.0.1" in result.stdout
+
+
+OWN_LINES = re.compile(r"^(transfer: |weights: |device: |tip: |about [\d.]+ s per iteration|\d+/\d+ |wrote )")
+
+
+def test_a_run_prints_only_its_own_lines(transfer_run):
+    """No TensorFlow/absl/oneDNN notices between the tool's lines (a transfer at 64 px, not quiet)."""
+    lines = [line for line in transfer_run["stderr"].splitlines() if line.strip()]
+    assert lines and all(OWN_LINES.match(line) for line in lines), transfer_run["stderr"]
+
+
+def test_help_shows_the_choices_and_groups_the_options():
+    text = neuralstyle("transfer", "--help", env={**os.environ, "COLUMNS": "160"}).stdout
+    for choice in ("<max|avg>", "<vgg16|vgg19>", "<float32|bfloat16|float16>", "<none|luminance|histogram>"):
+        assert choice in text
+    for panel in ("Content", "Style", "Optimisation", "Model", "Output"):
+        assert f"─ {panel} ─" in text
+
+
+def test_the_papers_layer_names_are_taken(tmp_path):
+    result = neuralstyle("content", PHOTO, "-o", tmp_path / "c.png", "--size", 32, "--iterations", 1,
+                         "--content-layer", "relu3_1", "-q")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "c.json").read_text())["arguments"]["content_layer"] == "block3_conv1"
+
+
+def test_inspect_writes_its_picture_and_a_record(tmp_path):
+    result = neuralstyle("inspect", PAINTING, "-o", tmp_path / "view.png", "--size", 48, "--layer", "conv1_1")
+    assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "view.json").read_text())
+    assert record["command"] == "inspect" and record["arguments"]["layers"] == ["block1_conv1"]
+    assert record["output"]["sha256"] == hashlib.sha256((tmp_path / "view.png").read_bytes()).hexdigest()
+    again = neuralstyle("rerun", tmp_path / "view.json", "-o", tmp_path / "again.png")
+    assert again.returncode == 2 and "'inspect' is not one of" in again.stderr
+
+
+def test_plot_draws_the_loss_curves_of_records_and_refuses_a_figure_record(transfer_run, tmp_path):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "curves.png"
+    result = neuralstyle("plot", transfer_run["folder"] / "out.json", transfer_run["folder"] / "out.json", "-o", out)
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as image:
+        assert image.size == (1200, 360)
+        assert len(set(image.convert("RGB").getdata())) > 50  # curves and axes, not a blank page
+    figure = tmp_path / "figure.json"
+    figure.write_text(json.dumps({"neuralstyle_record": 2, "command": "figure styles", "tiles": []}))
+    refused = neuralstyle("plot", figure, "-o", tmp_path / "other.png")
+    assert refused.returncode == 2 and "has no per-iteration losses" in refused.stderr
+
+
+def test_weights_lists_what_this_machine_has():
+    result = neuralstyle("weights")
+    assert result.returncode == 0
+    assert "VGG19 imagenet-q8" in result.stdout and "--weights auto uses for VGG19" in result.stdout

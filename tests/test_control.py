@@ -9,17 +9,16 @@ from skimage.color import rgb2yiq
 from neuralstyle import color, images
 from neuralstyle.experiments import psnr
 from neuralstyle.synthesis import upsample_with_content_detail, transfer
-from shared_images import needs_shared, open_shared, shared_rgb as shared
+from sample_images import open_sample, sample_rgb
 
-pytestmark = needs_shared
 
 
 def test_luminance_mode_keeps_the_content_colours():
     """Only brightness is painted: the result's chrominance (I, Q) is the content's."""
-    content = open_shared("tubingen.jpg")
-    result = transfer(content, open_shared("starry_night.jpg"), size=64, iterations=15,
+    content = open_sample("photo.png")
+    result = transfer(content, open_sample("painting.png"), size=64, iterations=15,
                       preserve_color="luminance")
-    reference = images.to_uint8(shared("tubingen.jpg", 64).rgb)
+    reference = images.to_uint8(sample_rgb("photo.png", 64).rgb)
     ours, theirs = rgb2yiq(result.image / 255.0), rgb2yiq(reference / 255.0)
     chroma_error = np.abs(ours[..., 1:] - theirs[..., 1:]).mean()
     luma_change = np.abs(ours[..., 0] - theirs[..., 0]).mean()
@@ -28,36 +27,37 @@ def test_luminance_mode_keeps_the_content_colours():
 
 
 def test_histogram_mode_gives_the_style_the_content_colour_statistics():
-    """The style's RGB mean and covariance become the content's (within 5 %)."""
-    content, style = shared("tubingen.jpg", 128).rgb, shared("starry_night.jpg", 128).rgb
+    """The style's RGB mean and covariance become the content's (within 1 %; exactly
+    so where no matched colour leaves 0–255: the coffee photo's deep reds would)."""
+    content, style = sample_rgb("photo2.png", 128).rgb, sample_rgb("painting.png", 128).rgb
     matched = color.match_color_statistics(style, content).reshape(-1, 3).astype(np.float64)
     target = content.reshape(-1, 3).astype(np.float64)
     mean_error = np.abs(matched.mean(0) - target.mean(0)) / target.mean(0)
     covariance_error = np.linalg.norm(np.cov(matched.T) - np.cov(target.T)) / np.linalg.norm(np.cov(target.T))
-    assert mean_error.max() < 0.05, mean_error
-    assert covariance_error < 0.05, covariance_error
+    assert mean_error.max() < 0.01, mean_error
+    assert covariance_error < 0.01, covariance_error
 
 
 def test_blend_one_to_zero_is_the_first_style_alone():
-    content, starry, scream = (open_shared(name) for name in
-                               ("tubingen.jpg", "starry_night.jpg", "the_scream.jpg"))
-    alone = transfer(content, starry, size=48, iterations=5, seed=3)
-    blended = transfer(content, [starry, scream], style_blend=[1.0, 0.0], size=48, iterations=5, seed=3)
+    content, painting, portrait = (open_sample(name) for name in
+                               ("photo.png", "painting.png", "portrait.png"))
+    alone = transfer(content, painting, size=48, iterations=5, seed=3)
+    blended = transfer(content, [painting, portrait], style_blend=[1.0, 0.0], size=48, iterations=5, seed=3)
     np.testing.assert_array_equal(alone.image, blended.image)
 
 
 def test_blend_weights_move_the_result_between_styles():
-    content, starry, scream = (open_shared(name) for name in
-                               ("tubingen.jpg", "starry_night.jpg", "the_scream.jpg"))
-    half = transfer(content, [starry, scream], style_blend=[0.5, 0.5], size=48, iterations=5, seed=3)
-    alone = transfer(content, starry, size=48, iterations=5, seed=3)
+    content, painting, portrait = (open_sample(name) for name in
+                               ("photo.png", "painting.png", "portrait.png"))
+    half = transfer(content, [painting, portrait], style_blend=[0.5, 0.5], size=48, iterations=5, seed=3)
+    alone = transfer(content, painting, size=48, iterations=5, seed=3)
     assert not np.array_equal(half.image, alone.image)
     assert half.settings["style_blend"] == [0.5, 0.5]
 
 
 def test_coarse_to_fine_passes_through_the_sizes_it_announces():
     sizes_seen = []
-    result = transfer(open_shared("tubingen.jpg"), open_shared("starry_night.jpg"),
+    result = transfer(open_sample("photo.png"), open_sample("painting.png"),
                       size=128, scales=3, iterations=[4, 3, 2],
                       callback=lambda progress: sizes_seen.append(progress.image().shape[1::-1]))
     announced = [tuple(pair) for pair in result.settings["scales"]]
@@ -72,7 +72,7 @@ def test_coarse_to_fine_starts_each_finer_scale_with_the_content_detail():
     """The next scale starts from the coarse result upsampled plus the detail the
     coarse size could not hold: a coarse result that is the content itself hands
     on the sharp content, not a blur."""
-    content = shared("tubingen.jpg", 128)
+    content = sample_rgb("photo.png", 128)
     coarse = images.resize(content, 64, 48)
     start = upsample_with_content_detail(coarse.rgb, coarse, content)
     blur = images.resize(coarse, 128, 96).rgb
@@ -86,7 +86,7 @@ def test_explicit_scales_must_end_at_the_output_size():
 
 
 def test_adam_lowers_the_loss():
-    result = transfer(open_shared("tubingen.jpg"), open_shared("starry_night.jpg"), size=64,
+    result = transfer(open_sample("photo.png"), open_sample("painting.png"), size=64,
                       iterations=25, optimizer="adam", learning_rate=5.0)
     assert result.settings["optimizer"] == "adam" and result.evaluations == 26
     assert result.loss["total"] < 0.6 * result.history[0]["total"]
@@ -97,7 +97,7 @@ def test_tv_weight_smooths_the_result():
         pixels = pixels.astype(np.float64)
         return np.abs(np.diff(pixels, axis=0)).mean() + np.abs(np.diff(pixels, axis=1)).mean()
 
-    args = (open_shared("tubingen.jpg"), open_shared("starry_night.jpg"))
+    args = (open_sample("photo.png"), open_sample("painting.png"))
     plain = transfer(*args, size=64, iterations=20, tv_weight=0.0, init="noise")
     smooth = transfer(*args, size=64, iterations=20, tv_weight=1e-2, init="noise")
     assert roughness(smooth.image) < 0.8 * roughness(plain.image)

@@ -6,14 +6,13 @@ import numpy as np
 import pytest
 
 from neuralstyle import experiments
-from shared_images import needs_shared, open_shared
+from sample_images import open_sample
 
-pytestmark = needs_shared
 
 
 @pytest.fixture(scope="module")
 def reconstructions():
-    return experiments.reconstructions(open_shared("tubingen.jpg"), open_shared("starry_night.jpg"),
+    return experiments.reconstructions(open_sample("photo.png"), open_sample("painting.png"),
                                        size=64, iterations=40, frames_every=20)
 
 
@@ -51,7 +50,7 @@ def test_vgg16_reconstruction_rows_use_its_layer_names():
 
 
 def test_tradeoff_grid_rows_are_layers_columns_are_ratios():
-    figure = experiments.tradeoff(open_shared("tubingen.jpg"), open_shared("starry_night.jpg"),
+    figure = experiments.tradeoff(open_sample("photo.png"), open_sample("painting.png"),
                                   content_layers=["block2_conv2", "block4_conv2"], ratios=[1e-3, 1.0], size=48,
                                   iterations=8)
     assert figure.row_labels == ["block2_conv2", "block4_conv2"]
@@ -61,33 +60,33 @@ def test_tradeoff_grid_rows_are_layers_columns_are_ratios():
         pytest.approx(1.0)
     # More content weight keeps the result closer to the photo.
     content = by_place[(0, 1)].image.astype(float), by_place[(0, 0)].image.astype(float)
-    photo = np.asarray(open_shared("tubingen.jpg").resize(content[0].shape[1::-1]), dtype=float)
+    photo = np.asarray(open_sample("photo.png").resize(content[0].shape[1::-1]), dtype=float)
     assert np.abs(content[0] - photo).mean() < np.abs(content[1] - photo).mean()
 
 
 def test_styles_grid_has_the_content_then_one_tile_per_style():
-    figure = experiments.styles(open_shared("tubingen.jpg"),
-                                [open_shared("starry_night.jpg"), open_shared("the_scream.jpg")],
-                                labels=["starry", "scream"], size=48, iterations=4)
-    assert [tile.label for tile in figure.tiles] == ["content", "starry", "scream"]
+    figure = experiments.styles(open_sample("photo.png"),
+                                [open_sample("painting.png"), open_sample("portrait.png")],
+                                labels=["painting", "portrait"], size=48, iterations=4)
+    assert [tile.label for tile in figure.tiles] == ["content", "painting", "portrait"]
 
 
 def test_figures_can_leave_out_the_input_image():
     """--hide-input: the grid starts with the first result, in column 0."""
-    figure = experiments.styles(open_shared("tubingen.jpg"), [open_shared("starry_night.jpg")],
-                                labels=["starry"], size=48, iterations=2, show_input=False)
-    assert [(tile.label, tile.column) for tile in figure.tiles] == [("starry", 0)]
-    view = experiments.inspect(open_shared("starry_night.jpg"), layers=["block1_conv1"], size=48, show_input=False)
+    figure = experiments.styles(open_sample("photo.png"), [open_sample("painting.png")],
+                                labels=["painting"], size=48, iterations=2, show_input=False)
+    assert [(tile.label, tile.column) for tile in figure.tiles] == [("painting", 0)]
+    view = experiments.inspect(open_sample("painting.png"), layers=["block1_conv1"], size=48, show_input=False)
     assert [(tile.label, tile.row, tile.column) for tile in view.tiles] == \
         [("block1_conv1 (1/1)", 0, 0), ("Gram 64x64", 1, 0)]
 
 
 def test_inspect_shows_activation_maps_grams_and_top_channels():
-    figure = experiments.inspect(open_shared("starry_night.jpg"), layers=["block1_conv1", "block3_conv1"],
+    figure = experiments.inspect(open_sample("painting.png"), layers=["block1_conv1", "block3_conv1"],
                                  channels=3, size=64)
     labels = [tile.label for tile in figure.tiles]
     assert labels[:2] == ["image", "block1_conv1 (1/1)"] and "Gram 256x256" in labels
     assert figure.row_labels[2:] == ["block1_conv1 top 3", "block3_conv1 top 3"]
     assert sum(tile.row == 3 for tile in figure.tiles) == 3
     block3 = next(tile for tile in figure.tiles if tile.label.startswith("block3_conv1"))
-    assert block3.image.shape[:2] == (10, 16)  # 1/4 of 40x64
+    assert block3.image.shape[:2] == (16, 16)  # 1/4 of 64x64

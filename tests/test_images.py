@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from neuralstyle import images
-from shared_images import needs_shared, shared_rgb
+from sample_images import sample_rgb
 
 
 def test_preprocess_is_bgr_mean_subtracted_0_255():
@@ -91,10 +91,9 @@ def test_unreadable_files_are_refused_with_the_reason(tmp_path):
         images.read_image(tmp_path / "cut.png")
 
 
-@needs_shared
 def test_resizing_keeps_the_aspect_ratio():
-    """Tübingen (1024×768) at longest side 128 is 128×96, never stretched square."""
-    image = shared_rgb("tubingen.jpg", 128)
+    """The photo (1024×768) at longest side 128 is 128×96, never stretched square."""
+    image = sample_rgb("photo.png", 128)
     assert (image.width, image.height) == (128, 96)
     assert images.fit_size(768, 1024, 100) == (75, 100)
 

@@ -14,25 +14,24 @@ from neuralstyle.evaluator import Evaluator, NonFiniteLossError, minimize_lbfgs
 from neuralstyle.experiments import psnr, style_distance
 from neuralstyle.model import FeatureModel
 from neuralstyle.synthesis import cached_feature_model, image_features, reconstruct_content, reconstruct_style, transfer
-from shared_images import needs_shared, open_shared, shared_rgb
+from sample_images import open_sample, sample_rgb
 
-pytestmark = needs_shared
-
-
-@pytest.fixture(scope="module")
-def tubingen():
-    return open_shared("tubingen.jpg")
 
 
 @pytest.fixture(scope="module")
-def starry():
-    return open_shared("starry_night.jpg")
+def photo():
+    return open_sample("photo.png")
 
 
-def test_content_from_block1_conv2_rebuilds_the_photo(tubingen):
+@pytest.fixture(scope="module")
+def painting():
+    return open_sample("painting.png")
+
+
+def test_content_from_block1_conv2_rebuilds_the_photo(photo):
     """Gatys Fig. 1: from noise, block1_conv2 alone gives back the photo (PSNR ≥ 20 dB in 150 iterations)."""
-    result = reconstruct_content(tubingen, content_layer="block1_conv2", size=128, iterations=150)
-    reference = images.to_uint8(shared_rgb("tubingen.jpg", 128).rgb)
+    result = reconstruct_content(photo, content_layer="block1_conv2", size=128, iterations=150)
+    reference = images.to_uint8(sample_rgb("photo.png", 128).rgb)
     assert result.image.shape == reference.shape == (96, 128, 3)
     quality = psnr(result.image, reference)
     print(f"block1_conv2 PSNR {quality:.1f} dB")
@@ -46,12 +45,12 @@ def _coarse(image: np.ndarray) -> np.ndarray:
     return image[: height * 8, : width * 8].reshape(height, 8, width, 8, -1).mean(axis=(1, 3)).round().astype(np.uint8)
 
 
-def test_deeper_content_layers_keep_the_layout_but_lose_detail(tubingen):
+def test_deeper_content_layers_keep_the_layout_but_lose_detail(photo):
     """Gatys Fig. 1: block4_conv2 matches its features as well, but the picture it gives is
     coarser than block1_conv2's (lower PSNR), while its layout (8×8 block means) is the photo's."""
-    reference = images.to_uint8(shared_rgb("tubingen.jpg", 128).rgb)
-    shallow = reconstruct_content(tubingen, content_layer="block1_conv2", size=128, iterations=100)
-    deep = reconstruct_content(tubingen, content_layer="block4_conv2", size=128, iterations=100, frames_every=100)
+    reference = images.to_uint8(sample_rgb("photo.png", 128).rgb)
+    shallow = reconstruct_content(photo, content_layer="block1_conv2", size=128, iterations=100)
+    deep = reconstruct_content(photo, content_layer="block4_conv2", size=128, iterations=100, frames_every=100)
     noise = deep.frames[0]  # the seeded noise both runs began from
     print(f"PSNR block1 {psnr(shallow.image, reference):.1f}, block4 {psnr(deep.image, reference):.1f}; "
           f"layout PSNR block4 {psnr(_coarse(deep.image), _coarse(reference)):.1f}, "
@@ -61,19 +60,20 @@ def test_deeper_content_layers_keep_the_layout_but_lose_detail(tubingen):
     assert psnr(_coarse(deep.image), _coarse(reference)) > psnr(_coarse(noise), _coarse(reference)) + 2.5
 
 
-def test_style_reconstruction_lowers_the_style_loss_by_90_percent(starry):
-    result = reconstruct_style(starry, size=96, iterations=100)
+@pytest.mark.parametrize("name, shape", [("painting.png", (96, 96)), ("portrait.png", (96, 75))])
+def test_style_reconstruction_lowers_the_style_loss_by_90_percent(name, shape):
+    result = reconstruct_style(open_sample(name), size=96, iterations=100)
     start, end = result.history[0]["style"], result.loss["style"]
     print(f"style loss {start:.4g} → {end:.4g}")
     assert end <= 0.1 * start
-    assert result.image.shape[:2] == (60, 96)  # the painting's aspect ratio (1024×640)
+    assert result.image.shape[:2] == shape  # the style image's aspect ratio (the portrait is 402×512)
 
 
-def test_transfer_takes_the_style_and_keeps_the_content(tubingen, starry):
-    """Tübingen × The Starry Night: Gram distance to the painting falls ≥ 70 %, while the block4_conv2
+def test_transfer_takes_the_style_and_keeps_the_content(photo, painting):
+    """The photo × the painting: Gram distance to the painting falls ≥ 70 %, while the block4_conv2
     features stay far closer to the photo's than noise's are (cosine similarity)."""
-    result = transfer(tubingen, starry, size=128, iterations=100)
-    content, style = shared_rgb("tubingen.jpg", 128), shared_rgb("starry_night.jpg", 128)
+    result = transfer(photo, painting, size=128, iterations=100)
+    content, style = sample_rgb("photo.png", 128), sample_rgb("painting.png", 128)
     before, after = style_distance(content.rgb, style.rgb), style_distance(result.image, style.rgb)
     print(f"style distance {before:.3f} → {after:.3f}")
     assert after <= 0.3 * before
@@ -131,36 +131,36 @@ def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_best_point():
         minimize_lbfgs(fresh, np.zeros(16 * 16 * 3), iterations=3)
 
 
-def test_runs_are_reproducible_from_their_seed(tubingen):
-    first, again, other = (reconstruct_content(tubingen, content_layer="block2_conv2", size=64, iterations=8, seed=seed)
+def test_runs_are_reproducible_from_their_seed(photo):
+    first, again, other = (reconstruct_content(photo, content_layer="block2_conv2", size=64, iterations=8, seed=seed)
                            for seed in (7, 7, 8))
     np.testing.assert_array_equal(first.image, again.image)
     assert not np.array_equal(first.image, other.image)
 
 
-def test_a_callback_sees_every_iteration_and_can_stop_the_run(tubingen, starry):
+def test_a_callback_sees_every_iteration_and_can_stop_the_run(photo, painting):
     seen = []
 
     def callback(progress):
         seen.append((progress.iteration, progress.iterations, progress.loss.total > 0))
         return progress.iteration == 3
 
-    result = transfer(tubingen, starry, size=64, iterations=10, callback=callback)
+    result = transfer(photo, painting, size=64, iterations=10, callback=callback)
     assert seen == [(i, 10, True) for i in range(4)]
     assert result.stopped == "callback" and result.iterations == 3 and len(result.history) == 4
 
 
-def test_frames_are_kept_every_n_iterations_starting_with_the_start(tubingen, starry):
-    result = transfer(tubingen, starry, size=64, iterations=6, frames_every=2)
+def test_frames_are_kept_every_n_iterations_starting_with_the_start(photo, painting):
+    result = transfer(photo, painting, size=64, iterations=6, frames_every=2)
     assert len(result.frames) == 4  # iterations 0, 2, 4, 6
-    np.testing.assert_array_equal(result.frames[0], images.to_uint8(shared_rgb("tubingen.jpg", 64).rgb))
+    np.testing.assert_array_equal(result.frames[0], images.to_uint8(sample_rgb("photo.png", 64).rgb))
     np.testing.assert_array_equal(result.frames[-1], result.image)
 
 
-def test_transparency_of_the_content_is_put_back(starry):
-    rgba = np.asarray(open_shared("tubingen.jpg").convert("RGBA").resize((96, 72))).copy()
+def test_transparency_of_the_content_is_put_back(painting):
+    rgba = np.asarray(open_sample("photo.png").convert("RGBA").resize((96, 72))).copy()
     rgba[:, :48, 3] = 0  # left half transparent
-    result = transfer(rgba, starry, size=96, iterations=3)
+    result = transfer(rgba, painting, size=96, iterations=3)
     assert result.image.shape == (72, 96, 4)
     assert (result.image[:, :46, 3] == 0).all() and (result.image[:, 50:, 3] == 255).all()
 
@@ -177,6 +177,6 @@ def test_transparency_of_the_content_is_put_back(starry):
         ({"preserve_color": "yes"}, "none.*luminance.*histogram"),
     ],
 )
-def test_bad_arguments_are_refused_before_any_work(tubingen, starry, arguments, message):
+def test_bad_arguments_are_refused_before_any_work(photo, painting, arguments, message):
     with pytest.raises(ValueError, match=message):
-        transfer(tubingen, starry, **{"size": 64, "iterations": 1, **arguments})
+        transfer(photo, painting, **{"size": 64, "iterations": 1, **arguments})
