@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-DEFAULT_OUT = Path(__file__).resolve().parent / "painting.png"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "neuralstyle" / "data" / "painting.png"
 
 # Night-sky palette, dark to light.  Strokes pick neighbouring entries so a
 # region stays coherent while still showing stroke-to-stroke variation.
@@ -55,7 +55,7 @@ STROKE_LAYERS = [
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", nargs="?", type=Path, default=DEFAULT_OUT,
-                        help="output PNG path (default: examples/painting.png)")
+                        help="output PNG path (default: neuralstyle/data/painting.png, the packaged demo painting)")
     parser.add_argument("--size", type=int, default=512, help="side length in pixels")
     parser.add_argument("--seed", type=int, default=7, help="random seed")
     return parser.parse_args()

@@ -18,9 +18,16 @@ _LAZY = {
     "resolve_weights": "weights",
     "read_image": "images",
     "save_image": "images",
+    "run": "pipeline",
+    "write": "pipeline",
+    "Outcome": "pipeline",
 }
 
 __all__ = ["__version__", *_LAZY]
+
+
+def __dir__():
+    return sorted(__all__)
 
 
 def __getattr__(name):

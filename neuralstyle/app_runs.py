@@ -33,7 +33,7 @@ LABELS = {"save_every": "frame interval", "tv_weight": "TV weight"}  # widget na
 
 def demo_images() -> dict[str, Path]:
     """The bundled demo images that exist here: scikit-image's astronaut photo
-    (in its wheel) and the project's own painting (examples/painting.png, in a
+    (in its wheel) and the project's own painting (neuralstyle/data/painting.png, in the
     source checkout)."""
     found = {}
     try:
@@ -44,9 +44,10 @@ def demo_images() -> dict[str, Path]:
             found["Astronaut (scikit-image)"] = astronaut
     except ImportError:
         pass
-    painting = Path(__file__).resolve().parents[1] / "examples" / "painting.png"
-    if painting.is_file():
-        found["Painting (examples/painting.png)"] = painting
+    from .images import DEMO_PAINTING
+
+    if DEMO_PAINTING.is_file():
+        found["Painting (the project's own)"] = DEMO_PAINTING
     return found
 
 
@@ -279,6 +280,7 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
     timing = {}
 
     points: list[dict] = []  # the loss curve: one row per part and iteration
+    curve_drawn = [0.0]
 
     def on_progress(progress):
         if progress.iteration == 1:
@@ -314,9 +316,13 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
             if "first" in timing and progress.iteration > 1:
                 per_iteration = (progress.elapsed - timing["first"]) / (progress.iteration - 1)
                 left = f" · about {duration(per_iteration * (progress.iterations - progress.iteration))} left"
-            import pandas as pd
+            update = {c["live"]: pixels}
+            if time.monotonic() - curve_drawn[0] >= 1.0:  # a chart redrawn at every iteration would swamp the page
+                import pandas as pd
 
-            yield {c["live"]: pixels, c["curve"]: pd.DataFrame(list(points)),
+                update[c["curve"]] = pd.DataFrame(list(points))
+                curve_drawn[0] = time.monotonic()
+            yield {**update,
                    c["status"]: (f"**Iteration {progress.iteration}/{progress.iterations}** · loss {loss.total:.4g} "
                                  f"= content {loss.content:.3g} + style {loss.style:.3g} + tv {loss.tv:.2g} · "
                                  f"{progress.elapsed:.1f} s{left}")}
@@ -342,7 +348,7 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
     import pandas as pd
 
     yield {
-        c["live"]: result.image, c["result_image"]: str(spec.output),
+        c["live"]: result.image, c["result_image"]: str(spec.output), c["curve"]: pd.DataFrame(list(points)),
         c["status"]: (f"**{ended}**: {record['iterations']} iterations in {duration(time.time() - started)}, "
                       f"loss {record['final_loss']['total']:.4g}. Files in `{folder.name}`."),
         c["image_file"]: str(spec.output), c["gif_file"]: str(spec.gif) if result.gif is not None else None,

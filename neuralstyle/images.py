@@ -30,6 +30,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+# The project's own painting (examples/make_painting.py), a style image that ships with the package.
+DEMO_PAINTING = Path(__file__).resolve().parent / "data" / "painting.png"
+
 # ImageNet channel means in BGR order, 0–255 scale (Caffe's VGG preprocessing).
 IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
 

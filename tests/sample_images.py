@@ -1,6 +1,6 @@
 """The images the tests run on: made from images that come with the dependencies
 (scikit-image's data: the coffee cup, Chelsea the cat, the immunohistochemistry
-slide) and the project's own generated painting (examples/painting.png), so a
+slide) and the project's own generated painting (neuralstyle/data/painting.png), so a
 clone needs nothing beside it. `../shared/images` stays for the paper's
 figures and the benchmarks.
 
@@ -8,7 +8,7 @@ figures and the benchmarks.
 |---|---|---|---|
 | photo.png | skimage coffee, cropped to 4:3 | 1024x768 | a landscape photo (content) |
 | photo2.png | skimage chelsea | 451x300 | a second photo |
-| painting.png | examples/painting.png | 512x512 | a painting (style) |
+| painting.png | neuralstyle/data/painting.png | 512x512 | a painting (style) |
 | portrait.png | skimage immunohistochemistry, cropped | 402x512 | a second style, portrait |
 """
 
@@ -35,7 +35,7 @@ def _build(folder: Path) -> None:
             made / "photo.png")
     with Image.open(data / "chelsea.png") as chelsea:
         chelsea.convert("RGB").save(made / "photo2.png")
-    with Image.open(ROOT / "examples" / "painting.png") as painting:
+    with Image.open(ROOT / "neuralstyle" / "data" / "painting.png") as painting:
         painting.convert("RGB").save(made / "painting.png")
     with Image.open(data / "ihc.png") as slide:  # 512x512
         slide.convert("RGB").crop((55, 0, 457, 512)).save(made / "portrait.png")
