@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 import signal
 import sys
 import time
@@ -79,7 +80,8 @@ PANELS = {
     **dict.fromkeys(["style_layers", "style_weight", "style_blend", "style_scale", "preserve_color"], "Style"),
     **dict.fromkeys(["iterations", "optimizer", "learning_rate", "tv_weight", "seed", "scales"], "Optimisation"),
     **dict.fromkeys(["model", "weights", "pooling", "precision"], "Model"),
-    **dict.fromkeys(["output", "size", "frames", "save_every", "gif", "overwrite", "show_input"], "Output"),
+    **dict.fromkeys(["output", "size", "frames", "save_every", "gif", "overwrite"], "Output"),
+    **dict.fromkeys(["tradeoff_layers", "tradeoff_ratios", "show_input"], "Figure"),
 }
 
 
@@ -287,60 +289,55 @@ def transfer(
     run_specs(specs, quiet, dry_run=dry_run)
 
 
-@app.command("content")
-@one_line_errors
-def content_command(
-    content: Annotated[Path, typer.Argument(help="Image to reconstruct.", metavar="IMAGE")],
-    output: Output,
-    content_layer: ContentLayer = mode_default("content", "content_layer"),
-    init: NoiseInit = mode_default("content", "init"),
-    seed: Seed = default_of("seed"),
-    size: OneSize = mode_default("content", "size"),
-    iterations: OneScaleIterations = str(mode_default("content", "iterations")),
-    optimizer: Optimizer = OptimizerChoice(default_of("optimizer")),
-    learning_rate: LearningRate = default_of("learning_rate"),
-    tv_weight: TVWeight = mode_default("content", "tv_weight"),
-    model: Model = ModelChoice(default_of("model")),
-    weights: Weights = default_of("weights"),
-    pooling: Pooling = PoolingChoice(default_of("pooling")),
-    precision: Precision = PrecisionChoice(default_of("precision")),
-    frames: Frames = None,
-    save_every: SaveEvery = mode_default("content", "save_every"),
-    gif: Gif = None,
-    quiet: Quiet = False,
-    overwrite: Overwrite = False,
-    dry_run: DryRun = False,
-):
-    """Reconstruct an image from one layer's features, starting from noise."""
-    run_specs([RunSpec(mode="content", **spec_options(locals()))], quiet, dry_run=dry_run)
+def _reconstruction_command(mode: str, summary: str, field: str, image_help: str, layers: tuple) -> None:
+    """Register ``neuralstyle content`` or ``neuralstyle style``: IMAGE, -o, its
+    layer option (`layers`: name, annotation, default) and the options of a
+    single run, with this mode's defaults; argv → RunSpec → the pipeline."""
+    options = [
+        layers, ("init", NoiseInit, mode_default(mode, "init")), ("seed", Seed, default_of("seed")),
+        ("size", OneSize, mode_default(mode, "size")),
+        ("iterations", OneScaleIterations, str(mode_default(mode, "iterations"))),
+        ("optimizer", Optimizer, OptimizerChoice(default_of("optimizer"))),
+        ("learning_rate", LearningRate, default_of("learning_rate")),
+        ("tv_weight", TVWeight, mode_default(mode, "tv_weight")), ("model", Model, ModelChoice(default_of("model"))),
+        ("weights", Weights, default_of("weights")), ("pooling", Pooling, PoolingChoice(default_of("pooling"))),
+        ("precision", Precision, PrecisionChoice(default_of("precision"))), ("frames", Frames, None),
+        ("save_every", SaveEvery, mode_default(mode, "save_every")), ("gif", Gif, None), ("quiet", Quiet, False),
+        ("overwrite", Overwrite, False), ("dry_run", DryRun, False),
+    ]
+    image = Annotated[Path, typer.Argument(help=image_help, metavar="IMAGE")]
+    register_run_command(app, mode, summary, [(field, image, REQUIRED), ("output", Output, REQUIRED), *options])
 
 
-@app.command("style")
-@one_line_errors
-def style_command(
-    styles: Annotated[Path, typer.Argument(help="Style image to synthesise a texture from.", metavar="IMAGE")],
-    output: Output,
-    style_layers: StyleLayers = None,
-    init: NoiseInit = mode_default("style", "init"),
-    seed: Seed = default_of("seed"),
-    size: OneSize = mode_default("style", "size"),
-    iterations: OneScaleIterations = str(mode_default("style", "iterations")),
-    optimizer: Optimizer = OptimizerChoice(default_of("optimizer")),
-    learning_rate: LearningRate = default_of("learning_rate"),
-    tv_weight: TVWeight = mode_default("style", "tv_weight"),
-    model: Model = ModelChoice(default_of("model")),
-    weights: Weights = default_of("weights"),
-    pooling: Pooling = PoolingChoice(default_of("pooling")),
-    precision: Precision = PrecisionChoice(default_of("precision")),
-    frames: Frames = None,
-    save_every: SaveEvery = mode_default("style", "save_every"),
-    gif: Gif = None,
-    quiet: Quiet = False,
-    overwrite: Overwrite = False,
-    dry_run: DryRun = False,
-):
-    """Synthesise a style image's texture from noise, matching Gram matrices."""
-    run_specs([RunSpec(mode="style", **{**spec_options(locals()), "styles": [styles]})], quiet, dry_run=dry_run)
+REQUIRED = inspect.Parameter.empty
+
+
+def register_run_command(typer_app: typer.Typer, mode: str, summary: str, parameters: list[tuple]) -> None:
+    """Register the command `mode` on `typer_app`: its parameters are (name,
+    annotation, default or REQUIRED) triples, RunSpec fields and the CLI's own
+    (quiet, dry_run); it builds the RunSpec of that mode and runs it."""
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    signature = inspect.Signature([inspect.Parameter(name, kind, annotation=annotation, default=default)
+                                   for name, annotation, default in parameters])
+
+    def command(**values):
+        spec_values = spec_options(values)
+        if not isinstance(spec_values.get("styles", []), list):  # one style image
+            spec_values["styles"] = [spec_values["styles"]]
+        run_specs([RunSpec(mode=mode, **spec_values)], values["quiet"], dry_run=values["dry_run"])
+
+    command.__signature__ = signature
+    command.__annotations__ = {name: annotation for name, annotation, _ in parameters}
+    command.__name__ = command.__qualname__ = f"{mode}_command"
+    command.__doc__ = summary
+    typer_app.command(mode)(one_line_errors(command))
+
+
+_reconstruction_command("content", "Reconstruct an image from one layer's features, starting from noise.", "content",
+                        "Image to reconstruct.",
+                        ("content_layer", ContentLayer, mode_default("content", "content_layer")))
+_reconstruction_command("style", "Synthesise a style image's texture from noise, matching Gram matrices.", "styles",
+                        "Style image to synthesise a texture from.", ("style_layers", StyleLayers, None))
 
 
 @app.command()

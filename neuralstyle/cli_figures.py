@@ -12,98 +12,51 @@ from typing import Annotated, Optional
 import typer
 
 from . import pipeline, settings
-from .cli import (DryRun, Model, ModelChoice, PoolingChoice, Output, Overwrite, Pooling, Quiet, Seed, ShowInput, Weights, one_line_errors, spec_option,
-                  spec_options, app, run_specs)
+from .cli import (REQUIRED, DryRun, Model, ModelChoice, Output, Overwrite, Pooling, PoolingChoice, Quiet, Seed,
+                  ShowInput, Weights, app, one_line_errors, register_run_command, spec_option)
 from .settings import mode_default
-from .spec import RunSpec, default_of
+from .spec import default_of
 
 figure_app = typer.Typer(help="The figures of Gatys, Ecker and Bethge (CVPR 2016), one command each.",
                          no_args_is_help=True)
 app.add_typer(figure_app, name="figure")
 
-FigureSize = Annotated[int, typer.Option(help="Longest side of each tile in px.")]
-FigureIterations = Annotated[int, typer.Option(help="Iterations per tile.")]
-FigureGif = Annotated[Optional[Path], typer.Option(help="Write a GIF of the whole grid forming.")]
-FigureSaveEvery = Annotated[int, typer.Option(help="With --gif: a grid frame every N iterations.")]
+FigureSize = Annotated[int, typer.Option(help="Longest side of each tile in px.", rich_help_panel="Figure")]
+FigureIterations = Annotated[int, typer.Option(help="Iterations per tile.", rich_help_panel="Figure")]
+FigureGif = Annotated[Optional[Path], typer.Option(help="Write a GIF of the whole grid forming.",
+                                                   rich_help_panel="Output")]
+FigureSaveEvery = Annotated[int, typer.Option(help="With --gif: a grid frame every N iterations.",
+                                              rich_help_panel="Output")]
 OneStyle = Annotated[Path, typer.Argument(help="Style image.", metavar="STYLE")]
 
 
-def _figure(mode: str, values: dict) -> None:
-    options = spec_options(values)
-    if not isinstance(options["styles"], list):
-        options["styles"] = [options["styles"]]
-    run_specs([RunSpec(mode=mode, **options)], values["quiet"], dry_run=values["dry_run"])
+def _figure_command(mode: str, summary: str, content_help: str, styles, extra: list[tuple] = ()) -> None:
+    """Register ``neuralstyle figure MODE``: CONTENT, STYLE(S), -o and the options
+    every figure shares (its mode's defaults), plus `extra` (name, annotation,
+    default) triples; argv → RunSpec → the pipeline."""
+    shared = [
+        ("size", FigureSize, mode_default(mode, "size")), ("iterations", FigureIterations, mode_default(mode, "iterations")),
+        ("seed", Seed, default_of("seed")), ("model", Model, ModelChoice(default_of("model"))),
+        ("weights", Weights, default_of("weights")), ("pooling", Pooling, PoolingChoice(default_of("pooling"))),
+        ("gif", FigureGif, None), ("save_every", FigureSaveEvery, mode_default(mode, "save_every")),
+        ("quiet", Quiet, False), ("overwrite", Overwrite, False), ("dry_run", DryRun, False),
+    ]
+    content = Annotated[Path, typer.Argument(help=content_help)]
+    register_run_command(figure_app, mode, summary, [("content", content, REQUIRED), ("styles", styles, REQUIRED),
+                                                     ("output", Output, REQUIRED), *extra, *shared])
 
 
-@figure_app.command("reconstructions")
-@one_line_errors
-def figure_reconstructions(
-    content: Annotated[Path, typer.Argument(help="Content image (top row).")],
-    styles: OneStyle,
-    output: Output,
-    size: FigureSize = mode_default("reconstructions", "size"),
-    iterations: FigureIterations = mode_default("reconstructions", "iterations"),
-    seed: Seed = default_of("seed"),
-    model: Model = ModelChoice(default_of("model")),
-    weights: Weights = default_of("weights"),
-    pooling: Pooling = PoolingChoice(default_of("pooling")),
-    gif: FigureGif = None,
-    save_every: FigureSaveEvery = mode_default("reconstructions", "save_every"),
-    quiet: Quiet = False,
-    overwrite: Overwrite = False,
-    dry_run: DryRun = False,
-):
-    """Reconstructions (Fig. 1): content rebuilt from each block, style from growing layer sets."""
-    _figure("reconstructions", locals())
-
-
-@figure_app.command("tradeoff")
-@one_line_errors
-def figure_tradeoff(
-    content: Annotated[Path, typer.Argument(help="Content image.")],
-    styles: OneStyle,
-    output: Output,
-    tradeoff_layers: Annotated[str, spec_option("tradeoff_layers", "--content-layers")]
-    = ",".join(default_of("tradeoff_layers")),
-    tradeoff_ratios: Annotated[str, spec_option("tradeoff_ratios", "--ratios")]
-    = ",".join(f"{ratio:g}" for ratio in default_of("tradeoff_ratios")),
-    size: FigureSize = mode_default("tradeoff", "size"),
-    iterations: FigureIterations = mode_default("tradeoff", "iterations"),
-    seed: Seed = default_of("seed"),
-    model: Model = ModelChoice(default_of("model")),
-    weights: Weights = default_of("weights"),
-    pooling: Pooling = PoolingChoice(default_of("pooling")),
-    gif: FigureGif = None,
-    save_every: FigureSaveEvery = mode_default("tradeoff", "save_every"),
-    quiet: Quiet = False,
-    overwrite: Overwrite = False,
-    dry_run: DryRun = False,
-):
-    """Trade-off (Fig. 3): rows are content layers, columns content/style weight ratios."""
-    _figure("tradeoff", locals())
-
-
-@figure_app.command("styles")
-@one_line_errors
-def figure_styles(
-    content: Annotated[Path, typer.Argument(help="Content image.")],
-    styles: Annotated[list[Path], typer.Argument(help="Style images, one tile each.")],
-    output: Output,
-    size: FigureSize = mode_default("styles", "size"),
-    iterations: FigureIterations = mode_default("styles", "iterations"),
-    seed: Seed = default_of("seed"),
-    model: Model = ModelChoice(default_of("model")),
-    weights: Weights = default_of("weights"),
-    pooling: Pooling = PoolingChoice(default_of("pooling")),
-    gif: FigureGif = None,
-    save_every: FigureSaveEvery = mode_default("styles", "save_every"),
-    show_input: ShowInput = default_of("show_input"),
-    quiet: Quiet = False,
-    overwrite: Overwrite = False,
-    dry_run: DryRun = False,
-):
-    """Styles (Fig. 2): one content image in several styles."""
-    _figure("styles", locals())
+_figure_command("reconstructions", "Reconstructions (Fig. 1): content rebuilt from each block, style from growing "
+                "layer sets.", "Content image (top row).", OneStyle)
+_figure_command(
+    "tradeoff", "Trade-off (Fig. 3): rows are content layers, columns content/style weight ratios.", "Content image.",
+    OneStyle, [("tradeoff_layers", Annotated[str, spec_option("tradeoff_layers", "--content-layers")],
+                ",".join(default_of("tradeoff_layers"))),
+               ("tradeoff_ratios", Annotated[str, spec_option("tradeoff_ratios", "--ratios")],
+                ",".join(f"{ratio:g}" for ratio in default_of("tradeoff_ratios")))])
+_figure_command("styles", "Styles (Fig. 2): one content image in several styles.", "Content image.",
+                Annotated[list[Path], typer.Argument(help="Style images, one tile each.")],
+                [("show_input", ShowInput, default_of("show_input"))])
 
 
 @app.command("inspect")
@@ -142,12 +95,12 @@ def inspect_command(
     from .weights import resolve_weights
 
     resolved = resolve_weights(model, weights)
-    from .experiments import inspect
+    from .experiments import inspect as inspect_layers
     from .images import encode_image, output_format, write_atomically
     from .records import inspect_record
 
     device, _ = pipeline.device_lines()
-    figure = inspect(picture.image, layers=layer_names, channels=channels, size=size, model=model, weights=resolved,
+    figure = inspect_layers(picture.image, layers=layer_names, channels=channels, size=size, model=model, weights=resolved,
                      pooling=pooling, show_input=show_input)
     encoded = encode_image(figure.grid(), output_format(output))
     arguments = dict(image=picture.path, layers=layer_names, channels=channels, size=size, model=model,
