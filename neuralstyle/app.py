@@ -94,9 +94,10 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                     live = gr.Image(label="Forming", interactive=False, height=290, elem_id="live", format="png")
                     result_image = gr.Image(label="Result (best image)", interactive=False, height=290,
                                             elem_id="result", format="png")
-                curve = gr.LinePlot(x="iteration", y="log10 loss", color="part", height=180, elem_id="curve",
-                                    label="Loss parts per iteration (log10)", x_title="iteration",
-                                    y_title="log10 loss")
+                curve = gr.LinePlot(x="iteration", y="log10 loss", color="part", height=250, elem_id="curve",
+                                    color_map={"content": "#1f77b4", "style": "#ff7f0e", "tv": "#d62728"},
+                                    label="Loss per iteration (log10): content blue, style orange, TV red",
+                                    x_title="iteration", y_title="log10 loss")
                 status = gr.Markdown("Ready.", elem_id="status")
                 with gr.Row():
                     run_button = gr.Button("Run", variant="primary", elem_id="run")

@@ -286,8 +286,9 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
         if progress.iteration == 1:
             timing["first"] = progress.elapsed
         for part in ("content", "style", "tv"):
+            # From iteration 1 on: a transfer starts at content loss 0, which a log scale cannot show.
             value = getattr(progress.loss, part)
-            if value > 0:
+            if progress.iteration >= 1 and value > 0:
                 points.append({"iteration": progress.iteration, "log10 loss": math.log10(value), "part": part})
         if progress.iteration % spec.save_every == 0 or progress.iteration == progress.iterations:
             updates.put(("progress", progress, progress.image()))
@@ -317,7 +318,7 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
                 per_iteration = (progress.elapsed - timing["first"]) / (progress.iteration - 1)
                 left = f" · about {duration(per_iteration * (progress.iterations - progress.iteration))} left"
             update = {c["live"]: pixels}
-            if time.monotonic() - curve_drawn[0] >= 1.0:  # a chart redrawn at every iteration would swamp the page
+            if points and time.monotonic() - curve_drawn[0] >= 1.0:  # redrawn at every iteration, it swamps the page
                 import pandas as pd
 
                 update[c["curve"]] = pd.DataFrame(list(points))
