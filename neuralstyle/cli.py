@@ -8,10 +8,10 @@ costs a fraction of a second and gets one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import inspect
-import signal
 import sys
 import time
 from pathlib import Path
@@ -22,6 +22,7 @@ from typer.exceptions import TyperException
 
 from . import __version__, pipeline, settings, weights
 from .images import ImageError
+from .interrupts import Interrupted, SignalGuard, current_guard
 from .resources import gigabytes
 from .settings import SettingError, mode_default
 from .spec import RunSpec, default_of, help_for
@@ -52,8 +53,13 @@ def option_name(setting: str) -> str:
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT):
-    console.print(f"neuralstyle: error: {message}", markup=False, soft_wrap=True)
+    console.print(f"neuralstyle: error: {one_line(message)}", markup=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def one_line(message: str) -> str:
+    """A message as one line, whatever a path in it holds."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def one_line_errors(command):
@@ -67,6 +73,12 @@ def one_line_errors(command):
             _fail(error.render(option_name))
         except (ImageError, WeightsError, ValueError) as error:
             _fail(str(error))
+        except OSError as error:  # a full disk, a folder that takes no files: the environment, not the input
+            _fail(f"cannot write {error.filename or 'the results'} ({error.strerror or error}); nothing was written "
+                  f"or replaced", 1)
+        except Interrupted as interrupted:
+            console.print(f"neuralstyle: interrupted ({interrupted.signal_name}) {interrupted.when}", markup=False)
+            raise typer.Exit(interrupted.exit_code) from None
 
     return wrapper
 
@@ -151,13 +163,15 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
     """Run each spec through the pipeline with a progress bar, write its files,
     and exit with the code the outcome calls for. Every spec's outputs are
     checked before the first one runs; `dry_run` stops after the checks."""
-    from .interrupts import Interrupted, SignalGuard
-
     say = (lambda line: None) if quiet else (lambda line: console.print(line, markup=False, soft_wrap=True))
-    with SignalGuard(message_fd()) as guard:
+    with contextlib.ExitStack() as stack:
+        guard = current_guard() or stack.enter_context(SignalGuard(message_fd()))
         for spec in specs:
             pipeline.check_outputs(spec)
-        started = time.time()
+        if len(specs) > 1:  # a batch: every input is checked before the first image runs
+            for spec in specs:
+                pipeline.read_inputs(spec)
+        started, written = time.time(), []
         try:
             for spec in specs:
                 with pipeline.claim(spec):
@@ -168,12 +182,17 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
                     _warn_changed_inputs(plan, recorded_inputs)
                     if dry_run:
                         say(f"would run {spec.command}: {plan.description}; about "
-                            f"{gigabytes(plan.memory_bytes)} of memory; weights: {plan.weights.describe()}")
+                            f"{gigabytes(plan.memory_bytes)} of memory; weights: "
+                            f"{plan.weights.describe() if plan.weights else 'none here yet: a run fetches them'}")
                         continue
                     _run_plan(plan, guard, say, quiet)
-        except (Interrupted, KeyboardInterrupt, pipeline.FigureStopped):
-            console.print(f"neuralstyle: interrupted ({guard.signal_name}) before the first iteration; "
-                          f"nothing written", markup=False)
+                    written.append(spec.output)
+        except (Interrupted, KeyboardInterrupt, pipeline.FigureStopped) as stop:
+            where = (f"during the figure {spec.output.name} (a figure is written only whole)"
+                     if isinstance(stop, pipeline.FigureStopped) else "before the first iteration")
+            done = f"; written before: {', '.join(map(str, written))}" if written else ""
+            console.print(f"neuralstyle: interrupted ({guard.signal_name}) {where}; nothing written for "
+                          f"{spec.output}{done}", markup=False)
             raise typer.Exit(guard.exit_code) from None
         if guard.received is not None:  # a signal while the last files were written: they are whole
             raise typer.Exit(guard.exit_code)
@@ -193,9 +212,9 @@ def _warn_changed_inputs(plan, recorded_inputs: dict | None) -> None:
 def _run_plan(plan, guard, say, quiet: bool) -> None:
     """Execute one prepared run, write what it made, and report it."""
     from .evaluator import NonFiniteLossError
-    from .interrupts import Interrupted
 
     spec = plan.spec
+    guard.iterating = False  # each run of a batch has its own start, which a signal may cut short
     display = ProgressDisplay(quiet)
     try:
         outcome = pipeline.execute(plan, on_progress=display, should_stop=guard.should_stop, on_message=say)
@@ -391,13 +410,16 @@ def app_command(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: a terminal free of TensorFlow's noise, SIGTERM and
-    SIGHUP handled as Ctrl-C, and the command's exit code."""
+    """Console entry point: a terminal free of TensorFlow's noise, signals held as a
+    flag for the whole command (see `neuralstyle.interrupts`), and its exit code."""
     keep_native_noise_off_the_terminal()
-    for number in (signal.SIGTERM, signal.SIGHUP):  # outside a run (which guards itself), as Ctrl-C
-        if signal.getsignal(number) is not signal.SIG_IGN:
-            signal.signal(number, _interrupt)
-    sys.exit(run_command(argv))
+    with SignalGuard(message_fd()) as guard:
+        code = run_command(argv)
+        if guard.received is not None and code == 0:  # a command finished whole while a signal waited
+            console.print(f"neuralstyle: interrupted ({guard.signal_name}) as it finished; what it wrote is whole",
+                          markup=False)
+            code = guard.exit_code
+    sys.exit(code)
 
 
 def run_command(argv: list[str] | None = None) -> int:
@@ -406,16 +428,11 @@ def run_command(argv: list[str] | None = None) -> int:
         return app(args=argv, prog_name="neuralstyle", standalone_mode=False) or 0
     except TyperException as error:
         message = error.format_message() if hasattr(error, "format_message") else str(error)
-        console.print(f"neuralstyle: error: {message}", markup=False)
+        console.print(f"neuralstyle: error: {one_line(message)}", markup=False)
         return getattr(error, "exit_code", EXIT_BAD_INPUT)
-    except KeyboardInterrupt as interrupt:
-        number = interrupt.args[0] if interrupt.args and isinstance(interrupt.args[0], int) else signal.SIGINT
-        console.print(f"neuralstyle: interrupted ({signal.Signals(number).name}); nothing written", markup=False)
-        return 128 + int(number)
-
-
-def _interrupt(number, frame):
-    raise KeyboardInterrupt(number)
+    except KeyboardInterrupt:  # only where no guard holds the signals (the Python API's callers)
+        console.print("neuralstyle: interrupted (SIGINT); nothing written", markup=False)
+        return EXIT_INTERRUPTED
 
 
 _SPEC_FIELDS = set(RunSpec.__dataclass_fields__)

@@ -96,7 +96,7 @@ def inspect_command(
 
     resolved = resolve_weights(model, weights)
     from .experiments import inspect as inspect_layers
-    from .images import encode_image, output_format, write_atomically
+    from .images import encode_image, output_format
     from .records import inspect_record
 
     device, _ = pipeline.device_lines()
@@ -106,8 +106,8 @@ def inspect_command(
     arguments = dict(image=picture.path, layers=layer_names, channels=channels, size=size, model=model,
                      weights=weights, pooling=pooling, show_input=show_input)
     record = inspect_record(arguments, {"image": [picture]}, resolved, device, figure, output, encoded)
-    write_atomically(output, encoded)
-    write_atomically(output.with_suffix(".json"), json.dumps(record, indent=1).encode())
+    pipeline.write_files([(output, encoded), (output.with_suffix(".json"), json.dumps(record, indent=1).encode())],
+                         overwrite)
     print(f"wrote {output}, {output.with_suffix('.json')}")
 
 
@@ -119,7 +119,6 @@ def plot(
     overwrite: Overwrite = False,
 ):
     """The loss parts per iteration (log scale); several records are overlaid."""
-    from .images import write_atomically
     from .plots import PLOT_INSTALL, curves, loss_curves
 
     if output.suffix.lower() != ".png":
@@ -130,13 +129,14 @@ def plot(
         try:
             record = json.loads(path.read_text())
             curves(record)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
-            raise settings.SettingError("records", f"cannot plot {path}: {error}") from None
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+            raise settings.SettingError("records", f"cannot plot {path}: {error or type(error).__name__}") from None
         runs.append((path.stem, record))
     try:
-        write_atomically(output, loss_curves(runs))
+        picture = loss_curves(runs)
     except ImportError:
         raise settings.SettingError("records", PLOT_INSTALL) from None
+    pipeline.write_files([(output, picture)], overwrite)
     print(f"wrote {output}")
 
 
@@ -154,7 +154,6 @@ def gif(
 ):
     """Assemble saved frames into an animated GIF."""
     from .frames import list_frames, make_gif
-    from .images import write_atomically
 
     if not frames_dir.is_dir():
         raise settings.SettingError("frames_dir", f"{frames_dir} is not a folder of frames")
@@ -167,6 +166,6 @@ def gif(
     paths = list_frames(frames_dir)
     if not paths:
         raise settings.SettingError("frames_dir", f"no frame_NNNNN.png files in {frames_dir}")
-    write_atomically(output, make_gif(paths, duration_ms=duration, hold_last_ms=hold_last, loop=loop, every=every,
-                                      max_side=size))
+    pipeline.write_files([(output, make_gif(paths, duration_ms=duration, hold_last_ms=hold_last, loop=loop,
+                                            every=every, max_side=size))], overwrite)
     print(f"wrote {output} from {len(paths)} frames")

@@ -30,7 +30,15 @@ PAUSE_VARIABLE = "NEURALSTYLE_PAUSE_AT"
 
 
 class Interrupted(Exception):
-    """A signal came before the run's iterations began: there is nothing to keep."""
+    """A signal came before there was anything to keep. `when` says so in words,
+    `signal_name` and `exit_code` (128 + the signal) come from the guard."""
+
+    def __init__(self, phase: str, when: str = "before the first iteration; nothing written"):
+        super().__init__(phase)
+        self.phase, self.when = phase, when
+        guard = _guard
+        number = guard.received if guard is not None and guard.received else signal.SIGINT
+        self.signal_name, self.exit_code = signal.Signals(number).name, 128 + int(number)
 
 
 class SignalGuard:
@@ -42,9 +50,11 @@ class SignalGuard:
         self.iterating = False
         self._writing = 0
         self._previous: dict[int, object] = {}
+        self.leftovers: set = set()  # files to remove if a second signal ends the process at once
 
     def __enter__(self):
         global _guard
+        self._outer = _guard
         for number in SIGNALS:
             if signal.getsignal(number) is not signal.SIG_IGN:
                 self._previous[number] = signal.signal(number, self._handle)
@@ -56,7 +66,7 @@ class SignalGuard:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
         self._previous.clear()
-        _guard = None
+        _guard = self._outer
 
     def _handle(self, number, frame):
         if self.received is None:
@@ -64,6 +74,9 @@ class SignalGuard:
             return
         if self._writing:
             return  # the files being written are finished first; the first signal is acted on after
+        for path in list(self.leftovers):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
         os.write(self.message_fd, f"neuralstyle: stopped at once ({signal.Signals(number).name}); nothing more written\n".encode())
         os._exit(self.exit_code)
 
@@ -92,6 +105,11 @@ class SignalGuard:
 
 
 _guard: SignalGuard | None = None
+
+
+def current_guard() -> SignalGuard | None:
+    """The guard holding this process's signals, if a front end set one."""
+    return _guard
 
 
 def checkpoint(phase: str) -> None:

@@ -36,7 +36,7 @@ from PIL import Image
 
 from . import settings
 from .frames import FRAME_PATTERN, frame_path
-from .interrupts import checkpoint, writing
+from .interrupts import checkpoint, current_guard, writing
 from .images import decode_image, encode_image, fit_size, output_format, read_file
 from .layers import conv_layers, minimum_size
 from .records import base_record, run_record
@@ -67,7 +67,7 @@ class Plan:
 
     spec: RunSpec
     inputs: dict[str, list[InputImage]]
-    weights: Weights
+    weights: Weights | None  # None only from prepare(fetch_weights=False), when a run would fetch them
     memory_bytes: float
     description: str
 
@@ -136,6 +136,8 @@ def check_writable(path: Path, overwrite: bool, setting: str = "output") -> None
     exist unless `overwrite`."""
     if path.is_dir():
         raise SettingError(setting, f"{path} is a directory")
+    if os.path.lexists(path) and not path.exists():
+        raise SettingError(setting, f"{path} is a link to nothing; remove it or choose another path")
     if path.exists() and not overwrite:
         raise SettingError(setting, f"{path} exists; pass ⟨overwrite⟩ to replace it")
     folder = path.parent if str(path.parent) else Path(".")
@@ -156,6 +158,10 @@ def _check_folder(folder: Path, overwrite: bool, setting: str, holds: str) -> No
     if folder.is_dir() and not overwrite and any(FRAME_PATTERN.match(entry.name) or holds == "tiles"
                                                  for entry in folder.iterdir()):
         raise SettingError(setting, f"{folder} already holds {holds}; pass ⟨overwrite⟩ or choose another folder")
+    existing = next(parent for parent in [folder, *folder.parents] if os.path.lexists(parent) or parent == Path("."))
+    if not existing.is_dir():
+        raise SettingError(setting, f"cannot make ⟨name⟩ {folder}: {existing} is not a folder")
+    check_writable(existing / f".neuralstyle-probe-{os.getpid()}", True, setting)
 
 
 def read_input(path: Path) -> InputImage:
@@ -166,7 +172,8 @@ def read_input(path: Path) -> InputImage:
     return InputImage(path, hashlib.sha256(data).hexdigest(), decode_image(data, str(path)))
 
 
-def _inputs(spec: RunSpec) -> dict[str, list[InputImage]]:
+def read_inputs(spec: RunSpec) -> dict[str, list[InputImage]]:
+    """Every input image of `spec` by role (content, style, init), read and checked."""
     roles = {"content": [spec.content] if spec.content is not None else [], "style": list(spec.styles)}
     if spec.mode == "content":
         roles = {"content": roles["content"]}
@@ -224,7 +231,7 @@ def prepare(spec: RunSpec, fetch_weights: bool = True) -> Plan:
     find its weights (downloading them if `fetch_weights` and none are here).
     Raises SettingError, ImageError or WeightsError."""
     check_outputs(spec)
-    inputs = _inputs(spec)
+    inputs = read_inputs(spec)
     layer_names = _layers_used(spec)
     main = inputs["style" if spec.mode == "style" else "content"][0]
     sizes = [check_fits("content image" if spec.mode != "style" else "image", main, side, spec.model, layer_names)
@@ -246,7 +253,11 @@ def prepare(spec: RunSpec, fetch_weights: bool = True) -> Plan:
         raise SettingError("size", f"{error}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer"
                                                                  else "")) from None
     checkpoint("weights")
-    weights = resolve_weights(spec.model, spec.weights, download=fetch_weights)
+    from .weights import needs_fetch
+
+    # Without fetching, weights that a run would fetch first are left for it (None).
+    weights = None if not fetch_weights and needs_fetch(spec.model, spec.weights) else \
+        resolve_weights(spec.model, spec.weights, download=fetch_weights)
     return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes))
 
 
@@ -424,18 +435,35 @@ def _execute_figure(plan: Plan, device: str, started: float, on_progress, should
 
 
 def write(outcome: Outcome) -> list[Path]:
-    """Put an outcome's files on disk and return their paths. Each file is first
-    written whole to a temporary file beside its target; only when all are
-    written are they moved into place, the record last. Without `overwrite` a
-    file that appeared meanwhile is never replaced (SettingError); a failure
-    (a full disk, say: OSError) leaves no partial file and the earlier versions
-    in place. A second signal waits until the files are whole."""
+    """Put an outcome's files on disk (`write_files`) and return their paths; with
+    `overwrite`, an earlier run's frames in the frames folder go too."""
     spec = outcome.spec
     files = outcome.files()
+    write_files(files, spec.overwrite)
+    if spec.overwrite and spec.frames is not None:  # an earlier run's frames are replaced, not mixed in
+        kept = {path.name for path, _ in files}
+        for stale in spec.frames.iterdir():
+            if FRAME_PATTERN.match(stale.name) and stale.name not in kept:
+                stale.unlink(missing_ok=True)
+    written = [spec.output, spec.record_path]
+    if outcome.gif is not None and spec.gif is not None:
+        written.insert(1, spec.gif)
+    if outcome.tiles:
+        written.insert(1, tile_folder(spec))
+    return written
+
+
+def write_files(files: list[tuple[Path, bytes]], overwrite: bool) -> None:
+    """Write (path, bytes) pairs as one unit: each whole to a temporary file beside
+    its target first; only when all are written are they moved into place, in
+    order (a record last). Without `overwrite` a file that appeared meanwhile is
+    never replaced (SettingError); a failure (a full disk, say: OSError) leaves no
+    partial file and the earlier versions in place. A second signal waits."""
+    folder = files[-1][0].parent
     # Runs with overwrite may finish together: one at a time moves its files in, so each image keeps its record.
-    with writing(), (_folder_lock(spec.output.parent) if spec.overwrite else contextlib.nullcontext()):
-        for folder in sorted({path.parent for path, _ in files}):
-            folder.mkdir(parents=True, exist_ok=True)
+    with writing(), (_folder_lock(folder) if overwrite and folder.is_dir() else contextlib.nullcontext()):
+        for parent in sorted({path.parent for path, _ in files}):
+            parent.mkdir(parents=True, exist_ok=True)
         temporaries: list[tuple[Path, Path]] = []
         try:
             for path, data in files:
@@ -447,31 +475,20 @@ def write(outcome: Outcome) -> list[Path]:
                     os.fsync(file.fileno())
                 os.chmod(temporary, 0o666 & ~_umask())
             checkpoint("writing")
-            if not spec.overwrite:
+            if not overwrite:
                 for _, path in temporaries:
                     if os.path.lexists(path):
                         raise SettingError("output", f"{path} appeared while the run went on; pass ⟨overwrite⟩ "
                                                      f"to replace it")
             for temporary, path in temporaries:
-                if spec.overwrite:
+                if overwrite:
                     os.replace(temporary, path)
                 else:
                     os.link(temporary, path)  # fails if `path` exists: never clobber
                     os.unlink(temporary)
-            if spec.overwrite and spec.frames is not None:  # an earlier run's frames are replaced, not mixed in
-                kept = {path.name for path, _ in files}
-                for stale in spec.frames.iterdir():
-                    if FRAME_PATTERN.match(stale.name) and stale.name not in kept:
-                        stale.unlink(missing_ok=True)
         finally:
             for temporary, _ in temporaries:
                 temporary.unlink(missing_ok=True)
-    written = [spec.output, spec.record_path]
-    if outcome.gif is not None and spec.gif is not None:
-        written.insert(1, spec.gif)
-    if outcome.tiles:
-        written.insert(1, tile_folder(spec))
-    return written
 
 
 @contextlib.contextmanager
@@ -498,10 +515,13 @@ def claim(spec: RunSpec):
     if spec.overwrite:
         yield
         return
+    guard = current_guard()
     try:
         handle = os.open(_lock_path(spec), os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as error:
         raise SettingError("output", f"cannot write beside {spec.output} ({error.strerror})") from None
+    if guard is not None:
+        guard.leftovers.add(str(_lock_path(spec)))
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -513,6 +533,8 @@ def claim(spec: RunSpec):
             yield
         finally:
             _lock_path(spec).unlink(missing_ok=True)
+            if guard is not None:
+                guard.leftovers.discard(str(_lock_path(spec)))
     finally:
         os.close(handle)
 

@@ -8,6 +8,7 @@ for comparison; it returns PNG bytes and touches no file.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 
 PARTS = ("content", "style", "tv")
@@ -25,8 +26,12 @@ def curves(record: dict) -> dict[str, list[tuple[int, float]]]:
             raise ValueError("its history is not a list of iterations")
         for part in PARTS:
             value = entry.get(part)
-            if isinstance(value, (int, float)) and value > 0:  # a log scale shows positive values only
-                parts[part].append((entry["iteration"], float(value)))
+            try:
+                number, iteration = float(value), float(entry["iteration"])
+            except (TypeError, ValueError, OverflowError):
+                continue
+            if number > 0 and math.isfinite(number) and math.isfinite(iteration):  # a log scale: positive values
+                parts[part].append((entry["iteration"], number))
     return parts
 
 

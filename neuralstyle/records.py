@@ -99,8 +99,8 @@ def read_record(path: Path) -> tuple[dict, object]:
 
     try:
         data = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise SettingError("record", f"{path} is not a neuralstyle run record ({error})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise SettingError("record", f"{path} is not a neuralstyle run record ({type(error).__name__})") from None
     if not isinstance(data, dict) or "arguments" not in data:
         raise SettingError("record", f"{path} is not a neuralstyle run record (no arguments)")
     version = data.get("neuralstyle_record")
@@ -109,8 +109,8 @@ def read_record(path: Path) -> tuple[dict, object]:
                                      f"{RECORD_VERSION}")
     try:
         spec = RunSpec.from_record(data["arguments"], data.get("command"), version)
-    except TypeError as error:
-        raise SettingError("record", f"{path} does not describe a run ({error})") from None
+    except (TypeError, OverflowError, RecursionError) as error:
+        raise SettingError("record", f"{path} does not describe a run ({type(error).__name__}: {error})") from None
     except SettingError as error:
         raise SettingError("record", f"{path}: {error}") from None
     return data, spec

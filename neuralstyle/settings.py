@@ -175,7 +175,7 @@ def _number(setting: str, value) -> float:
         _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a number")
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a number")
 
 

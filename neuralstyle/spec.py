@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,6 +309,9 @@ def _checked(spec: RunSpec) -> dict:
             raise SettingError(setting, f"⟨name⟩ and ⟨{seen[key]}⟩ are both {str(path)!r}; each file a run "
                                         f"writes needs a place of its own")
         seen[key] = setting
+        if values["frames"] is not None and setting != "frames" and key.parent == Path(os.path.abspath(values["frames"])) \
+                and re.match(r"^frame_\d+\.png$", key.name):
+            raise SettingError(setting, f"⟨name⟩ {str(path)!r} is where a progress frame goes; choose another name")
     values["overwrite"] = settings.flag("overwrite", spec.overwrite)
     values["show_input"] = settings.flag("show_input", spec.show_input)
     values["tradeoff_layers"] = tuple(settings.layers("tradeoff_layers", model,

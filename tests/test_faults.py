@@ -272,3 +272,33 @@ def test_a_style_scale_that_would_not_fit_in_memory_is_refused_up_front(tmp_path
     assert result.returncode == 2
     line = assert_one_clean_line(result.stderr)
     assert "of memory" in line and "--style-scale" in line
+
+
+def test_a_signal_to_a_command_that_is_not_a_run_is_one_line_and_its_exit_code(tmp_path):
+    pytest.importorskip("matplotlib")
+    record = tmp_path / "run.json"
+    record.write_text((FIXTURES / "transfer.json").read_text())
+    watcher = Watcher(start(["plot", record, "-o", tmp_path / "curves.png"], env={"NEURALSTYLE_PAUSE_AT": "writing"}))
+    watcher.wait_for("paused at writing")
+    watcher.process.send_signal(signal.SIGHUP)
+    code, stderr = watcher.finish()
+    assert code == 128 + signal.SIGHUP, stderr
+    assert stderr.strip().splitlines()[-1] == "neuralstyle: interrupted (SIGHUP) before the first iteration; " \
+                                              "nothing written"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_an_output_that_is_a_link_to_nothing_is_refused_before_any_work(tmp_path):
+    (tmp_path / "out.png").symlink_to(tmp_path / "nowhere" / "x.png")
+    result = neuralstyle("transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", *TINY)
+    assert result.returncode == 2 and "is a link to nothing" in assert_one_clean_line(result.stderr)
+
+
+def test_a_batch_checks_every_input_before_the_first_image_runs(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.png").write_bytes(CONTENT.read_bytes())
+    (photos / "b.png").write_text("not an image")
+    result = neuralstyle("transfer", photos, STYLE, "-o", tmp_path / "out", *TINY)
+    assert result.returncode == 2 and "b.png is not an image" in assert_one_clean_line(result.stderr)
+    assert not list((tmp_path / "out").glob("*.png"))

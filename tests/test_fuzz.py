@@ -134,3 +134,11 @@ def test_a_record_whose_content_is_a_folder_is_refused_and_never_makes_the_outpu
     code, lines = cli_outcome(capsys, ["rerun", tmp_path / "record.json", "-o", tmp_path / "o.png"])
     assert code == 2 and "is a directory, not an image" in lines[-1]
     assert not (tmp_path / "o.png").exists()
+
+
+def test_a_record_nested_past_pythons_recursion_limit_is_one_line(capsys, tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 200_000)
+    for args in (["rerun", tmp_path / "deep.json", "-o", tmp_path / "o.png"],
+                 ["plot", tmp_path / "deep.json", "-o", tmp_path / "p.png"]):
+        code, lines = cli_outcome(capsys, args)
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("neuralstyle: error: "), lines

@@ -57,6 +57,7 @@ BAD_SETTINGS = {
     "reconstructions start from noise": (dict(mode="content", styles=[], init="content"), "init", ["noise"]),
     "wrong type for a flag": (dict(overwrite="yes"), "overwrite", ["'yes'", "true or false"]),
     "frames where the image goes": (dict(frames="out.png"), "frames", ["⟨output⟩", "'out.png'", "place of its own"]),
+    "an image named as a frame": (dict(frames="f", output="f/frame_00002.png"), "output", ["progress frame goes"]),
     "a GIF where the record goes": (dict(record="a.json", gif="a.json", frames="f"), "gif", ["a.json"]),
     "an absurd style scale": (dict(style_scale=1e308), "style_scale", ["1e+308", "at most 16"]),
     "a figure's TV weight": (dict(mode="tradeoff", tv_weight=3.0), "tv_weight", ["3.0", "does not apply to tradeoff"]),
