@@ -38,12 +38,8 @@ def weights_command(context: typer.Context):
             where = found[source] or ("not here: `neuralstyle weights fetch`" if source == "imagenet-q8"
                                       else "not here (Keras downloads it on first use where it can)")
             print(f"{model.upper()} {source:<12} {label}: {where}")
-    auto = "imagenet" if found_auto("vgg19") == "imagenet" else "imagenet-q8"
+    auto = "imagenet" if weights_module.find_cached_keras_file("vgg19") is not None else "imagenet-q8"
     print(f"--weights auto uses for VGG19: {auto}; fetched files are kept in {weights_module.cache_dir()}")
-
-
-def found_auto(model: str) -> str:
-    return "imagenet" if weights_module.find_cached_keras_file(model) is not None else "imagenet-q8"
 
 
 @weights_app.command("fetch")

@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from .layers import MODELS, check_layers, layer_names
+from .layers import MODELS, check_layers
 
 # --- allowed values -------------------------------------------------------------
 
@@ -294,8 +294,3 @@ def output_suffix(setting: str, path, allowed: Sequence[str] = OUTPUT_SUFFIXES) 
     if f".{suffix}" not in allowed:
         _fail(setting, f"cannot write ⟨name⟩ {str(path)!r}: unknown image type {'.' + suffix if suffix else '(none)'!r}; "
                        f"use {', '.join(allowed)}")
-
-
-def all_layer_names() -> list[str]:
-    """Every conv layer name of every model (VGG16's are a subset of VGG19's)."""
-    return layer_names("vgg19")

@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import settings
+from .frames import FRAME_PATTERN
 from .settings import SettingError, shown
 
 SCHEMA_VERSION = 2  # of the serialised spec, a run record's "arguments"
@@ -254,7 +254,7 @@ def _checked(spec: RunSpec) -> dict:
     if mode == "transfer":
         values["iterations"] = settings.per_scale("iterations", values["iterations"], len(values["scales"]))
     else:
-        values["iterations"] = (settings.per_scale("iterations", values["iterations"], 1))
+        values["iterations"] = settings.per_scale("iterations", values["iterations"], 1)
     values["save_every"] = settings.whole("save_every", values["save_every"], 1)
     values["seed"] = settings.whole("seed", spec.seed, 0)
 
@@ -310,7 +310,7 @@ def _checked(spec: RunSpec) -> dict:
                                         f"writes needs a place of its own")
         seen[key] = setting
         if values["frames"] is not None and setting != "frames" and key.parent == Path(os.path.abspath(values["frames"])) \
-                and re.match(r"^frame_\d+\.png$", key.name):
+                and FRAME_PATTERN.match(key.name):
             raise SettingError(setting, f"⟨name⟩ {str(path)!r} is where a progress frame goes; choose another name")
     values["overwrite"] = settings.flag("overwrite", spec.overwrite)
     values["show_input"] = settings.flag("show_input", spec.show_input)

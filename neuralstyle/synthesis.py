@@ -81,7 +81,7 @@ def _noise(seed: int, height: int, width: int) -> np.ndarray:
     return np.clip(noise, 0.0, 255.0).astype(np.float32)
 
 
-def initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | None, style: RGBImage | None):
+def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | None, style: RGBImage | None):
     if isinstance(init, str):
         if init == "noise":
             return _noise(seed, height, width)
@@ -343,7 +343,7 @@ def transfer(
             sized_content = resize(content_image, width, height)
             sized_styles = [resize_max_side(image, style_side) for image in style_images]
             if previous is None:
-                init_rgb = initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
+                init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
             else:
                 init_rgb = upsample_with_content_detail(previous, previous_content, sized_content)
             previous_content = sized_content
@@ -436,7 +436,7 @@ def reconstruct_content(
     checkpoint("model")
     feature_model = cached_feature_model([content_layer], model, weights, pooling, precision)
     checkpoint("targets")
-    stage = _Stage(init_rgb=initial_rgb(init, seed, height, width, None, None),
+    stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
                    content_targets={content_layer: image_features(feature_model, source.rgb)[content_layer]},
                    style_targets={}, iterations=int(iterations))
     return _run_reconstruction(
@@ -474,7 +474,7 @@ def reconstruct_style(
     checkpoint("model")
     feature_model = cached_feature_model(list(layer_weights), model, weights, pooling, precision)
     checkpoint("targets")
-    stage = _Stage(init_rgb=initial_rgb(init, seed, source.height, source.width, None, source),
+    stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
                    content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights),
                    iterations=int(iterations))
     return _run_reconstruction(
