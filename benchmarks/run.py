@@ -145,14 +145,15 @@ def precision_rows(size: int, iterations: int) -> list[tuple]:
 def memory_rows(size: int, work: Path) -> list[tuple]:
     from neuralstyle import settings
     from neuralstyle.images import fit_size
-    from neuralstyle.resources import estimate_bytes
+    from neuralstyle.resources import plan_memory
 
     limits = {512: 2.5e9, 1024: 6e9}  # the targets exist for these sizes
     rows = []
     for side in (size, 2 * size):
         peak = peak_memory_bytes(transfer_command(work / f"memory{side}.png", side, 3))
         width, height = fit_size(1024, 768, side)
-        estimate = estimate_bytes(settings.MODEL, [settings.CONTENT_LAYER, *settings.STYLE_LAYERS], width, height)
+        estimate = plan_memory(settings.MODEL, [settings.CONTENT_LAYER, *settings.STYLE_LAYERS], [(width, height)],
+                               input_pixels=2 * 1024 * 768).need
         limit = limits.get(side)
         rows.append((f"peak memory of a {width}x{height} transfer", f"{peak / 1e9:.2f} GB",
                      f"estimate {estimate / 1e9:.2f} GB", f"≤ {limit / 1e9:.1f} GB" if limit else "report",

@@ -30,7 +30,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # a local tool: no c
 import gradio as gr  # noqa: E402
 
 from . import settings  # noqa: E402
-from .app_runs import MODES, App, run_event  # noqa: E402
+from .app_runs import MODES, App, resume_event, run_event  # noqa: E402
 from .layers import MODELS, conv_layers, layer_names  # noqa: E402
 from .spec import applies_to, default_of  # noqa: E402
 
@@ -39,7 +39,9 @@ APP_SAVE_EVERY = 5  # the page shows (and the GIF holds) every 5th iteration by 
 APP_SET_FIELDS = {"content": "the upload or demo image, copied into the run's folder",
                   "styles": "the upload or demo image, copied into the run's folder",
                   "output": "the run's folder", "frames": "the run's folder", "gif": "the run's folder",
-                  "record": "beside the output", "overwrite": "never: each run has a new folder"}
+                  "record": "beside the output", "overwrite": "never: each run has a new folder",
+                  "max_memory": "the default: what the machine has free, less a margin",
+                  "checkpoint_every": "the default, so that a stopped run can be resumed"}
 MAX_UPLOAD = "100mb"  # Gradio refuses bigger uploads before they reach us
 UPLOADED = "(uploaded file)"
 ALL_LAYERS = layer_names("vgg19")  # VGG16's layers are a subset of VGG19's names
@@ -102,6 +104,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                 with gr.Row():
                     run_button = gr.Button("Run", variant="primary", elem_id="run")
                     stop_button = gr.Button("Stop (keep best so far)", variant="stop", elem_id="stop")
+                    resume_button = gr.Button("Resume the last stopped run", elem_id="resume")
                 image_file = gr.File(label="Image", elem_id="image-file", interactive=False)
                 gif_file = gr.File(label="Progress GIF", elem_id="gif-file", interactive=False)
                 record_file = gr.File(label="Run record (JSON): neuralstyle rerun RECORD.json -o NEW.png",
@@ -192,6 +195,12 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
         run_button.click(state.announce, token, [token, status], queue=False).then(
             run, settings_inputs, outputs, concurrency_limit=1, concurrency_id="run", show_progress="minimal")
         stop_button.click(state.stop, token, status, queue=False)
+
+        def resume(values: dict):
+            yield from resume_event(state, values, named)
+
+        resume_button.click(state.announce, token, [token, status], queue=False).then(
+            resume, {token, history}, outputs, concurrency_limit=1, concurrency_id="run", show_progress="minimal")
     blocks.neuralstyle_state = state
     # The RunSpec fields a visitor sets here (the style layers through their boxes), and those the app sets itself.
     blocks.neuralstyle_fields = {**{name: "widget" for name in widgets}, "style_layers": "layer boxes",

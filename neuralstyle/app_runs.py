@@ -272,7 +272,33 @@ def run_event(state: App, values: dict, widgets: dict, c: dict, layer_boxes: dic
             state.active -= 1
 
 
-def _execute(session: Session, plan, folder: Path, c: dict, history: list):
+def resume_event(state: App, values: dict, c: dict):
+    """The Resume event: the session's most recent run that stopped early goes on
+    from its checkpoint to the iterations it asked for, in its own folder."""
+    from . import checkpoints, pipeline
+
+    with state.lock:
+        state.active += 1
+    try:
+        _, session = state.session(values[c["token"]])
+        history = list(values[c["history"]] or [])
+        stopped = [entry for entry in history if checkpoints.checkpoint_path(Path(entry["image"])).exists()]
+        if not stopped:
+            raise gr.Error("No stopped run of this session to resume: a run stopped with Stop can be resumed.")
+        entry = stopped[-1]
+        try:
+            plan = pipeline.resume_plan(checkpoints.checkpoint_path(Path(entry["image"])))
+        except SettingError as error:
+            raise gr.Error(error.render(lambda name: LABELS.get(name, name.replace("_", " ")))) from None
+        yield {c["status"]: f"Resuming {Path(entry['image']).name} at iteration {plan.resume.iterations}…"}
+        yield from _execute(session, plan, Path(entry["image"]).parent, c,
+                            [item for item in history if item is not entry], keep_folder=True)
+    finally:
+        with state.lock:
+            state.active -= 1
+
+
+def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_folder: bool = False):
     from . import pipeline
 
     spec = plan.spec
@@ -333,7 +359,8 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list):
             worker.join()
     if "error" in outcome:
         error = outcome["error"]
-        shutil.rmtree(folder, ignore_errors=True)
+        if not keep_folder:  # a resumed run's folder holds its earlier part
+            shutil.rmtree(folder, ignore_errors=True)
         if isinstance(error, (ValueError, ArithmeticError)):  # a bad setting, or a loss that is not finite
             raise gr.Error(str(error))
         print(outcome["trace"], flush=True)

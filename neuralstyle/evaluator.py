@@ -49,7 +49,9 @@ class Evaluator:
     `content_targets` maps a layer to its target features ``(1, h, w, C)``;
     `style_targets` maps a layer to its target Gram matrix ``(C, C)``;
     `style_layer_weights` maps each style layer to its relative weight (they
-    are normalised to sum to 1). Points are flattened Caffe tensors of
+    are normalised to sum to 1). With `tile` (px, a multiple of 16) the step
+    runs tile by tile (`neuralstyle.tiled`): the same loss and gradient in
+    the memory of one tile. Points are flattened Caffe tensors of
     ``height * width * 3`` float64 values (BGR, mean-subtracted, 0–255 scale).
     """
 
@@ -65,8 +67,10 @@ class Evaluator:
         style_weight: float = 1.0,
         style_layer_weights: dict | None = None,
         tv_weight: float = 0.0,
+        tile: int | None = None,
     ):
         self.shape = (1, int(height), int(width), 3)
+        self.tile = tile
         self.feature_model = feature_model
         content_targets = content_targets or {}
         style_targets = style_targets or {}
@@ -75,15 +79,10 @@ class Evaluator:
 
         # Weights and target scales fold into one constant per layer, so the
         # compiled step does one multiply per layer and no divisions.
-        self._content = [
-            (layer, ops.convert_to_tensor(target, "float32"), content_weight / len(content_targets) / target_scale(target))
-            for layer, target in content_targets.items()
-        ]
-        self._style = [
-            (layer, ops.convert_to_tensor(gram, "float32"),
-             style_weight * style_layer_weights[layer] / layer_weight_sum / target_scale(gram))
-            for layer, gram in style_targets.items()
-        ]
+        content = [(layer, target, content_weight / len(content_targets) / target_scale(target))
+                   for layer, target in content_targets.items()]
+        style = [(layer, gram, style_weight * style_layer_weights[layer] / layer_weight_sum / target_scale(gram))
+                 for layer, gram in style_targets.items()]
         self._tv_weight = float(tv_weight)
         self.passes = 0
         self.best_x: np.ndarray | None = None
@@ -91,7 +90,15 @@ class Evaluator:
         self.last: LossParts | None = None
         self._last_x: np.ndarray | None = None
         self._last_grad: np.ndarray | None = None
-        self._step = gradient_step(self.feature_model, self._losses, self.shape)
+        if tile is None:
+            self._content = [(layer, ops.convert_to_tensor(target, "float32"), c) for layer, target, c in content]
+            self._style = [(layer, ops.convert_to_tensor(gram, "float32"), c) for layer, gram, c in style]
+            self._step = gradient_step(self.feature_model, self._losses, self.shape)
+        else:
+            from .tiled import TiledStep
+
+            self._step = TiledStep(feature_model, height, width, tile, content=content, style=style,
+                                   tv_weight=tv_weight)
 
     def _losses(self, features, image):
         """[total, content, style, tv] (float32 scalars) of `features`, the
@@ -143,45 +150,51 @@ class Evaluator:
 
 
 def _tensorflow_step(feature_model, losses, shape):
-    def step(image):
+    def step(image, *arguments):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            parts = losses(feature_model(image), image)
+            parts = losses(feature_model(image), image, *arguments)
         return tf.stack(parts), tape.gradient(parts[0], image)
 
-    compiled = tf.function(step, input_signature=[tf.TensorSpec(shape, tf.float32)])
-    return lambda image: tuple(value.numpy() for value in compiled(image))
+    # A fixed shape gets one trace; without one (tiles), each new shape gets its own.
+    signature = None if shape is None else [tf.TensorSpec(shape, tf.float32)]
+    compiled = tf.function(step, input_signature=signature)
+    return lambda image, *arguments: tuple(value.numpy() for value in compiled(image, *arguments))
 
 
 def _torch_step(feature_model, losses, shape):
     import torch
 
-    def step(image):
+    def step(image, *arguments):
         image = ops.convert_to_tensor(image).requires_grad_(True)  # on Keras's device (the GPU when there is one)
-        parts = losses(feature_model(image), image)
+        parts = losses(feature_model(image), image, *(ops.convert_to_tensor(value) for value in arguments))
         (gradient,) = torch.autograd.grad(parts[0], image)  # the image's gradient only, not the weights'
         return torch.stack(parts).detach().cpu().numpy(), gradient.cpu().numpy()
 
     return step
 
 
+def _jax_weights(feature_model):
+    model = feature_model.keras_model
+    return model, [variable.value for variable in model.trainable_variables], \
+        [variable.value for variable in model.non_trainable_variables]
+
+
 def _jax_step(feature_model, losses, shape):
     import jax
 
-    model = feature_model.keras_model
-    trainable = [variable.value for variable in model.trainable_variables]
-    non_trainable = [variable.value for variable in model.non_trainable_variables]
+    model, trainable, non_trainable = _jax_weights(feature_model)
 
-    def total(image, trainable, non_trainable):
+    def total(image, trainable, non_trainable, *arguments):
         features, _ = model.stateless_call(trainable, non_trainable, image, training=False)
-        parts = losses(features, image)
+        parts = losses(features, image, *arguments)
         return parts[0], ops.stack(parts)
 
     # The weights are arguments, not constants folded into the compiled program.
     value_and_grad = jax.jit(jax.value_and_grad(total, has_aux=True))
 
-    def step(image):
-        (_, parts), gradient = value_and_grad(image, trainable, non_trainable)
+    def step(image, *arguments):
+        (_, parts), gradient = value_and_grad(image, trainable, non_trainable, *arguments)
         return np.asarray(parts), np.asarray(gradient)
 
     return step
@@ -190,11 +203,37 @@ def _jax_step(feature_model, losses, shape):
 _GRADIENT_STEPS = {"tensorflow": _tensorflow_step, "torch": _torch_step, "jax": _jax_step}
 
 
-def gradient_step(feature_model, losses, shape):
-    """This backend's compiled step: ``step(image)`` takes a float32 NHWC Caffe
-    array of `shape` and returns (`losses(features, image)` as a numpy array,
-    the gradient of its first entry with respect to the image)."""
+def gradient_step(feature_model, losses, shape=None):
+    """This backend's compiled step: ``step(image, *arguments)`` takes a float32
+    NHWC Caffe array (of `shape`, when given) and float32 arrays, and returns
+    (``losses(features, image, *arguments)`` as a numpy array, the gradient of
+    its first entry with respect to the image)."""
     return _GRADIENT_STEPS[BACKEND](feature_model, losses, shape)
+
+
+def forward_step(feature_model, outputs):
+    """This backend's compiled forward pass, no gradient: ``step(image, *arguments)``
+    returns ``outputs(features, *arguments)`` (a list of tensors) as numpy arrays."""
+    if BACKEND == "tensorflow":
+        compiled = tf.function(lambda image, *arguments: outputs(feature_model(image), *arguments))
+        return lambda image, *arguments: [value.numpy() for value in compiled(image, *arguments)]
+    if BACKEND == "torch":
+        import torch
+
+        def step(image, *arguments):
+            with torch.no_grad():
+                values = outputs(feature_model(ops.convert_to_tensor(image)),
+                                 *(ops.convert_to_tensor(value) for value in arguments))
+            return [value.cpu().numpy() for value in values]
+
+        return step
+    import jax
+
+    model, trainable, non_trainable = _jax_weights(feature_model)
+    compiled = jax.jit(lambda image, trainable, non_trainable, *arguments: outputs(
+        model.stateless_call(trainable, non_trainable, image, training=False)[0], *arguments))
+    return lambda image, *arguments: [np.asarray(value) for value in compiled(image, trainable, non_trainable,
+                                                                                 *arguments)]
 
 
 @dataclass
@@ -212,6 +251,8 @@ class Progress:
     x: np.ndarray = field(repr=False)
     render: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     tile: str | None = None  # the tile of a figure this run makes, if any
+    scale: int = 0  # which size of a coarse-to-fine run (0: the first)
+    scale_iteration: int = 0  # iterations done at that size
 
     def image(self) -> np.ndarray:
         if self.render is None:

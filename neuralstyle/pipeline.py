@@ -34,13 +34,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import settings
+from . import checkpoints, settings
 from .frames import FRAME_PATTERN, frame_path
 from .interrupts import checkpoint, current_guard, writing
 from .images import decode_image, encode_image, fit_size, output_format, read_file
 from .layers import conv_layers, minimum_size
 from .records import base_record, run_record
-from .resources import check_fits_in_memory, gigabytes
+from .resources import MemoryPlan, check_fits_in_memory, default_budget, gigabytes, plan_memory
 from .settings import SettingError
 from .spec import RunSpec
 from .weights import Weights, resolve_weights
@@ -70,6 +70,12 @@ class Plan:
     weights: Weights | None  # None only from prepare(fetch_weights=False), when a run would fetch them
     memory_bytes: float
     description: str
+    memory: MemoryPlan | None = None  # how each size is evaluated (whole or in tiles); None for figures
+    sizes: list[tuple[int, int]] = field(default_factory=list)  # (width, height) of each scale
+    resume: checkpoints.State | None = None  # where an interrupted run stood, to continue it
+
+    def memory_line(self) -> str:
+        return self.memory.describe() if self.memory else f"about {gigabytes(self.memory_bytes)} of memory"
 
 
 @dataclass
@@ -88,6 +94,7 @@ class Outcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     encoded: bytes = field(default=b"", repr=False)  # the output file's bytes (its sha256 is in the record)
+    resumed: bool = False  # continued from a checkpoint: the frames folder holds the run's earlier frames
 
     def __post_init__(self):
         if not self.encoded:
@@ -236,29 +243,37 @@ def prepare(spec: RunSpec, fetch_weights: bool = True) -> Plan:
     main = inputs["style" if spec.mode == "style" else "content"][0]
     sizes = [check_fits("content image" if spec.mode != "style" else "image", main, side, spec.model, layer_names)
              for side in spec.scales]
-    passes = [(layer_names, width, height) for width, height in sizes]
+    style_passes = []
     if spec.mode == "transfer":
         style_layers = list(spec.style_layers)
         for side in spec.scales:
             for style in inputs["style"]:
-                passes.append((style_layers, *check_fits("style image", style, max(1, round(side * spec.style_scale)),
-                                                         spec.model, style_layers)))
+                style_passes.append((style_layers, *check_fits("style image", style, max(1, round(side * spec.style_scale)),
+                                                               spec.model, style_layers)))
     elif spec.is_figure:
         for style in inputs["style"]:
-            passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))
+            style_passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))
     pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
     try:
-        need = check_fits_in_memory(spec.model, passes, pixels, spec.precision)
+        if spec.is_figure:  # many small runs: never tiled
+            memory = None
+            need = check_fits_in_memory(spec.model, [(layer_names, *size) for size in sizes] + style_passes, pixels,
+                                        spec.precision)
+        else:
+            memory = plan_memory(spec.model, layer_names, sizes, style_passes, input_pixels=pixels,
+                                 precision=spec.precision, optimizer=spec.optimizer,
+                                 budget=spec.max_memory or default_budget())
+            need = memory.need
     except MemoryError as error:
-        raise SettingError("size", f"{error}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer"
-                                                                 else "")) from None
+        raise SettingError("size", f"{error}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer" else "")
+                           + ("" if spec.is_figure else " or raise ⟨max_memory⟩")) from None
     checkpoint("weights")
     from .weights import needs_fetch
 
     # Without fetching, weights that a run would fetch first are left for it (None).
     weights = None if not fetch_weights and needs_fetch(spec.model, spec.weights) else \
         resolve_weights(spec.model, spec.weights, download=fetch_weights)
-    return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes))
+    return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes), memory, sizes)
 
 
 def _describe(spec: RunSpec, inputs: dict, sizes) -> str:
@@ -311,7 +326,12 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
     `FigureStopped`. KeyboardInterrupt before the first iteration propagates."""
     spec = plan.spec
     say = on_message or (lambda line: None)
-    say(f"{spec.command}: {plan.description}; about {gigabytes(plan.memory_bytes)} of memory")
+    say(f"{spec.command}: {plan.description}; {plan.memory_line()}")
+    if plan.resume:
+        state = plan.resume
+        say(f"resuming at iteration {state.iterations} of {sum(spec.iterations)}"
+            + (f" (scale {state.scale + 1} of {len(spec.scales)})" if len(spec.scales) > 1 else "")
+            + f"; the {spec.optimizer} optimiser starts its history afresh there")
     say(f"weights: {plan.weights.describe()}")
     checkpoint("imports")
     device, lines = device_lines()  # Keras and its backend load here, after every check passed
@@ -329,9 +349,13 @@ def _synthesis_call(plan: Plan):
 
     spec, images = plan.spec, {role: [item.image for item in items] for role, items in plan.inputs.items()}
     init = images["init"][0] if images.get("init") else spec.init
+    state = plan.resume
+    resume = None if state is None else synthesis.Resume(
+        scale=state.scale, scale_iterations=state.scale_iterations, iterations=state.iterations,
+        evaluations=state.evaluations, x=state.x.astype(np.float64), history=state.history, seconds=state.seconds)
     common = dict(init=init, seed=spec.seed, size=spec.size, optimizer=spec.optimizer, learning_rate=spec.learning_rate,
                   tv_weight=spec.tv_weight, model=spec.model, weights=plan.weights, pooling=spec.pooling,
-                  precision=spec.precision)
+                  precision=spec.precision, max_memory=plan.memory.budget if plan.memory else None, resume=resume)
     if spec.mode == "transfer":
         return synthesis.transfer, (images["content"][0], images["style"]), dict(
             common, content_layer=spec.content_layer, style_layers=spec.style_layers,
@@ -357,15 +381,34 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
     frames: list[tuple[int, bytes]] = []
     frame_pixels: list[np.ndarray] = []
 
+    history = list(plan.resume.history) if plan.resume else []
+    earlier_frames = _earlier_frames(plan)
+    frame_pixels += [pixels for _, pixels in earlier_frames]
+    where = checkpoints.checkpoint_path(spec.output)
+    run_started = time.perf_counter() - (plan.resume.seconds if plan.resume else 0.0)
+
     def callback(progress):
         if spec.frames is not None and progress.iteration % spec.save_every == 0:
             pixels = progress.image()
             frames.append((progress.iteration, encode_image(pixels, "PNG")))
             if spec.gif is not None:
                 frame_pixels.append(pixels)
+        history.append({"iteration": progress.iteration, **progress.loss.as_dict(),
+                        "evaluations": progress.evaluations, "elapsed": round(progress.elapsed, 4),
+                        "scale": progress.scale})
         if on_progress is not None:
             on_progress(progress)
-        return _stop_reason(should_stop)
+        reason = _stop_reason(should_stop)
+        every = spec.checkpoint_every
+        # A checkpoint every N iterations, and where the run stops early (it may be resumed from there).
+        if every and progress.iteration > 0 and (progress.iteration % every == 0 or reason):
+            width, height = plan.sizes[progress.scale]
+            checkpoints.save(where, checkpoints.State(
+                spec=spec.to_record(), inputs=_input_hashes(plan), scale=progress.scale,
+                scale_iterations=progress.scale_iteration, iterations=progress.iteration,
+                evaluations=progress.evaluations, seconds=time.perf_counter() - run_started,
+                history=history, x=np.asarray(progress.x, np.float32), size=(width, height)))
+        return reason
 
     function, arguments, options = _synthesis_call(plan)
     result = function(*arguments, callback=callback, **options)
@@ -374,16 +417,57 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
         from .frames import make_gif
 
         gif = make_gif(frame_pixels)
-    record = run_record(spec, plan.inputs, plan.weights, device, result, frames=[frame_path(spec.frames, number)
-                                                                               for number, _ in frames],
+    frame_paths = [frame_path(spec.frames, number) for number, _ in earlier_frames + frames]
+    record = run_record(spec, plan.inputs, plan.weights, device, result, frames=frame_paths,
                         gif=spec.gif if gif is not None else None, started=started)
+    if plan.resume:
+        record["resumed_at"] = plan.resume.iterations
     warnings = []
     spread = float(result.image[..., :3].std())
     if spread < 2.0:
         warnings.append(f"the result is almost uniform (pixel std {spread:.2f}); "
                         f"try a lower ⟨style_weight⟩ or another ⟨init⟩")
     return Outcome(spec, result.image, record, frames, gif, stopped=result.stopped, error=result.error,
-                   warnings=warnings)
+                   warnings=warnings, resumed=plan.resume is not None)
+
+
+def _input_hashes(plan: Plan) -> dict[str, list[str]]:
+    return {role: [item.sha256 for item in items] for role, items in plan.inputs.items()}
+
+
+def _earlier_frames(plan: Plan) -> list[tuple[int, np.ndarray]]:
+    """A resumed run's frames from before its checkpoint, as the frames folder holds them."""
+    spec = plan.spec
+    if plan.resume is None or spec.frames is None or not spec.frames.is_dir():
+        return []
+    found = []
+    for path in sorted(spec.frames.iterdir()):
+        match = FRAME_PATTERN.match(path.name)
+        if match and int(match.group(1)) <= plan.resume.iterations:
+            with Image.open(path) as image:
+                found.append((int(match.group(1)), np.asarray(image.convert("RGBA" if image.mode == "RGBA" else "RGB"))))
+    return found
+
+
+def resume_plan(checkpoint: Path, fetch_weights: bool = True) -> Plan:
+    """The plan that continues the run whose checkpoint is `checkpoint` (see
+    `neuralstyle.checkpoints.find`): its spec, replacing its own outputs, from
+    where it stood. Refuses (SettingError) when an input changed since."""
+    state = checkpoints.load(checkpoints.find(checkpoint))
+    spec = RunSpec.from_record(state.spec, record_version=2)
+    spec = spec.replace(overwrite=True)  # the run's own outputs, written when it was interrupted
+    plan = prepare(spec, fetch_weights)
+    for role, items in plan.inputs.items():
+        recorded = state.inputs.get(role, [])
+        for item, sha256 in zip(items, recorded):
+            if item.sha256 != sha256:
+                raise SettingError("checkpoint", f"{item.path} changed since the interrupted run; resuming would mix "
+                                                 f"two runs (start it again instead)")
+    if state.scale >= len(plan.sizes) or tuple(plan.sizes[state.scale]) != tuple(state.size) \
+            or state.scale_iterations > spec.iterations[state.scale]:
+        raise SettingError("checkpoint", f"the checkpoint's scale {state.scale + 1} at {state.size[0]}x{state.size[1]} "
+                                         f"px, iteration {state.scale_iterations}, is not one of its run's")
+    return replace(plan, resume=state)
 
 
 def _execute_figure(plan: Plan, device: str, started: float, on_progress, should_stop) -> Outcome:
@@ -440,7 +524,9 @@ def write(outcome: Outcome) -> list[Path]:
     spec = outcome.spec
     files = outcome.files()
     write_files(files, spec.overwrite)
-    if spec.overwrite and spec.frames is not None:  # an earlier run's frames are replaced, not mixed in
+    if outcome.stopped is None and outcome.error is None and not spec.is_figure:
+        checkpoints.remove(checkpoints.checkpoint_path(spec.output))  # complete: nothing to resume
+    if spec.overwrite and spec.frames is not None and not outcome.resumed:  # an earlier run's frames go
         kept = {path.name for path, _ in files}
         for stale in spec.frames.iterdir():
             if FRAME_PATTERN.match(stale.name) and stale.name not in kept:

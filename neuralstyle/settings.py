@@ -62,6 +62,7 @@ TRANSFER_INIT = "content"  # Gatys's code starts from the content image
 RECONSTRUCTION_INIT = "noise"  # the paper's reconstructions start from white noise
 SEED = 0
 SAVE_EVERY = 1  # a progress frame every N iterations
+CHECKPOINT_EVERY = 20  # iterations between a run's resumable checkpoints (0: none)
 
 FIGURE_SIZE = 256  # longest side of each tile of a figure, px
 FIGURE_ITERATIONS = 200
@@ -188,6 +189,29 @@ def as_list(setting: str, value) -> list:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return [value]
     _fail(setting, f"⟨name⟩ is {shown(value)}; expected a value or a list of values")
+
+
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_AMOUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def memory_amount(setting: str, value) -> int | None:
+    """An amount of memory in bytes: 6GB, 6.5G, 500MB, 4GiB or a number of bytes
+    (at least 100 MB; None stays None, for the default)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        _fail(setting, f"⟨name⟩ is {shown(value)}; give an amount like 6GB, 500MB or 4GiB")
+    match = _AMOUNT.match(str(value))
+    unit = match.group(2).lower() if match else None
+    if unit not in _UNITS:
+        _fail(setting, f"⟨name⟩ is {shown(value)}; give an amount like 6GB, 500MB or 4GiB "
+                       f"(units: KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+    amount = float(match.group(1)) * _UNITS[unit]
+    if not 1e8 <= amount < 1e15:
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be between 100MB and 1000TB")
+    return int(amount)
 
 
 def model(value) -> str:

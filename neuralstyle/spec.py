@@ -78,6 +78,12 @@ class RunSpec:
     frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _SINGLE)
     save_every: int | None = _setting(None, "A progress frame (figures: a grid frame for --gif) every N iterations.")
     gif: Path | None = _setting(None, "Write a progress GIF here at the end.")
+    max_memory: int | str | None = _setting(
+        None, "Memory the run may use, e.g. 6GB (default: what the machine has free, less 10 %); an image whose "
+        "VGG pass needs more runs in exact tiles.", _SINGLE)
+    checkpoint_every: int = _setting(
+        settings.CHECKPOINT_EVERY, "Keep a resumable checkpoint beside the output every N iterations (0: never); "
+        "`neuralstyle resume OUT.json` continues from it.", _SINGLE)
     record: Path | None = _setting(None, "Run record to write (default: the output with .json).")
     overwrite: bool = _setting(False, "Replace existing output files.")
     tradeoff_layers: tuple[str, ...] = _setting(settings.TRADEOFF_LAYERS,
@@ -256,6 +262,8 @@ def _checked(spec: RunSpec) -> dict:
     else:
         values["iterations"] = settings.per_scale("iterations", values["iterations"], 1)
     values["save_every"] = settings.whole("save_every", values["save_every"], 1)
+    values["max_memory"] = settings.memory_amount("max_memory", spec.max_memory)
+    values["checkpoint_every"] = settings.whole("checkpoint_every", spec.checkpoint_every, 0)
     values["seed"] = settings.whole("seed", spec.seed, 0)
 
     # Choices.

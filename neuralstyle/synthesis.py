@@ -24,6 +24,7 @@ from .layers import minimum_size
 from .losses import gram_array
 from .backend import keras
 from .model import FeatureModel
+from .resources import MemoryPlan, default_budget, plan_memory
 from .weights import Weights, resolve_weights
 
 ops = keras.ops
@@ -60,6 +61,30 @@ class Result:
         return to_pil(self.image)
 
 
+@dataclass
+class Resume:
+    """Where an interrupted run stood, to continue it: at scale `scale` (index
+    into its sizes) after `scale_iterations` of that scale's iterations
+    (`iterations` in all, `evaluations` passes), at the point `x` (a flattened
+    Caffe tensor of that scale's size), with the `history` so far. The
+    optimiser starts afresh there: SciPy keeps L-BFGS-B's curvature pairs (and
+    Keras Adam's moments) to itself."""
+
+    scale: int
+    scale_iterations: int
+    iterations: int
+    evaluations: int
+    x: np.ndarray = field(repr=False)
+    history: list[dict] = field(default_factory=list, repr=False)
+    seconds: float = 0.0
+
+    def start_rgb(self, height: int, width: int) -> np.ndarray:
+        if self.x.size != height * width * 3:
+            raise ValueError(f"the checkpoint's image has {self.x.size // 3} px; this run's scale {self.scale + 1} "
+                             f"is {width}x{height}")
+        return deprocess(self.x.reshape(height, width, 3))
+
+
 def _check_size(width: int, height: int, model: str, layers, what: str) -> None:
     needed = minimum_size(model, layers)
     if min(width, height) < needed:
@@ -94,18 +119,37 @@ def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | N
     return resize(to_rgb(init), width, height).rgb
 
 
-def image_features(feature_model: FeatureModel, rgb: np.ndarray) -> dict[str, np.ndarray]:
-    """float32 features of a float RGB image (also when the model computes in bfloat16)."""
+def image_features(feature_model: FeatureModel, rgb: np.ndarray, tile: int | None = None) -> dict[str, np.ndarray]:
+    """float32 features of a float RGB image (also when the model computes in bfloat16);
+    with `tile` (px), assembled from exact tiles in the memory of one."""
+    if tile is not None:
+        from .tiled import TiledPasses
+
+        height, width = rgb.shape[:2]
+        return TiledPasses(feature_model, height, width, tile).features(preprocess(rgb), [], feature_model.layers)[1]
     return {name: ops.convert_to_numpy(ops.cast(value, "float32")) for name, value in feature_model(preprocess(rgb)).items()}
 
 
-def blended_style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[float], layers) -> dict[str, np.ndarray]:
+def _grams(feature_model: FeatureModel, rgb: np.ndarray, tile: int | None) -> dict[str, np.ndarray]:
+    if tile is None:
+        features = image_features(feature_model, rgb)
+        return {layer: gram_array(features[layer]) for layer in feature_model.layers}
+    from .tiled import TiledPasses
+
+    height, width = rgb.shape[:2]
+    grams, _ = TiledPasses(feature_model, height, width, tile).features(preprocess(rgb), feature_model.layers, [])
+    return {layer: gram.astype(np.float32) for layer, gram in grams.items()}
+
+
+def blended_style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[float], layers,
+                        tile_for: Callable[[int, int], int | None] = lambda width, height: None) -> dict[str, np.ndarray]:
     """One target Gram per layer: the blend-weighted mean of the styles' Grams.
 
     Matching the weighted mean has the same gradient as the weighted sum of
     the per-style losses (they differ by a constant), at one style's cost.
     Each style's Grams are computed once per model and size, so a batch of
-    content images, or a figure of several tiles, reuses them."""
+    content images, or a figure of several tiles, reuses them; ``tile_for(width,
+    height)`` says which sizes to compute in tiles (px; None: whole)."""
     total = sum(blend)
     grams = {layer: 0.0 for layer in layers}
     for style, weight in zip(styles, blend):
@@ -113,8 +157,7 @@ def blended_style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequen
             continue
         key = (id(feature_model), hashlib.sha1(style.rgb.tobytes()).hexdigest(), style.rgb.shape)
         if key not in _gram_cache:
-            features = image_features(feature_model, style.rgb)
-            _gram_cache[key] = {layer: gram_array(features[layer]) for layer in feature_model.layers}
+            _gram_cache[key] = _grams(feature_model, style.rgb, tile_for(style.width, style.height))
         for layer in layers:
             grams[layer] = grams[layer] + (weight / total) * _gram_cache[key][layer]
     return grams
@@ -161,6 +204,7 @@ class _Stage:
     content_targets: dict
     style_targets: dict
     iterations: int
+    tile: int | None = None  # px: evaluate in exact tiles of this side (None: whole)
 
 
 def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
@@ -169,7 +213,7 @@ def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, conten
     evaluator = Evaluator(
         feature_model, height, width, content_targets=stage.content_targets, style_targets=stage.style_targets,
         content_weight=content_weight, style_weight=style_weight, style_layer_weights=style_layer_weights,
-        tv_weight=tv_weight,
+        tv_weight=tv_weight, tile=stage.tile,
     )
     if optimizer == "adam":
         return minimize_adam(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
@@ -193,27 +237,34 @@ def _run_stages(
     frames_every: int | None,
     run_settings: dict,
     finish: Callable[[np.ndarray], np.ndarray] = lambda rgb: rgb,
+    resume: Resume | None = None,
 ) -> Result:
     """Optimise stage after stage (one per size; each later stage starts from the
     previous result), reporting one continuous iteration count to `callback`.
 
-    `stages` yields `_Stage`s; it is sent the float RGB result of each stage.
-    `finish` maps the optimised float RGB to what the user sees (colour put back)."""
+    `stages` yields `_Stage`s (from `resume.scale` on, when resuming); it is
+    sent the float RGB result of each stage. `finish` maps the optimised float
+    RGB to what the user sees (colour put back)."""
     run_settings = {**run_settings, "precision": feature_model.precision, "optimizer": optimizer, **({"learning_rate": learning_rate} if optimizer == "adam" else {})}
     frames: list[np.ndarray] = []
-    history: list[dict] = []
-    started = time.perf_counter()
-    total_iterations, done, evaluations, outcome, rgb = run_settings["total_iterations"], 0, 0, None, None
+    history: list[dict] = list(resume.history) if resume else []
+    started = time.perf_counter() - (resume.seconds if resume else 0.0)
+    total_iterations, outcome, rgb = run_settings["total_iterations"], None, None
+    first = resume.scale if resume else 0
+    done, evaluations = (resume.iterations, resume.evaluations) if resume else (0, 0)
     stage = next(stages)
-    for scale in range(len(run_settings["scales"])):
+    for scale in range(first, len(run_settings["scales"])):
         height, width = stage.init_rgb.shape[:2]
         render = _render(height, width, alpha, finish)
+        already = resume.scale_iterations if resume and scale == first else 0
 
-        def on_iteration(progress: Progress, offset=done, first_stage=scale == 0, render=render):
-            if progress.iteration == 0 and not first_stage:
-                return None  # the previous stage already showed this image
+        def on_iteration(progress: Progress, offset=done, shown=scale == 0 and not resume, render=render,
+                         scale=scale, already=already):
+            if progress.iteration == 0 and not shown:
+                return None  # the previous stage (or the interrupted run) already showed this image
             progress = replace(progress, iteration=offset + progress.iteration, iterations=total_iterations,
-                               evaluations=evaluations + progress.evaluations, render=render)
+                               evaluations=evaluations + progress.evaluations, render=render, scale=scale,
+                               scale_iteration=already + progress.iteration)
             if frames_every and progress.iteration % frames_every == 0:
                 frames.append(progress.image())
             return callback(progress) if callback is not None else None
@@ -223,7 +274,7 @@ def _run_stages(
                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
                             optimizer=optimizer, learning_rate=learning_rate, callback=on_iteration)
         history += [{**entry, "iteration": done + entry["iteration"], "evaluations": evaluations + entry["evaluations"],
-                     "scale": scale} for entry in outcome.history if scale == 0 or entry["iteration"] > 0]
+                     "scale": scale} for entry in outcome.history if (scale == 0 and not resume) or entry["iteration"] > 0]
         done += outcome.iterations
         evaluations += outcome.evaluations
         rgb = deprocess(outcome.x.reshape(height, width, 3))
@@ -274,8 +325,10 @@ def transfer(
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
     precision: str = settings.PRECISION,
+    max_memory: float | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
+    resume: Resume | None = None,
 ) -> Result:
     """Paint `content` in the style of `style` (one image, or a list blended by
     `style_blend`, default equal).
@@ -291,7 +344,9 @@ def transfer(
     `preserve_color` is 'none', 'luminance' or 'histogram' (see
     `neuralstyle.color`). `callback(progress)` runs at the start and after
     every iteration; return True from it to stop. Ctrl-C stops too; either way
-    the best image so far is returned.
+    the best image so far is returned. `max_memory` (bytes; default what the
+    machine has free, less a margin) may make a size run in exact tiles
+    (`neuralstyle.tiled`). `resume` continues a run from a `Resume` state.
     """
     model = settings.model(model)
     layer_weights = settings.style_layers(style_layers, model)
@@ -334,25 +389,34 @@ def transfer(
     for width, height in (pair for pairs in style_sizes for pair in pairs):
         _check_size(width, height, model, layer_weights, "a style image")
 
+    memory = _memory_plan(model, [content_layer, *layer_weights], sizes,
+                          [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs],
+                          [content_image, *style_images], precision, optimizer, max_memory)
     checkpoint("model")
     feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
 
     def stages():
         previous = previous_content = None
-        for (width, height), style_side, count in zip(sizes, style_sides, iterations_per_scale):
+        first = resume.scale if resume else 0
+        for scale, ((width, height), style_side, count) in enumerate(zip(sizes, style_sides, iterations_per_scale)):
+            if scale < first:
+                continue
             sized_content = resize(content_image, width, height)
             sized_styles = [resize_max_side(image, style_side) for image in style_images]
-            if previous is None:
+            if resume and scale == first:
+                init_rgb, count = resume.start_rgb(height, width), count - resume.scale_iterations
+            elif previous is None:
                 init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
             else:
                 init_rgb = upsample_with_content_detail(previous, previous_content, sized_content)
             previous_content = sized_content
             checkpoint("targets")
+            tile = memory.tile_for(width, height)
             previous = yield _Stage(
                 init_rgb=init_rgb,
-                content_targets={content_layer: image_features(feature_model, sized_content.rgb)[content_layer]},
-                style_targets=blended_style_grams(feature_model, sized_styles, blend, layer_weights),
-                iterations=count,
+                content_targets={content_layer: image_features(feature_model, sized_content.rgb, tile)[content_layer]},
+                style_targets=blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
+                iterations=count, tile=tile,
             )
 
     run_settings = {
@@ -362,14 +426,30 @@ def transfer(
         "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": iterations_per_scale,
         "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling,
         "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
-        "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes],
+        "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes], "tiling": _tiling(memory),
     }
     return _run_stages(
         feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
         style_layer_weights=layer_weights, content_weight=content_weight, style_weight=style_weight,
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
-        frames_every=frames_every, run_settings=run_settings, finish=finish,
+        frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
     )
+
+
+def _memory_plan(model, layers, sizes, style_passes, inputs, precision, optimizer, max_memory) -> MemoryPlan:
+    """How each size of a run is evaluated (`neuralstyle.resources.plan_memory`)."""
+    pixels = sum(image.width * image.height for image in inputs)
+    try:
+        return plan_memory(model, layers, sizes, style_passes, input_pixels=pixels, precision=precision,
+                           optimizer=optimizer, budget=default_budget() if max_memory is None else float(max_memory))
+    except MemoryError as error:
+        raise settings.SettingError("max_memory", f"{error}; lower the size or raise ⟨name⟩") from None
+
+
+def _tiling(memory: MemoryPlan) -> list[dict]:
+    """The record's account of how each optimised size was evaluated."""
+    return [{"size": [item.width, item.height], "tile": item.tile, "tiles": item.tiles, "halo": item.halo}
+            for item in memory.outputs]
 
 
 def transfer_evaluator(
@@ -385,11 +465,12 @@ def transfer_evaluator(
     model: str = settings.MODEL,
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
+    tile: int | None = None,
 ) -> Evaluator:
     """The loss of a transfer of `content` in `style` at `size` px (both scaled
     to that longest side), as an Evaluator: for measuring results by the loss a
     full-size run optimises (benchmarks, tests). ``evaluator.loss_parts(rgb)``
-    gives the parts for a result image."""
+    gives the parts for a result image; `tile` evaluates it tile by tile."""
     model = settings.model(model)
     layer_weights = settings.style_layers(style_layers, model)
     content_layer = settings.layers("content_layer", model, [content_layer])[0]
@@ -402,7 +483,7 @@ def transfer_evaluator(
         style_targets=blended_style_grams(feature_model, [sized_style], [1.0], layer_weights),
         content_weight=settings.non_negative("content_weight", content_weight),
         style_weight=settings.non_negative("style_weight", style_weight), style_layer_weights=layer_weights,
-        tv_weight=settings.non_negative("tv_weight", tv_weight),
+        tv_weight=settings.non_negative("tv_weight", tv_weight), tile=tile,
     )
 
 
@@ -421,8 +502,10 @@ def reconstruct_content(
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
     precision: str = settings.PRECISION,
+    max_memory: float | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
+    resume: Resume | None = None,
 ) -> Result:
     """Find an image whose `content_layer` features match those of `image`,
     starting from seeded white noise (Gatys et al. 2016, Fig. 1, top row)."""
@@ -433,16 +516,18 @@ def reconstruct_content(
     width, height = fit_size(source.width, source.height, int(size))
     _check_size(width, height, model, [content_layer], "the output")
     source = resize(source, width, height)
+    memory = _memory_plan(model, [content_layer], [(width, height)], [], [source], precision, optimizer, max_memory)
     checkpoint("model")
     feature_model = cached_feature_model([content_layer], model, weights, pooling, precision)
     checkpoint("targets")
+    tile = memory.tile_for(width, height)
     stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
-                   content_targets={content_layer: image_features(feature_model, source.rgb)[content_layer]},
-                   style_targets={}, iterations=int(iterations))
+                   content_targets={content_layer: image_features(feature_model, source.rgb, tile)[content_layer]},
+                   style_targets={}, iterations=int(iterations), tile=tile)
     return _run_reconstruction(
-        "content", {"content_layer": content_layer}, feature_model, stage, source.alpha, {}, size=size,
-        init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight, model=model,
-        pooling=pooling, callback=callback, frames_every=frames_every)
+        "content", {"content_layer": content_layer}, feature_model, _resumed(stage, resume), source.alpha, {},
+        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
+        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume)
 
 
 def reconstruct_style(
@@ -460,8 +545,10 @@ def reconstruct_style(
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
     precision: str = settings.PRECISION,
+    max_memory: float | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
     frames_every: int | None = None,
+    resume: Resume | None = None,
 ) -> Result:
     """Synthesise a texture whose Gram matrices on `style_layers` match those of
     `image`, from seeded white noise (Gatys et al. 2016, Fig. 1, bottom row).
@@ -471,32 +558,44 @@ def reconstruct_style(
     tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
     source = resize_max_side(to_rgb(image), int(size))
     _check_size(source.width, source.height, model, layer_weights, "the output")
+    memory = _memory_plan(model, list(layer_weights), [(source.width, source.height)], [], [source], precision,
+                          optimizer, max_memory)
     checkpoint("model")
     feature_model = cached_feature_model(list(layer_weights), model, weights, pooling, precision)
     checkpoint("targets")
     stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
-                   content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights),
-                   iterations=int(iterations))
+                   content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights,
+                                                                         memory.tile_for),
+                   iterations=int(iterations), tile=memory.tile_for(source.width, source.height))
     return _run_reconstruction(
-        "style", {"style_layers": layer_weights}, feature_model, stage, None, layer_weights, size=size,
-        init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight, model=model,
-        pooling=pooling, callback=callback, frames_every=frames_every)
+        "style", {"style_layers": layer_weights}, feature_model, _resumed(stage, resume), None, layer_weights,
+        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
+        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume)
+
+
+def _resumed(stage: _Stage, resume: Resume | None) -> _Stage:
+    """A single-scale run's stage, continued from `resume` where given."""
+    if resume is None:
+        return stage
+    height, width = stage.init_rgb.shape[:2]
+    return replace(stage, init_rgb=resume.start_rgb(height, width), iterations=stage.iterations - resume.scale_iterations)
 
 
 def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _Stage, alpha,
                         style_layer_weights: dict, *, size, init, seed, optimizer, learning_rate, tv_weight, model,
-                        pooling, callback, frames_every) -> Result:
+                        pooling, callback, frames_every, memory: MemoryPlan, resume: Resume | None) -> Result:
     """One single-scale run of content (content weight 1) or style (style weight 1) reconstruction."""
     height, width = stage.init_rgb.shape[:2]
+    iterations = stage.iterations + (resume.scale_iterations if resume else 0)
     run_settings = {
         "mode": mode, **layer_settings, "size": int(size), "tv_weight": tv_weight,
-        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": stage.iterations,
-        "total_iterations": stage.iterations, "model": model, "pooling": pooling,
-        "scales": [[width, height]], "output_size": [width, height],
+        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": iterations,
+        "total_iterations": iterations, "model": model, "pooling": pooling,
+        "scales": [[width, height]], "output_size": [width, height], "tiling": _tiling(memory),
     }
     return _run_stages(
         feature_model=feature_model, stages=iter([stage]), alpha=alpha, style_layer_weights=style_layer_weights,
         content_weight=1.0 if mode == "content" else 0.0, style_weight=0.0 if mode == "content" else 1.0,
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
-        frames_every=frames_every, run_settings=run_settings,
+        frames_every=frames_every, run_settings=run_settings, resume=resume,
     )

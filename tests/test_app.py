@@ -374,11 +374,20 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
     assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 1  # this session's one run
 
     # Stop ends a long run early and keeps the best image so far.
-    page.set_number("iterations", 2000)
+    page.set_number("iterations", 400)
     _, record_link = page.run(stop_after=3)
     assert "Stopped" in page.text("status")
     with urllib.request.urlopen(record_link, timeout=30) as response:
         record = json.loads(response.read())
-    assert record["stopped"] == "callback" and 2 <= record["iterations"] < 2000
+    assert record["stopped"] == "callback" and 2 <= record["iterations"] < 400
     assert Path(record["output"]["path"]).is_file()
     assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 2
+
+    # Resume continues it from its checkpoint to the iterations it asked for, in its own folder.
+    stopped_at = record["iterations"]
+    page.find("#resume").click()
+    page.wait_for(lambda: page.text("status").startswith("Done"), RUN_TIMEOUT, "the resumed run")
+    record = json.loads(Path(record["output"]["path"]).with_suffix(".json").read_text())  # Gradio serves copies
+    assert record["iterations"] == 400 and record["resumed_at"] == stopped_at and record["stopped"] is None
+    assert [entry["iteration"] for entry in record["history"]] == list(range(401))
+    assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 2  # the same run, finished

@@ -268,10 +268,11 @@ def test_gif_refuses_bad_frames_in_one_line(kind, tmp_path):
 
 def test_a_style_scale_that_would_not_fit_in_memory_is_refused_up_front(tmp_path):
     result = neuralstyle("transfer", CONTENT, STYLE, "-o", tmp_path / "out.png", "--size", "1024",
-                         "--style-scale", "16")
+                         "--style-scale", "16", "--max-memory", "4GB")
     assert result.returncode == 2
     line = assert_one_clean_line(result.stderr)
-    assert "of memory" in line and "--style-scale" in line
+    assert "a style image scaled to 12288x16384 px alone takes about 4.8 GB of memory" in line, line
+    assert "--style-scale" in line and "--max-memory" in line and "4.0 GB allowed" in line
 
 
 def test_a_signal_to_a_command_that_is_not_a_run_is_one_line_and_its_exit_code(tmp_path):
