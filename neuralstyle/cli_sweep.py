@@ -175,6 +175,7 @@ def run_cells(cells: list[Cell], options: dict, resume: bool, grid: Grid | None 
             pass
         finally:
             if grid is not None:
+                guard.iterating = True  # the summary of what is done is written, whatever signal came
                 with writing():
                     _write_summary(grid, status)
         _report(cells, status, skipped, started, guard, say)
