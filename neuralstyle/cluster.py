@@ -171,8 +171,10 @@ class RayEngine:
             else:
                 ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as error:
-            raise SettingError("ray", f"cannot reach a Ray cluster at ⟨name⟩ {address!r} "
-                                      f"({' '.join(str(error).split())[:300]})") from None
+            text = " ".join(str(error).split())
+            hint = ("; a cluster with token authentication needs RAY_AUTH_MODE=token and its token here too "
+                    "(README, Sweeps)" if "uthentication" in text or "auth" in text.lower() else "")
+            raise SettingError("ray", f"cannot reach a Ray cluster at ⟨name⟩ {address!r} ({text[:300]}){hint}") from None
         finally:
             signal.signal(signal.SIGTERM, sigterm)
         self.cpus_per_cell = cpus_per_cell
