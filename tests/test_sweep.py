@@ -26,17 +26,13 @@ from PIL import Image
 from neuralstyle import contact_sheet
 from neuralstyle.sweep import make_grid
 from sample_images import SAMPLES
+from test_cli import neuralstyle, no_tensorflow_env  # noqa: F401  (a fixture: TensorFlow cannot be imported)
 
 PHOTO, PHOTO2 = SAMPLES / "photo.png", SAMPLES / "photo2.png"
 PAINTING, PORTRAIT = SAMPLES / "painting.png", SAMPLES / "portrait.png"
 SMALL = ["--size", "64", "--iterations", "8"]
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="Ray is not installed (the cluster extra: pip install -e '.[cluster]')")
-
-
-def neuralstyle(*args, env=None, timeout=240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "neuralstyle", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, env=env)
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:
@@ -65,15 +61,6 @@ def written_cells(folder: Path) -> dict[str, bytes]:
 
 
 # --- the grid, before anything runs ------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def no_tensorflow_env(tmp_path_factory) -> dict:
-    """Importing TensorFlow fails loudly here: an error that still comes out as one line was caught before it."""
-    fake = tmp_path_factory.mktemp("fake_tf") / "tensorflow"
-    fake.mkdir()
-    (fake / "__init__.py").write_text("raise ImportError('tensorflow was imported')\n")
-    return {**os.environ, "PYTHONPATH": f"{fake.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
 
 BAD_GRIDS = {
