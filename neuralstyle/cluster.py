@@ -207,7 +207,12 @@ class RayEngine:
                 for ref in pending:
                     ray.cancel(ref, force=True)
                 return
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=0.25)
+            try:
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=0.25)
+            except Exception:  # Ctrl-C at a terminal reaches a local Ray's own processes too
+                if stop_requested():
+                    return
+                raise
             for ref in done:
                 job = pending.pop(ref)
                 try:
