@@ -94,6 +94,8 @@ def sweep_command(**values):
     grid_file = read_grid_file(values["grid"]) if values["grid"] is not None else {}
     contents = values["contents"] or grid_file.get("content") or []
     styles = values["style"] or grid_file.get("style") or []
+    if not styles:
+        raise SettingError("style", "a sweep needs at least one ⟨style⟩ image")
     lists = {setting: grid_file[setting] for setting in SWEEPABLE if setting in grid_file}
     lists.update({setting: split_values(setting, values[setting]) for setting in SWEEPABLE
                   if values[setting] is not None})

@@ -164,6 +164,8 @@ class RayEngine:
         package = Path(__file__).resolve().parent
         options = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                        runtime_env={"py_modules": [str(package)], "env_vars": {"PYTHONUNBUFFERED": "1"}})
+        if address not in ("local", "auto"):
+            reachable(address)
         sigterm = signal.getsignal(signal.SIGTERM)  # ray.init sets its own (sys.exit); the caller's guard keeps it
         try:
             if address == "local":
@@ -222,6 +224,19 @@ class RayEngine:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def reachable(address: str, seconds: float = 5) -> None:
+    """Something listens at HOST:PORT (SettingError if not), so that a wrong
+    ``--ray`` address fails in seconds instead of Ray's minutes of retries."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise SettingError("ray", f"⟨name⟩ {address!r} is not local, auto or HOST:PORT (the head node's GCS port)")
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as error:
+        raise SettingError("ray", f"nothing answers at ⟨name⟩ {address} ({error.strerror or error}); is the head "
+                                  f"node started there (ray start --head --port {port})?") from None
 
 
 def check_engine_options(ray_address: str | None, workers: int | None, cpus_per_cell: int) -> None:

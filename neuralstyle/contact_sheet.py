@@ -59,51 +59,54 @@ def font(size: int) -> ImageFont.ImageFont:
 
 
 def draw(layout: Layout, images: Mapping[int, np.ndarray | Image.Image], notes: Mapping[int, str] | None = None,
-         tile: int | None = None) -> Image.Image:
-    """The contact sheet: each cell's image fitted into a `tile`-px square at its
-    place (a cell with no image shows its note, e.g. why it failed), row labels
-    on the left, column labels on top. Tiles shrink so that neither side passes
-    `MAX_SIDE`; by default a tile is as large as the largest image, at most 256 px."""
+         tile: int = 256) -> Image.Image:
+    """The contact sheet: each cell's image fitted into a box at its place (a
+    cell with no image shows its note, e.g. why it failed), row labels on the
+    left, column labels on top. The box takes the images' own proportions, its
+    longest side that of the largest image, at most `tile` px, smaller still if
+    the sheet would pass `MAX_SIDE` on either side."""
     notes = notes or {}
-    if tile is None:
-        sides = [max(image.size) if isinstance(image, Image.Image) else max(np.asarray(image).shape[:2])
-                 for image in images.values()]
-        tile = min(256, max(sides, default=128))
+    pictures = {index: (image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image)[..., :3]))
+                .convert("RGB") for index, image in images.items()}
+    for picture in pictures.values():
+        picture.thumbnail((tile, tile), Image.Resampling.LANCZOS)
+    box_width = max((picture.width for picture in pictures.values()), default=tile // 2)
+    box_height = max((picture.height for picture in pictures.values()), default=tile // 2)
     count_rows, count_columns = len(layout.rows), len(layout.columns)
-    text_size = max(11, min(18, tile // 12))
+    text_size = max(11, min(18, max(box_width, box_height) // 12))
     label_font, pad = font(text_size), max(4, text_size // 2)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     left = max([0] + [int(measure.multiline_textbbox((0, 0), label, font=label_font)[2])
                       for label in layout.rows if label]) + (2 * pad if any(layout.rows) else 0)
-    tile = max(32, min(tile, (MAX_SIDE - left) // max(1, count_columns), MAX_SIDE // max(1, count_rows)))
+    shrink = min(1.0, (MAX_SIDE - left) / max(1, count_columns) / box_width, MAX_SIDE / max(1, count_rows) / box_height)
+    box_width, box_height = max(16, int(box_width * shrink)), max(16, int(box_height * shrink))
+    characters = max(8, box_width // (text_size // 2 + 1))  # what a column's width holds
     line = text_size + pad
-    columns_wrapped = [textwrap.fill(label, max(8, tile // (text_size // 2 + 1))) for label in layout.columns]
+    columns_wrapped = [textwrap.fill(label, characters) for label in layout.columns]
     top = (line if layout.column_title else 0) + max(line * (label.count("\n") + 1) if label else 0
                                                     for label in columns_wrapped) + pad
     gap = 2
-    width = left + count_columns * (tile + gap)
-    height = top + count_rows * (tile + gap)
+    width = left + count_columns * (box_width + gap)
+    height = top + count_rows * (box_height + gap)
     sheet = Image.new("RGB", (width, height), BACKGROUND)
     canvas = ImageDraw.Draw(sheet)
     if layout.column_title:
         canvas.text((left + (width - left) // 2, pad // 2), layout.column_title, font=label_font, fill=INK, anchor="ma")
     for column, label in enumerate(columns_wrapped):
-        x = left + column * (tile + gap) + tile // 2
+        x = left + column * (box_width + gap) + box_width // 2
         canvas.multiline_text((x, top - pad), label, font=label_font, fill=INK, anchor="md", align="center")
     for row, label in enumerate(layout.rows):
-        y = top + row * (tile + gap) + tile // 2
+        y = top + row * (box_height + gap) + box_height // 2
         canvas.multiline_text((pad, y), label, font=label_font, fill=INK, anchor="lm")
     for index, (row, column) in layout.place.items():
-        x, y = left + column * (tile + gap), top + row * (tile + gap)
-        image = images.get(index)
-        if image is None:
-            canvas.rectangle((x, y, x + tile - 1, y + tile - 1), fill=FAINT)
-            note = textwrap.fill(notes.get(index, "not run"), max(8, tile // (text_size // 2 + 1)))
-            canvas.multiline_text((x + tile // 2, y + tile // 2), note, font=font(max(10, text_size - 2)), fill=INK,
-                                  anchor="mm", align="center")
+        x, y = left + column * (box_width + gap), top + row * (box_height + gap)
+        picture = pictures.get(index)
+        if picture is None:
+            canvas.rectangle((x, y, x + box_width - 1, y + box_height - 1), fill=FAINT)
+            note = textwrap.fill(notes.get(index, "not run"), characters)
+            canvas.multiline_text((x + box_width // 2, y + box_height // 2), note, font=font(max(10, text_size - 2)),
+                                  fill=INK, anchor="mm", align="center")
             continue
-        picture = image if isinstance(image, Image.Image) else Image.fromarray(np.asarray(image)[..., :3])
-        picture = picture.convert("RGB")
-        picture.thumbnail((tile, tile), Image.Resampling.LANCZOS)
-        sheet.paste(picture, (x + (tile - picture.width) // 2, y + (tile - picture.height) // 2))
+        picture.thumbnail((box_width, box_height), Image.Resampling.LANCZOS)
+        sheet.paste(picture, (x + (box_width - picture.width) // 2, y + (box_height - picture.height) // 2))
     return sheet
