@@ -43,7 +43,7 @@ Workers = Annotated[Optional[int], typer.Option(
     help="With --ray local: how many cells run at once (default: one per CPU core).", rich_help_panel=CLUSTER)]
 CpusPerCell = Annotated[int, typer.Option(
     help="With --ray: CPUs each cell asks for (TensorFlow's thread count in that worker).", rich_help_panel=CLUSTER)]
-THUMBNAIL = 256  # px: the longest side a cell keeps for the contact sheet
+THUMBNAIL = 256  # px: the longest side of a cell on the contact sheet
 
 
 # The settings whose one value is a list say so in their own words here (their items are joined by +).
@@ -256,9 +256,7 @@ def _take(cells: list[Cell], status: dict, result) -> None:
         _fail_cell(cells, status, result.index, f"cannot write ({error.strerror or error}: {error.filename})",
                    **details)
         return
-    thumbnail = Image.fromarray(outcome.image[..., :3])
-    thumbnail.thumbnail((THUMBNAIL, THUMBNAIL), Image.Resampling.LANCZOS)
-    status[result.index] = {"status": "written", "record_data": outcome.record, "thumbnail": thumbnail, **details}
+    status[result.index] = {"status": "written", "record_data": outcome.record, **details}
 
 
 def _report(cells: list[Cell], status: dict, skipped: int, started: float, guard, say) -> None:
@@ -284,15 +282,16 @@ def _write_summary(grid: Grid, status: dict) -> None:
     """contact_sheet.png, index.html and sweep.json in the grid's folder, from what is done so far."""
     folder = grid.cells[0].spec.output.parent
     entries, images, notes = [], {}, {}
+    layout = contact_sheet.arrange([cell.labels for cell in grid.cells], grid.columns, grid.rows)
+    # Each image is read back at the size the sheet shows it: a sheet of 10,000 cells holds 80 px thumbnails.
+    side = max(32, min(THUMBNAIL, contact_sheet.MAX_SIDE // max(len(layout.rows), len(layout.columns))))
     for index, cell in enumerate(grid.cells):
         entry = status.get(index, {"status": "not run"})
         record = entry.get("record_data") or {}
         done = entry["status"] in ("written", "skipped")
-        if entry.get("thumbnail") is not None:
-            images[index] = entry["thumbnail"]
-        elif done:
+        if done:
             with contextlib.suppress(OSError, ValueError), Image.open(cell.spec.output) as picture:
-                picture.thumbnail((THUMBNAIL, THUMBNAIL))
+                picture.thumbnail((side, side), Image.Resampling.LANCZOS)
                 images[index] = picture.convert("RGB")
         notes[index] = f"{entry['status']}: {entry['error']}" if entry.get("error") else entry["status"]
         entries.append({
@@ -301,7 +300,6 @@ def _write_summary(grid: Grid, status: dict) -> None:
             "final_loss": record.get("final_loss"), "iterations": record.get("iterations"),
             "seconds": entry.get("seconds") or record.get("wall_seconds"), "worker": entry.get("worker"),
             "arguments": cell.spec.to_record()})
-    layout = contact_sheet.arrange([cell.labels for cell in grid.cells], grid.columns, grid.rows)
     sheet = io.BytesIO()
     contact_sheet.draw(layout, images, notes).save(sheet, "PNG")
     varying = [setting for setting, _ in grid.axes]

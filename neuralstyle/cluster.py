@@ -169,7 +169,7 @@ class RayEngine:
         sigterm = signal.getsignal(signal.SIGTERM)  # ray.init sets its own (sys.exit); the caller's guard keeps it
         try:
             if address == "local":
-                ray.init(num_cpus=workers or os.cpu_count(), **options)
+                ray.init(address="local", num_cpus=workers or os.cpu_count(), **options)  # whatever RAY_ADDRESS says
             else:
                 ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as error:
