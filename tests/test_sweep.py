@@ -105,7 +105,8 @@ def test_cells_are_named_by_their_inputs_and_the_settings_that_vary_and_laid_out
     images = {index: np.full((48, 64, 3), index * 15, np.uint8) for index in range(16) if index != 5}
     sheet = contact_sheet.draw(layout, images, {5: "failed: NaN"})
     assert layout.place[3] == (3, 0) and layout.place[4] == (0, 1)  # photo × portrait × block2_conv2 × 10
-    assert sheet.height > 8 * 64 and sheet.width > 2 * 64  # the labels take room beside and above the tiles
+    # Boxes of the images' own proportions (64 x 48), with room for the labels beside and above them.
+    assert 8 * 48 < sheet.height < 8 * 64 and sheet.width > 2 * 64
 
 
 def test_a_sweep_here_writes_every_cell_a_contact_sheet_and_an_index_and_a_rerun_skips_them(tmp_path):
