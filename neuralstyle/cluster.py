@@ -145,9 +145,13 @@ class InProcess:
 def ray_cell(job: CellJob, *blobs: bytes, cpus: int = 1) -> CellResult:
     """`run_cell` inside a Ray worker: TensorFlow gets as many threads as the task has CPUs
     (unless TF_NUM_INTRAOP_THREADS says otherwise)."""
+    import ray
+
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(cpus))
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(cpus))
-    return run_cell(job, *blobs)
+    result = run_cell(job, *blobs)
+    result.worker += f", Ray node {ray.get_runtime_context().get_node_id()[:8]}"
+    return result
 
 
 class RayEngine:

@@ -19,7 +19,8 @@ def page(title: str, settings: Sequence[str], cells: Sequence[Mapping], shared: 
     """The page: `settings` are the varying settings (one column each), `cells`
     mappings with name, labels (setting → value), status (done, skipped, failed
     or not run), error, image and record (file names beside the page or None),
-    final_loss, iterations, seconds and arguments (the cell's full settings);
+    final_loss, iterations, seconds, worker (where it ran) and arguments (the
+    cell's full settings);
     `shared` the settings every cell has."""
     escape = html.escape
     head = "".join(f"<th>{escape(setting.replace('_', ' '))}</th>" for setting in settings)
@@ -37,7 +38,8 @@ def page(title: str, settings: Sequence[str], cells: Sequence[Mapping], shared: 
         rows.append(
             f'<tr class="{escape(cell["status"])}"><td>{image}</td>{labels}<td>{losses}</td>'
             f"<td>{cell.get('iterations') or ''}</td><td>{status}"
-            f"{'<br>' + format(cell['seconds'], '.1f') + ' s' if cell.get('seconds') else ''}</td>"
+            f"{'<br>' + format(cell['seconds'], '.1f') + ' s' if cell.get('seconds') else ''}"
+            f"{'<br>' + escape(cell['worker']) if cell.get('worker') else ''}</td>"
             f"<td>{record}<details><summary>settings</summary><pre>{escape(details)}</pre></details></td></tr>")
     shared_rows = "".join(f"<tr><th>{escape(key)}</th><td>{escape(json.dumps(value))}</td></tr>"
                           for key, value in shared.items())
