@@ -39,6 +39,13 @@ if want tradeoff; then  # Fig. 3
       --size 256 --iterations 100 --ratios 1e-3,1e-2,1e-1,1 --overwrite
   rm -rf docs/tradeoff_tiles
 fi
+if want sweep; then  # the paper's Fig. 3 (CVPR 2016) as a sweep: Tübingen × four paintings × two style weights
+  $ns sweep $images/tubingen.jpg --style $images/starry_night.jpg --style $images/the_scream.jpg \
+      --style $images/shipwreck.jpg --style $images/seated-nude.jpg --style-weight 30,300 --size 256 \
+      --iterations 80 -o "$work/sweep"
+  .venv/bin/python -c "from PIL import Image; Image.open('$work/sweep/contact_sheet.png').convert('RGB').save('docs/sweep_tubingen.jpg', quality=88, optimize=True)"
+  cp "$work/sweep/sweep.json" docs/sweep_tubingen.json
+fi
 if want color; then  # colour preservation, both modes
   for mode in luminance histogram; do
     $ns transfer $images/tubingen.jpg $images/starry_night.jpg -o docs/color_$mode.jpg \

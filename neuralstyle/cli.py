@@ -301,6 +301,8 @@ def transfer(
     quiet: Quiet = False,
     overwrite: Overwrite = False,
     dry_run: DryRun = False,
+    ray: Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="With a folder: run its images as Ray "
+                                               "tasks, as `neuralstyle sweep --ray` does.")] = None,
 ):
     """Paint CONTENT in the style of STYLE (several styles blend).
 
@@ -311,6 +313,10 @@ def transfer(
     if content.is_dir():
         del options["content"], options["output"]
         specs = pipeline.folder_specs(content, output, **options)
+        if ray is not None:
+            from .cli_sweep import run_batch
+
+            return run_batch(specs, ray, None, 1, quiet, dry_run)
     else:
         specs = [RunSpec(mode="transfer", **options)]
     run_specs(specs, quiet, dry_run=dry_run)
@@ -463,4 +469,4 @@ def run_command(argv: list[str] | None = None) -> int:
 _SPEC_FIELDS = set(RunSpec.__dataclass_fields__)
 
 
-from . import cli_figures, cli_model  # noqa: E402,F401  (their commands register themselves on `app`)
+from . import cli_figures, cli_model, cli_sweep  # noqa: E402,F401  (their commands register themselves on `app`)

@@ -253,6 +253,7 @@ class Progress:
     tile: str | None = None  # the tile of a figure this run makes, if any
     scale: int = 0  # which size of a coarse-to-fine run (0: the first)
     scale_iteration: int = 0  # iterations done at that size
+    size: tuple[int, int] | None = None  # (width, height) of that size, px
 
     def image(self) -> np.ndarray:
         if self.render is None:

@@ -318,12 +318,15 @@ def run(spec: RunSpec, on_progress: ProgressCallback | None = None, should_stop:
 
 
 def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
-            on_message: Callable[[str], None] | None = None) -> Outcome:
+            on_message: Callable[[str], None] | None = None, keep_checkpoints: bool = True) -> Outcome:
     """Run a prepared spec. `on_progress(progress)` sees iteration 0 and every
     later one (for figures, iterations count across tiles and `progress.tile`
     names the tile); a true `should_stop()` ends a run early keeping the best
     image so far (a string says why, e.g. 'interrupted'), and ends a figure with
-    `FigureStopped`. KeyboardInterrupt before the first iteration propagates."""
+    `FigureStopped`. KeyboardInterrupt before the first iteration propagates.
+    Every `checkpoint_every` iterations a run keeps a checkpoint beside its output
+    (`neuralstyle.checkpoints`), unless `keep_checkpoints` is false (a sweep's
+    cells, which resume by cell, perhaps on a machine without the output folder)."""
     spec = plan.spec
     say = on_message or (lambda line: None)
     say(f"{spec.command}: {plan.description}; {plan.memory_line()}")
@@ -340,7 +343,7 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
     started = time.time()
     if spec.is_figure:
         return _execute_figure(plan, device, started, on_progress, should_stop)
-    return _execute_single(plan, device, started, on_progress, should_stop)
+    return _execute_single(plan, device, started, on_progress, should_stop, keep_checkpoints)
 
 
 def _synthesis_call(plan: Plan):
@@ -376,12 +379,14 @@ def _stop_reason(should_stop: StopCallback | None):
     return (reason if isinstance(reason, str) else "callback") if reason else None
 
 
-def _execute_single(plan: Plan, device: str, started: float, on_progress, should_stop) -> Outcome:
+def _execute_single(plan: Plan, device: str, started: float, on_progress, should_stop,
+                    keep_checkpoints: bool) -> Outcome:
     spec = plan.spec
     frames: list[tuple[int, bytes]] = []
     frame_pixels: list[np.ndarray] = []
 
     history = list(plan.resume.history) if plan.resume else []
+    warnings: list[str] = []
     earlier_frames = _earlier_frames(plan)
     frame_pixels += [pixels for _, pixels in earlier_frames]
     where = checkpoints.checkpoint_path(spec.output)
@@ -399,15 +404,18 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
         if on_progress is not None:
             on_progress(progress)
         reason = _stop_reason(should_stop)
-        every = spec.checkpoint_every
+        every = spec.checkpoint_every if keep_checkpoints else 0
         # A checkpoint every N iterations, and where the run stops early (it may be resumed from there).
-        if every and progress.iteration > 0 and (progress.iteration % every == 0 or reason):
-            width, height = plan.sizes[progress.scale]
-            checkpoints.save(where, checkpoints.State(
-                spec=spec.to_record(), inputs=_input_hashes(plan), scale=progress.scale,
-                scale_iterations=progress.scale_iteration, iterations=progress.iteration,
-                evaluations=progress.evaluations, seconds=time.perf_counter() - run_started,
-                history=history, x=np.asarray(progress.x, np.float32), size=(width, height)))
+        if every and progress.iteration > 0 and (progress.iteration % every == 0 or reason) and not warnings:
+            try:
+                checkpoints.save(where, checkpoints.State(
+                    spec=spec.to_record(), inputs=_input_hashes(plan), scale=progress.scale,
+                    scale_iterations=progress.scale_iteration, iterations=progress.iteration,
+                    evaluations=progress.evaluations, seconds=time.perf_counter() - run_started,
+                    history=history, x=np.asarray(progress.x, np.float32), size=progress.size))
+            except OSError as error:  # no folder here (a remote worker), a full disk: the run itself goes on
+                warnings.append(f"no checkpoint could be kept beside the output ({error.strerror or error}); "
+                                f"the run went on without")
         return reason
 
     function, arguments, options = _synthesis_call(plan)
@@ -422,7 +430,6 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
                         gif=spec.gif if gif is not None else None, started=started)
     if plan.resume:
         record["resumed_at"] = plan.resume.iterations
-    warnings = []
     spread = float(result.image[..., :3].std())
     if spread < 2.0:
         warnings.append(f"the result is almost uniform (pixel std {spread:.2f}); "

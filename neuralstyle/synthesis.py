@@ -264,7 +264,7 @@ def _run_stages(
                 return None  # the previous stage (or the interrupted run) already showed this image
             progress = replace(progress, iteration=offset + progress.iteration, iterations=total_iterations,
                                evaluations=evaluations + progress.evaluations, render=render, scale=scale,
-                               scale_iteration=already + progress.iteration)
+                               scale_iteration=already + progress.iteration, size=(width, height))
             if frames_every and progress.iteration % frames_every == 0:
                 frames.append(progress.image())
             return callback(progress) if callback is not None else None
