@@ -128,7 +128,8 @@ class MemoryPlan:
         text = f"about {gigabytes(self.need)} of memory"
         if self.budget is not None:
             text += f" (of {gigabytes(self.budget)} allowed)"
-        tiled = [item.describe() for item in self.outputs + self.styles if item.tile is not None]
+        tiled = [item.describe() for item in self.outputs if item.tile is not None]
+        tiled += ["style image " + item.describe() for item in self.styles if item.tile is not None]
         return text + ("; " + ", ".join(tiled) if tiled else "")
 
 
