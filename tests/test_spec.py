@@ -143,7 +143,9 @@ def test_every_committed_docs_record_loads_into_a_spec_through_the_migration(pat
     arguments = data["arguments"]
     assert loaded.command == data["command"]
     assert loaded.size == arguments["size"]
-    assert sum(loaded.iterations) == sum(int(part) for part in str(arguments["iterations"]).split(","))
+    recorded = arguments["iterations"]  # "300" or "40,25" (first format), [40, 25] (RunSpec's)
+    assert sum(loaded.iterations) == sum(int(part) for part in (recorded if isinstance(recorded, list)
+                                                                 else str(recorded).split(",")))
     assert loaded.output == Path(arguments["output"])
     if loaded.mode == "transfer":
         assert [str(style) for style in loaded.styles] == arguments["styles"]
