@@ -34,9 +34,10 @@ from neuralstyle.backend import BACKEND
 from neuralstyle.synthesis import transfer_evaluator
 
 folder, gradient_file = sys.argv[1], sys.argv[2]
+tile = int(sys.argv[3]) if len(sys.argv) > 3 else None
 content = images.resize_max_side(images.to_rgb(images.read_image(folder + "/photo.png")), 64)
 style = images.resize_max_side(images.to_rgb(images.read_image(folder + "/painting.png")), 64)
-evaluator = transfer_evaluator(content, style, size=64, style_weight=100.0, tv_weight=1e-3)
+evaluator = transfer_evaluator(content, style, size=64, style_weight=100.0, tv_weight=1e-3, tile=tile)
 point = np.random.default_rng(0).uniform(0, 255, (content.height, content.width, 3)).astype(np.float32)
 _, gradient = evaluator.evaluate(images.preprocess(point).reshape(-1).astype(np.float64))
 np.save(gradient_file, gradient)
@@ -48,10 +49,10 @@ def _env(backend: str) -> dict:
     return {**os.environ, "KERAS_BACKEND": backend, "CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"}
 
 
-def _one_step(backend: str, folder) -> tuple[dict, np.ndarray]:
-    gradient_file = folder / f"{backend}.npy"
-    result = subprocess.run([sys.executable, "-c", ONE_STEP, str(SAMPLES), str(gradient_file)], env=_env(backend),
-                            capture_output=True, text=True, timeout=300)
+def _one_step(backend: str, folder, *tile: str) -> tuple[dict, np.ndarray]:
+    gradient_file = folder / f"{backend}{''.join(tile)}.npy"
+    result = subprocess.run([sys.executable, "-c", ONE_STEP, str(SAMPLES), str(gradient_file), *tile],
+                            env=_env(backend), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1]), np.load(gradient_file)
 
@@ -66,6 +67,16 @@ def test_loss_and_gradient_match_tensorflows(backend, tmp_path):
     assert reference["content"] > 0.1 and reference["style"] > 0.1 and reference["tv"] > 0  # a real point, not a fixed one
     error = np.linalg.norm(gradient - reference_gradient) / np.linalg.norm(reference_gradient)
     assert error < 1e-4, f"gradient differs from TensorFlow's by {error:.2e} (relative L2)"
+
+
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
+def test_exact_tiles_on_the_backend_give_tensorflows_whole_image_loss_and_gradient(backend, tmp_path):
+    reference, reference_gradient = _one_step("tensorflow", tmp_path)
+    parts, gradient = _one_step(backend, tmp_path, "32")  # 2x2 tiles: cores cropped and summed on the backend
+    for name in ("total", "content", "style", "tv"):
+        assert parts[name] == pytest.approx(reference[name], rel=1e-4), name
+    error = np.linalg.norm(gradient - reference_gradient) / np.linalg.norm(reference_gradient)
+    assert error < 1e-4, f"tiled gradient differs from TensorFlow's whole one by {error:.2e} (relative L2)"
 
 
 def _transfer(backend: str, output, *options: str) -> subprocess.CompletedProcess:
