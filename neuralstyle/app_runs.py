@@ -287,7 +287,7 @@ def resume_event(state: App, values: dict, c: dict):
             raise gr.Error("No stopped run of this session to resume: a run stopped with Stop can be resumed.")
         entry = stopped[-1]
         try:
-            plan = pipeline.resume_plan(checkpoints.checkpoint_path(Path(entry["image"])))
+            plan = pipeline.resume_plan(checkpoints.load(checkpoints.checkpoint_path(Path(entry["image"]))))
         except SettingError as error:
             raise gr.Error(error.render(lambda name: LABELS.get(name, name.replace("_", " ")))) from None
         yield {c["status"]: f"Resuming {Path(entry['image']).name} at iteration {plan.resume.iterations}…"}

@@ -162,7 +162,7 @@ def _root(
 
 
 def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = None, dry_run: bool = False,
-              resume_from: Path | None = None) -> None:
+              resume_from: checkpoints.State | None = None) -> None:
     """Run each spec through the pipeline with a progress bar, write its files,
     and exit with the code the outcome calls for. Every spec's outputs are
     checked before the first one runs; `dry_run` stops after the checks;
@@ -407,8 +407,7 @@ def resume(
     """Continue an interrupted run (Ctrl-C, a kill, a crash, a reboot) from its last
     checkpoint to the iterations it asked for, writing its own outputs."""
     state = checkpoints.load(checkpoints.find(run))
-    spec = RunSpec.from_record(state.spec, record_version=2).replace(overwrite=True)
-    run_specs([spec], quiet, dry_run=dry_run, resume_from=run)
+    run_specs([pipeline.resumed_spec(state)], quiet, dry_run=dry_run, resume_from=state)
 
 
 APP_INSTALL = 'the web app needs Gradio: pip install "neuralstyle[app]" (in a clone: pip install -e ".[app]")'

@@ -456,13 +456,17 @@ def _earlier_frames(plan: Plan) -> list[tuple[int, np.ndarray]]:
     return found
 
 
-def resume_plan(checkpoint: Path, fetch_weights: bool = True) -> Plan:
-    """The plan that continues the run whose checkpoint is `checkpoint` (see
-    `neuralstyle.checkpoints.find`): its spec, replacing its own outputs, from
-    where it stood. Refuses (SettingError) when an input changed since."""
-    state = checkpoints.load(checkpoints.find(checkpoint))
-    spec = RunSpec.from_record(state.spec, record_version=2)
-    spec = spec.replace(overwrite=True)  # the run's own outputs, written when it was interrupted
+def resumed_spec(state: checkpoints.State) -> RunSpec:
+    """The spec of the run a checkpoint holds, allowed to replace its own outputs
+    (written when it was interrupted)."""
+    return RunSpec.from_record(state.spec, record_version=2).replace(overwrite=True)
+
+
+def resume_plan(state: checkpoints.State, fetch_weights: bool = True) -> Plan:
+    """The plan that continues the run whose checkpoint `state` is (see
+    `neuralstyle.checkpoints.load`), from where it stood. Refuses (SettingError)
+    when an input changed since."""
+    spec = resumed_spec(state)
     plan = prepare(spec, fetch_weights)
     for role, items in plan.inputs.items():
         recorded = state.inputs.get(role, [])

@@ -104,18 +104,26 @@ class TiledPasses:
                 maps[layer][(0, *_global_cells(tile, self.strides[layer], self.height, self.width))] = value
         return {layer: total / self.cells(layer) for layer, total in sums.items()}, maps
 
-    def gradient(self, image: np.ndarray, style_pulls: dict, content: list) -> tuple[float, np.ndarray]:
+    def crops(self, targets: list[tuple[str, np.ndarray]]) -> list[list[np.ndarray]]:
+        """Each tile's share of whole feature maps ``(layer, (1, h, w, C))``, float32,
+        cut once per run rather than once per evaluation."""
+        return [[np.ascontiguousarray(target[(0, *_global_cells(tile, self.strides[layer], self.height,
+                                                                  self.width))][None], np.float32)
+                 for layer, target in targets] for tile in self.tiles]
+
+    def gradient(self, image: np.ndarray, style_pulls: dict, content: list, crops: list) -> tuple[float, np.ndarray]:
         """The content loss and the image gradient of ``content loss + Σ dL/dG ⊙ G``.
 
         `style_pulls` maps a style layer to ``dL/dG`` (float32 ``(C, C)``,
-        symmetric); `content` holds ``(layer, whole target (1, h, w, C), coefficient)``."""
+        symmetric); `content` holds ``(layer, coefficient)`` and `crops` each
+        tile's content targets (`crops`)."""
         layers = list(style_pulls)
-        content_layers = [layer for layer, _, _ in content]
+        content_layers = [layer for layer, _ in content]
         total_content, gradient = 0.0, np.zeros_like(image)
         # dΣ(P ⊙ FᵀF/N)/dF = 2 F P / N for symmetric P: the matrices each tile multiplies by.
         pulls = [(2.0 / self.cells(layer) * np.asarray(pull, np.float64)).astype(np.float32)
                  for layer, pull in style_pulls.items()]
-        for tile in self.tiles:
+        for tile, tile_targets in zip(self.tiles, crops):
             key = self._key("gradient", tile, layers + content_layers)
             if key not in self._compiled:
                 def losses(features, image, *arguments, tile=tile):
@@ -126,16 +134,14 @@ class TiledPasses:
                         # Its gradient is exactly the core's F·P: the value of this sum is not used.
                         surrogate = surrogate + ops.sum(core * ops.stop_gradient(ops.matmul(core, matrix)))
                     local = ops.zeros((), "float32")
-                    for (layer, _, coefficient), target in zip(content, targets):
+                    for (layer, coefficient), target in zip(content, targets):
                         core = _core(features[layer], tile, self.strides[layer], self.height, self.width)
                         share = int(np.prod(core.shape)) / (self.cells(layer) * self.channels[layer])
                         local = local + content_loss(core, target, coefficient * share)
                     return [surrogate + local, local]
 
                 self._compiled[key] = gradient_step(self.feature_model, losses)
-            targets = [target[(0, *_global_cells(tile, self.strides[layer], self.height, self.width))][None]
-                       for layer, target, _ in content]
-            parts, window_gradient = self._compiled[key](self.window(image, tile), *pulls, *targets)
+            parts, window_gradient = self._compiled[key](self.window(image, tile), *pulls, *tile_targets)
             total_content += float(parts[1])
             gradient[:, tile.window_top:tile.window_bottom, tile.window_left:tile.window_right] += window_gradient
         return total_content, gradient
@@ -170,8 +176,8 @@ class TiledStep:
 
     def __init__(self, feature_model, height: int, width: int, core: int, *, content, style, tv_weight: float):
         self.passes = TiledPasses(feature_model, height, width, core)
-        self.content = [(layer, np.asarray(target, np.float32), float(coefficient))
-                        for layer, target, coefficient in content]
+        self.content = [(layer, float(coefficient)) for layer, _, coefficient in content]
+        self.content_crops = self.passes.crops([(layer, np.asarray(target)) for layer, target, _ in content])
         self.style = [(layer, np.asarray(gram, np.float64), float(coefficient)) for layer, gram, coefficient in style]
         self.tv_weight = float(tv_weight)
 
@@ -188,6 +194,6 @@ class TiledStep:
             difference = grams[layer] - target
             style += coefficient * float(np.mean(difference**2))
             pulls[layer] = coefficient * 2.0 * difference / difference.size
-        content, gradient = self.passes.gradient(image, pulls, self.content)
+        content, gradient = self.passes.gradient(image, pulls, self.content, self.content_crops)
         tv, tv_gradient = total_variation(image, self.tv_weight)
         return np.array([content + style + tv, content, style, tv]), gradient + tv_gradient
