@@ -36,7 +36,12 @@ def start(args: list, env: dict | None = None) -> subprocess.Popen:
 
 def neuralstyle(*args, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     process = start(list(args), env)
-    stdout, stderr = process.communicate(timeout=timeout)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:  # a run that hangs must not outlive its test (and hold its memory)
+        process.kill()
+        process.communicate()
+        raise
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
