@@ -1,0 +1,108 @@
+"""An independent judge of a style transfer's picture, for the time-to-quality benchmark.
+
+Neither neuralstyle nor pastiche optimises what it measures, so a result that
+matches its own loss gets no credit here:
+
+* **style distance** (lower is better): the sliced Wasserstein-1 distance
+  between the output's and the painting's VGG19 feature distributions (every
+  position a sample) at ``STYLE_LAYERS``, none of which either loss reads
+  (both use conv1 of each block for style and block4_conv2 for content). Each
+  of ``DIRECTIONS`` random unit directions (fixed seed) is compared on
+  ``QUANTILES`` quantiles and divided by the painting's spread along it, so
+  every layer counts alike; the mean over directions and layers.
+* **content similarity** (higher is better, at most 1): the mean cosine
+  similarity, position by position, between the output's and the photograph's
+  features at ``CONTENT_LAYERS``, again outside both losses.
+
+The painting and the photograph are resized to the output's longest side
+first, as both tools do. A result is "at least as good" as a reference when
+its style distance is at most ``STYLE_TOLERANCE`` × the reference's and its
+content similarity at least the reference's less ``CONTENT_TOLERANCE``
+(`at_least_as_good`). These constants were fixed before the judge measured
+anything.
+
+    .venv/bin/python benchmarks/judge.py OUTPUT CONTENT STYLE   # prints JSON
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+CONTENT_LAYERS = ("block3_conv2", "block5_conv2")
+DIRECTIONS = 128
+QUANTILES = 256
+SEED = 0
+# "At least as good": 1 % on the style distance, 0.005 on the content similarity.
+STYLE_TOLERANCE = 1.01
+CONTENT_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
+class Verdict:
+    style_distance: float  # ≥ 0, lower is better
+    content_similarity: float  # -1..1, higher is better
+
+
+@lru_cache(maxsize=1)
+def _model():
+    from neuralstyle.model import FeatureModel
+
+    return FeatureModel([*STYLE_LAYERS, *CONTENT_LAYERS], weights="imagenet-q8")
+
+
+def features(image) -> dict[str, np.ndarray]:
+    """VGG19 ReLU features ``name -> (positions, channels)`` float64 of an RGB image (any input `to_rgb` takes)."""
+    from neuralstyle.images import preprocess, to_rgb
+
+    outputs = _model()(preprocess(to_rgb(image).rgb))
+    return {name: np.asarray(value, dtype=np.float64).reshape(-1, value.shape[-1]) for name, value in outputs.items()}
+
+
+def sliced_wasserstein(samples: np.ndarray, reference: np.ndarray, seed: int = SEED) -> float:
+    """Sliced W1 between two (n, C) sample sets, each direction in units of the reference's spread along it."""
+    rng = np.random.default_rng(seed)
+    directions = rng.standard_normal((samples.shape[1], DIRECTIONS))
+    directions /= np.linalg.norm(directions, axis=0)
+    levels = (np.arange(QUANTILES) + 0.5) / QUANTILES
+    ours = np.quantile(samples @ directions, levels, axis=0)
+    theirs = np.quantile(reference @ directions, levels, axis=0)
+    spread = np.maximum((reference @ directions).std(axis=0), 1e-6)
+    return float(np.mean(np.abs(ours - theirs).mean(axis=0) / spread))
+
+
+def judge(output, content, style) -> Verdict:
+    """The `Verdict` of `output` (uint8 RGB or PIL) against the photograph `content` and the painting `style`."""
+    from neuralstyle.images import resize, resize_max_side, to_rgb
+
+    result = to_rgb(output)
+    side = max(result.width, result.height)
+    photo = resize(to_rgb(content), result.width, result.height)
+    painting = resize_max_side(to_rgb(style), side)
+    ours, theirs, photo_features = features(result.rgb), features(painting.rgb), features(photo.rgb)
+    style_distance = np.mean([sliced_wasserstein(ours[name], theirs[name]) for name in STYLE_LAYERS])
+    similarities = []
+    for name in CONTENT_LAYERS:
+        a, b = ours[name], photo_features[name]
+        cosine = (a * b).sum(axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
+        similarities.append(cosine.mean())
+    return Verdict(float(style_distance), float(np.mean(similarities)))
+
+
+def at_least_as_good(candidate: Verdict, reference: Verdict) -> bool:
+    """Whether `candidate` is as good as `reference` on both counts, within the committed tolerances."""
+    return (candidate.style_distance <= reference.style_distance * STYLE_TOLERANCE
+            and candidate.content_similarity >= reference.content_similarity - CONTENT_TOLERANCE)
+
+
+if __name__ == "__main__":
+    from PIL import Image
+
+    if len(sys.argv) != 4:
+        raise SystemExit("usage: judge.py OUTPUT CONTENT STYLE")
+    print(json.dumps(asdict(judge(*(Image.open(path) for path in sys.argv[1:])))))
