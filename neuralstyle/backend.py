@@ -15,6 +15,7 @@ the import (a user's own TF_CPP_MIN_LOG_LEVEL wins).
 import functools
 import os
 
+from .hardware import auto_precision, cpu_flags
 from .settings import BACKENDS
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -79,12 +80,38 @@ def _gpu_name() -> str | None:
 
 def cpu_vector_extensions() -> str:
     """The widest vector instructions this CPU has that matter for VGG on the CPU."""
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
-    except OSError:
+    flags = cpu_flags()
+    if not flags:
         return "unknown"
     for flag, label in (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f", "AVX-512"), ("avx2", "AVX2")):
         if flag in flags:
             return label
     return "SSE"
+
+
+def resolve_precision(precision: str, mode: str = "transfer") -> tuple[str, str | None]:
+    """The precision a run of `mode` computes in, and for 'auto' why (else None):
+    bfloat16 where the device the run takes has native bfloat16, float32
+    elsewhere and for reconstructions, which match features more closely than
+    bfloat16's 8-bit mantissa can hold (their loss stalls at its rounding)."""
+    if precision != "auto":
+        return precision, None
+    if mode in ("content", "style"):
+        return "float32", "a reconstruction matches features beyond bfloat16's resolution"
+    return auto_precision(_gpu_bfloat16() if _gpu_name() else None)
+
+
+def _gpu_bfloat16() -> bool:
+    """Whether the GPU computes in bfloat16 natively (NVIDIA compute capability 8.0, Ampere, on)."""
+    if BACKEND == "torch":
+        import torch
+
+        return bool(torch.cuda.is_bf16_supported())
+    if BACKEND == "tensorflow":
+        capability = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get(
+            "compute_capability", (0, 0))
+    else:
+        import jax
+
+        capability = tuple(int(part) for part in str(getattr(jax.devices()[0], "compute_capability", "0.0")).split("."))
+    return tuple(capability) >= (8, 0)

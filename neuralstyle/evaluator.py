@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.optimize
 
+from . import settings
 from .backend import BACKEND, keras, tf
 from .losses import content_loss, style_loss, target_scale, total_variation_loss
 
@@ -158,7 +159,7 @@ def _tensorflow_step(feature_model, losses, shape):
 
     # A fixed shape gets one trace; without one (tiles), each new shape gets its own.
     signature = None if shape is None else [tf.TensorSpec(shape, tf.float32)]
-    compiled = tf.function(step, input_signature=signature)
+    compiled = tf.function(step, input_signature=signature, autograph=False)
     return lambda image, *arguments: tuple(value.numpy() for value in compiled(image, *arguments))
 
 
@@ -215,7 +216,7 @@ def forward_step(feature_model, outputs):
     """This backend's compiled forward pass, no gradient: ``step(image, *arguments)``
     returns ``outputs(features, *arguments)`` (a list of tensors) as numpy arrays."""
     if BACKEND == "tensorflow":
-        compiled = tf.function(lambda image, *arguments: outputs(feature_model(image), *arguments))
+        compiled = tf.function(lambda image, *arguments: outputs(feature_model(image), *arguments), autograph=False)
         return lambda image, *arguments: [value.numpy() for value in compiled(image, *arguments)]
     if BACKEND == "torch":
         import torch
@@ -273,14 +274,38 @@ class OptimizeResult:
     error: str | None = None  # what went wrong when stopped == 'error' (a NaN loss, say)
 
 
+class Convergence:
+    """The rule of ``iterations='auto'``: stop once the loss has fallen by less
+    than `tolerance` (a fraction of the current loss) per iteration, on average
+    over the last `window` iterations, and at least `minimum` iterations ran."""
+
+    def __init__(self, tolerance: float | None = None, window: int | None = None, minimum: int | None = None):
+        self.tolerance = settings.AUTO_TOLERANCE if tolerance is None else tolerance
+        self.window = settings.AUTO_WINDOW if window is None else window
+        self.minimum = max(settings.AUTO_MINIMUM if minimum is None else minimum, self.window)
+
+    def rate(self, losses) -> float:
+        """The mean relative fall per iteration over the last `window` of `losses` (iteration 0 first)."""
+        return (losses[-1 - self.window] - losses[-1]) / (self.window * abs(losses[-1]) or 1.0)
+
+    def converged(self, losses) -> bool:
+        return len(losses) - 1 >= self.minimum and self.rate(losses) < self.tolerance
+
+    def reason(self, losses) -> str:
+        return (f"{settings.CONVERGED}: the loss fell {self.rate(losses):.3%} per iteration over the last {self.window}, "
+                f"below the {self.tolerance:.2%} of iterations=auto")
+
+
 class _StopRun(Exception):
     """The callback asked to stop; its argument says why."""
 
 
-def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, steps) -> OptimizeResult:
+def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, steps,
+              convergence: Convergence | None = None) -> OptimizeResult:
     """Shared by the optimisers: reports iteration 0 and every later one to
     `callback`, and turns a stop, Ctrl-C or a NaN into a result holding the best
-    point so far. `steps(x0, report)` runs the optimiser and returns None, or
+    point so far; with `convergence`, stops where its rule says the loss has
+    stopped falling. `steps(x0, report)` runs the optimiser and returns None, or
     why it ended before `iterations`."""
     start = time.perf_counter()
     history: list[dict] = []
@@ -290,11 +315,14 @@ def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, s
         loss = evaluator.last
         history.append({"iteration": iteration, **loss.as_dict(), "evaluations": evaluator.passes,
                         "elapsed": round(time.perf_counter() - start, 4)})
-        if callback is None:
-            return
-        stop = callback(Progress(iteration, iterations, evaluator.passes, loss, time.perf_counter() - start, x))
+        stop = None if callback is None else \
+            callback(Progress(iteration, iterations, evaluator.passes, loss, time.perf_counter() - start, x))
         if stop:
             raise _StopRun(stop if isinstance(stop, str) else "callback")
+        if convergence is not None and iteration < iterations:
+            losses = [entry["total"] for entry in history]
+            if convergence.converged(losses):
+                raise _StopRun(convergence.reason(losses))
 
     stopped = error = None
     try:
@@ -314,7 +342,7 @@ def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, s
 
 
 def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bounds=None, callback=None,
-                   history_size: int = 10) -> OptimizeResult:
+                   history_size: int = 10, convergence: Convergence | None = None) -> OptimizeResult:
     """Run up to `iterations` L-BFGS-B iterations from `x0` in one scipy call.
 
     `callback(progress)` is called at iteration 0 (the start) and after every
@@ -346,11 +374,11 @@ def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bou
         )
         return None if info["nit"] >= iterations else str(info.get("task", "stopped early"))
 
-    return _optimize(evaluator, x0, iterations, callback, steps)
+    return _optimize(evaluator, x0, iterations, callback, steps, convergence)
 
 
 def minimize_adam(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, learning_rate: float,
-                  bounds=None, callback=None) -> OptimizeResult:
+                  bounds=None, callback=None, convergence: Convergence | None = None) -> OptimizeResult:
     """Run `iterations` steps of Keras's Adam (one evaluation each) from `x0`,
     clipping to `bounds` after each step; callbacks and stops as `minimize_lbfgs`.
     `learning_rate` is in Caffe pixel units (0–255 scale)."""
@@ -372,4 +400,4 @@ def minimize_adam(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, lear
             report(iteration, x)
         return None
 
-    return _optimize(evaluator, x0, iterations, callback, steps)
+    return _optimize(evaluator, x0, iterations, callback, steps, convergence)

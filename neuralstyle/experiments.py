@@ -155,7 +155,7 @@ def reconstructions(content, style, *, model: str = settings.MODEL, size: int = 
     reference = to_uint8(resize_max_side(to_rgb(content), size).rgb)
     tiles = []
     common = dict(size=size, iterations=iterations, seed=seed, model=model, weights=weights, pooling=pooling,
-                  frames_every=frames_every)
+                  frames_every=frames_every, precision=settings.FIGURE_PRECISION)
     for column, layer in enumerate(CONTENT_ROW_LAYERS[model]):
         result = reconstruct_content(content, content_layer=layer, callback=_tile_callback(callback, layer), **common)
         tiles.append(Tile(layer, result.image, 0, column, {"psnr_db": round(psnr(result.image, reference), 3)},
@@ -185,7 +185,7 @@ def tradeoff(content, style, *, content_layers: Sequence[str] = settings.TRADEOF
             result = transfer(content, style, content_layer=layer, content_weight=ratio * settings.STYLE_WEIGHT,
                               style_weight=settings.STYLE_WEIGHT, size=size, iterations=iterations,
                               frames_every=frames_every, callback=_tile_callback(callback, f"{layer} {label}"),
-                              **options)
+                              **{"precision": settings.FIGURE_PRECISION, **options})
             tiles.append(Tile(label, result.image, row, column, {"loss": result.loss}, result.settings,
                               result.frames))
     return Figure("tradeoff", tiles, list(content_layers))
@@ -206,7 +206,7 @@ def styles(content, style_images: Sequence, *, labels: Sequence[str] | None = No
         tiles.append(Tile("content", content_tile, 0, 0, frames=[content_tile] if frames_every else []))
     for column, (style, label) in enumerate(zip(style_images, labels), start=len(tiles)):
         result = transfer(content, style, size=size, iterations=iterations, frames_every=frames_every,
-                          callback=_tile_callback(callback, label), **options)
+                          callback=_tile_callback(callback, label), **{"precision": settings.FIGURE_PRECISION, **options})
         tiles.append(Tile(label, result.image, 0, column, {"loss": result.loss}, result.settings, result.frames))
     return Figure("styles", tiles)
 

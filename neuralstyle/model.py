@@ -7,9 +7,9 @@ goes into layers nobody looks at.
 
 from __future__ import annotations
 
-from .backend import BACKEND, keras
+from .backend import BACKEND, keras, resolve_precision
 from . import settings
-from .layers import check_layers, check_model, deepest
+from .layers import check_layers, check_model, conv_layers, deepest
 from .weights import Weights, resolve_weights
 
 ops = keras.ops
@@ -20,6 +20,16 @@ _APPLICATIONS = {"vgg16": keras.applications.VGG16, "vgg19": keras.applications.
 # (README, Performance). The model's inputs and outputs stay NHWC.
 DATA_FORMAT = "channels_first" if BACKEND == "torch" else "channels_last"
 _IMAGE_SHAPE = (3, None, None) if DATA_FORMAT == "channels_first" else (None, None, 3)
+
+
+def keras_application(model: str) -> keras.Model:
+    """keras.applications' VGG16 or VGG19 without its top, random weights, in DATA_FORMAT."""
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format(DATA_FORMAT)
+    try:
+        return _APPLICATIONS[check_model(model)](include_top=False, weights=None, input_shape=_IMAGE_SHAPE)
+    finally:
+        keras.config.set_image_data_format(previous)
 
 
 class FeatureModel:
@@ -38,7 +48,8 @@ class FeatureModel:
         self.model_name = check_model(model)
         self.layers = list(dict.fromkeys(check_layers(self.model_name, layers)))
         self.pooling = settings.choice("pooling", pooling, settings.POOLINGS)
-        self.precision = settings.choice("precision", precision, settings.PRECISIONS)
+        # 'auto' becomes what this machine runs fastest (neuralstyle.hardware).
+        self.precision = resolve_precision(settings.choice("precision", precision, settings.PRECISIONS))[0]
         if weights is None:
             self.weights = None
         else:
@@ -48,13 +59,19 @@ class FeatureModel:
         # Reduced precision is Keras mixed precision: variables stay float32, the
         # convolutions compute in bfloat16/float16; the losses cast back to float32.
         previous_policy, previous_format = keras.config.dtype_policy(), keras.config.image_data_format()
-        keras.config.set_dtype_policy("float32" if precision == "float32" else f"mixed_{precision}")
+        keras.config.set_dtype_policy("float32" if self.precision == "float32" else f"mixed_{self.precision}")
         keras.config.set_image_data_format(DATA_FORMAT)
         try:
-            full = _APPLICATIONS[self.model_name](include_top=False, weights=None, input_shape=_IMAGE_SHAPE)
-            if self.weights is not None:
+            if self.weights is None or self.weights.layers is not None:
+                # Weights decoded here (or none): build only the layers a run reads, once,
+                # rather than the whole application and then a truncated copy of it.
+                self.keras_model = self._truncated_vgg()
+                if self.weights is not None:
+                    self.weights.apply(self.keras_model, missing_ok=True)
+            else:  # a Keras .h5 file loads into the application's own topology
+                full = keras_application(self.model_name)
                 self.weights.apply(full)
-            self.keras_model = self._truncate(full)
+                self.keras_model = self._truncate(full)
         finally:
             keras.config.set_dtype_policy(previous_policy)
             keras.config.set_image_data_format(previous_format)
@@ -62,14 +79,32 @@ class FeatureModel:
         # their gradient graph (torch) and the tape from watching them (TensorFlow).
         self.keras_model.trainable = False
 
+    def _pooling(self, block: int):
+        kind = keras.layers.AveragePooling2D if self.pooling == "avg" else keras.layers.MaxPooling2D
+        return kind((2, 2), strides=(2, 2), data_format=DATA_FORMAT, name=f"block{block}_pool")
+
+    def _truncated_vgg(self) -> keras.Model:
+        """VGG's layers as keras.applications defines them (same names), up to the deepest one read."""
+        last = deepest(self.model_name, self.layers)
+        inputs = keras.Input(_IMAGE_SHAPE, name="caffe_image")
+        x, outputs, block = inputs, {}, 1
+        for layer in conv_layers(self.model_name):
+            if layer.block != block:
+                x, block = self._pooling(block)(x), layer.block
+            x = keras.layers.Conv2D(layer.channels, (3, 3), activation="relu", padding="same", name=layer.name,
+                                    data_format=DATA_FORMAT)(x)
+            outputs[layer.name] = x
+            if layer.name == last:
+                break
+        return keras.Model(inputs, {name: outputs[name] for name in self.layers}, name=f"{self.model_name}_features")
+
     def _truncate(self, full) -> keras.Model:
         last = deepest(self.model_name, self.layers)
         inputs = keras.Input(_IMAGE_SHAPE, name="caffe_image")
         x, outputs = inputs, {}
         for layer in full.layers[1:]:
             if self.pooling == "avg" and isinstance(layer, keras.layers.MaxPooling2D):
-                layer = keras.layers.AveragePooling2D(layer.pool_size, layer.strides, data_format=DATA_FORMAT,
-                                                      name=layer.name)
+                layer = self._pooling(int(layer.name[len("block"):].split("_")[0]))
             x = layer(x)
             outputs[layer.name] = x
             if layer.name == last:

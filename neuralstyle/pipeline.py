@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import checkpoints, settings
+from . import checkpoints, preload, settings
 from .frames import FRAME_PATTERN, frame_path
 from .interrupts import checkpoint, current_guard, writing
 from .images import decode_image, encode_image, fit_size, output_format, read_file
@@ -233,9 +233,11 @@ def check_outputs(spec: RunSpec) -> None:
         _check_folder(tile_folder(spec), spec.overwrite, "output", "tiles")
 
 
-def prepare(spec: RunSpec, fetch_weights: bool = True) -> Plan:
+def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = False) -> Plan:
     """Check everything a run needs before it loads TensorFlow, read its inputs and
-    find its weights (downloading them if `fetch_weights` and none are here).
+    find its weights (downloading them if `fetch_weights` and none are here); with
+    `preload_backend`, TensorFlow starts loading once the inputs passed their checks
+    (`neuralstyle.preload`), for a run that `execute`s the plan next.
     Raises SettingError, ImageError or WeightsError."""
     check_outputs(spec)
     inputs = read_inputs(spec)
@@ -253,6 +255,8 @@ def prepare(spec: RunSpec, fetch_weights: bool = True) -> Plan:
     elif spec.is_figure:
         for style in inputs["style"]:
             style_passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))
+    if preload_backend:  # every setting and input image has passed its checks: TensorFlow loads meanwhile
+        preload.start()
     pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
     try:
         if spec.is_figure:  # many small runs: never tiled
@@ -279,7 +283,9 @@ def prepare(spec: RunSpec, fetch_weights: bool = True) -> Plan:
 def _describe(spec: RunSpec, inputs: dict, sizes) -> str:
     names = lambda role: ", ".join(item.path.name for item in inputs[role])  # noqa: E731
     scale_text = " → ".join(f"{width}x{height}" for width, height in sizes)
-    budget = f"{'+'.join(map(str, spec.iterations))} {spec.optimizer} iterations"
+    budget = (f"up to {'+'.join(map(str, spec.iteration_caps))} {spec.optimizer} iterations, stopping when the loss "
+              f"stops falling" if spec.iterations == "auto" else
+              f"{'+'.join(map(str, spec.iterations))} {spec.optimizer} iterations")
     if spec.mode == "transfer":
         return f"{names('content')} in the style of {names('style')} → {spec.output} ({scale_text} px, {budget})"
     if spec.mode == "content":
@@ -304,6 +310,7 @@ def _tile_count(spec: RunSpec) -> int:
 
 def device_lines() -> tuple[str, list[str]]:
     """The device the run takes, and the lines that say it (a faster backend where there is one)."""
+    preload.wait()
     from .backend import describe_device, faster_backend_tip
 
     device = describe_device()
@@ -311,10 +318,18 @@ def device_lines() -> tuple[str, list[str]]:
     return device, [f"device: {device}", *([tip] if tip else [])]
 
 
+def precision_line(precision: str, mode: str) -> str:
+    """The line that says what a run of `mode` computes in (for 'auto', why)."""
+    from .backend import resolve_precision
+
+    resolved, why = resolve_precision(precision, mode)
+    return f"precision: {resolved}" + (f" (auto: {why})" if why else "")
+
+
 def run(spec: RunSpec, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
         on_message: Callable[[str], None] | None = None) -> Outcome:
     """Prepare and execute `spec`; see `prepare` and `execute`."""
-    return execute(prepare(spec), on_progress, should_stop, on_message)
+    return execute(prepare(spec, preload_backend=True), on_progress, should_stop, on_message)
 
 
 def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
@@ -340,6 +355,7 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
     device, lines = device_lines()  # Keras and its backend load here, after every check passed
     for line in lines:
         say(line)
+    say(precision_line(settings.FIGURE_PRECISION if spec.is_figure else spec.precision, spec.mode))
     started = time.time()
     if spec.is_figure:
         return _execute_figure(plan, device, started, on_progress, should_stop)
@@ -364,12 +380,14 @@ def _synthesis_call(plan: Plan):
             common, content_layer=spec.content_layer, style_layers=spec.style_layers,
             content_weight=spec.content_weight, style_weight=spec.style_weight, style_blend=spec.style_blend,
             style_scale=spec.style_scale, scales=list(spec.scales), preserve_color=spec.preserve_color,
-            iterations=list(spec.iterations))
+            iterations=spec.iterations if spec.iterations == "auto" else list(spec.iterations))
     if spec.mode == "content":
         return synthesis.reconstruct_content, (images["content"][0],), dict(
-            common, content_layer=spec.content_layer, iterations=spec.iterations[0])
+            common, content_layer=spec.content_layer, iterations=spec.iterations if spec.iterations == "auto"
+            else spec.iterations[0])
     return synthesis.reconstruct_style, (images["style"][0],), dict(
-        common, style_layers=spec.style_layers, iterations=spec.iterations[0])
+        common, style_layers=spec.style_layers, iterations=spec.iterations if spec.iterations == "auto"
+        else spec.iterations[0])
 
 
 def _stop_reason(should_stop: StopCallback | None):
@@ -475,7 +493,7 @@ def resume_plan(state: checkpoints.State, fetch_weights: bool = True) -> Plan:
                 raise SettingError("checkpoint", f"{item.path} changed since the interrupted run; resuming would mix "
                                                  f"two runs (start it again instead)")
     if state.scale >= len(plan.sizes) or tuple(plan.sizes[state.scale]) != tuple(state.size) \
-            or state.scale_iterations > spec.iterations[state.scale]:
+            or state.scale_iterations > spec.iteration_caps[state.scale]:
         raise SettingError("checkpoint", f"the checkpoint's scale {state.scale + 1} at {state.size[0]}x{state.size[1]} "
                                          f"px, iteration {state.scale_iterations}, is not one of its run's")
     return replace(plan, resume=state)

@@ -23,7 +23,7 @@ FIGURES = ("reconstructions", "tradeoff", "styles")  # the paper's figures: many
 MODES = RUN_MODES + FIGURES
 WEIGHT_SOURCES = ("auto", "imagenet", "imagenet-q8")  # or a path to a Keras .h5 file
 POOLINGS = ("max", "avg")
-PRECISIONS = ("float32", "bfloat16", "float16")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # auto: bfloat16 where the hardware has it natively
 COLOR_MODES = ("none", "luminance", "histogram")
 INITS = ("content", "noise", "style")  # or a path to an image
 OPTIMIZERS = ("lbfgs", "adam")
@@ -37,7 +37,7 @@ OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 MODEL = "vgg19"
 WEIGHTS = "auto"
 POOLING = "max"
-PRECISION = "float32"  # bfloat16 is slower on CPUs without native bfloat16 (README, Performance)
+PRECISION = "auto"  # emulated bfloat16 is slower than float32 (README, Performance): see neuralstyle.hardware
 
 # Gatys et al. (2016): content from conv4_2, style from conv1_1 … conv5_1, equal weights.
 CONTENT_LAYER = "block4_conv2"
@@ -55,7 +55,13 @@ STYLE_SCALE = 1.0  # style image's longest side relative to the output's
 MAX_STYLE_SCALE = 16.0
 SCALES = 1  # coarse-to-fine: number of sizes, halving down from SIZE
 PRESERVE_COLOR = "none"
-ITERATIONS = 300  # optimiser iterations
+ITERATIONS = 300  # optimiser iterations (per scale); also the most that iterations=auto runs
+# iterations=auto stops when the loss fell by less than AUTO_TOLERANCE of itself per iteration over the
+# last AUTO_WINDOW iterations (after AUTO_MINIMUM at least): benchmarks/auto_stop.py measured where.
+AUTO_TOLERANCE = 1e-3
+AUTO_WINDOW = 10
+AUTO_MINIMUM = 20
+CONVERGED = "converged"  # how a run record's "stopped" begins when iterations=auto ended it
 OPTIMIZER = "lbfgs"
 LEARNING_RATE = 5.0  # Adam's step, in pixel units (0–255 scale)
 TRANSFER_INIT = "content"  # Gatys's code starts from the content image
@@ -67,6 +73,7 @@ CHECKPOINT_EVERY = 20  # iterations between a run's resumable checkpoints (0: no
 FIGURE_SIZE = 256  # longest side of each tile of a figure, px
 FIGURE_ITERATIONS = 200
 FIGURE_SAVE_EVERY = 10
+FIGURE_PRECISION = "float32"  # the paper's figures: the same pictures on every machine, bit for bit where it can
 # Fig. 3: rows are content layers, columns content_weight / style_weight (the default transfer is 1e-2).
 TRADEOFF_LAYERS = ("block2_conv2", "block4_conv2")
 TRADEOFF_RATIOS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
@@ -311,6 +318,23 @@ def per_scale(setting: str, value, count: int) -> tuple[int, ...]:
     if len(values) != count:
         _fail(setting, f"⟨name⟩ gives {len(values)} numbers {values} for {count} scale(s); give one, or one per scale")
     return tuple(values)
+
+
+def iterations(value, count: int) -> tuple[int, ...] | str:
+    """Iterations per scale, as `per_scale` takes them, or 'auto': until the loss
+    stops falling (`neuralstyle.evaluator.Convergence`), at most ITERATIONS per scale."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return per_scale("iterations", value, count)
+    except SettingError as error:
+        raise SettingError("iterations", f"{error.template}, or auto (stop when the loss stops falling)") from None
+
+
+def iteration_caps(value, count: int) -> tuple[int, ...]:
+    """The most iterations each of `count` scales runs: ITERATIONS for 'auto'."""
+    checked = iterations(value, count)
+    return (ITERATIONS,) * count if checked == "auto" else checked
 
 
 def output_suffix(setting: str, path, allowed: Sequence[str] = OUTPUT_SUFFIXES) -> None:

@@ -60,7 +60,8 @@ class RunSpec:
         "e.g. 384,768,1536. It trades some content for style; --content-weight 1.3 keeps the content "
         "(see the README).", _TRANSFER)
     iterations: tuple[int, ...] | int | str | None = _setting(
-        None, "Optimiser iterations; with --scales, one number per scale or one for all (e.g. 300,150,50).")
+        None, "Optimiser iterations; with --scales, one number per scale or one for all (e.g. 300,150,50); "
+        f"or auto: stop when the loss stops falling (at most {settings.ITERATIONS} per scale).")
     preserve_color: str = _setting(
         settings.PRESERVE_COLOR, "none; luminance (transfer on luminance, keep the content's colours); "
         "histogram (give the style the content's colour statistics).", _TRANSFER)
@@ -73,8 +74,8 @@ class RunSpec:
                             f"{', '.join(settings.WEIGHT_SOURCES)}, or a path to a Keras .h5 weights file.")
     pooling: str = _setting(settings.POOLING, "max (VGG's own) or avg (Gatys et al.'s choice).")
     precision: str = _setting(
-        settings.PRECISION, "float32, or bfloat16/float16 (mixed precision: faster on CPUs with native bfloat16 "
-        "and on GPUs).", _SINGLE)
+        settings.PRECISION, "auto (bfloat16 where the CPU or GPU has it natively, else float32), float32, or "
+        "bfloat16/float16 (mixed precision).", _SINGLE)
     frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _SINGLE)
     save_every: int | None = _setting(None, "A progress frame (figures: a grid frame for --gif) every N iterations.")
     gif: Path | None = _setting(None, "Write a progress GIF here at the end.")
@@ -103,6 +104,11 @@ class RunSpec:
     @property
     def is_figure(self) -> bool:
         return self.mode in settings.FIGURES
+
+    @property
+    def iteration_caps(self) -> tuple[int, ...]:
+        """The most iterations each scale runs (iterations 'auto' may stop earlier)."""
+        return settings.iteration_caps(self.iterations, len(self.scales))
 
     @property
     def record_path(self) -> Path:
@@ -257,10 +263,10 @@ def _checked(spec: RunSpec) -> dict:
     # Sizes and budgets.
     size = values["size"] = settings.whole("size", values["size"], 1)
     values["scales"] = settings.scale_sizes(size, spec.scales) if mode == "transfer" else (size,)
-    if mode == "transfer":
-        values["iterations"] = settings.per_scale("iterations", values["iterations"], len(values["scales"]))
-    else:
-        values["iterations"] = settings.per_scale("iterations", values["iterations"], 1)
+    values["iterations"] = settings.iterations(values["iterations"], len(values["scales"]))
+    if values["iterations"] == "auto" and mode in settings.FIGURES:
+        raise SettingError("iterations", f"⟨name⟩ auto is for single runs; a figure runs the same number for every "
+                                         f"tile (e.g. {settings.FIGURE_ITERATIONS})")
     values["save_every"] = settings.whole("save_every", values["save_every"], 1)
     values["max_memory"] = settings.memory_amount("max_memory", spec.max_memory)
     values["checkpoint_every"] = settings.whole("checkpoint_every", spec.checkpoint_every, 0)
@@ -342,6 +348,8 @@ def migrate_v1(command, arguments: Mapping) -> dict:
                                       f"{', '.join(settings.RUN_MODES)}, figure {'|'.join(settings.FIGURES)}")
     arguments = dict(arguments)
     arguments.pop("quiet", None)
+    if arguments.get("precision") is None and mode in settings.RUN_MODES:  # the default then; it is 'auto' now
+        arguments["precision"] = "float32"
     moves = {"style_layer": "style_layers", "content_layers": "tradeoff_layers", "ratios": "tradeoff_ratios"}
     for old, new in moves.items():
         if old in arguments:

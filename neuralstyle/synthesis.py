@@ -16,13 +16,13 @@ import numpy as np
 
 from . import settings
 from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
-from .evaluator import Evaluator, Progress, minimize_adam, minimize_lbfgs
+from .evaluator import Convergence, Evaluator, Progress, minimize_adam, minimize_lbfgs
 from .interrupts import checkpoint
 from .images import (RGBImage, caffe_bounds, deprocess, fit_size, preprocess, resize, resize_alpha, resize_max_side,
                      to_rgb, to_uint8)
 from .layers import minimum_size
 from .losses import gram_array
-from .backend import keras
+from .backend import keras, resolve_precision
 from .model import FeatureModel
 from .resources import MemoryPlan, default_budget, plan_memory
 from .weights import Weights, resolve_weights
@@ -170,6 +170,7 @@ _model_cache: dict = {}
 def cached_feature_model(layers, model: str, weights, pooling: str, precision: str = "float32") -> FeatureModel:
     """A FeatureModel for these layers, reused across calls in one process."""
     resolved = weights if isinstance(weights, Weights) or weights is None else resolve_weights(model, weights)
+    precision = resolve_precision(settings.choice("precision", precision, settings.PRECISIONS))[0]
     key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling, precision)
     if key not in _model_cache:
         _model_cache.clear()  # one model at a time: they hold a few hundred MB
@@ -187,8 +188,7 @@ def _render(height: int, width: int, alpha, finish) -> Callable[[np.ndarray], np
 def _check_run(model: str, iterations, optimizer: str, learning_rate: float, pooling: str, precision: str,
                tv_weight: float) -> float:
     """The settings every entry point shares (`neuralstyle.settings`'s checks); returns the TV weight."""
-    for count in [iterations] if np.isscalar(iterations) else iterations:
-        settings.whole("iterations", count, 0)
+    _iteration_plan(iterations, len(iterations) if isinstance(iterations, (list, tuple)) else 1)
     settings.choice("optimizer", optimizer, settings.OPTIMIZERS)
     settings.positive("learning_rate", learning_rate)
     settings.choice("pooling", pooling, settings.POOLINGS)
@@ -205,6 +205,14 @@ class _Stage:
     style_targets: dict
     iterations: int
     tile: int | None = None  # px: evaluate in exact tiles of this side (None: whole)
+    convergence: Convergence | None = None  # iterations='auto': stop where the loss stops falling
+
+
+def _iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | None]:
+    """The most iterations of each of `count` scales, and the stopping rule of 'auto' (else None)."""
+    value = iterations if isinstance(iterations, str) or np.isscalar(iterations) else list(iterations)
+    auto = settings.iterations(value, count) == "auto"
+    return list(settings.iteration_caps(value, count)), Convergence() if auto else None
 
 
 def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
@@ -217,9 +225,10 @@ def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, conten
     )
     if optimizer == "adam":
         return minimize_adam(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
-                             learning_rate=float(learning_rate), bounds=caffe_bounds(height, width), callback=callback)
+                             learning_rate=float(learning_rate), bounds=caffe_bounds(height, width), callback=callback,
+                             convergence=stage.convergence)
     return minimize_lbfgs(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
-                          bounds=caffe_bounds(height, width), callback=callback)
+                          bounds=caffe_bounds(height, width), callback=callback, convergence=stage.convergence)
 
 
 def _run_stages(
@@ -318,7 +327,7 @@ def transfer(
     preserve_color: str = settings.PRESERVE_COLOR,
     init="content",
     seed: int = settings.SEED,
-    iterations: int | Sequence[int] = settings.ITERATIONS,
+    iterations: int | Sequence[int] | str = settings.ITERATIONS,
     optimizer: str = settings.OPTIMIZER,
     learning_rate: float = settings.LEARNING_RATE,
     model: str = settings.MODEL,
@@ -340,7 +349,9 @@ def transfer(
     `scales` > 1 runs coarse-to-fine: first at ``size / 2**(scales-1)``, each
     result upsampled, with the content's finer detail added, to start the next
     size (or give the sizes as a list);
-    `iterations` is per scale (one number, or one per scale).
+    `iterations` is per scale (one number, or one per scale), or 'auto': each
+    scale stops when the loss stops falling (`neuralstyle.evaluator.Convergence`),
+    after at most ``settings.ITERATIONS``.
     `preserve_color` is 'none', 'luminance' or 'histogram' (see
     `neuralstyle.color`). `callback(progress)` runs at the start and after
     every iteration; return True from it to stop. Ctrl-C stops too; either way
@@ -361,8 +372,7 @@ def transfer(
     tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
     settings.positive("style_scale", style_scale)
     sides = list(settings.scale_sizes(settings.whole("size", size, 1), scales))
-    iterations_per_scale = list(settings.per_scale("iterations", iterations if np.isscalar(iterations)
-                                                   else list(iterations), len(sides)))
+    iterations_per_scale, convergence = _iteration_plan(iterations, len(sides))
 
     content_image = to_rgb(content)
     style_images = [to_rgb(image) for image in styles]
@@ -416,15 +426,15 @@ def transfer(
                 init_rgb=init_rgb,
                 content_targets={content_layer: image_features(feature_model, sized_content.rgb, tile)[content_layer]},
                 style_targets=blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
-                iterations=count, tile=tile,
+                iterations=count, tile=tile, convergence=convergence,
             )
 
     run_settings = {
         "mode": "transfer", "content_layer": content_layer, "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
         "style_blend": blend, "size": int(size), "style_scale": float(style_scale), "preserve_color": preserve_color,
-        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": iterations_per_scale,
-        "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling,
+        "init": init if isinstance(init, str) else "image", "seed": int(seed),
+        "iterations": "auto" if convergence else iterations_per_scale, "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling,
         "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
         "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes], "tiling": _tiling(memory),
     }
@@ -466,15 +476,17 @@ def transfer_evaluator(
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
     tile: int | None = None,
+    precision: str = "float32",
 ) -> Evaluator:
     """The loss of a transfer of `content` in `style` at `size` px (both scaled
     to that longest side), as an Evaluator: for measuring results by the loss a
     full-size run optimises (benchmarks, tests). ``evaluator.loss_parts(rgb)``
-    gives the parts for a result image; `tile` evaluates it tile by tile."""
+    gives the parts for a result image; `tile` evaluates it tile by tile;
+    `precision` is float32 unless asked (a measure should not move with the machine)."""
     model = settings.model(model)
     layer_weights = settings.style_layers(style_layers, model)
     content_layer = settings.layers("content_layer", model, [content_layer])[0]
-    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling)
+    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
     sized_content = resize_max_side(to_rgb(content), size)
     sized_style = resize_max_side(to_rgb(style), size)
     return Evaluator(
@@ -494,7 +506,7 @@ def reconstruct_content(
     size: int = settings.SIZE,
     init=settings.RECONSTRUCTION_INIT,
     seed: int = settings.SEED,
-    iterations: int = settings.ITERATIONS,
+    iterations: int | str = settings.ITERATIONS,
     optimizer: str = settings.OPTIMIZER,
     learning_rate: float = settings.LEARNING_RATE,
     tv_weight: float = 0.0,
@@ -518,12 +530,13 @@ def reconstruct_content(
     source = resize(source, width, height)
     memory = _memory_plan(model, [content_layer], [(width, height)], [], [source], precision, optimizer, max_memory)
     checkpoint("model")
-    feature_model = cached_feature_model([content_layer], model, weights, pooling, precision)
+    feature_model = cached_feature_model([content_layer], model, weights, pooling,
+                                         resolve_precision(precision, "content")[0])
     checkpoint("targets")
     tile = memory.tile_for(width, height)
     stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
                    content_targets={content_layer: image_features(feature_model, source.rgb, tile)[content_layer]},
-                   style_targets={}, iterations=int(iterations), tile=tile)
+                   style_targets={}, tile=tile, **_single_budget(iterations))
     return _run_reconstruction(
         "content", {"content_layer": content_layer}, feature_model, _resumed(stage, resume), source.alpha, {},
         size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
@@ -537,7 +550,7 @@ def reconstruct_style(
     size: int = settings.SIZE,
     init=settings.RECONSTRUCTION_INIT,
     seed: int = settings.SEED,
-    iterations: int = settings.ITERATIONS,
+    iterations: int | str = settings.ITERATIONS,
     optimizer: str = settings.OPTIMIZER,
     learning_rate: float = settings.LEARNING_RATE,
     tv_weight: float = 0.0,
@@ -561,16 +574,23 @@ def reconstruct_style(
     memory = _memory_plan(model, list(layer_weights), [(source.width, source.height)], [], [source], precision,
                           optimizer, max_memory)
     checkpoint("model")
-    feature_model = cached_feature_model(list(layer_weights), model, weights, pooling, precision)
+    feature_model = cached_feature_model(list(layer_weights), model, weights, pooling,
+                                         resolve_precision(precision, "style")[0])
     checkpoint("targets")
     stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
                    content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights,
                                                                          memory.tile_for),
-                   iterations=int(iterations), tile=memory.tile_for(source.width, source.height))
+                   tile=memory.tile_for(source.width, source.height), **_single_budget(iterations))
     return _run_reconstruction(
         "style", {"style_layers": layer_weights}, feature_model, _resumed(stage, resume), None, layer_weights,
         size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
         model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume)
+
+
+def _single_budget(iterations) -> dict:
+    """A single-scale stage's iterations and stopping rule."""
+    (count,), convergence = _iteration_plan(iterations, 1)
+    return {"iterations": count, "convergence": convergence}
 
 
 def _resumed(stage: _Stage, resume: Resume | None) -> _Stage:
@@ -589,8 +609,8 @@ def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _
     iterations = stage.iterations + (resume.scale_iterations if resume else 0)
     run_settings = {
         "mode": mode, **layer_settings, "size": int(size), "tv_weight": tv_weight,
-        "init": init if isinstance(init, str) else "image", "seed": int(seed), "iterations": iterations,
-        "total_iterations": iterations, "model": model, "pooling": pooling,
+        "init": init if isinstance(init, str) else "image", "seed": int(seed),
+        "iterations": "auto" if stage.convergence else iterations, "total_iterations": iterations, "model": model, "pooling": pooling,
         "scales": [[width, height]], "output_size": [width, height], "tiling": _tiling(memory),
     }
     return _run_stages(

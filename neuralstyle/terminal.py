@@ -70,8 +70,9 @@ def keep_native_noise_off_the_terminal() -> None:
 class ProgressDisplay:
     """A live bar with the iteration (and a figure's tile), the loss parts, elapsed and time left."""
 
-    def __init__(self, quiet: bool):
+    def __init__(self, quiet: bool, stops_when_converged: bool = False):
         self.quiet, self.first, self.task = quiet, None, None
+        self.stops_when_converged = stops_when_converged  # iterations=auto: the total is a most
         self.progress = Progress(
             TextColumn("{task.fields[tile]}{task.completed}/{task.total}"), BarColumn(bar_width=20),
             TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
@@ -93,7 +94,8 @@ class ProgressDisplay:
         elif progress.iteration == 4 and self.first and not self.quiet and progress.tile is None:
             per_iteration = (time.perf_counter() - self.first[0]) / (progress.iteration - self.first[1])
             self.progress.console.print(
-                f"about {per_iteration:.2f} s per iteration: expect {duration(per_iteration * progress.iterations)} "
+                f"about {per_iteration:.2f} s per iteration: expect "
+                f"{'at most ' if self.stops_when_converged else ''}{duration(per_iteration * progress.iterations)} "
                 f"for {progress.iterations} iterations"
             )
 

@@ -87,11 +87,14 @@ class Weights:
         """What a run record keeps of these weights."""
         return {"model": self.model, "source": self.source, "path": self.path, "sha256": self.sha256}
 
-    def apply(self, keras_model) -> None:
-        """Load these weights into a Keras VGG (no top) built with ``weights=None``."""
+    def apply(self, keras_model, missing_ok: bool = False) -> None:
+        """Load these weights into a Keras VGG (no top) built with ``weights=None``;
+        with `missing_ok`, into one cut short, whose deeper layers are absent."""
         if self.layers is not None:
+            present = {layer.name for layer in keras_model.layers}
             for name, (kernel, bias) in self.layers.items():
-                keras_model.get_layer(name).set_weights([kernel, bias])
+                if name in present or not missing_ok:
+                    keras_model.get_layer(name).set_weights([kernel, bias])
             return
         try:
             keras_model.load_weights(self.path)

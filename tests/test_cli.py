@@ -129,6 +129,37 @@ def test_transfer_says_weights_device_and_size_before_running(transfer_run):
     assert "64x48 px" in stderr
 
 
+def test_transfer_says_what_precision_auto_chose_and_records_both(transfer_run):
+    from neuralstyle.hardware import native_bfloat16_flag
+
+    flag = native_bfloat16_flag()
+    if flag:
+        assert f"precision: bfloat16 (auto: this CPU has native bfloat16, flag {flag})" in transfer_run["stderr"]
+    else:
+        assert "precision: float32 (auto: this CPU has no native bfloat16" in transfer_run["stderr"]
+    record = transfer_run["record"]
+    assert record["arguments"]["precision"] == "auto"
+    assert record["settings"]["precision"] == ("bfloat16" if flag else "float32")
+
+
+def test_iterations_auto_stops_when_the_loss_stops_falling_and_the_record_says_why(tmp_path):
+    from neuralstyle import settings
+    from neuralstyle.evaluator import Convergence
+
+    out = tmp_path / "auto.png"
+    result = neuralstyle("transfer", PHOTO, PAINTING, "-o", out, "--size", 48, "--iterations", "auto",
+                         "--precision", "float32")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["arguments"]["iterations"] == "auto" and record["settings"]["iterations"] == "auto"
+    assert settings.AUTO_MINIMUM <= record["iterations"] < settings.ITERATIONS
+    assert record["stopped"].startswith("converged: the loss fell")
+    assert record["stopped"] in result.stderr
+    losses = [entry["total"] for entry in record["history"]]
+    rule = Convergence()
+    assert rule.converged(losses) and not any(rule.converged(losses[:end]) for end in range(1, len(losses)))
+
+
 def test_frames_and_gif_follow_iterations_and_save_every(transfer_run):
     names = sorted(path.name for path in transfer_run["frames"].iterdir())
     assert names == ["frame_00000.png", "frame_00002.png", "frame_00004.png", "frame_00006.png"]
@@ -291,7 +322,7 @@ def test_app_help_names_host_port_and_output_folder():
     assert "127.0.0.1" in result.stdout
 
 
-OWN_LINES = re.compile(r"^(transfer: |weights: |device: |tip: |about [\d.]+ s per iteration|\d+/\d+ |wrote )")
+OWN_LINES = re.compile(r"^(transfer: |weights: |device: |precision: |tip: |about [\d.]+ s per iteration|\d+/\d+ |wrote )")
 
 
 def test_a_run_prints_only_its_own_lines(transfer_run):
@@ -302,7 +333,7 @@ def test_a_run_prints_only_its_own_lines(transfer_run):
 
 def test_help_shows_the_choices_and_groups_the_options():
     text = neuralstyle("transfer", "--help", env={**os.environ, "COLUMNS": "160"}).stdout
-    for choice in ("<max|avg>", "<vgg16|vgg19>", "<float32|bfloat16|float16>", "<none|luminance|histogram>"):
+    for choice in ("<max|avg>", "<vgg16|vgg19>", "<auto|float32|bfloat16|float16>", "<none|luminance|histogram>"):
         assert choice in text
     for panel in ("Content", "Style", "Optimisation", "Model", "Output"):
         assert f"─ {panel} ─" in text

@@ -24,6 +24,24 @@ def test_the_model_stops_at_the_deepest_layer_a_run_reads():
     assert outputs["block2_conv1"].shape == (1, 16, 24, 128)
 
 
+@pytest.mark.parametrize("model, layers", [("vgg19", ["block4_conv2", "block1_conv1", "block5_conv1"]),
+                                           ("vgg16", ["block3_conv3"])])
+def test_the_model_built_for_a_run_computes_what_keras_applications_vgg_computes(model, layers):
+    """The run's model is built layer by layer, only as deep as it reads (it starts faster);
+    with the same weights it gives keras.applications' features exactly, and so does a .h5 file's."""
+    from neuralstyle.model import keras_application
+
+    ours = FeatureModel(layers, model=model, weights=None)
+    full = keras_application(model)
+    for layer in ours.keras_model.layers[1:]:
+        full.get_layer(layer.name).set_weights(layer.get_weights())
+    reference = keras.Model(full.input, {name: full.get_layer(name).output for name in layers})
+    image = np.random.default_rng(1).normal(0, 50, (1, 40, 56, 3)).astype(np.float32)
+    expected = reference(image)
+    for name, value in ours(image).items():
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(expected[name]))
+
+
 def test_the_vgg_weights_are_frozen_so_only_the_image_is_optimised():
     """No backend keeps a gradient graph for 20 M weights that never change."""
     features = FeatureModel(["block2_conv1"], weights=None)

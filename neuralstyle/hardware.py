@@ -1,0 +1,39 @@
+"""What this machine's CPU can do, read from /proc/cpuinfo (pure Python: no TensorFlow).
+
+`precision='auto'` runs in bfloat16 only where the hardware has native
+bfloat16 arithmetic; elsewhere bfloat16 is emulated and slower than float32
+(README, Performance).
+"""
+
+from __future__ import annotations
+
+import functools
+
+# CPU flags of native bfloat16 arithmetic: AVX-512 BF16 (AMD Zen 4, Intel Cooper Lake on), Intel AMX.
+NATIVE_BFLOAT16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The first CPU's feature flags (empty where /proc/cpuinfo cannot be read)."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return frozenset(next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), []))
+    except OSError:
+        return frozenset()
+
+
+def native_bfloat16_flag() -> str | None:
+    """The CPU flag that shows native bfloat16 arithmetic, or None."""
+    return next((flag for flag in NATIVE_BFLOAT16_FLAGS if flag in cpu_flags()), None)
+
+
+def auto_precision(gpu_bfloat16: bool | None) -> tuple[str, str]:
+    """What precision 'auto' means here, and why, in words. `gpu_bfloat16` is
+    whether the GPU the run takes computes in bfloat16 natively (None: no GPU)."""
+    if gpu_bfloat16 is not None:
+        return ("bfloat16", "the GPU computes in bfloat16 natively") if gpu_bfloat16 else \
+            ("float32", "the GPU has no native bfloat16")
+    flag = native_bfloat16_flag()
+    return ("bfloat16", f"this CPU has native bfloat16, flag {flag}") if flag else \
+        ("float32", "this CPU has no native bfloat16, neither avx512_bf16 nor amx_bf16")
