@@ -58,7 +58,7 @@ PRESERVE_COLOR = "none"
 ITERATIONS = 300  # optimiser iterations (per scale); also the most that iterations=auto runs
 # iterations=auto stops when the loss fell by less than AUTO_TOLERANCE of itself per iteration over the
 # last AUTO_WINDOW iterations (after AUTO_MINIMUM at least): benchmarks/auto_stop.py measured where.
-AUTO_TOLERANCE = 1e-3
+AUTO_TOLERANCE = 5e-4
 AUTO_WINDOW = 10
 AUTO_MINIMUM = 20
 CONVERGED = "converged"  # how a run record's "stopped" begins when iterations=auto ended it
