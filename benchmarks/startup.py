@@ -95,28 +95,39 @@ def probe(argv: list[str]) -> None:
 
     watcher = threading.Thread(target=keep_patching, daemon=True)
     watcher.start()
+    code = 1
     try:
-        cli.run_command(argv)
+        code = cli.run_command(argv)
     finally:
         stop.set()
         with os.fdopen(int(os.environ["STARTUP_FD"]), "w") as out:
             json.dump(events, out)
+    sys.exit(code)
 
 
 def run_once(size: int, work: Path, extra: list[str]) -> tuple[list, float]:
     read, write = os.pipe()
     command = [sys.executable, __file__, "--probe", "transfer", str(CONTENT), str(STYLE), "-o",
                str(work / "startup.png"), "--size", str(size), "--iterations", "1", "--overwrite", *extra]
+    errors = tempfile.TemporaryFile("w+")
     launched = time.time()
-    process = subprocess.Popen(command, pass_fds=(write,), stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command, pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=errors,
                                env={**os.environ, "STARTUP_T0": repr(launched), "STARTUP_FD": str(write)})
     os.close(write)
     with os.fdopen(read) as pipe:
         report = pipe.read()
     if process.wait() != 0 or not report:
-        raise SystemExit(f"{' '.join(command)} failed (exit {process.returncode})")
+        errors.seek(0)
+        raise SystemExit(f"{' '.join(command)} failed (exit {process.returncode}):\n{errors.read()[-2000:]}")
     events = json.loads(report)
     return events, time.time() - launched
+
+
+def first_iteration_seconds(size: int, runs: int, extra: tuple[str, ...] = ()) -> list[float]:
+    """Seconds from launch to the iteration-1 callback of `runs` cold transfers."""
+    with tempfile.TemporaryDirectory() as folder:
+        return [next(start for label, start, _ in events if label == "iteration 1 callback")
+                for events, _ in (run_once(size, Path(folder), list(extra)) for _ in range(runs))]
 
 
 def main() -> None:
