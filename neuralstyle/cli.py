@@ -20,7 +20,7 @@ from typing import Annotated, Optional
 import typer
 from typer.exceptions import TyperException
 
-from . import __version__, checkpoints, pipeline, settings, weights
+from . import __version__, checkpoints, pipeline, preload, settings, weights
 from .images import ImageError
 from .interrupts import Interrupted, SignalGuard, current_guard
 from .settings import CONVERGED
@@ -79,6 +79,8 @@ def one_line_errors(command):
         except Interrupted as interrupted:
             console.print(f"neuralstyle: interrupted ({interrupted.signal_name}) {interrupted.when}", markup=False)
             raise typer.Exit(interrupted.exit_code) from None
+        except preload.BackendError as error:  # the installation, not the input
+            _fail(str(error), 1)
 
     return wrapper
 
@@ -216,6 +218,7 @@ def _warn_changed_inputs(plan, recorded_inputs: dict | None) -> None:
 
 def _run_plan(plan, guard, say, quiet: bool) -> None:
     """Execute one prepared run, write what it made, and report it."""
+    preload.load()  # the backend's import (begun while the inputs were read) ends here, or fails in one line
     from .evaluator import NonFiniteLossError
 
     spec = plan.spec

@@ -310,7 +310,7 @@ def _tile_count(spec: RunSpec) -> int:
 
 def device_lines() -> tuple[str, list[str]]:
     """The device the run takes, and the lines that say it (a faster backend where there is one)."""
-    preload.wait()
+    preload.load()
     from .backend import describe_device, faster_backend_tip
 
     device = describe_device()

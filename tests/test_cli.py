@@ -39,6 +39,17 @@ def no_tensorflow_env(tmp_path_factory) -> dict:
     return {**os.environ, "PYTHONPATH": f"{fake.parent}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
 
 
+def test_a_broken_tensorflow_is_one_line_and_exit_1_once_the_inputs_passed(no_tensorflow_env, tmp_path):
+    """TensorFlow loads in the background while the inputs are read; when it cannot, the run says so in one line."""
+    result = neuralstyle("transfer", PHOTO, PAINTING, "-o", tmp_path / "out.png", "--size", 48, "--iterations", 2,
+                         env=no_tensorflow_env)
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("neuralstyle: error:")]
+    assert errors == ["neuralstyle: error: cannot load Keras on tensorflow (ImportError: tensorflow was imported); "
+                      "the installation is broken: pip install --force-reinstall neuralstyle-keras"]
+    assert "Traceback" not in result.stderr and not (tmp_path / "out.png").exists()
+
+
 def test_version_is_printed():
     result = neuralstyle("--version")
     assert result.returncode == 0
