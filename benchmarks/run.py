@@ -235,6 +235,15 @@ def throughput_rows(size: int, repeats: int) -> list[tuple]:
     return rows
 
 
+def quality_rows(size: int, repeats: int, work: Path) -> list[tuple]:
+    """Time to pastiche's 60-step quality by benchmarks/judge.py, and the equal-iteration ratio, on
+    benchmarks/quality.py's pairs at `size` (its default ladder; ratios the median of `repeats`)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from quality import quality_rows as rows
+
+    return rows(size, repeats, work)
+
+
 def gpu_rows() -> list[tuple]:
     from neuralstyle.backend import BACKEND, describe_device
 
@@ -280,6 +289,7 @@ def main() -> None:
             "batch": lambda: batch_rows(args.size, args.iterations, work),
             "backends": lambda: backend_rows(args.size, args.iterations, work),
             "throughput": lambda: throughput_rows(args.size, args.repeats),
+            "quality": lambda: quality_rows(args.size, args.repeats, work),
             "gpu": gpu_rows,
         }
         for name in chosen:
