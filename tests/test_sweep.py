@@ -148,7 +148,9 @@ def test_ctrl_c_stops_a_sweep_cleanly_and_says_what_finished(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "neuralstyle", "sweep", PHOTO, "--style", PAINTING,
                                 "--style-weight", "10,100,1000", "--size", "64", "--iterations", "40", "-o", out],
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               # a background job starts with SIGINT ignored; Ctrl-C reaches a terminal's job
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(out.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.1)
