@@ -23,7 +23,7 @@ from PIL import Image
 
 from .images import ImageError, read_image
 from .layers import layer_names
-from .settings import SettingError
+from .settings import SettingError, ended_whole
 from .spec import RunSpec, applies_to
 from .terminal import duration
 
@@ -100,7 +100,7 @@ def summary(record: dict) -> dict:
         "colour": settings.get("preserve_color", ""),
         "loss": f"{record['final_loss']['total']:.4g}",
         "time": duration(record["wall_seconds"]),
-        "stopped": record["stopped"] or "",
+        "stopped": "" if ended_whole(record["stopped"]) else record["stopped"],
     }
 
 
@@ -369,7 +369,8 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_
     pipeline.write(result)
     record = result.record
     history = [*history, {"image": str(spec.output), "caption": caption(record), "summary": summary(record)}]
-    ended = {None: "Done", "callback": "Stopped (best image so far kept)"}.get(result.stopped, f"Ended: {result.stopped}")
+    ended = ("Done" if ended_whole(result.stopped) else
+             {"callback": "Stopped (best image so far kept)"}.get(result.stopped, f"Ended: {result.stopped}"))
     if result.error:
         gr.Warning(f"The run stopped early: {result.error}")
     rows = [entry["summary"] for entry in history]

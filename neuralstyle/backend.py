@@ -113,5 +113,8 @@ def _gpu_bfloat16() -> bool:
     else:
         import jax
 
-        capability = tuple(int(part) for part in str(getattr(jax.devices()[0], "compute_capability", "0.0")).split("."))
+        try:  # "9.0" on NVIDIA; other GPUs name theirs otherwise (ROCm: "gfx90a"), and get float32
+            capability = tuple(int(part) for part in str(getattr(jax.devices()[0], "compute_capability", "0")).split("."))
+        except ValueError:
+            return False
     return tuple(capability) >= (8, 0)

@@ -255,8 +255,6 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
     elif spec.is_figure:
         for style in inputs["style"]:
             style_passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))
-    if preload_backend:  # every setting and input image has passed its checks: TensorFlow loads meanwhile
-        preload.start()
     pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
     try:
         if spec.is_figure:  # many small runs: never tiled
@@ -271,6 +269,8 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
     except MemoryError as error:
         raise SettingError("size", f"{error}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer" else "")
                            + ("" if spec.is_figure else " or raise ⟨max_memory⟩")) from None
+    if preload_backend:  # the settings, images and memory passed their checks: TensorFlow loads meanwhile
+        preload.start()
     checkpoint("weights")
     from .weights import needs_fetch
 
@@ -329,7 +329,7 @@ def precision_line(precision: str, mode: str) -> str:
 def run(spec: RunSpec, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
         on_message: Callable[[str], None] | None = None) -> Outcome:
     """Prepare and execute `spec`; see `prepare` and `execute`."""
-    return execute(prepare(spec, preload_backend=True), on_progress, should_stop, on_message)
+    return execute(prepare(spec), on_progress, should_stop, on_message)
 
 
 def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
@@ -347,7 +347,8 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
     say(f"{spec.command}: {plan.description}; {plan.memory_line()}")
     if plan.resume:
         state = plan.resume
-        say(f"resuming at iteration {state.iterations} of {sum(spec.iterations)}"
+        say(f"resuming at iteration {state.iterations} of {'at most ' if spec.iterations == 'auto' else ''}"
+            f"{sum(spec.iteration_caps)}"
             + (f" (scale {state.scale + 1} of {len(spec.scales)})" if len(spec.scales) > 1 else "")
             + f"; the {spec.optimizer} optimiser starts its history afresh there")
     say(f"weights: {plan.weights.describe()}")
@@ -553,7 +554,7 @@ def write(outcome: Outcome) -> list[Path]:
     spec = outcome.spec
     files = outcome.files()
     write_files(files, spec.overwrite)
-    if outcome.stopped is None and outcome.error is None and not spec.is_figure:
+    if settings.ended_whole(outcome.stopped) and outcome.error is None and not spec.is_figure:
         checkpoints.remove(checkpoints.checkpoint_path(spec.output))  # complete: nothing to resume
     if spec.overwrite and spec.frames is not None and not outcome.resumed:  # an earlier run's frames go
         kept = {path.name for path, _ in files}

@@ -62,6 +62,12 @@ AUTO_TOLERANCE = 5e-4
 AUTO_WINDOW = 10
 AUTO_MINIMUM = 20
 CONVERGED = "converged"  # how a run record's "stopped" begins when iterations=auto ended it
+
+
+def ended_whole(stopped) -> bool:
+    """Whether a run whose result says `stopped` is complete: it ran every
+    iteration (None), or iterations=auto found it done."""
+    return stopped is None or (isinstance(stopped, str) and stopped.startswith(CONVERGED))
 OPTIMIZER = "lbfgs"
 LEARNING_RATE = 5.0  # Adam's step, in pixel units (0–255 scale)
 TRANSFER_INIT = "content"  # Gatys's code starts from the content image

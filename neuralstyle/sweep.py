@@ -245,7 +245,7 @@ def is_done(spec: RunSpec, input_sha256: Mapping[str, list[str]]) -> dict | None
                 for role, entries in inputs.items() if isinstance(entries, list)}
     if {role: list(hashes) for role, hashes in input_sha256.items()} != recorded:
         return None
-    if record.get("stopped") is not None or record.get("error") is not None:
+    if not settings.ended_whole(record.get("stopped")) or record.get("error") is not None:
         return None
     output = record.get("output")
     try:

@@ -92,6 +92,9 @@ class Weights:
         with `missing_ok`, into one cut short, whose deeper layers are absent."""
         if self.layers is not None:
             present = {layer.name for layer in keras_model.layers}
+            unset = sorted(name for name in present if "_conv" in name and name not in self.layers)
+            if unset:
+                raise WeightsError(f"the {self.model.upper()} weights have no {', '.join(unset)}")
             for name, (kernel, bias) in self.layers.items():
                 if name in present or not missing_ok:
                     keras_model.get_layer(name).set_weights([kernel, bias])

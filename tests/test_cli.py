@@ -166,6 +166,7 @@ def test_iterations_auto_stops_when_the_loss_stops_falling_and_the_record_says_w
     assert settings.AUTO_MINIMUM <= record["iterations"] < settings.ITERATIONS
     assert record["stopped"].startswith("converged: the loss fell")
     assert record["stopped"] in result.stderr
+    assert not (tmp_path / "auto.checkpoint.npz").exists()  # converged is complete: nothing left to resume
     losses = [entry["total"] for entry in record["history"]]
     rule = Convergence()
     assert rule.converged(losses) and not any(rule.converged(losses[:end]) for end in range(1, len(losses)))

@@ -30,13 +30,18 @@ def test_auto_precision_on_a_gpu_follows_the_gpu_not_the_cpu(monkeypatch, gpu_bf
     assert hardware.auto_precision(gpu_bfloat16=gpu_bfloat16)[0] == expected
 
 
-def test_auto_is_the_default_precision_and_explicit_precisions_stay_as_given():
-    from neuralstyle.backend import resolve_precision
+def test_auto_is_the_default_precision_and_explicit_precisions_stay_as_given(monkeypatch):
+    from neuralstyle import backend
 
     assert settings.PRECISION == "auto"
     for precision in ("float32", "bfloat16", "float16"):
-        assert resolve_precision(precision) == (precision, None)
-    assert resolve_precision("auto")[0] == hardware.auto_precision(None)[0]  # no GPU on these machines
+        assert backend.resolve_precision(precision) == (precision, None)
+    monkeypatch.setattr(backend, "_gpu_name", lambda: None)
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+    assert backend.resolve_precision("auto")[0] == "float32"
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    assert backend.resolve_precision("auto")[0] == "bfloat16"
+    assert backend.resolve_precision("auto", "content")[0] == "float32"  # reconstructions: always float32
 
 
 def _spec(**values) -> RunSpec:
@@ -57,6 +62,13 @@ def test_a_bad_iteration_count_says_auto_is_allowed_too():
 def test_a_figure_refuses_iterations_auto():
     with pytest.raises(SettingError, match="auto is for single runs"):
         RunSpec(mode="tradeoff", content="c.png", styles=("s.png",), output="o.png", iterations="auto")
+
+
+def test_a_run_that_auto_stopped_counts_as_whole_and_one_stopped_early_does_not():
+    assert settings.ended_whole(None)
+    assert settings.ended_whole("converged: the loss fell 0.040% per iteration over the last 10, below …")
+    for early in ("callback", "interrupted", "error", "ABNORMAL: "):
+        assert not settings.ended_whole(early)
 
 
 def test_convergence_waits_for_the_window_then_stops_on_a_flat_loss():
