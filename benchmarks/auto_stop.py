@@ -38,11 +38,10 @@ def main() -> None:
 
     import judge
     from neuralstyle.evaluator import Convergence
-    from neuralstyle.hardware import cpu_flags
+    from neuralstyle.hardware import flags_line
     from neuralstyle.synthesis import transfer
 
-    flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
-    print(f"CPU flags {' '.join(flags)}; precision {args.precision}; {args.iterations} iterations, "
+    print(f"CPU flags {flags_line()}; precision {args.precision}; {args.iterations} iterations, "
           f"a frame every {args.every}\n")
     print("| pair | size | tolerance | stops at | loss there ÷ final | style distance (stop / final) | "
           "content similarity (stop / final) | as good as the final |")

@@ -95,10 +95,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    from neuralstyle.hardware import auto_precision, cpu_flags
+    from neuralstyle.hardware import auto_precision, flags_line
 
-    flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
-    print(f"CPU flags {' '.join(flags)}; --precision auto picks {auto_precision(None)[0]} here\n")
+    print(f"CPU flags {flags_line()}; --precision auto picks {auto_precision(None)[0]} here\n")
     print("| figure | measured | ratio | target | met |")
     print("|---|---|---|---|---|")
     for figure, measured, ratio, target, met in rows(args.size, args.iterations, args.repeats):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -34,8 +33,9 @@ def main() -> None:
     from neuralstyle.backend import describe_device
     from neuralstyle.spec import RunSpec
 
-    flags = sorted(set(re.findall(r"avx512[a-z_0-9]*|avx2", Path("/proc/cpuinfo").read_text())))
-    print(f"machine: {describe_device()}, {platform.machine()}, flags {' '.join(flags)}; python "
+    from neuralstyle.hardware import flags_line
+
+    print(f"machine: {describe_device()}, {platform.machine()}, flags {flags_line()}; python "
           f"{platform.python_version()}; command: benchmarks/resume.py {' '.join(sys.argv[1:])}\n")
     print("| run | final loss | ÷ uninterrupted |")
     print("|---|---|---|")

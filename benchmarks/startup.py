@@ -139,11 +139,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("extra", nargs="*", help="more CLI options, after --")
     args = parser.parse_args()
-    cpu_flags = sorted({flag for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
-                        for flag in line.split(":")[1].split()} & {"avx2", "avx512f", "avx512_bf16", "amx_bf16"})
+    from neuralstyle.hardware import flags_line
+
     commit = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h"], capture_output=True, text=True).stdout
     print(f"start-up of `neuralstyle transfer --size {args.size} --iterations 1 {' '.join(args.extra)}`, "
-          f"{args.runs} cold runs; CPU flags {' '.join(cpu_flags)}; {os.cpu_count()} cores; commit {commit.strip()}\n")
+          f"{args.runs} cold runs; CPU flags {flags_line()}; {os.cpu_count()} cores; commit {commit.strip()}\n")
     with tempfile.TemporaryDirectory() as folder:
         runs = [run_once(args.size, Path(folder), args.extra) for _ in range(args.runs)]
     spans: dict[str, list[tuple[float, float]]] = {}

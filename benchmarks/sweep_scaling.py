@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -46,12 +45,6 @@ def sweep(cells: int, size: int, iterations: int, engine: list[str]) -> float:
         return time.perf_counter() - started
 
 
-def cpu_flags() -> str:
-    try:
-        flags = set(re.findall(r"\bavx512\w*", Path("/proc/cpuinfo").read_text()))
-    except OSError:
-        return "unknown"
-    return ", ".join(sorted(flags)) or "no AVX-512"
 
 
 def main() -> None:
@@ -66,7 +59,9 @@ def main() -> None:
         "Ray local, 2 workers, 1 CPU per cell": ["--ray", "local", "--workers", "2"],
         "Ray local, 1 cell at a time, 2 CPUs per cell": ["--ray", "local", "--workers", "2", "--cpus-per-cell", "2"],
     }
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; AVX-512 flags: {cpu_flags()}")
+    from neuralstyle.hardware import flags_line
+
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; CPU flags: {flags_line()}")
     print(f"\n| engine | {arguments.cells} cells at {arguments.size} px, {arguments.iterations} iterations | "
           f"cells per minute |\n|---|---|---|")
     for name, engine in engines.items():

@@ -157,8 +157,9 @@ def main() -> None:
     args = parser.parse_args()
     from neuralstyle.backend import BACKEND, backend_version, describe_device, keras
 
-    flags = sorted(set(re.findall(r"avx512[a-z_0-9]*|avx2", Path("/proc/cpuinfo").read_text())))
-    print(f"machine: {describe_device()}, {platform.machine()}, flags {' '.join(flags)}; python "
+    from neuralstyle.hardware import flags_line
+
+    print(f"machine: {describe_device()}, {platform.machine()}, flags {flags_line()}; python "
           f"{platform.python_version()}, {BACKEND} {backend_version()}, keras {keras.__version__}; "
           f"command: benchmarks/tiles.py {' '.join(sys.argv[1:])}\n")
     print("| figure | measured | ratio | target | met |")

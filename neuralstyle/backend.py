@@ -16,7 +16,7 @@ import functools
 import os
 
 from .hardware import auto_precision, cpu_flags
-from .settings import BACKENDS
+from .settings import BACKENDS, FIGURE_PRECISION, FIGURES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -92,12 +92,15 @@ def cpu_vector_extensions() -> str:
 def resolve_precision(precision: str, mode: str = "transfer") -> tuple[str, str | None]:
     """The precision a run of `mode` computes in, and for 'auto' why (else None):
     bfloat16 where the device the run takes has native bfloat16, float32
-    elsewhere and for reconstructions, which match features more closely than
-    bfloat16's 8-bit mantissa can hold (their loss stalls at its rounding)."""
+    elsewhere, for reconstructions, which match features more closely than
+    bfloat16's 8-bit mantissa can hold (their loss stalls at its rounding),
+    and for the paper's figures (settings.FIGURE_PRECISION)."""
     if precision != "auto":
         return precision, None
     if mode in ("content", "style"):
         return "float32", "a reconstruction matches features beyond bfloat16's resolution"
+    if mode in FIGURES:
+        return FIGURE_PRECISION, "the paper's figures are the same picture on every machine"
     return auto_precision(_gpu_bfloat16() if _gpu_name() else None)
 
 

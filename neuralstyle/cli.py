@@ -23,7 +23,6 @@ from typer.exceptions import TyperException
 from . import __version__, checkpoints, pipeline, preload, settings, weights
 from .images import ImageError
 from .interrupts import Interrupted, SignalGuard, current_guard
-from .settings import CONVERGED
 from .settings import SettingError, mode_default
 from .spec import RunSpec, default_of, help_for
 from .terminal import ProgressDisplay, console, duration, keep_native_noise_off_the_terminal, message_fd
@@ -257,10 +256,10 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
                       markup=False)
         raise typer.Exit(1)
     if "final_loss" in record:
-        converged = str(record["stopped"]) if str(record["stopped"]).startswith(CONVERGED) else None
+        converged = record["stopped"] and settings.ended_whole(record["stopped"])  # iterations=auto ended it
         say(f"wrote {written} ({record['iterations']} iterations, {record['evaluations']} evaluations, "
             f"{duration(record['optimizer_seconds'])}, loss {record['final_loss']['total']:.4g})"
-            + (f"; {converged}" if converged else ""))
+            + (f"; {record['stopped']}" if converged else ""))
     else:
         say(f"wrote {written}")
 

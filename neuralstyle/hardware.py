@@ -23,6 +23,18 @@ def cpu_flags() -> frozenset[str]:
         return frozenset()
 
 
+# The flags that decide VGG's speed on a CPU; every measured figure names them beside it.
+PERFORMANCE_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
+
+
+def flags_line() -> str:
+    """Which of PERFORMANCE_FLAGS this CPU has, e.g. 'avx2 avx512f avx512_bf16 (no amx_bf16)'."""
+    flags = cpu_flags()
+    have = [flag for flag in PERFORMANCE_FLAGS if flag in flags]
+    lack = [flag for flag in PERFORMANCE_FLAGS if flag not in flags]
+    return " ".join(have) + (f" (no {', '.join(lack)})" if lack else "") if flags else "unknown"
+
+
 def native_bfloat16_flag() -> str | None:
     """The CPU flag that shows native bfloat16 arithmetic, or None."""
     return next((flag for flag in NATIVE_BFLOAT16_FLAGS if flag in cpu_flags()), None)

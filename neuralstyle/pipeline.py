@@ -356,7 +356,7 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
     device, lines = device_lines()  # Keras and its backend load here, after every check passed
     for line in lines:
         say(line)
-    say(precision_line(settings.FIGURE_PRECISION if spec.is_figure else spec.precision, spec.mode))
+    say(precision_line(spec.precision, spec.mode))
     started = time.time()
     if spec.is_figure:
         return _execute_figure(plan, device, started, on_progress, should_stop)

@@ -42,6 +42,14 @@ def test_auto_is_the_default_precision_and_explicit_precisions_stay_as_given(mon
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
     assert backend.resolve_precision("auto")[0] == "bfloat16"
     assert backend.resolve_precision("auto", "content")[0] == "float32"  # reconstructions: always float32
+    assert backend.resolve_precision("auto", "tradeoff")[0] == settings.FIGURE_PRECISION == "float32"
+
+
+def test_every_benchmark_names_the_cpu_flags_that_decide_its_speed(monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"fpu", "avx2", "avx512f", "avx512_bf16"}))
+    assert hardware.flags_line() == "avx2 avx512f avx512_bf16 (no amx_bf16)"
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset())
+    assert hardware.flags_line() == "unknown"
 
 
 def _spec(**values) -> RunSpec:
