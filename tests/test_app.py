@@ -173,9 +173,33 @@ class Page:
         found = self.driver.find_elements(self.by.CSS_SELECTOR, css)
         return found[0] if found else None
 
+    def on_element(self, css: str, action, absent=None):
+        """`action(element)` on the first element matching `css`, or `absent` if there is none.
+        Gradio re-renders components while a run streams, so an element found a moment
+        ago may be gone when it is used: then find it again."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        for _ in range(20):
+            element = self.find(css)
+            if element is None:
+                return absent
+            try:
+                return action(element)
+            except StaleElementReferenceException:
+                time.sleep(0.05)
+        raise AssertionError(f"{css} kept being replaced while it was used")
+
+    def read(self, css: str, attribute: str | None = None, absent=None):
+        """The text (or an attribute) of the first element matching `css`, or `absent`."""
+        return self.on_element(css, lambda element: element.text if attribute is None
+                               else element.get_attribute(attribute), absent)
+
+    def click(self, css: str) -> None:
+        if self.on_element(css, lambda element: element.click() or True) is None:
+            raise AssertionError(f"nothing matches {css} to click")
+
     def text(self, element_id: str) -> str:
-        element = self.find(f"#{element_id}")
-        return element.text if element is not None else ""
+        return self.read(f"#{element_id}", absent="")
 
     def wait_for(self, condition, timeout: float, what: str, every: float = 0.1):
         deadline = time.time() + timeout
@@ -212,18 +236,16 @@ class Page:
         self.driver.find_element(self.by.CSS_SELECTOR, f"#{element_id} input[type=radio][value='{value}']").click()
 
     def image_source(self, element_id: str) -> str | None:
-        image = self.find(f"#{element_id} img")
-        return image.get_attribute("src") if image is not None else None
+        return self.read(f"#{element_id} img", "src")
 
     def link(self, element_id: str) -> str | None:
-        link = self.find(f"#{element_id} a[href]")
-        return link.get_attribute("href") if link is not None else None
+        return self.read(f"#{element_id} a[href]", "href")
 
     def run(self, stop_after: int | None = None) -> tuple[set[str], str]:
         """Press Run (and Stop once `stop_after` progress images were seen); return
         the distinct progress images seen and the new record's link."""
         previous = self.link("record-file")
-        self.find("#run").click()
+        self.click("#run")
         seen: list[str] = []
 
         def finished():
@@ -233,7 +255,7 @@ class Page:
             if self.text("status").startswith("Error"):
                 raise AssertionError(f"the run failed{self.errors()}")
             if stop_after is not None and len(seen) >= stop_after:
-                self.find("#stop").click()
+                self.click("#stop")
                 stop_pressed.append(True)
                 return None
             link = self.link("record-file")
@@ -251,7 +273,7 @@ class Page:
 def _download(page: Page, element_id: str, suffix: str) -> Path:
     """Click a download link like a visitor; the file lands in the browser's download folder."""
     before = set(page.driver.downloads.iterdir())
-    page.find(f"#{element_id} a[href]").click()
+    page.click(f"#{element_id} a[href]")
     return page.wait_for(lambda: next((path for path in page.driver.downloads.iterdir()
                                        if path not in before and path.suffix == suffix), None), 30, "the download")
 
@@ -385,7 +407,7 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
 
     # Resume continues it from its checkpoint to the iterations it asked for, in its own folder.
     stopped_at = record["iterations"]
-    page.find("#resume").click()
+    page.click("#resume")
     page.wait_for(lambda: page.text("status").startswith("Done"), RUN_TIMEOUT, "the resumed run")
     record = json.loads(Path(record["output"]["path"]).with_suffix(".json").read_text())  # Gradio serves copies
     assert record["iterations"] == 400 and record["resumed_at"] == stopped_at and record["stopped"] is None
