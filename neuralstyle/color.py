@@ -13,10 +13,15 @@ All functions take and return float RGB ``(H, W, 3)`` arrays in 0–255.
 from __future__ import annotations
 
 import numpy as np
-from skimage.color import rgb2yiq, yiq2rgb
+
+# scikit-image is imported where colour control is used, not with this module: it
+# brings much of SciPy, which every run's start-up would otherwise wait for.
+
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """Y of YIQ, ``(H, W)`` in 0–255."""
+    from skimage.color import rgb2yiq
+
     return rgb2yiq(rgb / 255.0)[..., 0] * 255.0
 
 
@@ -33,6 +38,8 @@ def matched_luminance(style_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndar
 
 def with_chrominance(luminance_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
     """The luminance of `luminance_rgb` with the chrominance (I, Q) of `content_rgb`."""
+    from skimage.color import rgb2yiq, yiq2rgb
+
     yiq = rgb2yiq(content_rgb / 255.0)
     yiq[..., 0] = luminance(luminance_rgb) / 255.0
     return np.clip(yiq2rgb(yiq) * 255.0, 0, 255).astype(np.float32)

@@ -5,8 +5,8 @@ point, inside a compiled ``tf.function`` (on the GPU when TensorFlow sees
 one), and hands scipy float64 values. The losses are ``keras.ops``, so with
 ``KERAS_BACKEND=torch`` or ``jax`` the same step runs on PyTorch's autograd or
 under ``jax.jit(jax.value_and_grad(...))`` instead (see `neuralstyle.backend`).
-`minimize_lbfgs` makes *one* long call
-of ``scipy.optimize.fmin_l_bfgs_b``, so the optimiser keeps its curvature
+`minimize_lbfgs` makes *one* long run
+of SciPy's L-BFGS-B (`neuralstyle.lbfgsb`), so the optimiser keeps its curvature
 history for the whole run (restarting it every few steps, as several older
 tools do, throws that history away).
 """
@@ -18,9 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-import scipy.optimize
 
-from . import settings
+from . import lbfgsb, settings
 from .backend import BACKEND, keras, tf
 from .losses import content_loss, style_loss, target_scale, total_variation_loss
 
@@ -343,7 +342,7 @@ def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, s
 
 def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bounds=None, callback=None,
                    history_size: int = 10, convergence: Convergence | None = None) -> OptimizeResult:
-    """Run up to `iterations` L-BFGS-B iterations from `x0` in one scipy call.
+    """Run up to `iterations` L-BFGS-B iterations from `x0` in one run of the solver.
 
     `callback(progress)` is called at iteration 0 (the start) and after every
     iteration; returning True (or a string saying why, e.g. 'interrupted') stops the run. Ctrl-C also stops it. Either way
@@ -366,13 +365,14 @@ def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bou
             return loss * scale, gradient * scale
 
         counter = iter(range(1, iterations + 1))
-        _, _, info = scipy.optimize.fmin_l_bfgs_b(
-            scaled, x0, bounds=bounds, m=history_size, maxiter=iterations,
+        low, high = (-np.inf, np.inf) if bounds is None else (bounds[:, 0], bounds[:, 1])
+        result = lbfgsb.minimize(
+            scaled, x0, low, high, history_size=history_size, max_iterations=iterations,
             # Tolerances at zero: the user asked for a number of iterations, not convergence.
-            maxfun=max(20, iterations * 4), factr=0.0, pgtol=0.0,
+            max_evaluations=max(20, iterations * 4), factr=0.0, pgtol=0.0,
             callback=lambda x: report(next(counter), x),
         )
-        return None if info["nit"] >= iterations else str(info.get("task", "stopped early"))
+        return None if result.nit >= iterations else result.message
 
     return _optimize(evaluator, x0, iterations, callback, steps, convergence)
 

@@ -1,0 +1,120 @@
+"""SciPy's L-BFGS-B with the bounds given as arrays.
+
+``scipy.optimize.fmin_l_bfgs_b`` (SciPy 1.17) converts the bounds into the
+solver's arrays in a Python loop over every variable, and keeps two Python lists
+of them meanwhile: at 2048x1536 px that is 25 s and 2 GB before the first
+iteration, at 256x192 half a second of every run's start (benchmarks/startup.py).
+`minimize` builds the same arrays with numpy and drives the same compiled
+routine (``scipy.optimize._lbfgsb.setulb``) with the same loop, so the points it
+evaluates are bit for bit those of ``fmin_l_bfgs_b``
+(tests/test_lbfgsb.py). That routine is private to SciPy: where its signature is
+not the one this driver knows, `minimize` calls ``fmin_l_bfgs_b`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.optimize
+
+# The compiled routine's signature in the SciPy releases this driver follows (1.15–1.17).
+KNOWN_SIGNATURE = "setulb(m,x,l,u,nbd,f,g,factr,pgtol,wa,iwa,task,lsave,isave,dsave,maxls,ln_task)"
+_NEW_X, _FG, _STOP = 1, 3, 5
+_STATUS = {4: "CONVERGENCE", 5: "STOP", 6: "WARNING", 7: "ERROR", 8: "ABNORMAL"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """Where the solver ended: its last point `x`, iterations `nit`, distinct
+    evaluations `nfev`, and `message` (SciPy's status word and code, e.g. 'STOP: 504')."""
+
+    x: np.ndarray
+    nit: int
+    nfev: int
+    message: str
+
+
+def compiled_routine():
+    """SciPy's compiled L-BFGS-B step, or None where its signature is not the one known here."""
+    try:
+        from scipy.optimize import _lbfgsb
+    except ImportError:
+        return None
+    routine = getattr(_lbfgsb, "setulb", None)
+    doc = (getattr(routine, "__doc__", None) or "").strip().splitlines()
+    return routine if doc and doc[0].replace(" ", "") == KNOWN_SIGNATURE else None
+
+
+def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray, lower: np.ndarray,
+             upper: np.ndarray, *, history_size: int = 10, max_iterations: int = 15000, max_evaluations: int = 15000,
+             factr: float = 1e7, pgtol: float = 1e-5, max_line_search: int = 20,
+             callback: Callable[[np.ndarray], None] | None = None) -> Result:
+    """Minimise `fun` (x -> (value, gradient), float64 vectors) from `x0` within
+    ``lower <= x <= upper`` (arrays like `x0`; ±inf where a side is free), as
+    ``fmin_l_bfgs_b(fun, x0, bounds=…, m=history_size, maxiter=max_iterations,
+    maxfun=max_evaluations, factr=factr, pgtol=pgtol, maxls=max_line_search,
+    callback=callback)`` does. `callback(x)` gets a copy of each new iterate; an
+    exception it raises ends the run and propagates."""
+    x0 = np.asarray(x0, dtype=np.float64).ravel()
+    lower = np.broadcast_to(np.asarray(lower, dtype=np.float64), x0.shape)
+    upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), x0.shape)
+    if (lower > upper).any():
+        raise ValueError("a lower bound is greater than its upper bound")
+    setulb = compiled_routine()
+    if setulb is None:
+        return _public(fun, x0, lower, upper, history_size, max_iterations, max_evaluations, factr, pgtol,
+                       max_line_search, callback)
+
+    n, m = x0.size, int(history_size)
+    has_lower, has_upper = np.isfinite(lower), np.isfinite(upper)
+    # The solver's code per variable: 0 free, 1 lower only, 2 both, 3 upper only.
+    nbd = np.where(has_lower, np.where(has_upper, 2, 1), np.where(has_upper, 3, 0)).astype(np.int32)
+    low = np.where(has_lower, lower, 0.0)
+    high = np.where(has_upper, upper, 0.0)
+    x = np.clip(x0, lower, upper)
+
+    evaluated_x = x.copy()
+    value, gradient = fun(x.copy())
+    nfev = 1
+    f = np.array(0.0, dtype=np.float64)
+    g = np.zeros(n, dtype=np.float64)
+    wa = np.zeros(2 * m * n + 5 * n + 11 * m * m + 8 * m, dtype=np.float64)
+    iwa = np.zeros(3 * n, dtype=np.int32)
+    task = np.zeros(2, dtype=np.int32)
+    ln_task = np.zeros(2, dtype=np.int32)
+    lsave = np.zeros(4, dtype=np.int32)
+    isave = np.zeros(44, dtype=np.int32)
+    dsave = np.zeros(29, dtype=np.float64)
+    nit = 0
+    while True:
+        g = g.astype(np.float64)
+        setulb(m, x, low, high, nbd, f, g, factr, pgtol, wa, iwa, task, lsave, isave, dsave, max_line_search, ln_task)
+        if task[0] == _FG:
+            if not np.array_equal(x, evaluated_x):
+                evaluated_x = x.copy()
+                value, gradient = fun(x.copy())
+                nfev += 1
+            f, g = np.float64(value), np.array(gradient, dtype=np.float64)
+        elif task[0] == _NEW_X:
+            nit += 1
+            if callback is not None:
+                callback(x.copy())
+            if nit >= max_iterations:
+                task[:] = (_STOP, 504)
+            elif nfev > max_evaluations:
+                task[:] = (_STOP, 502)
+        else:
+            break
+    return Result(x, nit, nfev, f"{_STATUS.get(int(task[0]), int(task[0]))}: {int(task[1])}")
+
+
+def _public(fun, x0, lower, upper, history_size, max_iterations, max_evaluations, factr, pgtol, max_line_search,
+            callback) -> Result:
+    """The same run through SciPy's public function (its per-variable bounds loop included)."""
+    bounds = np.stack([lower, upper], axis=1)
+    x, _, info = scipy.optimize.fmin_l_bfgs_b(
+        fun, x0, bounds=bounds, m=history_size, maxiter=max_iterations, maxfun=max_evaluations, factr=factr,
+        pgtol=pgtol, maxls=max_line_search, callback=None if callback is None else lambda x: callback(x.copy()))
+    return Result(x, info["nit"], info["funcalls"], str(info["task"]))

@@ -1,0 +1,103 @@
+"""neuralstyle.lbfgsb: SciPy's L-BFGS-B without its per-variable bounds loop, and the same points."""
+
+import numpy as np
+import pytest
+import scipy.optimize
+
+from neuralstyle import lbfgsb
+
+
+def _problem(n=3000, seed=0):
+    """A smooth, non-quadratic function whose minimum lies outside the box on many variables."""
+    rng = np.random.default_rng(seed)
+    target = rng.normal(0, 2, n)
+    coupling = rng.normal(0, 0.3, n - 1)
+
+    def fun(x):
+        residual = x - target
+        value = float(np.sum(residual ** 2 + 0.1 * residual ** 4) + np.sum(coupling * x[:-1] * x[1:]))
+        gradient = 2 * residual + 0.4 * residual ** 3
+        gradient[:-1] += coupling * x[1:]
+        gradient[1:] += coupling * x[:-1]
+        return value, gradient
+
+    return fun, rng.uniform(-1, 1, n)
+
+
+def _recorded(fun):
+    points = []
+
+    def wrapped(x):
+        points.append(x.copy())
+        return fun(x)
+
+    return wrapped, points
+
+
+def _scipy_run(fun, x0, low, high, **options):
+    evaluated, points = _recorded(fun)
+    iterates = []
+    bounds = [(None if np.isinf(a) else a, None if np.isinf(b) else b) for a, b in zip(low, high)]
+    x, _, info = scipy.optimize.fmin_l_bfgs_b(evaluated, x0, bounds=bounds, callback=lambda x: iterates.append(x.copy()),
+                                              **options)
+    return x, info, points, iterates
+
+
+@pytest.mark.parametrize("sides", ["box", "mixed"])
+def test_the_driver_evaluates_exactly_the_points_scipy_would(sides):
+    fun, x0 = _problem()
+    n = x0.size
+    low, high = np.full(n, -1.0), np.full(n, 1.5)
+    if sides == "mixed":  # some variables free, some bounded on one side only
+        low[::3], high[1::3] = -np.inf, np.inf
+    x_expected, info, expected_points, expected_iterates = _scipy_run(fun, x0, low, high, m=10, maxiter=20,
+                                                                       maxfun=200, factr=0.0, pgtol=0.0)
+    evaluated, points = _recorded(fun)
+    iterates = []
+    result = lbfgsb.minimize(evaluated, x0, low, high, history_size=10, max_iterations=20, max_evaluations=200,
+                             factr=0.0, pgtol=0.0, callback=iterates.append)
+    assert lbfgsb.compiled_routine() is not None, "this SciPy's routine is the one the driver knows"
+    assert result.nit == info["nit"] >= 10 and result.nfev == info["funcalls"]
+    assert len(points) == len(expected_points) and all(np.array_equal(a, b) for a, b in zip(points, expected_points))
+    assert all(np.array_equal(a, b) for a, b in zip(iterates, expected_iterates))
+    assert np.array_equal(result.x, x_expected)
+    assert (result.x >= low).all() and (result.x <= high).all()
+    assert ((result.x == low) | (result.x == high)).sum() > n // 10, "the test problem has active bounds"
+
+
+def test_without_a_known_compiled_routine_it_runs_scipys_public_function(monkeypatch):
+    fun, x0 = _problem(n=500, seed=1)
+    low, high = np.full(500, -1.0), np.full(500, 1.5)
+    direct = lbfgsb.minimize(fun, x0, low, high, max_iterations=15, factr=0.0, pgtol=0.0)
+    monkeypatch.setattr(lbfgsb, "compiled_routine", lambda: None)
+    public = lbfgsb.minimize(fun, x0, low, high, max_iterations=15, factr=0.0, pgtol=0.0)
+    assert np.array_equal(direct.x, public.x) and direct.nit == public.nit == 15 and direct.nfev == public.nfev
+
+
+def test_it_stops_where_scipy_would_and_says_why():
+    fun, x0 = _problem(n=200, seed=2)
+    low, high = np.full(200, -1.0), np.full(200, 1.5)
+    _, info, _, _ = _scipy_run(fun, x0, low, high, maxiter=10000)  # SciPy's default tolerances: it converges
+    result = lbfgsb.minimize(fun, x0, low, high, max_iterations=10000)
+    assert result.nit == info["nit"] < 10000 and result.message.startswith("CONVERGENCE")
+    capped = lbfgsb.minimize(fun, x0, low, high, max_iterations=3, factr=0.0, pgtol=0.0)
+    assert capped.nit == 3 and capped.message == "STOP: 504"
+
+
+def test_a_callback_that_raises_ends_the_run_with_its_exception():
+    fun, x0 = _problem(n=100, seed=3)
+
+    class Enough(Exception):
+        pass
+
+    def callback(x):
+        raise Enough
+
+    with pytest.raises(Enough):
+        lbfgsb.minimize(fun, x0, -np.ones(100), np.ones(100), callback=callback)
+
+
+def test_crossed_bounds_are_refused():
+    fun, x0 = _problem(n=10)
+    with pytest.raises(ValueError, match="lower bound is greater"):
+        lbfgsb.minimize(fun, x0, np.ones(10), np.zeros(10))
