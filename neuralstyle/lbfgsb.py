@@ -9,6 +9,10 @@ routine (``scipy.optimize._lbfgsb.setulb``) with the same loop, so the points it
 evaluates are bit for bit those of ``fmin_l_bfgs_b``
 (tests/test_lbfgsb.py). That routine is private to SciPy: where its signature is
 not the one this driver knows, `minimize` calls ``fmin_l_bfgs_b`` instead.
+
+The routine's vector operations run on one BLAS thread: OpenBLAS's workers
+otherwise keep spinning after each call, on the cores the next evaluation
+needs (benchmarks/precision.py).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
+from threadpoolctl import ThreadpoolController
 
 # The compiled routine's signature in the SciPy releases this driver follows (1.15–1.17).
 KNOWN_SIGNATURE = "setulb(m,x,l,u,nbd,f,g,factr,pgtol,wa,iwa,task,lsave,isave,dsave,maxls,ln_task)"
@@ -88,9 +93,12 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarr
     isave = np.zeros(44, dtype=np.int32)
     dsave = np.zeros(29, dtype=np.float64)
     nit = 0
+    blas = ThreadpoolController()  # the BLAS libraries loaded now
     while True:
         g = g.astype(np.float64)
-        setulb(m, x, low, high, nbd, f, g, factr, pgtol, wa, iwa, task, lsave, isave, dsave, max_line_search, ln_task)
+        with blas.limit(limits=1, user_api="blas"):
+            setulb(m, x, low, high, nbd, f, g, factr, pgtol, wa, iwa, task, lsave, isave, dsave, max_line_search,
+                   ln_task)
         if task[0] == _FG:
             if not np.array_equal(x, evaluated_x):
                 evaluated_x = x.copy()
