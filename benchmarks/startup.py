@@ -95,14 +95,12 @@ def probe(argv: list[str]) -> None:
 
     watcher = threading.Thread(target=keep_patching, daemon=True)
     watcher.start()
-    code = 1
     try:
-        code = cli.run_command(argv)
+        cli.main(argv)  # the console entry point itself, so the process also exits as the CLI's does
     finally:
         stop.set()
         with os.fdopen(int(os.environ["STARTUP_FD"]), "w") as out:
             json.dump(events, out)
-    sys.exit(code)
 
 
 def run_once(size: int, work: Path, extra: list[str]) -> tuple[list, float]:
