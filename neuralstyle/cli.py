@@ -447,7 +447,8 @@ def app_command(
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: a terminal free of TensorFlow's noise, signals held as a
-    flag for the whole command (see `neuralstyle.interrupts`), and its exit code."""
+    flag for the whole command (see `neuralstyle.interrupts`), and its exit code.
+    It ends the process (`run_command` is the one to call and carry on)."""
     keep_native_noise_off_the_terminal()
     with SignalGuard(message_fd()) as guard:
         code = run_command(argv)

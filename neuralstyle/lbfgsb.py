@@ -2,13 +2,14 @@
 
 ``scipy.optimize.fmin_l_bfgs_b`` (SciPy 1.17) converts the bounds into the
 solver's arrays in a Python loop over every variable, and keeps two Python lists
-of them meanwhile: at 2048x1536 px that is 25 s and 2 GB before the first
-iteration, at 256x192 half a second of every run's start (benchmarks/startup.py).
-`minimize` builds the same arrays with numpy and drives the same compiled
+of them meanwhile: a noticeable part of every run's start, and seconds to
+minutes and gigabytes at print sizes, before the first iteration (README,
+"Cold start"). `minimize` builds the same arrays with numpy and drives the same compiled
 routine (``scipy.optimize._lbfgsb.setulb``) with the same loop, so the points it
 evaluates are bit for bit those of ``fmin_l_bfgs_b``
 (tests/test_lbfgsb.py). That routine is private to SciPy: where its signature is
-not the one this driver knows, `minimize` calls ``fmin_l_bfgs_b`` instead.
+not the one this driver knows, or the SciPy release is not one whose loop and
+work arrays it follows, `minimize` calls ``fmin_l_bfgs_b`` instead.
 
 The routine's vector operations run on one BLAS thread: OpenBLAS's workers
 otherwise keep spinning after each call, on the cores the next evaluation
@@ -17,23 +18,30 @@ needs (benchmarks/precision.py).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy
 import scipy.optimize
 from threadpoolctl import ThreadpoolController
 
-# The compiled routine's signature in the SciPy releases this driver follows (1.15–1.17).
+# The SciPy releases whose L-BFGS-B loop, work-array sizes and compiled routine
+# (with this signature) the driver follows; their _lbfgsb_py.py were compared.
+KNOWN_RELEASES = ((1, 15), (1, 16), (1, 17))
 KNOWN_SIGNATURE = "setulb(m,x,l,u,nbd,f,g,factr,pgtol,wa,iwa,task,lsave,isave,dsave,maxls,ln_task)"
 _NEW_X, _FG, _STOP = 1, 3, 5
-_STATUS = {4: "CONVERGENCE", 5: "STOP", 6: "WARNING", 7: "ERROR", 8: "ABNORMAL"}
+_CALLBACK_HALT, _ITERATIONS_REACHED, _EVALUATIONS_EXCEEDED = 505, 504, 502
+# The BLAS thread limit is process-wide: one setulb call at a time sets and restores it.
+_blas_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
 class Result:
     """Where the solver ended: its last point `x`, iterations `nit`, distinct
-    evaluations `nfev`, and `message` (SciPy's status word and code, e.g. 'STOP: 504')."""
+    evaluations `nfev`, and `message`, SciPy's words for why it ended
+    (e.g. 'STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT')."""
 
     x: np.ndarray
     nit: int
@@ -42,7 +50,11 @@ class Result:
 
 
 def compiled_routine():
-    """SciPy's compiled L-BFGS-B step, or None where its signature is not the one known here."""
+    """SciPy's compiled L-BFGS-B step, or None where the release or the routine's
+    signature is not one known here."""
+    release = tuple(int(part) for part in scipy.__version__.split(".")[:2] if part.isdigit())
+    if release not in KNOWN_RELEASES:
+        return None
     try:
         from scipy.optimize import _lbfgsb
     except ImportError:
@@ -60,13 +72,17 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarr
     ``lower <= x <= upper`` (arrays like `x0`; ±inf where a side is free), as
     ``fmin_l_bfgs_b(fun, x0, bounds=…, m=history_size, maxiter=max_iterations,
     maxfun=max_evaluations, factr=factr, pgtol=pgtol, maxls=max_line_search,
-    callback=callback)`` does. `callback(x)` gets a copy of each new iterate; an
-    exception it raises ends the run and propagates."""
+    callback=callback)`` does. `callback(x)` gets a copy of each new iterate; if it
+    raises StopIteration the run ends there, as in SciPy; any other exception it
+    raises ends the run and propagates."""
     x0 = np.asarray(x0, dtype=np.float64).ravel()
-    lower = np.broadcast_to(np.asarray(lower, dtype=np.float64), x0.shape)
-    upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), x0.shape)
+    lower, upper = (_per_value(bound, x0.size) for bound in (lower, upper))
+    if np.isnan(lower).any() or np.isnan(upper).any():
+        raise ValueError("a bound is NaN; use -inf or inf for a side without a bound")
     if (lower > upper).any():
         raise ValueError("a lower bound is greater than its upper bound")
+    if max_line_search <= 0:
+        raise ValueError(f"max_line_search must be positive, got {max_line_search}")
     setulb = compiled_routine()
     if setulb is None:
         return _public(fun, x0, lower, upper, history_size, max_iterations, max_evaluations, factr, pgtol,
@@ -80,8 +96,15 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarr
     high = np.where(has_upper, upper, 0.0)
     x = np.clip(x0, lower, upper)
 
+    def evaluate(point):
+        value, gradient = fun(point.copy())
+        gradient = np.asarray(gradient, dtype=np.float64).ravel()
+        if gradient.size != n:
+            raise ValueError(f"the gradient has {gradient.size} values; the point has {n}")
+        return np.float64(np.asarray(value).item()), gradient
+
     evaluated_x = x.copy()
-    value, gradient = fun(x.copy())
+    value, gradient = evaluate(x)
     nfev = 1
     f = np.array(0.0, dtype=np.float64)
     g = np.zeros(n, dtype=np.float64)
@@ -96,26 +119,44 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarr
     blas = ThreadpoolController()  # the BLAS libraries loaded now
     while True:
         g = g.astype(np.float64)
-        with blas.limit(limits=1, user_api="blas"):
+        with _blas_lock, blas.limit(limits=1, user_api="blas"):
             setulb(m, x, low, high, nbd, f, g, factr, pgtol, wa, iwa, task, lsave, isave, dsave, max_line_search,
                    ln_task)
         if task[0] == _FG:
             if not np.array_equal(x, evaluated_x):
                 evaluated_x = x.copy()
-                value, gradient = fun(x.copy())
+                value, gradient = evaluate(x)
                 nfev += 1
-            f, g = np.float64(value), np.array(gradient, dtype=np.float64)
+            f, g = value, gradient
         elif task[0] == _NEW_X:
             nit += 1
             if callback is not None:
-                callback(x.copy())
+                try:
+                    callback(x.copy())
+                except StopIteration:
+                    task[:] = (_STOP, _CALLBACK_HALT)
             if nit >= max_iterations:
-                task[:] = (_STOP, 504)
+                task[:] = (_STOP, _ITERATIONS_REACHED)
             elif nfev > max_evaluations:
-                task[:] = (_STOP, 502)
+                task[:] = (_STOP, _EVALUATIONS_EXCEEDED)
         else:
             break
-    return Result(x, nit, nfev, f"{_STATUS.get(int(task[0]), int(task[0]))}: {int(task[1])}")
+    return Result(x, nit, nfev, message(int(task[0]), int(task[1])))
+
+
+def _per_value(bound, size: int) -> np.ndarray:
+    """One float64 bound per value: a scalar, or an array of `size` values in any shape."""
+    bound = np.asarray(bound, dtype=np.float64)
+    return np.broadcast_to(bound.ravel() if bound.size == size else bound, (size,))
+
+
+def message(status: int, reason: int) -> str:
+    """SciPy's words for the solver's final (status, reason) codes, as fmin_l_bfgs_b reports them."""
+    try:
+        from scipy.optimize._lbfgsb_py import status_messages, task_messages
+    except ImportError:
+        return f"{status}: {reason}"
+    return f"{status_messages.get(status, status)}: {task_messages.get(reason, reason)}"
 
 
 def _public(fun, x0, lower, upper, history_size, max_iterations, max_evaluations, factr, pgtol, max_line_search,

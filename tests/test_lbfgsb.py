@@ -47,6 +47,7 @@ def _scipy_run(fun, x0, low, high, **options):
 def test_the_driver_evaluates_exactly_the_points_scipy_would(sides):
     fun, x0 = _problem()
     n = x0.size
+    x0[::7] = 3.0  # some of the start lies outside the box: both clip it the same way
     low, high = np.full(n, -1.0), np.full(n, 1.5)
     if sides == "mixed":  # some variables free, some bounded on one side only
         low[::3], high[1::3] = -np.inf, np.inf
@@ -58,6 +59,7 @@ def test_the_driver_evaluates_exactly_the_points_scipy_would(sides):
                              factr=0.0, pgtol=0.0, callback=iterates.append)
     assert lbfgsb.compiled_routine() is not None, "this SciPy's routine is the one the driver knows"
     assert result.nit == info["nit"] >= 10 and result.nfev == info["funcalls"]
+    assert result.message == info["task"]
     assert len(points) == len(expected_points) and all(np.array_equal(a, b) for a, b in zip(points, expected_points))
     assert all(np.array_equal(a, b) for a, b in zip(iterates, expected_iterates))
     assert np.array_equal(result.x, x_expected)
@@ -72,6 +74,22 @@ def test_without_a_known_compiled_routine_it_runs_scipys_public_function(monkeyp
     monkeypatch.setattr(lbfgsb, "compiled_routine", lambda: None)
     public = lbfgsb.minimize(fun, x0, low, high, max_iterations=15, factr=0.0, pgtol=0.0)
     assert np.array_equal(direct.x, public.x) and direct.nit == public.nit == 15 and direct.nfev == public.nfev
+    assert direct.message == public.message == "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
+
+
+def test_only_a_known_release_and_signature_of_the_compiled_routine_is_used(monkeypatch):
+    from scipy.optimize import _lbfgsb
+
+    assert lbfgsb.compiled_routine() is _lbfgsb.setulb
+    monkeypatch.setattr(lbfgsb.scipy, "__version__", "1.99.0")
+    assert lbfgsb.compiled_routine() is None, "an untested release: its work arrays may differ"
+    monkeypatch.undo()
+
+    def setulb(*args):
+        """setulb(m,x,l,u,nbd,f,g,factr,pgtol,wa,iwa,task,lsave,isave,dsave,maxls)"""
+
+    monkeypatch.setattr(_lbfgsb, "setulb", setulb)
+    assert lbfgsb.compiled_routine() is None, "another argument list"
 
 
 def test_it_stops_where_scipy_would_and_says_why():
@@ -79,9 +97,57 @@ def test_it_stops_where_scipy_would_and_says_why():
     low, high = np.full(200, -1.0), np.full(200, 1.5)
     _, info, _, _ = _scipy_run(fun, x0, low, high, maxiter=10000)  # SciPy's default tolerances: it converges
     result = lbfgsb.minimize(fun, x0, low, high, max_iterations=10000)
-    assert result.nit == info["nit"] < 10000 and result.message.startswith("CONVERGENCE")
+    assert result.nit == info["nit"] < 10000 and result.message == info["task"]
+    assert result.message.startswith("CONVERGENCE")
     capped = lbfgsb.minimize(fun, x0, low, high, max_iterations=3, factr=0.0, pgtol=0.0)
-    assert capped.nit == 3 and capped.message == "STOP: 504"
+    assert capped.nit == 3 and capped.message == "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
+    _, info, _, _ = _scipy_run(fun, x0, low, high, maxiter=100, maxfun=8, factr=0.0, pgtol=0.0)
+    short = lbfgsb.minimize(fun, x0, low, high, max_iterations=100, max_evaluations=8, factr=0.0, pgtol=0.0)
+    assert short.nfev == info["funcalls"] > 8 and short.nit == info["nit"] < 100
+    assert short.message == info["task"] == "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
+
+
+def test_a_callback_raising_stopiteration_halts_the_run_as_in_scipy():
+    fun, x0 = _problem(n=200, seed=4)
+    low, high = np.full(200, -1.0), np.full(200, 1.5)
+
+    def halt(x):
+        raise StopIteration
+
+    x, _, info = scipy.optimize.fmin_l_bfgs_b(fun, x0, bounds=np.stack([low, high], 1), maxiter=50, callback=halt)
+    result = lbfgsb.minimize(fun, x0, low, high, max_iterations=50, callback=halt)
+    assert result.nit == info["nit"] == 1 and result.message == info["task"]
+    assert result.message == "STOP: CALLBACK REQUESTED HALT" and np.array_equal(result.x, x)
+
+
+def test_blas_runs_on_one_thread_only_inside_the_solver_step(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"]
+
+    before = blas_threads()
+    if not before:
+        pytest.skip("threadpoolctl sees no BLAS library in this process")
+    routine = lbfgsb.compiled_routine()
+    inside = []
+
+    def step(*args):
+        inside.append(blas_threads())
+        return routine(*args)
+
+    monkeypatch.setattr(lbfgsb, "compiled_routine", lambda: step)
+    fun, x0 = _problem(n=300, seed=5)
+    seen = []
+
+    def watched(x):
+        seen.append([library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"])
+        return fun(x)
+
+    lbfgsb.minimize(watched, x0, np.full(300, -1.0), np.full(300, 1.5), max_iterations=5, factr=0.0, pgtol=0.0)
+    assert inside and all(threads == [1] * len(before) for threads in inside)
+    assert all(threads == before for threads in seen), "the objective runs with the BLAS threads it had"
+    assert blas_threads() == before
 
 
 def test_a_callback_that_raises_ends_the_run_with_its_exception():
@@ -97,7 +163,11 @@ def test_a_callback_that_raises_ends_the_run_with_its_exception():
         lbfgsb.minimize(fun, x0, -np.ones(100), np.ones(100), callback=callback)
 
 
-def test_crossed_bounds_are_refused():
+def test_crossed_or_nan_bounds_and_a_gradient_of_the_wrong_size_are_refused():
     fun, x0 = _problem(n=10)
     with pytest.raises(ValueError, match="lower bound is greater"):
         lbfgsb.minimize(fun, x0, np.ones(10), np.zeros(10))
+    with pytest.raises(ValueError, match="a bound is NaN"):
+        lbfgsb.minimize(fun, x0, np.full(10, np.nan), np.ones(10))
+    with pytest.raises(ValueError, match="the gradient has 9 values; the point has 10"):
+        lbfgsb.minimize(lambda x: (0.0, np.zeros(9)), x0, -np.ones(10), np.ones(10))
