@@ -36,7 +36,7 @@ STEPS = [
     ("neuralstyle.pipeline", "read_inputs", "read and check the images"),
     ("neuralstyle.pipeline", "plan_memory", "plan memory"),
     ("neuralstyle.pipeline", "resolve_weights", "find and decode the weights"),
-    ("neuralstyle.backend_loader", "wait", "wait for the Keras import"),
+    ("neuralstyle.preload", "load", "wait for the Keras import"),
     ("neuralstyle.pipeline", "device_lines", "import Keras/TensorFlow (or its end)"),
     ("neuralstyle.synthesis", "cached_feature_model", "build VGG19 and set its weights"),
     ("neuralstyle.synthesis", "image_features", "content targets"),

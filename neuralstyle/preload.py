@@ -24,6 +24,8 @@ OPTIONAL = ("pandas", "matplotlib", "jax")
 
 class BackendError(RuntimeError):
     """Keras or the library under it (TensorFlow, torch, JAX) cannot be imported: a broken installation."""
+
+
 _thread: threading.Thread | None = None
 _error: BaseException | None = None
 
