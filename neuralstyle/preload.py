@@ -10,10 +10,16 @@ While it runs, the packages that Keras and TensorFlow import only for features
 a run never uses (`OPTIONAL`: DataFrame inputs, plotting, TF Lite's JAX
 converter) are hidden from them, when installed, the heaviest part of the import
 that is not TensorFlow's own (benchmarks/startup.py). Later imports of them work.
+
+The garbage collector is off meanwhile: the import makes objects by the
+million and few cycles, and the collections it would set off walk them all
+again and again. What the import made is then frozen (`gc.freeze`), so the
+run's own collections do not walk it either.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -43,6 +49,8 @@ def start() -> None:
         global _error
         for name in hidden:
             sys.modules[name] = None  # import fails at once, as if not installed
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             __import__(_MODULE)
         except BaseException as error:  # handed to load(), in the thread that needs the module
@@ -51,6 +59,9 @@ def start() -> None:
             for name in hidden:
                 if sys.modules.get(name, False) is None:
                     del sys.modules[name]
+            if collecting:
+                gc.freeze()
+                gc.enable()
 
     _thread = threading.Thread(target=run, name="neuralstyle-preload", daemon=True)
     _thread.start()
