@@ -14,17 +14,26 @@ work arrays it follows, `minimize` calls ``fmin_l_bfgs_b`` instead.
 The routine's vector operations run on one BLAS thread: OpenBLAS's workers
 otherwise keep spinning after each call, on the cores the next evaluation
 needs (benchmarks/precision.py).
+
+The compiled routine is loaded from its file, without ``scipy.optimize``'s
+package: that imports all of scipy.optimize (linalg, sparse, spatial, …), a
+noticeable part of every run's start (benchmarks/startup.py) that the driver
+does not use. SciPy's words for why a run stopped come from that package, so
+they are looked up only when asked for.
 """
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import scipy
-import scipy.optimize
 from threadpoolctl import ThreadpoolController
 
 # The SciPy releases whose L-BFGS-B loop, work-array sizes and compiled routine
@@ -40,13 +49,18 @@ _blas_lock = threading.Lock()
 @dataclass(frozen=True)
 class Result:
     """Where the solver ended: its last point `x`, iterations `nit`, distinct
-    evaluations `nfev`, and `message`, SciPy's words for why it ended
-    (e.g. 'STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT')."""
+    evaluations `nfev`, and `stop`, the solver's (status, reason) codes or
+    SciPy's words for them."""
 
     x: np.ndarray
     nit: int
     nfev: int
-    message: str
+    stop: tuple[int, int] | str
+
+    @property
+    def message(self) -> str:
+        """SciPy's words for why the run ended (e.g. 'STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT')."""
+        return self.stop if isinstance(self.stop, str) else message(*self.stop)
 
 
 def compiled_routine():
@@ -56,12 +70,32 @@ def compiled_routine():
     if release not in KNOWN_RELEASES:
         return None
     try:
-        from scipy.optimize import _lbfgsb
+        module = _compiled_module()
     except ImportError:
         return None
-    routine = getattr(_lbfgsb, "setulb", None)
+    routine = getattr(module, "setulb", None)
     doc = (getattr(routine, "__doc__", None) or "").strip().splitlines()
     return routine if doc and doc[0].replace(" ", "") == KNOWN_SIGNATURE else None
+
+
+def _compiled_module():
+    """scipy.optimize._lbfgsb, loaded from its file unless SciPy's optimize package is loaded already."""
+    name = "scipy.optimize._lbfgsb"
+    if name in sys.modules:
+        return sys.modules[name]
+    if "scipy.optimize" in sys.modules:
+        from scipy.optimize import _lbfgsb
+
+        return _lbfgsb
+    folder = Path(scipy.__file__).parent / "optimize"
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if (folder / f"_lbfgsb{suffix}").is_file():
+            spec = importlib.util.spec_from_file_location(name, folder / f"_lbfgsb{suffix}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            # The package, when something imports it later, takes this module rather than a second copy.
+            return sys.modules.setdefault(name, module)
+    raise ImportError(f"no compiled {name} in {folder}")
 
 
 def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray, lower: np.ndarray,
@@ -141,7 +175,7 @@ def minimize(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarr
                 task[:] = (_STOP, _EVALUATIONS_EXCEEDED)
         else:
             break
-    return Result(x, nit, nfev, message(int(task[0]), int(task[1])))
+    return Result(x, nit, nfev, (int(task[0]), int(task[1])))
 
 
 def _per_value(bound, size: int) -> np.ndarray:
@@ -162,6 +196,8 @@ def message(status: int, reason: int) -> str:
 def _public(fun, x0, lower, upper, history_size, max_iterations, max_evaluations, factr, pgtol, max_line_search,
             callback) -> Result:
     """The same run through SciPy's public function (its per-variable bounds loop included)."""
+    import scipy.optimize
+
     bounds = np.stack([lower, upper], axis=1)
     x, _, info = scipy.optimize.fmin_l_bfgs_b(
         fun, x0, bounds=bounds, m=history_size, maxiter=max_iterations, maxfun=max_evaluations, factr=factr,

@@ -171,3 +171,25 @@ def test_crossed_or_nan_bounds_and_a_gradient_of_the_wrong_size_are_refused():
         lbfgsb.minimize(fun, x0, np.full(10, np.nan), np.ones(10))
     with pytest.raises(ValueError, match="the gradient has 9 values; the point has 10"):
         lbfgsb.minimize(lambda x: (0.0, np.zeros(9)), x0, -np.ones(10), np.ones(10))
+
+
+def test_a_run_loads_only_the_compiled_routine_not_all_of_scipy_optimize():
+    """scipy.optimize's package imports linalg, sparse, spatial…, time every run's start would
+    wait for; a run that ends where asked never needs it, and the stop message still reads as SciPy's."""
+    import subprocess
+    import sys
+
+    script = """
+import sys, numpy as np
+from neuralstyle import lbfgsb
+x0 = np.linspace(-1, 1, 50)
+result = lbfgsb.minimize(lambda x: (float(np.sum(x ** 4 + (x - 0.3) ** 2)), 4 * x ** 3 + 2 * (x - 0.3)), x0,
+                         -np.ones(50), np.ones(50),
+                         max_iterations=2, factr=0.0, pgtol=0.0)
+print(result.nit, 'scipy.optimize' in sys.modules, 'scipy.linalg' in sys.modules)
+print(result.message)
+from scipy.optimize import _lbfgsb
+print(_lbfgsb.setulb is lbfgsb.compiled_routine())
+"""
+    lines = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines == ["2 False False", "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT", "True"]
