@@ -39,7 +39,7 @@ STEPS = [
     ("neuralstyle.preload", "load", "wait for the Keras import"),
     ("neuralstyle.pipeline", "device_lines", "import Keras/TensorFlow (or its end)"),
     ("neuralstyle.synthesis", "cached_feature_model", "build VGG19 and set its weights"),
-    ("neuralstyle.synthesis", "image_features", "content targets"),
+    ("neuralstyle.synthesis", "image_features", "VGG pass of a target image"),
     ("neuralstyle.synthesis", "blended_style_grams", "style targets (Grams)"),
     ("neuralstyle.synthesis", "Evaluator", "build the Evaluator"),
 ]

@@ -37,10 +37,10 @@ from run import CONTENT, NEURALSTYLE, STYLE, peak_memory_bytes  # noqa: E402
 
 
 def seconds_per_evaluation(evaluator, x, repeats: int = 3) -> float:
-    evaluator._step(x)  # traces
+    evaluator.step(x)  # traces
     start = time.perf_counter()
     for _ in range(repeats):
-        evaluator._step(x)
+        evaluator.step(x)
     return (time.perf_counter() - start) / repeats
 
 
@@ -59,16 +59,16 @@ def exact_rows(tiles=(128, 256, 384)) -> list[tuple]:
     pair = read_image(CONTENT), read_image(STYLE)
     whole = transfer_evaluator(*pair, size=512)
     x = start_point(512)
-    parts, gradient = whole._step(x)
+    parts, gradient = whole.step(x)
     whole_seconds = seconds_per_evaluation(whole, x)
     rows = []
     for tile in tiles:
         tiled = transfer_evaluator(*pair, size=512, tile=tile)
-        tiled_parts, tiled_gradient = tiled._step(x)
+        tiled_parts, tiled_gradient = tiled.step(x)
         loss_error = abs(tiled_parts[0] - parts[0]) / abs(parts[0])
         gradient_error = np.linalg.norm(tiled_gradient - gradient) / np.linalg.norm(gradient)
         ratio = seconds_per_evaluation(tiled, x) / whole_seconds
-        rows.append((f"512x384 in {len(tiled._step.tiles)} tiles of {tile} px: loss, gradient vs whole",
+        rows.append((f"512x384 in {len(tiled.tiles)} tiles of {tile} px: loss, gradient vs whole",
                      f"{loss_error:.1e}, {gradient_error:.1e}", f"{ratio:.2f}× the time",
                      "≤ 1e-5, ≤ 1e-4", loss_error <= 1e-5 and gradient_error <= 1e-4))
     # L-BFGS amplifies any rounding difference; a whole run from a start moved by
@@ -112,7 +112,7 @@ def price_rows() -> list[tuple]:
     for tile in (256, 512):
         tiled = transfer_evaluator(*pair, size=1024, tile=tile)
         seconds = seconds_per_evaluation(tiled, x, repeats=2)
-        rows.append((f"1024x768 in {len(tiled._step.tiles)} tiles of {tile} px: seconds per evaluation",
+        rows.append((f"1024x768 in {len(tiled.tiles)} tiles of {tile} px: seconds per evaluation",
                      f"{seconds:.2f} s", f"{seconds / whole_seconds:.2f}× whole", "report", None))
     return rows
 

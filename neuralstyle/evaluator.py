@@ -43,16 +43,30 @@ class LossParts:
         return asdict(self)
 
 
+START = "start"  # a content target that is the features of the first point evaluated
+
+
+def _is_start(target) -> bool:
+    if isinstance(target, str):
+        if target != START:
+            raise ValueError(f"a content target is an array or {START!r}, not {target!r}")
+        return True
+    return False
+
+
 class Evaluator:
     """Loss and gradient of one image of fixed size against fixed targets.
 
-    `content_targets` maps a layer to its target features ``(1, h, w, C)``;
-    `style_targets` maps a layer to its target Gram matrix ``(C, C)``;
-    `style_layer_weights` maps each style layer to its relative weight (they
-    are normalised to sum to 1). With `tile` (px, a multiple of 16) the step
-    runs tile by tile (`neuralstyle.tiled`): the same loss and gradient in
-    the memory of one tile. Points are flattened Caffe tensors of
-    ``height * width * 3`` float64 values (BGR, mean-subtracted, 0–255 scale).
+    `content_targets` maps a layer to its target features ``(1, h, w, C)``, or
+    to `START`: the features of the first point evaluated, taken from that
+    evaluation (a run that starts at its content image needs no pass of its own
+    for them; not with `tile`). `style_targets` maps a layer to its target Gram
+    matrix ``(C, C)``; `style_layer_weights` maps each style layer to its
+    relative weight (they are normalised to sum to 1). With `tile` (px, a
+    multiple of 16) the step runs tile by tile (`neuralstyle.tiled`): the same
+    loss and gradient in the memory of one tile. Points are flattened Caffe
+    tensors of ``height * width * 3`` float64 values (BGR, mean-subtracted,
+    0–255 scale).
     """
 
     def __init__(
@@ -77,10 +91,9 @@ class Evaluator:
         style_layer_weights = style_layer_weights or {layer: 1.0 for layer in style_targets}
         layer_weight_sum = sum(style_layer_weights[layer] for layer in style_targets) or 1.0
 
-        # Weights and target scales fold into one constant per layer, so the
+        # Weights and target scales fold into one coefficient per layer, so the
         # compiled step does one multiply per layer and no divisions.
-        content = [(layer, target, content_weight / len(content_targets) / target_scale(target))
-                   for layer, target in content_targets.items()]
+        self._content_weight = content_weight / max(len(content_targets), 1)
         style = [(layer, gram, style_weight * style_layer_weights[layer] / layer_weight_sum / target_scale(gram))
                  for layer, gram in style_targets.items()]
         self._tv_weight = float(tv_weight)
@@ -90,22 +103,39 @@ class Evaluator:
         self.last: LossParts | None = None
         self._last_x: np.ndarray | None = None
         self._last_grad: np.ndarray | None = None
+        self._from_start = [layer for layer, target in content_targets.items() if _is_start(target)]
         if tile is None:
-            self._content = [(layer, ops.convert_to_tensor(target, "float32"), c) for layer, target, c in content]
+            # The content targets and their coefficients are arguments of the step, so a
+            # target taken from the first evaluation changes no compiled graph.
+            self._content_layers = list(content_targets)
+            shapes = [feature_model.feature_shape(layer, height, width) for layer in self._content_layers]
+            self._content_arguments = [
+                np.zeros(shape, np.float32) if _is_start(target) else ops.convert_to_tensor(target, "float32")
+                for shape, target in zip(shapes, content_targets.values())]
+            self._content_coefficients = np.array(
+                [0.0 if _is_start(target) else self._content_weight / target_scale(target)
+                 for target in content_targets.values()], np.float32)
             self._style = [(layer, ops.convert_to_tensor(gram, "float32"), c) for layer, gram, c in style]
-            self._step = gradient_step(self.feature_model, self._losses, self.shape)
+            self._pass = gradient_step(self.feature_model, self._losses, self.shape,
+                                       argument_shapes=[*shapes, (len(shapes),)], outputs=self._from_start)
         else:
             from .tiled import TiledStep
 
-            self._step = TiledStep(feature_model, height, width, tile, content=content, style=style,
+            if self._from_start:
+                raise ValueError("a tiled Evaluator needs its content targets given")
+            content = [(layer, target, self._content_weight / target_scale(target))
+                       for layer, target in content_targets.items()]
+            self._pass = TiledStep(feature_model, height, width, tile, content=content, style=style,
                                    tv_weight=tv_weight)
 
-    def _losses(self, features, image):
+    def _losses(self, features, image, *arguments):
         """[total, content, style, tv] (float32 scalars) of `features`, the
-        feature model's outputs for `image`; ``keras.ops`` only, for every backend."""
+        feature model's outputs for `image`, against the content targets and
+        coefficients in `arguments`; ``keras.ops`` only, for every backend."""
+        targets, coefficients = arguments[:-1], arguments[-1]
         content = sum(
-            (content_loss(ops.cast(features[layer], "float32"), target, coefficient)
-             for layer, target, coefficient in self._content),
+            (content_loss(ops.cast(features[layer], "float32"), target, coefficients[index])
+             for index, (layer, target) in enumerate(zip(self._content_layers, targets))),
             ops.zeros((), "float32"),
         )
         style = sum(
@@ -116,12 +146,35 @@ class Evaluator:
         tv = self._tv_weight * total_variation_loss(image) if self._tv_weight else ops.zeros((), "float32")
         return [content + style + tv, content, style, tv]
 
+    @property
+    def tiles(self) -> list:
+        """The tiles a tiled Evaluator runs (`neuralstyle.tiles.Tile`); empty for the whole image."""
+        return self._pass.tiles if self.tile is not None else []
+
+    def step(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One pass at `image`, a float32 Caffe tensor of `shape`, neither cached nor
+        counted (the first takes the `START` targets): ([total, content, style, tv]
+        float32, its gradient like `image`)."""
+        if self.tile is not None:
+            return self._pass(image)
+        parts, gradient, *features = self._pass(image, *self._content_arguments, self._content_coefficients)
+        if self._from_start:
+            # At its own features the content loss and its gradient are exactly zero, what
+            # the zero coefficients gave; from now on the targets are those features.
+            for layer, value in zip(self._from_start, features):
+                index = self._content_layers.index(layer)
+                target = ops.convert_to_numpy(ops.cast(value, "float32"))
+                self._content_arguments[index] = ops.convert_to_tensor(target)
+                self._content_coefficients[index] = self._content_weight / target_scale(target)
+            self._from_start = []
+        return parts, gradient
+
     def evaluate(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """Loss and gradient (float64, flattened like `x`) at the point `x`;
         computed once per distinct point, then served from the cache."""
         if self._last_x is not None and np.array_equal(x, self._last_x):
             return self.last.total, self._last_grad
-        parts, gradient = self._step(np.asarray(x, dtype=np.float32).reshape(self.shape))
+        parts, gradient = self.step(np.asarray(x, dtype=np.float32).reshape(self.shape))
         self.passes += 1
         parts = LossParts(*(float(value) for value in parts))
         gradient = gradient.astype(np.float64).reshape(-1)
@@ -149,27 +202,35 @@ class Evaluator:
         return self.evaluate(x)[1]
 
 
-def _tensorflow_step(feature_model, losses, shape):
+def _tensorflow_step(feature_model, losses, shape, argument_shapes, outputs):
     def step(image, *arguments):
         with tf.GradientTape() as tape:
             tape.watch(image)
-            parts = losses(feature_model(image), image, *arguments)
-        return tf.stack(parts), tape.gradient(parts[0], image)
+            features = feature_model(image)
+            parts = losses(features, image, *arguments)
+        return (tf.stack(parts), tape.gradient(parts[0], image), *(features[name] for name in outputs))
 
     # A fixed shape gets one trace; without one (tiles), each new shape gets its own.
-    signature = None if shape is None else [tf.TensorSpec(shape, tf.float32)]
+    signature = None if shape is None else [tf.TensorSpec(item, tf.float32) for item in (shape, *argument_shapes)]
     compiled = tf.function(step, input_signature=signature, autograph=False)
-    return lambda image, *arguments: tuple(value.numpy() for value in compiled(image, *arguments))
+
+    def run(image, *arguments):
+        parts, gradient, *features = compiled(image, *arguments)
+        return (parts.numpy(), gradient.numpy(), *features)
+
+    return run
 
 
-def _torch_step(feature_model, losses, shape):
+def _torch_step(feature_model, losses, shape, argument_shapes, outputs):
     import torch
 
     def step(image, *arguments):
         image = ops.convert_to_tensor(image).requires_grad_(True)  # on Keras's device (the GPU when there is one)
-        parts = losses(feature_model(image), image, *(ops.convert_to_tensor(value) for value in arguments))
+        features = feature_model(image)
+        parts = losses(features, image, *(ops.convert_to_tensor(value) for value in arguments))
         (gradient,) = torch.autograd.grad(parts[0], image)  # the image's gradient only, not the weights'
-        return torch.stack(parts).detach().cpu().numpy(), gradient.cpu().numpy()
+        return (torch.stack(parts).detach().cpu().numpy(), gradient.cpu().numpy(),
+                *(features[name].detach() for name in outputs))
 
     return step
 
@@ -180,7 +241,7 @@ def _jax_weights(feature_model):
         [variable.value for variable in model.non_trainable_variables]
 
 
-def _jax_step(feature_model, losses, shape):
+def _jax_step(feature_model, losses, shape, argument_shapes, outputs):
     import jax
 
     model, trainable, non_trainable = _jax_weights(feature_model)
@@ -188,14 +249,14 @@ def _jax_step(feature_model, losses, shape):
     def total(image, trainable, non_trainable, *arguments):
         features, _ = model.stateless_call(trainable, non_trainable, image, training=False)
         parts = losses(features, image, *arguments)
-        return parts[0], ops.stack(parts)
+        return parts[0], (ops.stack(parts), [features[name] for name in outputs])
 
     # The weights are arguments, not constants folded into the compiled program.
     value_and_grad = jax.jit(jax.value_and_grad(total, has_aux=True))
 
     def step(image, *arguments):
-        (_, parts), gradient = value_and_grad(image, trainable, non_trainable, *arguments)
-        return np.asarray(parts), np.asarray(gradient)
+        (_, (parts, features)), gradient = value_and_grad(image, trainable, non_trainable, *arguments)
+        return (np.asarray(parts), np.asarray(gradient), *features)
 
     return step
 
@@ -203,12 +264,14 @@ def _jax_step(feature_model, losses, shape):
 _GRADIENT_STEPS = {"tensorflow": _tensorflow_step, "torch": _torch_step, "jax": _jax_step}
 
 
-def gradient_step(feature_model, losses, shape=None):
+def gradient_step(feature_model, losses, shape=None, argument_shapes=(), outputs=()):
     """This backend's compiled step: ``step(image, *arguments)`` takes a float32
-    NHWC Caffe array (of `shape`, when given) and float32 arrays, and returns
+    NHWC Caffe array (of `shape`, when given) and float32 arrays (of
+    `argument_shapes`, when `shape` is given), and returns
     (``losses(features, image, *arguments)`` as a numpy array, the gradient of
-    its first entry with respect to the image)."""
-    return _GRADIENT_STEPS[BACKEND](feature_model, losses, shape)
+    its first entry with respect to the image), followed by the features of
+    the layers named in `outputs` as backend tensors."""
+    return _GRADIENT_STEPS[BACKEND](feature_model, losses, shape, argument_shapes, outputs)
 
 
 def forward_step(feature_model, outputs):

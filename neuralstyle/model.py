@@ -63,11 +63,9 @@ class FeatureModel:
         keras.config.set_image_data_format(DATA_FORMAT)
         try:
             if self.weights is None or self.weights.layers is not None:
-                # Weights decoded here (or none): build only the layers a run reads, once,
-                # rather than the whole application and then a truncated copy of it.
+                # Weights decoded here (or none): build only the layers a run reads, once, each
+                # created with its weights, rather than the whole application, drawn at random.
                 self.keras_model = self._truncated_vgg()
-                if self.weights is not None:
-                    self.weights.apply(self.keras_model, missing_ok=True)
             else:  # a Keras .h5 file loads into the application's own topology
                 full = keras_application(self.model_name)
                 self.weights.apply(full)
@@ -91,8 +89,9 @@ class FeatureModel:
         for layer in conv_layers(self.model_name):
             if layer.block != block:
                 x, block = self._pooling(block)(x), layer.block
+            given = {} if self.weights is None else self.weights.initializers(layer.name)
             x = keras.layers.Conv2D(layer.channels, (3, 3), activation="relu", padding="same", name=layer.name,
-                                    data_format=DATA_FORMAT)(x)
+                                    data_format=DATA_FORMAT, **given)(x)
             outputs[layer.name] = x
             if layer.name == last:
                 break
@@ -110,6 +109,12 @@ class FeatureModel:
             if layer.name == last:
                 break
         return keras.Model(inputs, {name: outputs[name] for name in self.layers}, name=f"{self.model_name}_features")
+
+    def feature_shape(self, layer: str, height: int, width: int) -> tuple[int, int, int, int]:
+        """The shape ``(1, h, w, C)`` of `layer`'s features for an image of ``height × width`` px
+        (each 2×2 pooling before the layer's block floors a side's half)."""
+        found = next(item for item in conv_layers(self.model_name) if item.name == layer)
+        return (1, height // found.stride, width // found.stride, found.channels)
 
     def __call__(self, caffe_image):
         if DATA_FORMAT == "channels_last":

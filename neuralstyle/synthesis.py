@@ -16,7 +16,7 @@ import numpy as np
 
 from . import settings
 from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
-from .evaluator import Convergence, Evaluator, Progress, minimize_adam, minimize_lbfgs
+from .evaluator import START, Convergence, Evaluator, Progress, minimize_adam, minimize_lbfgs
 from .interrupts import checkpoint
 from .images import (RGBImage, caffe_bounds, deprocess, fit_size, preprocess, resize, resize_alpha, resize_max_side,
                      to_rgb, to_uint8)
@@ -422,9 +422,12 @@ def transfer(
             previous_content = sized_content
             checkpoint("targets")
             tile = memory.tile_for(width, height)
+            # A run that starts at its content image gets the content target from its first evaluation.
+            starts_at_content = init_rgb is sized_content.rgb and tile is None
             previous = yield _Stage(
                 init_rgb=init_rgb,
-                content_targets={content_layer: image_features(feature_model, sized_content.rgb, tile)[content_layer]},
+                content_targets={content_layer: START if starts_at_content else
+                                 image_features(feature_model, sized_content.rgb, tile)[content_layer]},
                 style_targets=blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
                 iterations=count, tile=tile, convergence=convergence,
             )

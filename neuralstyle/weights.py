@@ -87,24 +87,31 @@ class Weights:
         """What a run record keeps of these weights."""
         return {"model": self.model, "source": self.source, "path": self.path, "sha256": self.sha256}
 
-    def apply(self, keras_model, missing_ok: bool = False) -> None:
-        """Load these weights into a Keras VGG (no top) built with ``weights=None``;
-        with `missing_ok`, into one cut short, whose deeper layers are absent."""
-        if self.layers is not None:
-            present = {layer.name for layer in keras_model.layers}
-            unset = sorted(name for name in present if "_conv" in name and name not in self.layers)
-            if unset:
-                raise WeightsError(f"the {self.model.upper()} weights have no {', '.join(unset)}")
-            for name, (kernel, bias) in self.layers.items():
-                if name in present or not missing_ok:
-                    keras_model.get_layer(name).set_weights([kernel, bias])
-            return
+    def initializers(self, name: str) -> dict:
+        """Keras initializers that create conv layer `name` holding these (decoded)
+        weights, so that no random draw is made for the weights to replace."""
+        if name not in self.layers:
+            raise WeightsError(f"the {self.model.upper()} weights have no {name}")
+        kernel, bias = self.layers[name]
+        return {"kernel_initializer": _given(name, kernel), "bias_initializer": _given(name, bias)}
+
+    def apply(self, keras_model) -> None:
+        """Load these weights (a Keras .h5 file) into a Keras VGG (no top) built with ``weights=None``."""
         try:
             keras_model.load_weights(self.path)
         except Exception as error:  # Keras raises many types for a file that does not fit
             raise WeightsError(
                 f"{self.path} does not hold {self.model.upper()} no-top weights ({type(error).__name__}: {error})"
             ) from None
+
+
+def _given(name: str, array: np.ndarray):
+    def initializer(shape, dtype=None):
+        if tuple(shape) != array.shape:
+            raise WeightsError(f"the {name} weights have shape {array.shape}; the layer's is {tuple(shape)}")
+        return array
+
+    return initializer
 
 
 def sha256_of(path: str | os.PathLike) -> str:

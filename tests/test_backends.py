@@ -41,7 +41,22 @@ evaluator = transfer_evaluator(content, style, size=64, style_weight=100.0, tv_w
 point = np.random.default_rng(0).uniform(0, 255, (content.height, content.width, 3)).astype(np.float32)
 _, gradient = evaluator.evaluate(images.preprocess(point).reshape(-1).astype(np.float64))
 np.save(gradient_file, gradient)
-print(json.dumps({"backend": BACKEND, **evaluator.last.as_dict()}))
+started = {}
+if tile is None:  # the same loss, its content target taken from a first evaluation at the content image
+    from neuralstyle import settings
+    from neuralstyle.evaluator import START, Evaluator
+    from neuralstyle.synthesis import blended_style_grams
+
+    layers = settings.style_layers(None, "vgg19")
+    grams = blended_style_grams(evaluator.feature_model, [style], [1.0], layers)
+    from_start = Evaluator(evaluator.feature_model, content.height, content.width,
+                           content_targets={settings.CONTENT_LAYER: START}, style_targets=grams,
+                           style_weight=100.0, style_layer_weights=layers, tv_weight=1e-3)
+    from_start.evaluate(images.preprocess(content.rgb).reshape(-1).astype(np.float64))
+    _, started_gradient = from_start.evaluate(images.preprocess(point).reshape(-1).astype(np.float64))
+    np.save(gradient_file + ".started.npy", started_gradient)
+    started = from_start.last.as_dict()
+print(json.dumps({"backend": BACKEND, **evaluator.last.as_dict(), "started": started}))
 """
 
 
@@ -67,6 +82,13 @@ def test_loss_and_gradient_match_tensorflows(backend, tmp_path):
     assert reference["content"] > 0.1 and reference["style"] > 0.1 and reference["tv"] > 0  # a real point, not a fixed one
     error = np.linalg.norm(gradient - reference_gradient) / np.linalg.norm(reference_gradient)
     assert error < 1e-4, f"gradient differs from TensorFlow's by {error:.2e} (relative L2)"
+    # A run that starts at its content image takes its content target from that first evaluation.
+    for result in (reference, parts):
+        for name in ("total", "content", "style", "tv"):
+            assert result["started"][name] == pytest.approx(reference[name], rel=1e-4), (result["backend"], name)
+    started_gradient = np.load(tmp_path / f"{backend}.npy.started.npy")
+    error = np.linalg.norm(started_gradient - reference_gradient) / np.linalg.norm(reference_gradient)
+    assert error < 1e-4, f"with the target from the start: {error:.2e} (relative L2)"
 
 
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)

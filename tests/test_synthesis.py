@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from neuralstyle import images
-from neuralstyle.evaluator import Evaluator, NonFiniteLossError, minimize_lbfgs
+from neuralstyle.evaluator import START, Evaluator, NonFiniteLossError, minimize_lbfgs
 from neuralstyle.experiments import psnr, style_distance
+from neuralstyle.losses import gram_matrix
 from neuralstyle.model import FeatureModel
 from neuralstyle.synthesis import cached_feature_model, image_features, reconstruct_content, reconstruct_style, transfer
 from sample_images import open_sample, sample_rgb
@@ -97,12 +98,38 @@ def _small_evaluator():
     return Evaluator(features, 16, 16, content_targets={"block1_conv1": target})
 
 
+def test_a_run_that_starts_at_its_content_image_needs_no_pass_for_the_content_target():
+    """The content target taken from the first evaluation (at the content image) gives the
+    losses, gradients and iterates of the target computed by a pass of its own."""
+    features = FeatureModel(["block1_conv1", "block2_conv1"], weights=None)
+    rng = np.random.default_rng(3)
+    content = images.preprocess(rng.uniform(0, 255, (24, 32, 3)).astype(np.float32))
+    style = images.preprocess(rng.uniform(0, 255, (20, 28, 3)).astype(np.float32))
+    grams = {"block1_conv1": np.asarray(gram_matrix(features(style)["block1_conv1"]))}
+    common = dict(style_targets=grams, content_weight=5.0, style_weight=100.0, tv_weight=1e-3)
+    given = Evaluator(features, 24, 32, content_targets={"block2_conv1": np.asarray(features(content)["block2_conv1"])},
+                      **common)
+    started = Evaluator(features, 24, 32, content_targets={"block2_conv1": START}, **common)
+    x0 = content.reshape(-1).astype(np.float64)
+    runs = [minimize_lbfgs(evaluator, x0, iterations=8) for evaluator in (given, started)]
+    assert runs[0].history[0]["content"] == runs[1].history[0]["content"] == 0.0
+    for ours, theirs in zip(runs[1].history, runs[0].history):
+        for name in ("total", "content", "style"):
+            assert ours[name] == pytest.approx(theirs[name], rel=1e-4, abs=1e-9), (ours["iteration"], name)
+    assert runs[1].loss.content > 0 and runs[1].iterations == 8
+    np.testing.assert_allclose(runs[1].x, runs[0].x, rtol=0, atol=0.05)  # Caffe units, 0–255
+    with pytest.raises(ValueError, match="a tiled Evaluator needs its content targets given"):
+        Evaluator(features, 64, 64, content_targets={"block2_conv1": START}, tile=32)
+    with pytest.raises(ValueError, match="an array or 'start', not 'begin'"):
+        Evaluator(features, 24, 32, content_targets={"block2_conv1": "begin"})
+
+
 def test_the_evaluator_runs_one_pass_per_distinct_point():
     """scipy asks for loss and gradient; VGG runs once per point, never twice."""
     evaluator = _small_evaluator()
     points = []
-    step = evaluator._step
-    evaluator._step = lambda image: (points.append(np.asarray(image).tobytes()), step(image))[1]
+    step = evaluator.step
+    evaluator.step = lambda image: (points.append(np.asarray(image).tobytes()), step(image))[1]
     x = np.random.default_rng(0).normal(0, 20, 16 * 16 * 3)
     evaluator.loss(x)
     evaluator.grads(x)
@@ -114,20 +141,20 @@ def test_the_evaluator_runs_one_pass_per_distinct_point():
 
 def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_best_point():
     evaluator = _small_evaluator()
-    step, calls = evaluator._step, []
+    step, calls = evaluator.step, []
 
     def failing(image):
         calls.append(1)
         parts, gradient = step(image)
         return (parts * np.nan, gradient) if len(calls) > 4 else (parts, gradient)
 
-    evaluator._step = failing
+    evaluator.step = failing
     outcome = minimize_lbfgs(evaluator, np.full(16 * 16 * 3, 5.0), iterations=20)
     assert outcome.stopped == "error" and "the loss became nan at evaluation 5" in outcome.error
     assert np.isfinite(outcome.x).all() and outcome.loss.total == min(entry["total"] for entry in outcome.history)
     with pytest.raises(NonFiniteLossError, match="loss became nan"):
         fresh = _small_evaluator()
-        fresh._step = lambda image: (np.full(4, np.nan, np.float32), np.zeros((1, 16, 16, 3), np.float32))
+        fresh.step = lambda image: (np.full(4, np.nan, np.float32), np.zeros((1, 16, 16, 3), np.float32))
         minimize_lbfgs(fresh, np.zeros(16 * 16 * 3), iterations=3)
 
 

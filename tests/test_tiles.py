@@ -89,7 +89,7 @@ def test_a_tiled_evaluation_has_the_whole_images_loss_and_gradient(pair, tile):
     x = _start(256).reshape(-1).astype(np.float64)
     loss, gradient = whole.evaluate(x)
     tiled_loss, tiled_gradient = tiled.evaluate(x)
-    assert len(tiled._step.tiles) > 1
+    assert len(tiled.tiles) > 1
     assert abs(tiled_loss - loss) <= 1e-5 * abs(loss)
     for part in ("content", "style", "tv"):
         assert getattr(tiled.last, part) == pytest.approx(getattr(whole.last, part), rel=1e-5)

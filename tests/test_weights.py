@@ -151,6 +151,28 @@ def test_a_keras_vgg16_weights_file_loads_into_the_feature_model(tmp_path):
         FeatureModel(["block1_conv1"], model="vgg19", weights=str(path))
 
 
+def test_decoded_weights_are_the_layers_values_from_their_creation_and_a_misfit_is_refused():
+    """A model built on decoded weights holds exactly those arrays in each layer it builds; a
+    decoded set without one of them, or with a wrong shape, is refused in one line."""
+    from neuralstyle.model import FeatureModel
+
+    rng = np.random.default_rng(0)
+    shapes = {"block1_conv1": (3, 64), "block1_conv2": (64, 64), "block2_conv1": (64, 128)}
+    decoded = {name: (rng.normal(0, 0.1, (3, 3, cin, cout)).astype(np.float32), rng.normal(0, 1, cout).astype(np.float32))
+               for name, (cin, cout) in shapes.items()}
+    given = weights.Weights("vgg19", "imagenet-q8", None, None, layers=decoded)
+    model = FeatureModel(["block2_conv1"], weights=given).keras_model
+    for name, (kernel, bias) in decoded.items():
+        held = model.get_layer(name).get_weights()
+        assert np.array_equal(held[0], kernel) and np.array_equal(held[1], bias)
+    without = weights.Weights("vgg19", "imagenet-q8", None, None, layers={k: decoded[k] for k in list(decoded)[:2]})
+    with pytest.raises(WeightsError, match="^the VGG19 weights have no block2_conv1$"):
+        FeatureModel(["block2_conv1"], weights=without)
+    misfit = dict(decoded, block1_conv2=(decoded["block1_conv2"][0][:, :, :32], decoded["block1_conv2"][1]))
+    with pytest.raises(WeightsError, match=r"block1_conv2 weights have shape \(3, 3, 32, 64\); the layer's is \(3, 3, 64, 64\)"):
+        FeatureModel(["block2_conv1"], weights=weights.Weights("vgg19", "imagenet-q8", None, None, layers=misfit))
+
+
 
 CRAFTED_Q8 = r"""
 import io, pickle, struct, sys, types
