@@ -54,6 +54,17 @@ def _is_start(target) -> bool:
     return False
 
 
+def _content_target(layer: str, target, shape: tuple):
+    """`target` as a float32 tensor of `shape` (the layer's features at this size); the batch axis may be left out."""
+    target = ops.convert_to_tensor(target, "float32")
+    if tuple(target.shape) == shape[1:]:
+        return ops.reshape(target, shape)
+    if tuple(target.shape) != shape:
+        raise ValueError(f"the content target for {layer} has shape {tuple(target.shape)}; "
+                         f"{layer} gives {shape} at this size")
+    return target
+
+
 class Evaluator:
     """Loss and gradient of one image of fixed size against fixed targets.
 
@@ -110,8 +121,8 @@ class Evaluator:
             self._content_layers = list(content_targets)
             shapes = [feature_model.feature_shape(layer, height, width) for layer in self._content_layers]
             self._content_arguments = [
-                np.zeros(shape, np.float32) if _is_start(target) else ops.convert_to_tensor(target, "float32")
-                for shape, target in zip(shapes, content_targets.values())]
+                np.zeros(shape, np.float32) if _is_start(target) else _content_target(layer, target, shape)
+                for layer, shape, target in zip(self._content_layers, shapes, content_targets.values())]
             self._content_coefficients = np.array(
                 [0.0 if _is_start(target) else self._content_weight / target_scale(target)
                  for target in content_targets.values()], np.float32)

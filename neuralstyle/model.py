@@ -95,7 +95,13 @@ class FeatureModel:
             outputs[layer.name] = x
             if layer.name == last:
                 break
-        return keras.Model(inputs, {name: outputs[name] for name in self.layers}, name=f"{self.model_name}_features")
+        model = keras.Model(inputs, {name: outputs[name] for name in self.layers}, name=f"{self.model_name}_features")
+        for layer in model.layers:
+            if self.weights is not None and "_conv" in layer.name:
+                # Their work is done; Keras's defaults keep the model's config clonable and saveable.
+                layer.kernel_initializer = keras.initializers.get("glorot_uniform")
+                layer.bias_initializer = keras.initializers.get("zeros")
+        return model
 
     def _truncate(self, full) -> keras.Model:
         last = deepest(self.model_name, self.layers)

@@ -95,8 +95,18 @@ class Weights:
         kernel, bias = self.layers[name]
         return {"kernel_initializer": _given(name, kernel), "bias_initializer": _given(name, bias)}
 
-    def apply(self, keras_model) -> None:
-        """Load these weights (a Keras .h5 file) into a Keras VGG (no top) built with ``weights=None``."""
+    def apply(self, keras_model, missing_ok: bool = False) -> None:
+        """Load these weights into a Keras VGG (no top) built with ``weights=None``;
+        with `missing_ok`, into one cut short, whose deeper layers are absent."""
+        if self.layers is not None:
+            present = {layer.name for layer in keras_model.layers}
+            unset = sorted(name for name in present if "_conv" in name and name not in self.layers)
+            if unset:
+                raise WeightsError(f"the {self.model.upper()} weights have no {', '.join(unset)}")
+            for name, (kernel, bias) in self.layers.items():
+                if name in present or not missing_ok:
+                    keras_model.get_layer(name).set_weights([kernel, bias])
+            return
         try:
             keras_model.load_weights(self.path)
         except Exception as error:  # Keras raises many types for a file that does not fit

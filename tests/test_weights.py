@@ -165,6 +165,13 @@ def test_decoded_weights_are_the_layers_values_from_their_creation_and_a_misfit_
     for name, (kernel, bias) in decoded.items():
         held = model.get_layer(name).get_weights()
         assert np.array_equal(held[0], kernel) and np.array_equal(held[1], bias)
+    from neuralstyle.backend import keras
+
+    clone = keras.models.clone_model(model)  # the config holds no reference to the arrays
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+    other = FeatureModel(["block2_conv1"], weights=None).keras_model
+    given.apply(other, missing_ok=True)  # decoded weights also load into a model built without them
+    assert np.array_equal(other.get_layer("block2_conv1").get_weights()[0], decoded["block2_conv1"][0])
     without = weights.Weights("vgg19", "imagenet-q8", None, None, layers={k: decoded[k] for k in list(decoded)[:2]})
     with pytest.raises(WeightsError, match="^the VGG19 weights have no block2_conv1$"):
         FeatureModel(["block2_conv1"], weights=without)
