@@ -119,7 +119,9 @@ class FeatureModel:
     def feature_shape(self, layer: str, height: int, width: int) -> tuple[int, int, int, int]:
         """The shape ``(1, h, w, C)`` of `layer`'s features for an image of ``height × width`` px
         (each 2×2 pooling before the layer's block floors a side's half)."""
-        found = next(item for item in conv_layers(self.model_name) if item.name == layer)
+        found = next((item for item in conv_layers(self.model_name) if item.name == layer), None)
+        if found is None or layer not in self.layers:
+            raise ValueError(f"this model does not output {layer!r}; it outputs {', '.join(self.layers)}")
         return (1, height // found.stride, width // found.stride, found.channels)
 
     def __call__(self, caffe_image):

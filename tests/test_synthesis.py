@@ -128,6 +128,8 @@ def test_a_run_that_starts_at_its_content_image_needs_no_pass_for_the_content_ta
     assert unbatched.evaluate(x0)[0] == pytest.approx(given.evaluate(x0)[0], rel=1e-6)
     with pytest.raises(ValueError, match=r"block2_conv1 has shape \(1, 6, 8, 128\); block2_conv1 gives \(1, 12, 16, 128\)"):
         Evaluator(features, 24, 32, content_targets={"block2_conv1": np.zeros((1, 6, 8, 128), np.float32)})
+    with pytest.raises(ValueError, match="does not output 'block3_conv1'; it outputs block1_conv1, block2_conv1"):
+        Evaluator(features, 24, 32, content_targets={"block3_conv1": START})
 
 
 def test_a_transfer_from_the_content_image_makes_no_vgg_pass_for_its_content_target(photo, painting, monkeypatch):
