@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -97,7 +98,8 @@ def main() -> None:
     args = parser.parse_args()
     from neuralstyle.hardware import auto_precision, flags_line
 
-    print(f"CPU flags {flags_line()}; --precision auto picks {auto_precision(None)[0]} here\n")
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")  # every run below inherits it
+    print(f"CPU flags {flags_line()}; --precision auto picks {auto_precision(None, backend)[0]} here; Keras backend {backend}\n")
     print("| figure | measured | ratio | target | met |")
     print("|---|---|---|---|---|")
     for figure, measured, ratio, target, met in rows(args.size, args.iterations, args.repeats):

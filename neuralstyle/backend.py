@@ -101,7 +101,7 @@ def resolve_precision(precision: str, mode: str = "transfer") -> tuple[str, str 
         return "float32", "a reconstruction matches features beyond bfloat16's resolution"
     if mode in FIGURES:
         return FIGURE_PRECISION, "the paper's figures are the same picture on every machine"
-    return auto_precision(_gpu_bfloat16() if _gpu_name() else None)
+    return auto_precision(_gpu_bfloat16() if _gpu_name() else None, BACKEND)
 
 
 def _gpu_bfloat16() -> bool:

@@ -40,12 +40,21 @@ def native_bfloat16_flag() -> str | None:
     return next((flag for flag in NATIVE_BFLOAT16_FLAGS if flag in cpu_flags()), None)
 
 
-def auto_precision(gpu_bfloat16: bool | None) -> tuple[str, str]:
+# The Keras backends whose CPU kernels (oneDNN) run bfloat16 natively. JAX's CPU
+# compiler ran it no faster than float32 on an avx512_bf16 CPU (README, Performance).
+CPU_BFLOAT16_BACKENDS = ("tensorflow", "torch")
+
+
+def auto_precision(gpu_bfloat16: bool | None, backend: str = "tensorflow") -> tuple[str, str]:
     """What precision 'auto' means here, and why, in words. `gpu_bfloat16` is
-    whether the GPU the run takes computes in bfloat16 natively (None: no GPU)."""
+    whether the GPU the run takes computes in bfloat16 natively (None: no GPU);
+    `backend` is the Keras backend."""
     if gpu_bfloat16 is not None:
         return ("bfloat16", "the GPU computes in bfloat16 natively") if gpu_bfloat16 else \
             ("float32", "the GPU has no native bfloat16")
     flag = native_bfloat16_flag()
-    return ("bfloat16", f"this CPU has native bfloat16, flag {flag}") if flag else \
-        ("float32", "this CPU has no native bfloat16, neither avx512_bf16 nor amx_bf16")
+    if flag is None:
+        return "float32", "this CPU has no native bfloat16, neither avx512_bf16 nor amx_bf16"
+    if backend not in CPU_BFLOAT16_BACKENDS:
+        return "float32", f"this CPU has native bfloat16 (flag {flag}), but the {backend} backend runs it no faster"
+    return "bfloat16", f"this CPU has native bfloat16, flag {flag}"

@@ -24,6 +24,16 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_natively(monkeypat
     assert ("native bfloat16, flag" in why) == (expected == "bfloat16")
 
 
+@pytest.mark.parametrize("backend, expected", [("tensorflow", "bfloat16"), ("torch", "bfloat16"), ("jax", "float32")])
+def test_auto_precision_on_a_bfloat16_cpu_is_bfloat16_only_on_backends_whose_kernels_use_it(monkeypatch, backend,
+                                                                                             expected):
+    """Measured on an avx512_bf16 CPU at 384 px: bfloat16 ran TensorFlow and torch 1.6-1.7× faster, JAX no faster."""
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    precision, why = hardware.auto_precision(gpu_bfloat16=None, backend=backend)
+    assert precision == expected
+    assert ("the jax backend runs it no faster" in why) == (backend == "jax")
+
+
 @pytest.mark.parametrize("gpu_bfloat16, expected", [(True, "bfloat16"), (False, "float32")])
 def test_auto_precision_on_a_gpu_follows_the_gpu_not_the_cpu(monkeypatch, gpu_bfloat16, expected):
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
