@@ -1,8 +1,8 @@
 """What this machine's CPU can do, read from /proc/cpuinfo (pure Python: no TensorFlow).
 
 `precision='auto'` runs in bfloat16 only where the hardware has native
-bfloat16 arithmetic; elsewhere bfloat16 is emulated and slower than float32
-(README, Performance).
+bfloat16 arithmetic and the backend's kernels use it; elsewhere bfloat16 is
+emulated or no faster than float32 (README, Performance).
 """
 
 from __future__ import annotations
