@@ -456,9 +456,9 @@ def main(argv: list[str] | None = None) -> None:
             console.print(f"neuralstyle: interrupted ({guard.signal_name}) as it finished; what it wrote is whole",
                           markup=False)
             code = guard.exit_code
-    # The interpreter's last garbage collections walk every object TensorFlow
-    # made, most of a second (benchmarks/startup.py); the process is ending, so
-    # nothing is left for them to free that exiting does not.
+    # The interpreter's last garbage collections would walk every object TensorFlow
+    # made (a visible part of the exit: benchmarks/startup.py); the process is
+    # ending, so nothing is left for them to free that exiting does not.
     gc.freeze()
     sys.exit(code)
 

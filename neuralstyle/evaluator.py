@@ -114,18 +114,19 @@ class Evaluator:
         self.last: LossParts | None = None
         self._last_x: np.ndarray | None = None
         self._last_grad: np.ndarray | None = None
-        self._from_start = [layer for layer, target in content_targets.items() if _is_start(target)]
+        given = {layer: target for layer, target in content_targets.items() if not _is_start(target)}
+        self._from_start = [layer for layer in content_targets if layer not in given]
         if tile is None:
             # The content targets and their coefficients are arguments of the step, so a
             # target taken from the first evaluation changes no compiled graph.
             self._content_layers = list(content_targets)
             shapes = [feature_model.feature_shape(layer, height, width) for layer in self._content_layers]
             self._content_arguments = [
-                np.zeros(shape, np.float32) if _is_start(target) else _content_target(layer, target, shape)
-                for layer, shape, target in zip(self._content_layers, shapes, content_targets.values())]
+                _content_target(layer, given[layer], shape) if layer in given else np.zeros(shape, np.float32)
+                for layer, shape in zip(self._content_layers, shapes)]
             self._content_coefficients = np.array(
-                [0.0 if _is_start(target) else self._content_weight / target_scale(target)
-                 for target in content_targets.values()], np.float32)
+                [self._content_weight / target_scale(given[layer]) if layer in given else 0.0
+                 for layer in self._content_layers], np.float32)
             self._style = [(layer, ops.convert_to_tensor(gram, "float32"), c) for layer, gram, c in style]
             self._pass = gradient_step(self.feature_model, self._losses, self.shape,
                                        argument_shapes=[*shapes, (len(shapes),)], outputs=self._from_start)

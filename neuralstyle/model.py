@@ -96,11 +96,12 @@ class FeatureModel:
             if layer.name == last:
                 break
         model = keras.Model(inputs, {name: outputs[name] for name in self.layers}, name=f"{self.model_name}_features")
-        for layer in model.layers:
-            if self.weights is not None and "_conv" in layer.name:
-                # Their work is done; Keras's defaults keep the model's config clonable and saveable.
-                layer.kernel_initializer = keras.initializers.get("glorot_uniform")
-                layer.bias_initializer = keras.initializers.get("zeros")
+        if self.weights is not None:
+            # The weights' initializers have done their work; Keras's defaults keep the config clonable and saveable.
+            for layer in model.layers:
+                if "_conv" in layer.name:
+                    layer.kernel_initializer = keras.initializers.get("glorot_uniform")
+                    layer.bias_initializer = keras.initializers.get("zeros")
         return model
 
     def _truncate(self, full) -> keras.Model:
