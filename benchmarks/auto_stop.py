@@ -5,7 +5,7 @@
 
 Each run keeps a frame every `--every` iterations and its loss history. For
 each candidate tolerance of the `--iterations auto` rule
-(`neuralstyle.evaluator.Convergence`: stop when the loss fell by less than
+(`neuralstyle.core.evaluator.Convergence`: stop when the loss fell by less than
 `tolerance` per iteration, relative, over the last `window` iterations) the
 table gives the iteration where the rule would stop, and the judge's verdict
 of the frame there against the frame at the last iteration: whether it is at
@@ -37,9 +37,9 @@ def main() -> None:
     from PIL import Image
 
     import judge
-    from neuralstyle.evaluator import Convergence
-    from neuralstyle.hardware import flags_line
-    from neuralstyle.synthesis import transfer
+    from neuralstyle.core.evaluator import Convergence
+    from neuralstyle.core.hardware import flags_line
+    from neuralstyle.core.synthesis import transfer
 
     print(f"CPU flags {flags_line()}; precision {args.precision}; {args.iterations} iterations, "
           f"a frame every {args.every}\n")

@@ -39,9 +39,9 @@ def main() -> None:
     args = parser.parse_args()
     iterations = [int(count) for count in args.iterations.split(",")]
 
-    from neuralstyle import images, settings
-    from neuralstyle.backend import describe_device
-    from neuralstyle.synthesis import transfer, transfer_evaluator
+    from neuralstyle.core import images, settings
+    from neuralstyle.core.backend import describe_device
+    from neuralstyle.core.synthesis import transfer, transfer_evaluator
 
     content = images.read_image(SHARED / "tubingen.jpg")
     style = images.read_image(SHARED / "starry_night.jpg")

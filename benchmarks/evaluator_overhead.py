@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from neuralstyle import images, settings
-from neuralstyle.backend import describe_device, keras, tf
-from neuralstyle.evaluator import Evaluator
-from neuralstyle.model import FeatureModel
-from neuralstyle.synthesis import blended_style_grams, image_features
+from neuralstyle.core import images, settings
+from neuralstyle.core.backend import describe_device, keras, tf
+from neuralstyle.core.evaluator import Evaluator
+from neuralstyle.core.model import FeatureModel
+from neuralstyle.core.synthesis import blended_style_grams, image_features
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 

@@ -51,14 +51,14 @@ class Verdict:
 
 @lru_cache(maxsize=1)
 def _model():
-    from neuralstyle.model import FeatureModel
+    from neuralstyle.core.model import FeatureModel
 
     return FeatureModel([*STYLE_LAYERS, *CONTENT_LAYERS], weights="imagenet-q8")
 
 
 def features(image) -> dict[str, np.ndarray]:
     """VGG19 ReLU features ``name -> (positions, channels)`` float64 of an RGB image (any input `to_rgb` takes)."""
-    from neuralstyle.images import preprocess, to_rgb
+    from neuralstyle.core.images import preprocess, to_rgb
 
     outputs = _model()(preprocess(to_rgb(image).rgb))
     return {name: np.asarray(value, dtype=np.float64).reshape(-1, value.shape[-1]) for name, value in outputs.items()}
@@ -78,7 +78,7 @@ def sliced_wasserstein(samples: np.ndarray, reference: np.ndarray, seed: int = S
 
 def judge(output, content, style) -> Verdict:
     """The `Verdict` of `output` (uint8 RGB or PIL) against the photograph `content` and the painting `style`."""
-    from neuralstyle.images import resize, resize_max_side, to_rgb
+    from neuralstyle.core.images import resize, resize_max_side, to_rgb
 
     result = to_rgb(output)
     side = max(result.width, result.height)

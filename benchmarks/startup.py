@@ -33,15 +33,15 @@ CONTENT, STYLE = SHARED / "tubingen.jpg", SHARED / "starry_night.jpg"
 
 # (module, attribute) of each step the probe times, in the order a run reaches them.
 STEPS = [
-    ("neuralstyle.pipeline", "read_inputs", "read and check the images"),
-    ("neuralstyle.pipeline", "plan_memory", "plan memory"),
-    ("neuralstyle.pipeline", "resolve_weights", "find and decode the weights"),
-    ("neuralstyle.preload", "load", "wait for the Keras import"),
-    ("neuralstyle.pipeline", "device_lines", "import Keras/TensorFlow (or its end)"),
-    ("neuralstyle.synthesis", "cached_feature_model", "build VGG19 and set its weights"),
-    ("neuralstyle.synthesis", "image_features", "VGG pass of a target image"),
-    ("neuralstyle.synthesis", "blended_style_grams", "style targets (Grams)"),
-    ("neuralstyle.synthesis", "Evaluator", "build the Evaluator"),
+    ("neuralstyle.jobs.pipeline", "read_inputs", "read and check the images"),
+    ("neuralstyle.jobs.pipeline", "plan_memory", "plan memory"),
+    ("neuralstyle.jobs.pipeline", "resolve_weights", "find and decode the weights"),
+    ("neuralstyle.jobs.preload", "load", "wait for the Keras import"),
+    ("neuralstyle.jobs.pipeline", "device_lines", "import Keras/TensorFlow (or its end)"),
+    ("neuralstyle.core.synthesis", "cached_feature_model", "build VGG19 and set its weights"),
+    ("neuralstyle.core.synthesis", "image_features", "VGG pass of a target image"),
+    ("neuralstyle.core.synthesis", "blended_style_grams", "style targets (Grams)"),
+    ("neuralstyle.core.synthesis", "Evaluator", "build the Evaluator"),
 ]
 
 
@@ -63,7 +63,8 @@ def probe(argv: list[str]) -> None:
         return wrapper
 
     start = now()
-    import neuralstyle.cli as cli
+    import neuralstyle.cli.main as cli
+    from neuralstyle.cli.terminal import ProgressDisplay
 
     events.append(("import neuralstyle.cli (typer, rich, numpy, PIL)", start, now()))
     patched = set()
@@ -76,7 +77,7 @@ def probe(argv: list[str]) -> None:
                 patched.add((module_name, attribute))
 
     patch_loaded()
-    original_display_call = cli.ProgressDisplay.__call__
+    original_display_call = ProgressDisplay.__call__
 
     def on_progress(self, progress):
         if progress.iteration <= 1:
@@ -84,7 +85,7 @@ def probe(argv: list[str]) -> None:
                 events.append((f"iteration {progress.iteration} callback", now(), now()))
         return original_display_call(self, progress)
 
-    cli.ProgressDisplay.__call__ = on_progress
+    ProgressDisplay.__call__ = on_progress
     # Modules the run imports later (synthesis, evaluator) are patched as soon as they appear.
     stop = threading.Event()
 
@@ -137,7 +138,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("extra", nargs="*", help="more CLI options, after --")
     args = parser.parse_args()
-    from neuralstyle.hardware import flags_line
+    from neuralstyle.core.hardware import flags_line
 
     commit = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h"], capture_output=True, text=True).stdout
     print(f"start-up of `neuralstyle transfer --size {args.size} --iterations 1 {' '.join(args.extra)}`, "

@@ -59,7 +59,7 @@ def main() -> None:
         "Ray local, 2 workers, 1 CPU per cell": ["--ray", "local", "--workers", "2"],
         "Ray local, 1 cell at a time, 2 CPUs per cell": ["--ray", "local", "--workers", "2", "--cpus-per-cell", "2"],
     }
-    from neuralstyle.hardware import flags_line
+    from neuralstyle.core.hardware import flags_line
 
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; CPU flags: {flags_line()}")
     print(f"\n| engine | {arguments.cells} cells at {arguments.size} px, {arguments.iterations} iterations | "

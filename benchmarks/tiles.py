@@ -45,16 +45,16 @@ def seconds_per_evaluation(evaluator, x, repeats: int = 3) -> float:
 
 
 def start_point(size: int) -> np.ndarray:
-    from neuralstyle.images import preprocess, read_image, resize_max_side, to_rgb
+    from neuralstyle.core.images import preprocess, read_image, resize_max_side, to_rgb
 
     rgb = resize_max_side(to_rgb(read_image(CONTENT)), size).rgb
     return preprocess(np.clip(rgb + np.random.default_rng(0).normal(0, 12, rgb.shape), 0, 255))
 
 
 def exact_rows(tiles=(128, 256, 384)) -> list[tuple]:
-    from neuralstyle.evaluator import minimize_lbfgs
-    from neuralstyle.images import caffe_bounds, deprocess, read_image, to_uint8
-    from neuralstyle.synthesis import transfer_evaluator
+    from neuralstyle.core.evaluator import minimize_lbfgs
+    from neuralstyle.core.images import caffe_bounds, deprocess, read_image, to_uint8
+    from neuralstyle.core.synthesis import transfer_evaluator
 
     pair = read_image(CONTENT), read_image(STYLE)
     whole = transfer_evaluator(*pair, size=512)
@@ -101,8 +101,8 @@ def exact_rows(tiles=(128, 256, 384)) -> list[tuple]:
 
 
 def price_rows() -> list[tuple]:
-    from neuralstyle.images import read_image
-    from neuralstyle.synthesis import transfer_evaluator
+    from neuralstyle.core.images import read_image
+    from neuralstyle.core.synthesis import transfer_evaluator
 
     pair = read_image(CONTENT), read_image(STYLE)
     whole = transfer_evaluator(*pair, size=1024)
@@ -124,7 +124,7 @@ def seconds_per_iteration(record: dict) -> float:
 
 
 def large_rows(work: Path) -> list[tuple]:
-    from neuralstyle.resources import available_bytes
+    from neuralstyle.core.memory import available_bytes
 
     rows = []
     cases = [("2048x1536 coarse-to-fine 512 → 1024 → 2048, --max-memory 6GB", 2048,
@@ -155,9 +155,9 @@ def main() -> None:
     parser.add_argument("--only", default="exact,price,large")
     parser.add_argument("--keep", type=Path, help="keep the large runs' images and records in this folder")
     args = parser.parse_args()
-    from neuralstyle.backend import BACKEND, backend_version, describe_device, keras
+    from neuralstyle.core.backend import BACKEND, backend_version, describe_device, keras
 
-    from neuralstyle.hardware import flags_line
+    from neuralstyle.core.hardware import flags_line
 
     print(f"machine: {describe_device()}, {platform.machine()}, flags {flags_line()}; python "
           f"{platform.python_version()}, {BACKEND} {backend_version()}, keras {keras.__version__}; "

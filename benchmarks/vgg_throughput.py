@@ -63,9 +63,9 @@ def _times(function, repeats: int) -> list[float]:
 
 def neuralstyle_pass(height: int, width: int):
     """The Evaluator's own gradient step on the Keras backend, with a trivial loss."""
-    from neuralstyle.backend import BACKEND, keras
-    from neuralstyle.evaluator import gradient_step
-    from neuralstyle.model import FeatureModel
+    from neuralstyle.core.backend import BACKEND, keras
+    from neuralstyle.core.evaluator import gradient_step
+    from neuralstyle.core.model import FeatureModel
 
     ops = keras.ops
     feature_model = FeatureModel(LAYERS, weights="imagenet-q8")

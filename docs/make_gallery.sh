@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Remake the README's pictures from ../shared/images with the neuralstyle CLI
+# Remake the pictures of the README and the docs from ../shared/images with the neuralstyle CLI
 # (about an hour on a 2-core CPU). Each picture's run record (.json) is kept
 # beside it, so `neuralstyle rerun` can repeat it. Pass names to make only some:
 #   bash docs/make_gallery.sh transfer reconstructions

@@ -17,7 +17,7 @@ echo "built $(basename "$wheel")" >&2
 export NEURALSTYLE_CACHE="$work/cache"
 "$work/venv/bin/neuralstyle" weights fetch
 photo=$("$work/venv/bin/python" -c "import pathlib, skimage.data; print(pathlib.Path(skimage.data.__file__).with_name('astronaut.png'))")
-painting=$("$work/venv/bin/python" -c "from neuralstyle.images import DEMO_PAINTING; print(DEMO_PAINTING)")
+painting=$("$work/venv/bin/python" -c "from neuralstyle.core.images import DEMO_PAINTING; print(DEMO_PAINTING)")
 offline=""
 if unshare -n true 2>/dev/null; then offline="unshare -n"; else echo "warning: cannot cut the network here (unshare -n needs root)" >&2; fi
 (cd "$work" && $offline "$work/venv/bin/neuralstyle" transfer "$photo" "$painting" -o "$work/out.png" \

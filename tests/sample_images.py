@@ -66,7 +66,7 @@ def open_sample(name: str) -> Image.Image:
 
 def sample_rgb(name: str, size: int | None = None):
     """A sample image as an `RGBImage`, scaled to longest side `size` when given."""
-    from neuralstyle import images
+    from neuralstyle.core import images
 
     image = images.to_rgb(images.read_image(SAMPLES / name))
     return image if size is None else images.resize_max_side(image, size)

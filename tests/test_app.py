@@ -25,9 +25,9 @@ from sample_images import SAMPLES
 
 gradio = pytest.importorskip("gradio", exc_type=ImportError)
 
-from neuralstyle import app_runs  # noqa: E402
-from neuralstyle import images as image_io  # noqa: E402
-from neuralstyle.images import ImageError  # noqa: E402
+from neuralstyle.web import runs as web_runs  # noqa: E402
+from neuralstyle.core import images as image_io  # noqa: E402
+from neuralstyle.core.images import ImageError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
@@ -56,7 +56,7 @@ def bad_uploads(tmp_path) -> dict:
                                            ("truncated", "corrupt or truncated")])
 def test_bad_uploads_are_refused_with_a_message_naming_the_file(bad_uploads, name, message):
     with pytest.raises(ImageError) as error:
-        app_runs.check_upload(bad_uploads[name], f"visitor-{name}.png")
+        web_runs.check_upload(bad_uploads[name], f"visitor-{name}.png")
     assert message in str(error.value)
     assert f"visitor-{name}.png" in str(error.value)
     assert str(bad_uploads[name].parent) not in str(error.value)  # the server's path stays hidden
@@ -65,22 +65,22 @@ def test_bad_uploads_are_refused_with_a_message_naming_the_file(bad_uploads, nam
 def test_uploads_above_the_pixel_limit_are_refused_before_decoding(bad_uploads, monkeypatch):
     monkeypatch.setattr(image_io, "MAX_INPUT_PIXELS", 1000)
     with pytest.raises(ImageError, match="64x48 px = 3,072 pixels; the limit is 1,000"):
-        app_runs.check_upload(bad_uploads["good"], "big.png")
+        web_runs.check_upload(bad_uploads["good"], "big.png")
 
 
 def test_a_good_upload_is_decoded(bad_uploads):
-    assert app_runs.check_upload(bad_uploads["good"]).size == (64, 48)
+    assert web_runs.check_upload(bad_uploads["good"]).size == (64, 48)
 
 
 def test_only_files_in_gradios_upload_folder_are_read(bad_uploads):
     with pytest.raises(gradio.Error):
-        app_runs.uploaded_path(bad_uploads["good"])  # a real file, but not one uploaded through the page
+        web_runs.uploaded_path(bad_uploads["good"])  # a real file, but not one uploaded through the page
     with pytest.raises(gradio.Error):
-        app_runs.uploaded_path(Path(gradio.utils.get_upload_folder()) / ".." / "etc" / "passwd")
+        web_runs.uploaded_path(Path(gradio.utils.get_upload_folder()) / ".." / "etc" / "passwd")
 
 
 def test_a_second_run_is_told_it_waits(tmp_path):
-    state = app_runs.App(tmp_path)
+    state = web_runs.App(tmp_path)
     token, message = state.announce(None)
     assert message == "Starting…"
     state.active = 1  # a run in progress
@@ -89,7 +89,7 @@ def test_a_second_run_is_told_it_waits(tmp_path):
 
 
 def test_demo_images_are_the_astronaut_and_the_projects_painting():
-    demos = app_runs.demo_images()
+    demos = web_runs.demo_images()
     assert {path.name for path in demos.values()} == {"astronaut.png", "painting.png"}
     assert not any("shared" in path.parts for path in demos.values())
 

@@ -29,9 +29,9 @@ OTHER_BACKENDS = [
 ONE_STEP = r"""
 import json, sys
 import numpy as np
-from neuralstyle import images
-from neuralstyle.backend import BACKEND
-from neuralstyle.synthesis import transfer_evaluator
+from neuralstyle.core import images
+from neuralstyle.core.backend import BACKEND
+from neuralstyle.core.synthesis import transfer_evaluator
 
 folder, gradient_file = sys.argv[1], sys.argv[2]
 tile = int(sys.argv[3]) if len(sys.argv) > 3 else None
@@ -43,9 +43,9 @@ _, gradient = evaluator.evaluate(images.preprocess(point).reshape(-1).astype(np.
 np.save(gradient_file, gradient)
 started = {}
 if tile is None:  # the same loss, its content target taken from a first evaluation at the content image
-    from neuralstyle import settings
-    from neuralstyle.evaluator import START, Evaluator
-    from neuralstyle.synthesis import blended_style_grams
+    from neuralstyle.core import settings
+    from neuralstyle.core.evaluator import START, Evaluator
+    from neuralstyle.core.synthesis import blended_style_grams
 
     layers = settings.style_layers(None, "vgg19")
     grams = blended_style_grams(evaluator.feature_model, [style], [1.0], layers)
@@ -147,7 +147,7 @@ def test_an_unknown_backend_is_one_line_and_exit_code_2(tmp_path):
     ("AVX2", "NVIDIA H100", False),
 ])
 def test_a_tensorflow_run_on_a_cpu_without_avx512_is_told_of_the_faster_backend(monkeypatch, vector_extensions, gpu, tip):
-    from neuralstyle import backend
+    from neuralstyle.core import backend
 
     monkeypatch.setattr(backend, "cpu_vector_extensions", lambda: vector_extensions)
     monkeypatch.setattr(backend, "_gpu_name", lambda: gpu)

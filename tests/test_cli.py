@@ -141,7 +141,7 @@ def test_transfer_says_weights_device_and_size_before_running(transfer_run):
 
 
 def test_transfer_says_what_precision_auto_chose_and_records_both(transfer_run):
-    from neuralstyle.hardware import native_bfloat16_flag
+    from neuralstyle.core.hardware import native_bfloat16_flag
 
     flag = native_bfloat16_flag()
     if flag:
@@ -154,8 +154,8 @@ def test_transfer_says_what_precision_auto_chose_and_records_both(transfer_run):
 
 
 def test_iterations_auto_stops_when_the_loss_stops_falling_and_the_record_says_why(tmp_path):
-    from neuralstyle import settings
-    from neuralstyle.evaluator import Convergence
+    from neuralstyle.core import settings
+    from neuralstyle.core.evaluator import Convergence
 
     out = tmp_path / "auto.png"
     result = neuralstyle("transfer", PHOTO, PAINTING, "-o", out, "--size", 48, "--iterations", "auto",
@@ -274,21 +274,21 @@ def test_a_signal_mid_run_writes_the_best_image_so_far_and_its_record(tmp_path, 
 def test_a_signal_only_asks_and_the_run_stops_at_a_phase_boundary_or_an_iteration_end():
     # No exception lands in native code: a signal sets a flag; before the iterations a
     # checkpoint raises Interrupted, during them the iteration's end reports it.
-    from neuralstyle.interrupts import Interrupted, SignalGuard, checkpoint
+    from neuralstyle.core.interrupts import Interrupted, SignalGuard, phase_reached
 
     before = signal.signal(signal.SIGINT, signal.default_int_handler)  # the suite may run as a background job
     try:
         with SignalGuard() as guard:
-            checkpoint("model")  # nothing received: goes on
+            phase_reached("model")  # nothing received: goes on
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.1)  # no exception here
             with pytest.raises(Interrupted):
-                checkpoint("targets")
+                phase_reached("targets")
         with SignalGuard() as guard:
             assert guard.should_stop() is None  # iterations have begun
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.1)
-            checkpoint("targets")  # during iterations a checkpoint never raises
+            phase_reached("targets")  # during iterations a phase boundary never raises
             assert guard.should_stop() == "interrupted" and guard.exit_code == 128 + signal.SIGTERM
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

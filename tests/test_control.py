@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from skimage.color import rgb2yiq
 
-from neuralstyle import color, images
-from neuralstyle.experiments import psnr
-from neuralstyle.synthesis import upsample_with_content_detail, transfer
+from neuralstyle.core import color, images
+from neuralstyle.core.experiments import psnr
+from neuralstyle.core.synthesis import upsample_with_content_detail, transfer
 from sample_images import open_sample, sample_rgb
 
 

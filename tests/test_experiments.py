@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralstyle import experiments
+from neuralstyle.core import experiments
 from sample_images import open_sample
 
 

@@ -148,8 +148,8 @@ def test_a_loss_that_is_not_finite_from_the_start_is_one_line_and_nothing_writte
 
 
 def test_zero_iterations_give_the_start_image(tmp_path):
-    from neuralstyle import images
-    from neuralstyle.synthesis import transfer
+    from neuralstyle.core import images
+    from neuralstyle.core.synthesis import transfer
 
     result = transfer(Image.open(CONTENT), Image.open(STYLE), size=32, iterations=0)
     start_image = images.to_uint8(images.resize_max_side(images.to_rgb(images.read_image(CONTENT)), 32).rgb)
@@ -246,7 +246,7 @@ def test_a_decompression_bomb_is_refused_from_its_header_in_any_role(role, tmp_p
 
 
 def test_reading_images_leaves_pillows_own_limit_alone():
-    from neuralstyle.images import read_image
+    from neuralstyle.core.images import read_image
 
     before = Image.MAX_IMAGE_PIXELS
     read_image(CONTENT)

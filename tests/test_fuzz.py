@@ -17,8 +17,8 @@ from PIL import Image
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from neuralstyle.cli import run_command  # noqa: E402
-from neuralstyle.spec import RunSpec  # noqa: E402
+from neuralstyle.cli.main import run_command  # noqa: E402
+from neuralstyle.jobs.spec import RunSpec  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "records_v1"
 CONTENT, STYLE = FIXTURES / "content.png", FIXTURES / "style.png"

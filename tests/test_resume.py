@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 
-from neuralstyle import checkpoints, pipeline
-from neuralstyle.spec import RunSpec
+from neuralstyle.jobs import checkpoints, pipeline
+from neuralstyle.jobs.spec import RunSpec
 from sample_images import SAMPLES
 from test_faults import Watcher, assert_one_clean_line, neuralstyle, start
 

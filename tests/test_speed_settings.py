@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralstyle import hardware, settings
-from neuralstyle.settings import SettingError
-from neuralstyle.spec import RunSpec
+from neuralstyle.core import hardware, settings
+from neuralstyle.core.settings import SettingError
+from neuralstyle.jobs.spec import RunSpec
 
 
 @pytest.mark.parametrize("flags, expected", [
@@ -41,7 +41,7 @@ def test_auto_precision_on_a_gpu_follows_the_gpu_not_the_cpu(monkeypatch, gpu_bf
 
 
 def test_auto_is_the_default_precision_and_explicit_precisions_stay_as_given(monkeypatch):
-    from neuralstyle import backend
+    from neuralstyle.core import backend
 
     assert settings.PRECISION == "auto"
     for precision in ("float32", "bfloat16", "float16"):
@@ -90,7 +90,7 @@ def test_a_run_that_auto_stopped_counts_as_whole_and_one_stopped_early_does_not(
 
 
 def test_convergence_waits_for_the_window_then_stops_on_a_flat_loss():
-    from neuralstyle.evaluator import Convergence
+    from neuralstyle.core.evaluator import Convergence
 
     rule = Convergence(tolerance=1e-3, window=10, minimum=20)
     falling = list(100 * 0.95 ** np.arange(60))  # 5 % per iteration: never converged

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from neuralstyle import contact_sheet
-from neuralstyle.sweep import make_grid
+from neuralstyle.jobs import contact_sheet
+from neuralstyle.jobs.sweep import make_grid
 from sample_images import SAMPLES
 from test_cli import neuralstyle, no_tensorflow_env  # noqa: F401  (a fixture: TensorFlow cannot be imported)
 

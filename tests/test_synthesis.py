@@ -9,12 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralstyle import images
-from neuralstyle.evaluator import START, Evaluator, NonFiniteLossError, minimize_lbfgs
-from neuralstyle.experiments import psnr, style_distance
-from neuralstyle.losses import gram_matrix
-from neuralstyle.model import FeatureModel
-from neuralstyle.synthesis import cached_feature_model, image_features, reconstruct_content, reconstruct_style, transfer
+from neuralstyle.core import images
+from neuralstyle.core.evaluator import START, Evaluator, NonFiniteLossError, minimize_lbfgs
+from neuralstyle.core.experiments import psnr, style_distance
+from neuralstyle.core.losses import gram_matrix
+from neuralstyle.core.model import FeatureModel
+from neuralstyle.core.synthesis import cached_feature_model, image_features, reconstruct_content, reconstruct_style, transfer
 from sample_images import open_sample, sample_rgb
 
 
@@ -135,7 +135,7 @@ def test_a_run_that_starts_at_its_content_image_needs_no_pass_for_the_content_ta
 def test_a_transfer_from_the_content_image_makes_no_vgg_pass_for_its_content_target(photo, painting, monkeypatch):
     """init 'content' (the default): the first evaluation gives the target, its content loss exactly 0;
     any other start needs a pass of the content image of its own."""
-    from neuralstyle import synthesis
+    from neuralstyle.core import synthesis
 
     content_passes = []
     original = synthesis.image_features

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from neuralstyle import resources
-from neuralstyle.layers import layer_names
-from neuralstyle.tiles import POOLING_GRID, halo, receptive_radius, tile_grid
+from neuralstyle.core import memory
+from neuralstyle.core.layers import layer_names
+from neuralstyle.core.tiles import POOLING_GRID, halo, receptive_radius, tile_grid
 from sample_images import SAMPLES, open_sample
 
 DEFAULT_LAYERS = ["block4_conv2", "block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
@@ -51,17 +51,17 @@ def test_tile_cores_partition_the_image_and_every_window_holds_its_core_and_halo
 
 def test_the_memory_plan_tiles_only_what_does_not_fit_and_says_which_part_limits():
     layers = DEFAULT_LAYERS
-    plan = resources.plan_memory("vgg19", layers, [(512, 384)], budget=24e9)
+    plan = memory.plan_memory("vgg19", layers, [(512, 384)], budget=24e9)
     assert plan.outputs[0].tile is None and not plan.tiled
-    plan = resources.plan_memory("vgg19", layers, [(512, 384), (2048, 1536)], budget=6e9)
+    plan = memory.plan_memory("vgg19", layers, [(512, 384), (2048, 1536)], budget=6e9)
     assert plan.outputs[0].tile is None and plan.outputs[1].tile is not None
     assert plan.need <= 6e9 and "tiles of" in plan.describe()
-    whole = resources.plan_memory("vgg19", layers, [(2048, 1536)], budget=None)
+    whole = memory.plan_memory("vgg19", layers, [(2048, 1536)], budget=None)
     assert whole.need > 15e9  # what the tiles save
     with pytest.raises(MemoryError, match="optimiser's arrays alone"):
-        resources.plan_memory("vgg19", layers, [(8192, 6144)], budget=6e9)
+        memory.plan_memory("vgg19", layers, [(8192, 6144)], budget=6e9)
     with pytest.raises(MemoryError, match="even tiles of 128 px"):
-        resources.plan_memory("vgg19", layers, [(1024, 768)], budget=2.1e9)
+        memory.plan_memory("vgg19", layers, [(1024, 768)], budget=2.1e9)
 
 
 # --- the same numbers in pieces (real weights) --------------------------------------------------
@@ -73,7 +73,7 @@ def pair():
 
 
 def _start(size: int, seed: int = 0):
-    from neuralstyle.images import preprocess, resize_max_side, to_rgb
+    from neuralstyle.core.images import preprocess, resize_max_side, to_rgb
 
     rgb = resize_max_side(to_rgb(open_sample("photo.png")), size).rgb
     noise = np.random.default_rng(seed).normal(0, 12, rgb.shape).astype(np.float32)
@@ -82,7 +82,7 @@ def _start(size: int, seed: int = 0):
 
 @pytest.mark.parametrize("tile", [64, 96, 160])
 def test_a_tiled_evaluation_has_the_whole_images_loss_and_gradient(pair, tile):
-    from neuralstyle.synthesis import transfer_evaluator
+    from neuralstyle.core.synthesis import transfer_evaluator
 
     whole = transfer_evaluator(*pair, size=256, tv_weight=1e-3)
     tiled = transfer_evaluator(*pair, size=256, tv_weight=1e-3, tile=tile)
@@ -101,9 +101,9 @@ def test_a_tiled_run_paints_the_whole_runs_picture(pair):
     start moved by a thousandth of a grey level ends visibly elsewhere after 20
     iterations. Tiles must stay within one grey level while the paths are still
     comparable, and differ by less than that thousandth does at the end."""
-    from neuralstyle.evaluator import minimize_lbfgs
-    from neuralstyle.images import caffe_bounds, deprocess, to_uint8
-    from neuralstyle.synthesis import transfer_evaluator
+    from neuralstyle.core.evaluator import minimize_lbfgs
+    from neuralstyle.core.images import caffe_bounds, deprocess, to_uint8
+    from neuralstyle.core.synthesis import transfer_evaluator
 
     runs = []
     for tile, nudge in ((None, 0.0), (96, 0.0), (None, 1e-3)):

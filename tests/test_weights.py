@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pickle
-import time
 
 import numpy as np
 import pytest
 
-from neuralstyle import weights
-from neuralstyle.layers import layer_names
-from neuralstyle.weights import WeightsError
+from neuralstyle.core import weights
+from neuralstyle.core.layers import layer_names
+from neuralstyle.core.weights import WeightsError
 
 Q8_FILE = weights.find_q8_file()
 needs_q8 = pytest.mark.skipif(Q8_FILE is None, reason=f"needs `{weights.Q8_FETCH}`")
@@ -20,9 +19,7 @@ needs_q8 = pytest.mark.skipif(Q8_FILE is None, reason=f"needs `{weights.Q8_FETCH
 def test_q8_weights_decode_to_every_vgg19_conv_layer_in_keras_layout():
     """16 conv layers, kernels (3, 3, in, out); values are the ImageNet VGG19's."""
     weights._load_q8.cache_clear()
-    start = time.perf_counter()
     resolved = weights.resolve_weights("vgg19", "imagenet-q8")
-    seconds = time.perf_counter() - start
     assert resolved.source == "imagenet-q8" and resolved.sha256 == weights.Q8_SHA256
     assert list(resolved.layers) == layer_names("vgg19")
     kernel, bias = resolved.layers["block1_conv1"]
@@ -32,8 +29,6 @@ def test_q8_weights_decode_to_every_vgg19_conv_layer_in_keras_layout():
     assert bias[0] == pytest.approx(0.7301776, abs=1e-6)
     # 256 centroids per layer: each kernel has at most 256 distinct values.
     assert len(np.unique(kernel)) <= 256 and len(np.unique(resolved.layers["block3_conv1"][0])) > 100
-    print(f"decoded in {seconds:.2f} s")
-    assert seconds < 3.0  # about 0.5 s here; generous for slow CI machines
 
 
 @needs_q8
@@ -135,8 +130,8 @@ def test_fetch_keeps_the_checked_vgg19_file_in_the_cache_without_installing_past
 
 def test_a_keras_vgg16_weights_file_loads_into_the_feature_model(tmp_path):
     """VGG16 works from a user's .weights.h5 (here one with random weights saved by Keras)."""
-    from neuralstyle.backend import keras
-    from neuralstyle.model import FeatureModel
+    from neuralstyle.core.backend import keras
+    from neuralstyle.core.model import FeatureModel
 
     keras.utils.set_random_seed(0)
     reference = keras.applications.VGG16(include_top=False, weights=None, input_shape=(None, None, 3))
@@ -154,7 +149,7 @@ def test_a_keras_vgg16_weights_file_loads_into_the_feature_model(tmp_path):
 def test_decoded_weights_are_the_layers_values_from_their_creation_and_a_misfit_is_refused():
     """A model built on decoded weights holds exactly those arrays in each layer it builds; a
     decoded set without one of them, or with a wrong shape, is refused in one line."""
-    from neuralstyle.model import FeatureModel
+    from neuralstyle.core.model import FeatureModel
 
     rng = np.random.default_rng(0)
     shapes = {"block1_conv1": (3, 64), "block1_conv2": (64, 64), "block2_conv1": (64, 128)}
@@ -165,7 +160,7 @@ def test_decoded_weights_are_the_layers_values_from_their_creation_and_a_misfit_
     for name, (kernel, bias) in decoded.items():
         held = model.get_layer(name).get_weights()
         assert np.array_equal(held[0], kernel) and np.array_equal(held[1], bias)
-    from neuralstyle.backend import keras
+    from neuralstyle.core.backend import keras
 
     clone = keras.models.clone_model(model)  # the config holds no reference to the arrays
     assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
@@ -216,7 +211,7 @@ for count, size in ((10, 1), (256, 4), (64, 4)):
     stream.write(struct.pack("<q", count) + bytes(count * size))
 sys.modules.pop("torch"), sys.modules.pop("torch._utils")
 
-from neuralstyle.weights import WeightsError, decode_q8
+from neuralstyle.core.weights import WeightsError, decode_q8
 try:
     decode_q8(stream.getvalue())
 except WeightsError as error:

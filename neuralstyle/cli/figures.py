@@ -1,0 +1,191 @@
+"""The CLI's commands that make pictures for study: the paper's figures
+(``neuralstyle figure …``: argv → `RunSpec`, through the same pipeline as a
+transfer), ``neuralstyle inspect`` (what each layer sees), ``neuralstyle plot``
+(loss curves from run records) and ``neuralstyle gif`` (frames → GIF)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..core import settings
+from ..core.settings import mode_default
+from ..jobs import pipeline
+from ..jobs.spec import default_of
+from .options import (
+    REQUIRED,
+    DryRun,
+    Model,
+    ModelChoice,
+    Output,
+    Overwrite,
+    Pooling,
+    PoolingChoice,
+    Quiet,
+    Seed,
+    ShowInput,
+    Weights,
+    one_line_errors,
+    spec_option,
+)
+from .runner import register_run_command
+
+figure_app = typer.Typer(help="The figures of Gatys, Ecker and Bethge (CVPR 2016), one command each.",
+                         no_args_is_help=True)
+
+FigureSize = Annotated[int, typer.Option(help="Longest side of each tile in px.", rich_help_panel="Figure")]
+FigureIterations = Annotated[int, typer.Option(help="Iterations per tile.", rich_help_panel="Figure")]
+FigureGif = Annotated[Optional[Path], typer.Option(help="Write a GIF of the whole grid forming.",
+                                                   rich_help_panel="Output")]
+FigureSaveEvery = Annotated[int, typer.Option(help="With --gif: a grid frame every N iterations.",
+                                              rich_help_panel="Output")]
+OneStyle = Annotated[Path, typer.Argument(help="Style image.", metavar="STYLE")]
+
+
+def _figure_command(mode: str, summary: str, content_help: str, styles, extra: list[tuple] = ()) -> None:
+    """Register ``neuralstyle figure MODE``: CONTENT, STYLE(S), -o and the options
+    every figure shares (its mode's defaults), plus `extra` (name, annotation,
+    default) triples; argv → RunSpec → the pipeline."""
+    shared = [
+        ("size", FigureSize, mode_default(mode, "size")), ("iterations", FigureIterations, mode_default(mode, "iterations")),
+        ("seed", Seed, default_of("seed")), ("model", Model, ModelChoice(default_of("model"))),
+        ("weights", Weights, default_of("weights")), ("pooling", Pooling, PoolingChoice(default_of("pooling"))),
+        ("gif", FigureGif, None), ("save_every", FigureSaveEvery, mode_default(mode, "save_every")),
+        ("quiet", Quiet, False), ("overwrite", Overwrite, False), ("dry_run", DryRun, False),
+    ]
+    content = Annotated[Path, typer.Argument(help=content_help)]
+    register_run_command(figure_app, mode, summary, [("content", content, REQUIRED), ("styles", styles, REQUIRED),
+                                                     ("output", Output, REQUIRED), *extra, *shared])
+
+
+_figure_command("reconstructions", "Reconstructions (Fig. 1): content rebuilt from each block, style from growing "
+                "layer sets.", "Content image (top row).", OneStyle)
+_figure_command(
+    "tradeoff", "Trade-off (Fig. 3): rows are content layers, columns content/style weight ratios.", "Content image.",
+    OneStyle, [("tradeoff_layers", Annotated[str, spec_option("tradeoff_layers", "--content-layers")],
+                ",".join(default_of("tradeoff_layers"))),
+               ("tradeoff_ratios", Annotated[str, spec_option("tradeoff_ratios", "--ratios")],
+                ",".join(f"{ratio:g}" for ratio in default_of("tradeoff_ratios")))])
+_figure_command("styles", "Styles (Fig. 2): one content image in several styles.", "Content image.",
+                Annotated[list[Path], typer.Argument(help="Style images, one tile each.")],
+                [("show_input", ShowInput, default_of("show_input"))])
+
+
+@one_line_errors
+def inspect_command(
+    image: Annotated[Path, typer.Argument(help="Image to look at through VGG.")],
+    output: Output,
+    layer: Annotated[Optional[list[str]], typer.Option(help="Layer to show, repeatable (default: the style layers).")]
+    = None,
+    channels: Annotated[int, typer.Option(help="Also show each layer's N most active channels.")] = 0,
+    size: FigureSize = settings.FIGURE_SIZE,
+    model: Model = ModelChoice(default_of("model")),
+    weights: Weights = default_of("weights"),
+    pooling: Pooling = PoolingChoice(default_of("pooling")),
+    show_input: ShowInput = default_of("show_input"),
+    overwrite: Overwrite = False,
+):
+    """Each layer's mean activation map beside its Gram matrix; a record beside it as for every run."""
+    pipeline.check_backend()
+    model, pooling = settings.model(model.value), pooling.value
+    settings.output_suffix("output", output)
+    pipeline.check_writable(output, overwrite)
+    pipeline.check_writable(output.with_suffix(".json"), overwrite, "record")
+    layer_names = settings.layers("layer", model, layer or list(settings.STYLE_LAYERS))
+    if not 0 <= settings.whole("channels", channels) <= 64:
+        raise settings.SettingError("channels", f"⟨name⟩ is {channels}; it must be between 0 and 64")
+    settings.choice("pooling", pooling, settings.POOLINGS)
+    picture = pipeline.read_input(image)
+    width, height = pipeline.check_fits("image", picture, settings.whole("size", size, 1), model, layer_names)
+    from ..core.memory import check_fits_in_memory
+
+    try:
+        check_fits_in_memory(model, [(layer_names, width, height)], picture.image.width * picture.image.height)
+    except MemoryError as error:
+        raise settings.SettingError("size", f"{error}; lower ⟨size⟩") from None
+    from ..core.weights import resolve_weights
+
+    resolved = resolve_weights(model, weights)
+    from ..core.experiments import inspect as inspect_layers
+    from ..core.images import encode_image, output_format
+    from ..jobs.records import inspect_record
+
+    device, _ = pipeline.device_lines()
+    figure = inspect_layers(picture.image, layers=layer_names, channels=channels, size=size, model=model, weights=resolved,
+                     pooling=pooling, show_input=show_input)
+    encoded = encode_image(figure.grid(), output_format(output))
+    arguments = dict(image=picture.path, layers=layer_names, channels=channels, size=size, model=model,
+                     weights=weights, pooling=pooling, show_input=show_input)
+    record = inspect_record(arguments, {"image": [picture]}, resolved, device, figure, output, encoded)
+    pipeline.write_files([(output, encoded), (output.with_suffix(".json"), json.dumps(record, indent=1).encode())],
+                         overwrite)
+    print(f"wrote {output}, {output.with_suffix('.json')}")
+
+
+@one_line_errors
+def plot(
+    records: Annotated[list[Path], typer.Argument(help="Run records (.json) of transfer, content or style runs.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")],
+    overwrite: Overwrite = False,
+):
+    """The loss parts per iteration (log scale); several records are overlaid."""
+    from ..jobs.plots import PLOT_INSTALL, curves, loss_curves
+
+    if output.suffix.lower() != ".png":
+        raise settings.SettingError("output", f"{output} must end in .png")
+    pipeline.check_writable(output, overwrite)
+    runs = []
+    for path in records:
+        try:
+            record = json.loads(path.read_text())
+            curves(record)
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+            raise settings.SettingError("records", f"cannot plot {path}: {error or type(error).__name__}") from None
+        runs.append((path.stem, record))
+    try:
+        picture = loss_curves(runs)
+    except ImportError:
+        raise settings.SettingError("records", PLOT_INSTALL) from None
+    pipeline.write_files([(output, picture)], overwrite)
+    print(f"wrote {output}")
+
+
+@one_line_errors
+def gif(
+    frames_dir: Annotated[Path, typer.Argument(help="Folder of frame_NNNNN.png files.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="GIF to write.")],
+    duration: Annotated[int, typer.Option(help="Milliseconds per frame.")] = 80,
+    hold_last: Annotated[int, typer.Option(help="Milliseconds the last frame stays up.")] = 1500,
+    loop: Annotated[int, typer.Option(help="Times to loop; 0 = forever.")] = 0,
+    every: Annotated[int, typer.Option(help="Use every N-th frame (the last is always kept).")] = 1,
+    size: Annotated[Optional[int], typer.Option(help="Longest side of the GIF in px.")] = None,
+    overwrite: Overwrite = False,
+):
+    """Assemble saved frames into an animated GIF."""
+    from ..jobs.frames import list_frames, make_gif
+
+    if not frames_dir.is_dir():
+        raise settings.SettingError("frames_dir", f"{frames_dir} is not a folder of frames")
+    if output.suffix.lower() != ".gif":
+        raise settings.SettingError("output", f"{output} must end in .gif")
+    pipeline.check_writable(output, overwrite)
+    for name, value, minimum in (("duration", duration, 1), ("every", every, 1), ("loop", loop, 0),
+                                 ("hold_last", hold_last, 0), ("size", 1 if size is None else size, 1)):
+        settings.whole(name, value, minimum)
+    paths = list_frames(frames_dir)
+    if not paths:
+        raise settings.SettingError("frames_dir", f"no frame_NNNNN.png files in {frames_dir}")
+    pipeline.write_files([(output, make_gif(paths, duration_ms=duration, hold_last_ms=hold_last, loop=loop,
+                                            every=every, max_side=size))], overwrite)
+    print(f"wrote {output} from {len(paths)} frames")
+
+
+def register(root) -> None:
+    """Add ``figure …``, ``inspect``, ``plot`` and ``gif`` to the root command."""
+    root.add_typer(figure_app, name="figure")
+    root.command("inspect")(inspect_command)
+    root.command()(plot)
+    root.command()(gif)

@@ -1,0 +1,350 @@
+"""Every setting of a run, defined once: its default, its allowed values and its
+check. `neuralstyle.jobs.spec.RunSpec`, the synthesis API, the CLI and the web app
+all read them here. Pure Python (no TensorFlow), so that a bad setting costs
+a fraction of a second.
+
+A check raises `SettingError`, whose message echoes the value received and
+says what is allowed; it names settings through a template (``⟨style_weight⟩``),
+so the CLI says ``--style-weight`` where the Python API says ``style_weight``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+
+from .layers import MODELS, check_layers
+
+# --- allowed values -------------------------------------------------------------
+
+RUN_MODES = ("transfer", "content", "style")  # one optimisation each
+FIGURES = ("reconstructions", "tradeoff", "styles")  # the paper's figures: many runs, one grid
+MODES = RUN_MODES + FIGURES
+WEIGHT_SOURCES = ("auto", "imagenet", "imagenet-q8")  # or a path to a Keras .h5 file
+POOLINGS = ("max", "avg")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # auto: bfloat16 where the hardware has it natively
+COLOR_MODES = ("none", "luminance", "histogram")
+INITS = ("content", "noise", "style")  # or a path to an image
+OPTIMIZERS = ("lbfgs", "adam")
+# Keras backends that can take the gradient (KERAS_BACKEND); TensorFlow is the default.
+BACKENDS = ("tensorflow", "torch", "jax")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")  # inputs of a batch
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+# --- defaults -------------------------------------------------------------------
+
+MODEL = "vgg19"
+WEIGHTS = "auto"
+POOLING = "max"
+PRECISION = "auto"  # emulated bfloat16 is slower than float32 (benchmarks/README.md): see neuralstyle.core.hardware
+
+# Gatys et al. (2016): content from conv4_2, style from conv1_1 … conv5_1, equal weights.
+CONTENT_LAYER = "block4_conv2"
+# Content reconstruction shows most when made from a shallower layer (the Keras VGG16 experiment).
+RECONSTRUCTION_CONTENT_LAYER = "block2_conv2"
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+# Weights of the normalised losses (see neuralstyle.core.losses): they mean the same at every size.
+CONTENT_WEIGHT = 1.0
+STYLE_WEIGHT = 100.0
+TV_WEIGHT = 1e-5
+
+SIZE = 512  # longest side of the output, px
+STYLE_SCALE = 1.0  # style image's longest side relative to the output's
+MAX_STYLE_SCALE = 16.0
+SCALES = 1  # coarse-to-fine: number of sizes, halving down from SIZE
+PRESERVE_COLOR = "none"
+ITERATIONS = 300  # optimiser iterations (per scale); also the most that iterations=auto runs
+# iterations=auto stops when the loss fell by less than AUTO_TOLERANCE of itself per iteration over the
+# last AUTO_WINDOW iterations (after AUTO_MINIMUM at least): benchmarks/auto_stop.py measured where.
+AUTO_TOLERANCE = 5e-4
+AUTO_WINDOW = 10
+AUTO_MINIMUM = 20
+CONVERGED = "converged"  # how a run record's "stopped" begins when iterations=auto ended it
+
+
+def ended_whole(stopped) -> bool:
+    """Whether a run whose result says `stopped` is complete: it ran every
+    iteration (None), or iterations=auto found it done."""
+    return stopped is None or (isinstance(stopped, str) and stopped.startswith(CONVERGED))
+OPTIMIZER = "lbfgs"
+LEARNING_RATE = 5.0  # Adam's step, in pixel units (0–255 scale)
+TRANSFER_INIT = "content"  # Gatys's code starts from the content image
+RECONSTRUCTION_INIT = "noise"  # the paper's reconstructions start from white noise
+SEED = 0
+SAVE_EVERY = 1  # a progress frame every N iterations
+CHECKPOINT_EVERY = 20  # iterations between a run's resumable checkpoints (0: none)
+
+FIGURE_SIZE = 256  # longest side of each tile of a figure, px
+FIGURE_ITERATIONS = 200
+FIGURE_SAVE_EVERY = 10
+FIGURE_PRECISION = "float32"  # the paper's figures: the same pictures on every machine, bit for bit where it can
+# Fig. 3: rows are content layers, columns content_weight / style_weight (the default transfer is 1e-2).
+TRADEOFF_LAYERS = ("block2_conv2", "block4_conv2")
+TRADEOFF_RATIOS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+
+# The settings whose default depends on the mode; None in a RunSpec means "the mode's default".
+_RECONSTRUCTION = {"content_layer": RECONSTRUCTION_CONTENT_LAYER, "init": RECONSTRUCTION_INIT, "tv_weight": 0.0,
+                   "size": SIZE, "iterations": ITERATIONS, "save_every": SAVE_EVERY}
+_FIGURE = {"content_layer": CONTENT_LAYER, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": FIGURE_SIZE,
+           "iterations": FIGURE_ITERATIONS, "save_every": FIGURE_SAVE_EVERY}
+MODE_DEFAULTS = {
+    "transfer": {"content_layer": CONTENT_LAYER, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": SIZE,
+                 "iterations": ITERATIONS, "save_every": SAVE_EVERY},
+    "content": _RECONSTRUCTION,
+    "style": _RECONSTRUCTION,
+    **{figure: _FIGURE for figure in FIGURES},
+}
+
+
+def mode_default(mode: str, setting: str):
+    """The default of `setting` in `mode` (e.g. the content layer of a content reconstruction)."""
+    return MODE_DEFAULTS[choice("mode", mode, MODES)][setting]
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+class SettingError(ValueError):
+    """A setting that cannot be used. The message is a template in which
+    ``⟨name⟩`` stands for the setting itself and ``⟨other_setting⟩`` for any
+    other, so that each front end names them its own way (`render`)."""
+
+    def __init__(self, setting: str, template: str):
+        super().__init__(template)
+        self.setting, self.template = setting, template
+
+    def render(self, namer: Callable[[str], str] = str) -> str:
+        """The message with every setting named by `namer` (default: its Python name)."""
+        return render(self.template, namer, self.setting)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def render(template: str, namer: Callable[[str], str] = str, setting: str = "") -> str:
+    """A message template with ``⟨name⟩`` (`setting`) and ``⟨other_setting⟩`` named
+    by `namer`. The brackets are not ASCII braces, so a path or value the message
+    echoes (``out{size}.png``) is never taken for a setting."""
+    return re.sub(r"⟨([A-Za-z_]+)⟩", lambda match: namer(setting if match[1] == "name" else match[1]), template)
+
+
+def shown(value, limit: int = 60) -> str:
+    """`value` as a message echoes it: its repr, cut short (a hostile record may hold megabytes)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fail(setting: str, template: str):
+    raise SettingError(setting, template)
+
+
+# --- checks: each returns the value in its canonical form ---------------------------
+
+
+def choice(setting: str, value, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        _fail(setting, f"unknown ⟨name⟩ {shown(value)}; choose one of {', '.join(allowed)}")
+    return value
+
+
+def non_negative(setting: str, value) -> float:
+    """A finite number ≥ 0 (a weight)."""
+    number = _number(setting, value)
+    if not math.isfinite(number) or number < 0:
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a finite number ≥ 0")
+    return number
+
+
+def positive(setting: str, value) -> float:
+    """A finite number > 0 (a rate, a scale)."""
+    number = _number(setting, value)
+    if not math.isfinite(number) or number <= 0:
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a finite number > 0")
+    return number
+
+
+def whole(setting: str, value, minimum: int = 0) -> int:
+    """A whole number ≥ `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) and not hasattr(value, "__index__"):
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a whole number ≥ {minimum}")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a whole number ≥ {minimum}")
+    if number < minimum:
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a whole number ≥ {minimum}")
+    return number
+
+
+def flag(setting: str, value) -> bool:
+    if not isinstance(value, bool):
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be true or false")
+    return value
+
+
+def _number(setting: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) and not hasattr(value, "__float__"):
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a number")
+
+
+def as_list(setting: str, value) -> list:
+    """'a,b' or ['a', 'b'] or ('a', 'b') → ['a', 'b']; one value → [value]."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [value]
+    _fail(setting, f"⟨name⟩ is {shown(value)}; expected a value or a list of values")
+
+
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_AMOUNT = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def memory_amount(setting: str, value) -> int | None:
+    """An amount of memory in bytes: 6GB, 6.5G, 500MB, 4GiB or a number of bytes
+    (at least 100 MB; None stays None, for the default)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        _fail(setting, f"⟨name⟩ is {shown(value)}; give an amount like 6GB, 500MB or 4GiB")
+    match = _AMOUNT.match(str(value))
+    unit = match.group(2).lower() if match else None
+    if unit not in _UNITS:
+        _fail(setting, f"⟨name⟩ is {shown(value)}; give an amount like 6GB, 500MB or 4GiB "
+                       f"(units: KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+    amount = float(match.group(1)) * _UNITS[unit]
+    if not 1e8 <= amount < 1e15:
+        _fail(setting, f"⟨name⟩ is {shown(value)}; it must be between 100MB and 1000TB")
+    return int(amount)
+
+
+def model(value) -> str:
+    return choice("model", str(value).lower() if isinstance(value, str) else value, MODELS)
+
+
+_PAPER_LAYER = re.compile(r"^(?:conv|relu)(\d)_(\d)$")
+
+
+def layer_name(name):
+    """A layer's Keras name; the paper's names are taken too: conv4_2 and relu4_2 are block4_conv2
+    (Keras's conv layers include their ReLU)."""
+    match = _PAPER_LAYER.match(name) if isinstance(name, str) else None
+    return f"block{match[1]}_conv{match[2]}" if match else name
+
+
+def layers(setting: str, model_name: str, names) -> list[str]:
+    """Layer names of `model_name` (the paper's names accepted), or a SettingError naming the valid ones."""
+    names = [names] if isinstance(names, str) else names
+    try:
+        return check_layers(model_name, [layer_name(name) for name in names])
+    except ValueError as error:
+        _fail(setting, f"⟨name⟩: {error}")
+
+
+def style_layers(value, model_name: str, setting: str = "style_layers") -> dict[str, float]:
+    """Style layers and their relative weights, from a mapping ``name -> weight``,
+    a list of names (equal weights) or of ``"NAME:WEIGHT"`` strings; None gives
+    the defaults. At least one weight must be positive."""
+    if value is None:
+        return {name: 1.0 for name in STYLE_LAYERS}
+    if isinstance(value, Mapping):
+        pairs = [(layer_name(name), weight) for name, weight in value.items()]
+    else:
+        pairs = []
+        for item in [value] if isinstance(value, str) else as_list(setting, value):
+            if not isinstance(item, str):
+                _fail(setting, f"⟨name⟩ has {shown(item)}; expected a layer NAME or NAME:WEIGHT")
+            name, _, weight = item.partition(":")
+            pairs.append((layer_name(name.strip()), weight or 1.0))
+    if not pairs:
+        _fail(setting, "⟨name⟩ is empty; give at least one layer, e.g. block1_conv1")
+    weights = {}
+    for name, weight in pairs:
+        try:
+            number = float(weight)
+        except (TypeError, ValueError):
+            _fail(setting, f"⟨name⟩ has {name}:{weight}; expected NAME or NAME:WEIGHT, e.g. block1_conv1:0.5")
+        if isinstance(weight, bool) or not math.isfinite(number) or number < 0:
+            _fail(setting, f"⟨name⟩ weight of {name} is {shown(weight)}; it must be a finite number ≥ 0")
+        weights[str(name)] = number
+    layers(setting, model_name, list(weights))
+    if not any(weights.values()):
+        _fail(setting, f"every ⟨name⟩ weight is 0 ({weights}); at least one must be positive")
+    return weights
+
+
+def style_blend(value, styles: int) -> tuple[float, ...] | None:
+    """One weight ≥ 0 per style image (not all 0), from '0.7,0.3' or a list; None: equal."""
+    if value is None:
+        return None
+    items = [part for item in as_list("style_blend", value)
+             for part in (as_list("style_blend", item) if isinstance(item, str) else [item])]
+    blend = tuple(non_negative("style_blend", item) for item in items)
+    if len(blend) != styles:
+        _fail("style_blend", f"{len(blend)} ⟨name⟩ weights {list(blend)} for {styles} style image(s); "
+                             f"give one per style")
+    if not any(blend):
+        _fail("style_blend", f"⟨name⟩ weights {list(blend)} are all 0; at least one must be positive")
+    return blend
+
+
+def scale_sizes(size: int, scales) -> tuple[int, ...]:
+    """The longest sides of a coarse-to-fine run: `scales` sizes halving down to
+    `size` (3 at 1024 → 256, 512, 1024), or ascending sizes ending at `size`
+    (``"384,768"`` or a list)."""
+    items = as_list("scales", scales)
+    sides = [whole("scales", item, 1) for item in items]
+    if not sides:
+        _fail("scales", f"⟨name⟩ is {shown(scales)}; give a count like 3 or sizes like 256,512,1024")
+    is_count = not isinstance(scales, (list, tuple)) and sides[0] != size  # a list is always sizes
+    if len(sides) == 1 and is_count:
+        count = sides[0]
+        if not 1 <= count <= 8:
+            _fail("scales", f"⟨name⟩ is {shown(scales)}; a count of sizes must be between 1 and 8")
+        return tuple(max(1, round(size / 2 ** (count - 1 - index))) for index in range(count))
+    if sides != sorted(sides) or sides[-1] != size:
+        _fail("scales", f"⟨name⟩ {sides} must be ascending sizes ending at the output ⟨size⟩ {size}")
+    return tuple(sides)
+
+
+def per_scale(setting: str, value, count: int) -> tuple[int, ...]:
+    """Iterations per scale: one whole number for all, or one per scale ('300,100')."""
+    values = [whole(setting, item, 0) for item in as_list(setting, value)]
+    if len(values) == 1:
+        return tuple(values * count)
+    if len(values) != count:
+        _fail(setting, f"⟨name⟩ gives {len(values)} numbers {values} for {count} scale(s); give one, or one per scale")
+    return tuple(values)
+
+
+def iterations(value, count: int) -> tuple[int, ...] | str:
+    """Iterations per scale, as `per_scale` takes them, or 'auto': until the loss
+    stops falling (`neuralstyle.core.evaluator.Convergence`), at most ITERATIONS per scale."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return per_scale("iterations", value, count)
+    except SettingError as error:
+        raise SettingError("iterations", f"{error.template}, or auto (stop when the loss stops falling)") from None
+
+
+def iteration_caps(value, count: int) -> tuple[int, ...]:
+    """The most iterations each of `count` scales runs: ITERATIONS for 'auto'."""
+    checked = iterations(value, count)
+    return (ITERATIONS,) * count if checked == "auto" else checked
+
+
+def output_suffix(setting: str, path, allowed: Sequence[str] = OUTPUT_SUFFIXES) -> None:
+    suffix = str(path).rpartition(".")[2].lower() if "." in str(path) else ""
+    if f".{suffix}" not in allowed:
+        _fail(setting, f"cannot write ⟨name⟩ {str(path)!r}: unknown image type {'.' + suffix if suffix else '(none)'!r}; "
+                       f"use {', '.join(allowed)}")

@@ -1,0 +1,637 @@
+"""The three entry points: content reconstruction, style reconstruction, transfer.
+
+Each takes images as described in `neuralstyle.core.images` (PIL images or arrays)
+and returns a `Result` whose `image` is a ``uint8`` RGB(A) array. Nothing here
+reads or writes files or prints: progress goes to the `callback`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import settings
+from .backend import keras, resolve_precision
+from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
+from .evaluator import START, Convergence, Evaluator, Progress, minimize_adam, minimize_lbfgs
+from .images import (
+    RGBImage,
+    caffe_bounds,
+    deprocess,
+    fit_size,
+    preprocess,
+    resize,
+    resize_alpha,
+    resize_max_side,
+    to_rgb,
+    to_uint8,
+)
+from .interrupts import phase_reached
+from .layers import minimum_size
+from .losses import gram_array
+from .memory import MemoryPlan, default_budget, plan_memory
+from .model import FeatureModel
+from .tiles import TiledPasses
+from .weights import Weights, resolve_weights
+
+ops = keras.ops
+
+
+@dataclass
+class Result:
+    """What a run made. `image` is ``uint8`` ``(H, W, 3)`` RGB (``(H, W, 4)`` when
+    the content image had transparency); `loss` holds the weighted loss parts of
+    that image; `history` one entry per iteration (0 = the start); `stopped` is
+    None for a complete run, else why it ended early ('interrupted', 'callback',
+    'error' with `error` saying what, or the optimiser's message); `frames`
+    holds ``uint8`` images when asked for."""
+
+    image: np.ndarray
+    loss: dict
+    history: list[dict]
+    iterations: int
+    evaluations: int
+    seconds: float
+    stopped: str | None
+    weights: dict
+    settings: dict
+    frames: list[np.ndarray] = field(default_factory=list, repr=False)
+    error: str | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped == "interrupted"
+
+    def to_pil(self):
+        from .images import to_pil
+
+        return to_pil(self.image)
+
+
+@dataclass
+class Resume:
+    """Where an interrupted run stood, to continue it: at scale `scale` (index
+    into its sizes) after `scale_iterations` of that scale's iterations
+    (`iterations` in all, `evaluations` passes), at the point `x` (a flattened
+    Caffe tensor of that scale's size), with the `history` so far. The
+    optimiser starts afresh there: SciPy keeps L-BFGS-B's curvature pairs (and
+    Keras Adam's moments) to itself."""
+
+    scale: int
+    scale_iterations: int
+    iterations: int
+    evaluations: int
+    x: np.ndarray = field(repr=False)
+    history: list[dict] = field(default_factory=list, repr=False)
+    seconds: float = 0.0
+
+    def start_rgb(self, height: int, width: int) -> np.ndarray:
+        if self.x.size != height * width * 3:
+            raise ValueError(f"the checkpoint's image has {self.x.size // 3} px; this run's scale {self.scale + 1} "
+                             f"is {width}x{height}")
+        return deprocess(self.x.reshape(height, width, 3))
+
+
+def _check_size(width: int, height: int, model: str, layers, what: str) -> None:
+    needed = minimum_size(model, layers)
+    if min(width, height) < needed:
+        raise ValueError(
+            f"{what} would be {width}x{height} px; the layers used need at least {needed} px on each side "
+            f"(raise --size)"
+        )
+
+
+NOISE_STD = 40.0  # grey levels
+
+
+def _noise(seed: int, height: int, width: int) -> np.ndarray:
+    """Seeded Gaussian white noise around mid-grey (σ = 40 grey levels), float RGB 0–255.
+
+    Full-range uniform noise starts L-BFGS far from any image, and content
+    reconstructions from it end worse (docs: paper.md)."""
+    noise = np.random.default_rng(seed).normal(127.5, NOISE_STD, (height, width, 3))
+    return np.clip(noise, 0.0, 255.0).astype(np.float32)
+
+
+def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | None, style: RGBImage | None):
+    if isinstance(init, str):
+        if init == "noise":
+            return _noise(seed, height, width)
+        if init == "content" and content is not None:
+            return content.rgb
+        if init == "style" and style is not None:
+            return resize(style, width, height).rgb
+        allowed = [name for name, image in (("content", content), ("noise", True), ("style", style)) if image is not None]
+        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(allowed)} or give an image")
+    return resize(to_rgb(init), width, height).rgb
+
+
+def image_features(feature_model: FeatureModel, rgb: np.ndarray, tile: int | None = None) -> dict[str, np.ndarray]:
+    """float32 features of a float RGB image (also when the model computes in bfloat16);
+    with `tile` (px), assembled from exact tiles in the memory of one."""
+    if tile is not None:
+        height, width = rgb.shape[:2]
+        return TiledPasses(feature_model, height, width, tile).features(preprocess(rgb), [], feature_model.layers)[1]
+    return {name: ops.convert_to_numpy(ops.cast(value, "float32")) for name, value in feature_model(preprocess(rgb)).items()}
+
+
+def _grams(feature_model: FeatureModel, rgb: np.ndarray, tile: int | None) -> dict[str, np.ndarray]:
+    if tile is None:
+        features = image_features(feature_model, rgb)
+        return {layer: gram_array(features[layer]) for layer in feature_model.layers}
+    height, width = rgb.shape[:2]
+    grams, _ = TiledPasses(feature_model, height, width, tile).features(preprocess(rgb), feature_model.layers, [])
+    return {layer: gram.astype(np.float32) for layer, gram in grams.items()}
+
+
+def blended_style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[float], layers,
+                        tile_for: Callable[[int, int], int | None] = lambda width, height: None) -> dict[str, np.ndarray]:
+    """One target Gram per layer: the blend-weighted mean of the styles' Grams.
+
+    Matching the weighted mean has the same gradient as the weighted sum of
+    the per-style losses (they differ by a constant), at one style's cost.
+    Each style's Grams are computed once per model and size, so a batch of
+    content images, or a figure of several tiles, reuses them; ``tile_for(width,
+    height)`` says which sizes to compute in tiles (px; None: whole)."""
+    total = sum(blend)
+    grams = {layer: 0.0 for layer in layers}
+    for style, weight in zip(styles, blend):
+        if weight == 0:
+            continue
+        key = (id(feature_model), hashlib.sha1(style.rgb.tobytes()).hexdigest(), style.rgb.shape)
+        if key not in _gram_cache:
+            _gram_cache[key] = _grams(feature_model, style.rgb, tile_for(style.width, style.height))
+        for layer in layers:
+            grams[layer] = grams[layer] + (weight / total) * _gram_cache[key][layer]
+    return grams
+
+
+_gram_cache: dict = {}
+_model_cache: dict = {}
+
+
+def cached_feature_model(layers, model: str, weights, pooling: str, precision: str = "float32") -> FeatureModel:
+    """A FeatureModel for these layers, reused across calls in one process."""
+    resolved = weights if isinstance(weights, Weights) or weights is None else resolve_weights(model, weights)
+    precision = resolve_precision(settings.choice("precision", precision, settings.PRECISIONS))[0]
+    key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling, precision)
+    if key not in _model_cache:
+        _model_cache.clear()  # one model at a time: they hold a few hundred MB
+        _gram_cache.clear()
+        _model_cache[key] = FeatureModel(layers, model=model, weights=resolved, pooling=pooling, precision=precision)
+    return _model_cache[key]
+
+
+def _render(height: int, width: int, alpha, finish) -> Callable[[np.ndarray], np.ndarray]:
+    """Flattened Caffe tensor of one stage's size → the ``uint8`` image a user sees."""
+    alpha = resize_alpha(alpha, width, height)
+    return lambda x: to_uint8(finish(deprocess(x.reshape(height, width, 3))), alpha)
+
+
+def _check_run(model: str, iterations, optimizer: str, learning_rate: float, pooling: str, precision: str,
+               tv_weight: float) -> float:
+    """The settings every entry point shares (`neuralstyle.core.settings`'s checks); returns the TV weight."""
+    _iteration_plan(iterations, len(iterations) if isinstance(iterations, (list, tuple)) else 1)
+    settings.choice("optimizer", optimizer, settings.OPTIMIZERS)
+    settings.positive("learning_rate", learning_rate)
+    settings.choice("pooling", pooling, settings.POOLINGS)
+    settings.choice("precision", precision, settings.PRECISIONS)
+    return settings.non_negative("tv_weight", tv_weight)
+
+
+@dataclass
+class _Stage:
+    """One optimisation at one size: its targets, start and budget."""
+
+    init_rgb: np.ndarray
+    content_targets: dict
+    style_targets: dict
+    iterations: int
+    tile: int | None = None  # px: evaluate in exact tiles of this side (None: whole)
+    convergence: Convergence | None = None  # iterations='auto': stop where the loss stops falling
+
+
+def _iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | None]:
+    """The most iterations of each of `count` scales, and the stopping rule of 'auto' (else None)."""
+    value = iterations if isinstance(iterations, str) or np.isscalar(iterations) else list(iterations)
+    auto = settings.iterations(value, count) == "auto"
+    return list(settings.iteration_caps(value, count)), Convergence() if auto else None
+
+
+def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
+              optimizer, learning_rate, callback):
+    height, width = stage.init_rgb.shape[:2]
+    evaluator = Evaluator(
+        feature_model, height, width, content_targets=stage.content_targets, style_targets=stage.style_targets,
+        content_weight=content_weight, style_weight=style_weight, style_layer_weights=style_layer_weights,
+        tv_weight=tv_weight, tile=stage.tile,
+    )
+    if optimizer == "adam":
+        return minimize_adam(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
+                             learning_rate=float(learning_rate), bounds=caffe_bounds(height, width), callback=callback,
+                             convergence=stage.convergence)
+    return minimize_lbfgs(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
+                          bounds=caffe_bounds(height, width), callback=callback, convergence=stage.convergence)
+
+
+def _run_stages(
+    *,
+    feature_model: FeatureModel,
+    stages,
+    alpha: np.ndarray | None,
+    style_layer_weights: dict,
+    content_weight: float,
+    style_weight: float,
+    tv_weight: float,
+    optimizer: str,
+    learning_rate: float,
+    callback: Callable[[Progress], bool | None] | None,
+    frames_every: int | None,
+    run_settings: dict,
+    finish: Callable[[np.ndarray], np.ndarray] = lambda rgb: rgb,
+    resume: Resume | None = None,
+) -> Result:
+    """Optimise stage after stage (one per size; each later stage starts from the
+    previous result), reporting one continuous iteration count to `callback`.
+
+    `stages` yields `_Stage`s (from `resume.scale` on, when resuming); it is
+    sent the float RGB result of each stage. `finish` maps the optimised float
+    RGB to what the user sees (colour put back)."""
+    run_settings = {**run_settings, "precision": feature_model.precision, "optimizer": optimizer, **({"learning_rate": learning_rate} if optimizer == "adam" else {})}
+    frames: list[np.ndarray] = []
+    history: list[dict] = list(resume.history) if resume else []
+    started = time.perf_counter() - (resume.seconds if resume else 0.0)
+    total_iterations, outcome, rgb = run_settings["total_iterations"], None, None
+    first = resume.scale if resume else 0
+    done, evaluations = (resume.iterations, resume.evaluations) if resume else (0, 0)
+    stage = next(stages)
+    for scale in range(first, len(run_settings["scales"])):
+        height, width = stage.init_rgb.shape[:2]
+        render = _render(height, width, alpha, finish)
+        already = resume.scale_iterations if resume and scale == first else 0
+
+        def on_iteration(progress: Progress, offset=done, shown=scale == 0 and not resume, render=render,
+                         scale=scale, already=already):
+            if progress.iteration == 0 and not shown:
+                return None  # the previous stage (or the interrupted run) already showed this image
+            progress = replace(progress, iteration=offset + progress.iteration, iterations=total_iterations,
+                               evaluations=evaluations + progress.evaluations, render=render, scale=scale,
+                               scale_iteration=already + progress.iteration, size=(width, height))
+            if frames_every and progress.iteration % frames_every == 0:
+                frames.append(progress.image())
+            return callback(progress) if callback is not None else None
+
+        phase_reached("first-evaluation")
+        outcome = _optimize_stage(feature_model, stage, style_layer_weights=style_layer_weights,
+                            content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
+                            optimizer=optimizer, learning_rate=learning_rate, callback=on_iteration)
+        history += [{**entry, "iteration": done + entry["iteration"], "evaluations": evaluations + entry["evaluations"],
+                     "scale": scale} for entry in outcome.history if (scale == 0 and not resume) or entry["iteration"] > 0]
+        done += outcome.iterations
+        evaluations += outcome.evaluations
+        rgb = deprocess(outcome.x.reshape(height, width, 3))
+        if outcome.stopped in ("callback", "interrupted", "error") or scale == len(run_settings["scales"]) - 1:
+            break
+        stage = stages.send(rgb)
+    return Result(
+        image=to_uint8(finish(rgb), alpha), loss=outcome.loss.as_dict(), history=history, iterations=done,
+        evaluations=evaluations, seconds=time.perf_counter() - started, stopped=outcome.stopped,
+        weights=feature_model.weights.record() if feature_model.weights else {"source": "random"},
+        settings=run_settings, frames=frames, error=outcome.error,
+    )
+
+
+def upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBImage, fine_content: RGBImage) -> np.ndarray:
+    """The next scale's start (RGB 0–255 at the fine size): the coarse result
+    upsampled, plus the content's detail that the coarse size could not hold
+    (the fine content minus the coarse content upsampled).
+
+    A plain upsample starts the fine scale from a blur, and the few iterations
+    a fine scale can afford go into re-drawing the content's edges; with the
+    detail band put back they go into brush texture instead."""
+    width, height = fine_content.width, fine_content.height
+    detail = fine_content.rgb - resize(coarse_content, width, height).rgb
+    return np.clip(resize(RGBImage(coarse_rgb), width, height).rgb + detail, 0, 255).astype(np.float32)
+
+
+def transfer(
+    content,
+    style,
+    *,
+    content_layer: str = settings.CONTENT_LAYER,
+    style_layers: Sequence[str] | Mapping[str, float] = settings.STYLE_LAYERS,
+    content_weight: float = settings.CONTENT_WEIGHT,
+    style_weight: float = settings.STYLE_WEIGHT,
+    tv_weight: float = settings.TV_WEIGHT,
+    style_blend: Sequence[float] | None = None,
+    size: int = settings.SIZE,
+    style_scale: float = settings.STYLE_SCALE,
+    scales: int | Sequence[int] = settings.SCALES,
+    preserve_color: str = settings.PRESERVE_COLOR,
+    init="content",
+    seed: int = settings.SEED,
+    iterations: int | Sequence[int] | str = settings.ITERATIONS,
+    optimizer: str = settings.OPTIMIZER,
+    learning_rate: float = settings.LEARNING_RATE,
+    model: str = settings.MODEL,
+    weights=settings.WEIGHTS,
+    pooling: str = settings.POOLING,
+    precision: str = settings.PRECISION,
+    max_memory: float | None = None,
+    memory: MemoryPlan | None = None,
+    callback: Callable[[Progress], bool | None] | None = None,
+    frames_every: int | None = None,
+    resume: Resume | None = None,
+) -> Result:
+    """Paint `content` in the style of `style` (one image, or a list blended by
+    `style_blend`, default equal).
+
+    The output's longest side is `size` px (content aspect ratio kept); each
+    style image is scaled so its longest side is ``size * style_scale``.
+    `style_layers` is a list of layer names (equal weights) or a mapping
+    ``name -> weight``. `init` is 'content', 'noise', 'style' or an image.
+    `scales` > 1 runs coarse-to-fine: first at ``size / 2**(scales-1)``, each
+    result upsampled, with the content's finer detail added, to start the next
+    size (or give the sizes as a list);
+    `iterations` is per scale (one number, or one per scale), or 'auto': each
+    scale stops when the loss stops falling (`neuralstyle.core.evaluator.Convergence`),
+    after at most ``settings.ITERATIONS``.
+    `preserve_color` is 'none', 'luminance' or 'histogram' (see
+    `neuralstyle.core.color`). `callback(progress)` runs at the start and after
+    every iteration; return True from it to stop. Ctrl-C stops too; either way
+    the best image so far is returned. `max_memory` (bytes; default what the
+    machine has free, less a margin) may make a size run in exact tiles
+    (`neuralstyle.core.tiles`); `memory`, a plan made already for these inputs
+    (`neuralstyle.core.memory.plan_memory`: the pipeline makes one per run), is
+    used instead of planning again. `resume` continues a run from a `Resume` state.
+    """
+    model = settings.model(model)
+    layer_weights = settings.style_layers(style_layers, model)
+    content_layer = settings.layers("content_layer", model, [content_layer])[0]
+    settings.choice("preserve_color", preserve_color, settings.COLOR_MODES)
+    styles = list(style) if isinstance(style, (list, tuple)) else [style]
+    if not styles:
+        raise settings.SettingError("style", "no ⟨name⟩ image given")
+    blend = list(settings.style_blend(style_blend, len(styles)) or [1.0] * len(styles))
+    content_weight = settings.non_negative("content_weight", content_weight)
+    style_weight = settings.non_negative("style_weight", style_weight)
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
+    settings.positive("style_scale", style_scale)
+    sides = list(settings.scale_sizes(settings.whole("size", size, 1), scales))
+    iterations_per_scale, convergence = _iteration_plan(iterations, len(sides))
+
+    content_image = to_rgb(content)
+    style_images = [to_rgb(image) for image in styles]
+    sizes = [fit_size(content_image.width, content_image.height, side) for side in sides]
+    for width, height in sizes:
+        _check_size(width, height, model, [content_layer, *layer_weights], "the output")
+    output_width, output_height = sizes[-1]
+    finish = lambda rgb: rgb  # noqa: E731
+    if preserve_color == "histogram":
+        style_images = [RGBImage(match_color_statistics(image.rgb, content_image.rgb)) for image in style_images]
+    elif preserve_color == "luminance":
+        style_images = [RGBImage(gray(matched_luminance(image.rgb, content_image.rgb))) for image in style_images]
+        colour_source, colour_by_size = content_image, {}
+
+        def finish(rgb):  # the content's chrominance at the size of `rgb` (sizes change across scales)
+            height, width = rgb.shape[:2]
+            if (width, height) not in colour_by_size:
+                colour_by_size[(width, height)] = resize(colour_source, width, height).rgb
+            return with_chrominance(rgb, colour_by_size[(width, height)])
+
+        content_image = RGBImage(gray(luminance(content_image.rgb)), content_image.alpha)
+    style_sides = [max(1, round(side * style_scale)) for side in sides]
+    style_sizes = [[fit_size(image.width, image.height, side) for image in style_images] for side in style_sides]
+    for width, height in (pair for pairs in style_sizes for pair in pairs):
+        _check_size(width, height, model, layer_weights, "a style image")
+
+    memory = memory or _memory_plan(model, [content_layer, *layer_weights], sizes,
+                                    [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs],
+                                    [content_image, *style_images], precision, optimizer, max_memory)
+    phase_reached("model")
+    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
+
+    def stages():
+        previous = previous_content = None
+        first = resume.scale if resume else 0
+        for scale, ((width, height), style_side, count) in enumerate(zip(sizes, style_sides, iterations_per_scale)):
+            if scale < first:
+                continue
+            sized_content = resize(content_image, width, height)
+            sized_styles = [resize_max_side(image, style_side) for image in style_images]
+            if resume and scale == first:
+                init_rgb, count = resume.start_rgb(height, width), count - resume.scale_iterations
+            elif previous is None:
+                init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
+            else:
+                init_rgb = upsample_with_content_detail(previous, previous_content, sized_content)
+            previous_content = sized_content
+            phase_reached("targets")
+            tile = memory.tile_for(width, height)
+            # A run that starts at its content image gets the content target from its first evaluation.
+            starts_at_content = init_rgb is sized_content.rgb and tile is None
+            previous = yield _Stage(
+                init_rgb=init_rgb,
+                content_targets={content_layer: START if starts_at_content else
+                                 image_features(feature_model, sized_content.rgb, tile)[content_layer]},
+                style_targets=blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
+                iterations=count, tile=tile, convergence=convergence,
+            )
+
+    run_settings = {
+        "mode": "transfer", "content_layer": content_layer, "style_layers": layer_weights,
+        "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
+        "style_blend": blend, "size": int(size), "style_scale": float(style_scale), "preserve_color": preserve_color,
+        "init": init if isinstance(init, str) else "image", "seed": int(seed),
+        "iterations": "auto" if convergence else iterations_per_scale, "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling,
+        "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
+        "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes], "tiling": _tiling(memory),
+    }
+    return _run_stages(
+        feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
+        style_layer_weights=layer_weights, content_weight=content_weight, style_weight=style_weight,
+        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
+        frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
+    )
+
+
+def _memory_plan(model, layers, sizes, style_passes, inputs, precision, optimizer, max_memory) -> MemoryPlan:
+    """How each size of a run is evaluated (`neuralstyle.core.memory.plan_memory`)."""
+    pixels = sum(image.width * image.height for image in inputs)
+    try:
+        return plan_memory(model, layers, sizes, style_passes, input_pixels=pixels, precision=precision,
+                           optimizer=optimizer, budget=default_budget() if max_memory is None else float(max_memory))
+    except MemoryError as error:
+        raise settings.SettingError("max_memory", f"{error}; lower the size or raise ⟨name⟩") from None
+
+
+def _tiling(memory: MemoryPlan) -> list[dict]:
+    """The record's account of how each optimised size was evaluated."""
+    return [{"size": [item.width, item.height], "tile": item.tile, "tiles": item.tiles, "halo": item.halo}
+            for item in memory.outputs]
+
+
+def transfer_evaluator(
+    content,
+    style,
+    *,
+    size: int,
+    content_layer: str = settings.CONTENT_LAYER,
+    style_layers: Sequence[str] | Mapping[str, float] = settings.STYLE_LAYERS,
+    content_weight: float = settings.CONTENT_WEIGHT,
+    style_weight: float = settings.STYLE_WEIGHT,
+    tv_weight: float = 0.0,
+    model: str = settings.MODEL,
+    weights=settings.WEIGHTS,
+    pooling: str = settings.POOLING,
+    tile: int | None = None,
+    precision: str = "float32",
+) -> Evaluator:
+    """The loss of a transfer of `content` in `style` at `size` px (both scaled
+    to that longest side), as an Evaluator: for measuring results by the loss a
+    full-size run optimises (benchmarks, tests). ``evaluator.loss_parts(rgb)``
+    gives the parts for a result image; `tile` evaluates it tile by tile;
+    `precision` is float32 unless asked (a measure should not move with the machine)."""
+    model = settings.model(model)
+    layer_weights = settings.style_layers(style_layers, model)
+    content_layer = settings.layers("content_layer", model, [content_layer])[0]
+    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
+    sized_content = resize_max_side(to_rgb(content), size)
+    sized_style = resize_max_side(to_rgb(style), size)
+    return Evaluator(
+        feature_model, sized_content.height, sized_content.width,
+        content_targets={content_layer: image_features(feature_model, sized_content.rgb)[content_layer]},
+        style_targets=blended_style_grams(feature_model, [sized_style], [1.0], layer_weights),
+        content_weight=settings.non_negative("content_weight", content_weight),
+        style_weight=settings.non_negative("style_weight", style_weight), style_layer_weights=layer_weights,
+        tv_weight=settings.non_negative("tv_weight", tv_weight), tile=tile,
+    )
+
+
+def reconstruct_content(
+    image,
+    *,
+    content_layer: str = settings.RECONSTRUCTION_CONTENT_LAYER,
+    size: int = settings.SIZE,
+    init=settings.RECONSTRUCTION_INIT,
+    seed: int = settings.SEED,
+    iterations: int | str = settings.ITERATIONS,
+    optimizer: str = settings.OPTIMIZER,
+    learning_rate: float = settings.LEARNING_RATE,
+    tv_weight: float = 0.0,
+    model: str = settings.MODEL,
+    weights=settings.WEIGHTS,
+    pooling: str = settings.POOLING,
+    precision: str = settings.PRECISION,
+    max_memory: float | None = None,
+    memory: MemoryPlan | None = None,
+    callback: Callable[[Progress], bool | None] | None = None,
+    frames_every: int | None = None,
+    resume: Resume | None = None,
+) -> Result:
+    """Find an image whose `content_layer` features match those of `image`,
+    starting from seeded white noise (Gatys et al. 2016, Fig. 1, top row)."""
+    model = settings.model(model)
+    content_layer = settings.layers("content_layer", model, [content_layer])[0]
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
+    source = to_rgb(image)
+    width, height = fit_size(source.width, source.height, int(size))
+    _check_size(width, height, model, [content_layer], "the output")
+    source = resize(source, width, height)
+    memory = memory or _memory_plan(model, [content_layer], [(width, height)], [], [source], precision, optimizer,
+                                    max_memory)
+    phase_reached("model")
+    feature_model = cached_feature_model([content_layer], model, weights, pooling,
+                                         resolve_precision(precision, "content")[0])
+    phase_reached("targets")
+    tile = memory.tile_for(width, height)
+    stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
+                   content_targets={content_layer: image_features(feature_model, source.rgb, tile)[content_layer]},
+                   style_targets={}, tile=tile, **_single_budget(iterations))
+    return _run_reconstruction(
+        "content", {"content_layer": content_layer}, feature_model, _resumed(stage, resume), source.alpha, {},
+        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
+        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume)
+
+
+def reconstruct_style(
+    image,
+    *,
+    style_layers: Sequence[str] | Mapping[str, float] = settings.STYLE_LAYERS,
+    size: int = settings.SIZE,
+    init=settings.RECONSTRUCTION_INIT,
+    seed: int = settings.SEED,
+    iterations: int | str = settings.ITERATIONS,
+    optimizer: str = settings.OPTIMIZER,
+    learning_rate: float = settings.LEARNING_RATE,
+    tv_weight: float = 0.0,
+    model: str = settings.MODEL,
+    weights=settings.WEIGHTS,
+    pooling: str = settings.POOLING,
+    precision: str = settings.PRECISION,
+    max_memory: float | None = None,
+    memory: MemoryPlan | None = None,
+    callback: Callable[[Progress], bool | None] | None = None,
+    frames_every: int | None = None,
+    resume: Resume | None = None,
+) -> Result:
+    """Synthesise a texture whose Gram matrices on `style_layers` match those of
+    `image`, from seeded white noise (Gatys et al. 2016, Fig. 1, bottom row).
+    The output has the style image's aspect ratio, longest side `size` px."""
+    model = settings.model(model)
+    layer_weights = settings.style_layers(style_layers, model)
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
+    source = resize_max_side(to_rgb(image), int(size))
+    _check_size(source.width, source.height, model, layer_weights, "the output")
+    memory = memory or _memory_plan(model, list(layer_weights), [(source.width, source.height)], [], [source],
+                                    precision, optimizer, max_memory)
+    phase_reached("model")
+    feature_model = cached_feature_model(list(layer_weights), model, weights, pooling,
+                                         resolve_precision(precision, "style")[0])
+    phase_reached("targets")
+    stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
+                   content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights,
+                                                                         memory.tile_for),
+                   tile=memory.tile_for(source.width, source.height), **_single_budget(iterations))
+    return _run_reconstruction(
+        "style", {"style_layers": layer_weights}, feature_model, _resumed(stage, resume), None, layer_weights,
+        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
+        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume)
+
+
+def _single_budget(iterations) -> dict:
+    """A single-scale stage's iterations and stopping rule."""
+    (count,), convergence = _iteration_plan(iterations, 1)
+    return {"iterations": count, "convergence": convergence}
+
+
+def _resumed(stage: _Stage, resume: Resume | None) -> _Stage:
+    """A single-scale run's stage, continued from `resume` where given."""
+    if resume is None:
+        return stage
+    height, width = stage.init_rgb.shape[:2]
+    return replace(stage, init_rgb=resume.start_rgb(height, width), iterations=stage.iterations - resume.scale_iterations)
+
+
+def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _Stage, alpha,
+                        style_layer_weights: dict, *, size, init, seed, optimizer, learning_rate, tv_weight, model,
+                        pooling, callback, frames_every, memory: MemoryPlan, resume: Resume | None) -> Result:
+    """One single-scale run of content (content weight 1) or style (style weight 1) reconstruction."""
+    height, width = stage.init_rgb.shape[:2]
+    iterations = stage.iterations + (resume.scale_iterations if resume else 0)
+    run_settings = {
+        "mode": mode, **layer_settings, "size": int(size), "tv_weight": tv_weight,
+        "init": init if isinstance(init, str) else "image", "seed": int(seed),
+        "iterations": "auto" if stage.convergence else iterations, "total_iterations": iterations, "model": model, "pooling": pooling,
+        "scales": [[width, height]], "output_size": [width, height], "tiling": _tiling(memory),
+    }
+    return _run_stages(
+        feature_model=feature_model, stages=iter([stage]), alpha=alpha, style_layer_weights=style_layer_weights,
+        content_weight=1.0 if mode == "content" else 0.0, style_weight=0.0 if mode == "content" else 1.0,
+        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
+        frames_every=frames_every, run_settings=run_settings, resume=resume,
+    )

@@ -1,0 +1,680 @@
+"""The one run pipeline: `RunSpec` → `Outcome` → files, for the CLI, the web app
+and `rerun` alike.
+
+Three steps, so that each front end does only its own part:
+
+* `prepare(spec)` checks what the spec cannot check alone (files to read and
+  to write, image sizes, memory, weights) without loading TensorFlow, and
+  reads the inputs, hashing the very bytes it decodes.
+* `execute(plan, ...)` runs it (Keras and its backend load here), reporting
+  each iteration to `on_progress` and asking `should_stop`, and returns an
+  `Outcome` holding the image, frames, GIF and run record as data (picklable:
+  a worker on another machine can send it back as it is).
+* `write(outcome)` puts those on disk: every file through a temporary file
+  and a rename, the record last, and never over an existing file unless the
+  spec says `overwrite`.
+
+`run(spec)` is the first two. Nothing here prints: lines meant for a person go
+to `on_message`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.util
+import inspect
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..core import settings
+from ..core.images import decode_image, encode_image, fit_size, output_format, read_file
+from ..core.interrupts import current_guard, phase_reached, writing
+from ..core.layers import conv_layers, minimum_size
+from ..core.memory import MemoryPlan, check_fits_in_memory, default_budget, gigabytes, plan_memory
+from ..core.settings import SettingError
+from ..core.weights import Weights, resolve_weights
+from . import checkpoints, preload, roles
+from .frames import FRAME_PATTERN, frame_path
+from .records import base_record, run_record
+from .spec import RunSpec
+
+ProgressCallback = Callable[[object], None]  # called with a `neuralstyle.core.evaluator.Progress`
+StopCallback = Callable[[], "str | bool | None"]  # a reason (e.g. 'interrupted') or True to stop
+
+
+@dataclass
+class InputImage:
+    """An input as read: its path, the sha256 of the bytes decoded, and the image."""
+
+    path: Path
+    sha256: str
+    image: Image.Image = field(repr=False)
+
+    def record(self) -> dict:
+        return {"path": str(self.path.resolve()), "sha256": self.sha256, "size": list(self.image.size)}
+
+
+@dataclass
+class Plan:
+    """A checked spec with its inputs read and its weights found; `execute` runs it."""
+
+    spec: RunSpec
+    inputs: dict[str, list[InputImage]]
+    weights: Weights | None  # None only from prepare(fetch_weights=False), when a run would fetch them
+    memory_bytes: float
+    description: str
+    memory: MemoryPlan | None = None  # how each size is evaluated (whole or in tiles); None for figures
+    sizes: list[tuple[int, int]] = field(default_factory=list)  # (width, height) of each scale
+    resume: checkpoints.State | None = None  # where an interrupted run stood, to continue it
+
+    def memory_line(self) -> str:
+        return self.memory.describe() if self.memory else f"about {gigabytes(self.memory_bytes)} of memory"
+
+
+@dataclass
+class Outcome:
+    """What a run made, as data. `image` is ``uint8`` RGB(A); `frames` are
+    (iteration, PNG bytes); `tiles` (file name, PNG bytes) of a figure; `record`
+    the run record; `stopped` None for a complete run, else why it ended early."""
+
+    spec: RunSpec
+    image: np.ndarray = field(repr=False)
+    record: dict = field(repr=False)
+    frames: list[tuple[int, bytes]] = field(default_factory=list, repr=False)
+    gif: bytes | None = field(default=None, repr=False)
+    tiles: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
+    stopped: str | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    encoded: bytes = field(default=b"", repr=False)  # the output file's bytes (its sha256 is in the record)
+    resumed: bool = False  # continued from a checkpoint: the frames folder holds the run's earlier frames
+
+    def __post_init__(self):
+        if not self.encoded:
+            self.encoded = encode_image(self.image, output_format(self.spec.output))
+            if isinstance(self.record.get("output"), dict):
+                self.record["output"]["sha256"] = hashlib.sha256(self.encoded).hexdigest()
+
+    def files(self) -> list[tuple[Path, bytes]]:
+        """Every file this outcome writes, as (path, bytes), the record last."""
+        spec = self.spec
+        files = [(frame_path(spec.frames, iteration), data) for iteration, data in self.frames]
+        files += [(tile_folder(spec) / name, data) for name, data in self.tiles]
+        if self.gif is not None and spec.gif is not None:
+            files.append((spec.gif, self.gif))
+        files.append((spec.output, self.encoded))
+        files.append((spec.record_path, json.dumps(self.record, indent=1).encode()))
+        return files
+
+
+class FigureStopped(Exception):
+    """A figure was asked to stop: its grid is incomplete and nothing is written."""
+
+
+def tile_folder(spec: RunSpec) -> Path:
+    """Where a figure's tiles go: ``OUT_tiles/`` beside ``OUT.png``."""
+    return spec.output.with_name(f"{spec.output.stem}_tiles")
+
+
+# --- prepare: every check that needs no TensorFlow -------------------------------
+
+
+def check_backend() -> str:
+    """KERAS_BACKEND names a backend neuralstyle can take gradients on, and it is installed."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend not in settings.BACKENDS:
+        raise SettingError("KERAS_BACKEND", f"KERAS_BACKEND is {backend!r}; neuralstyle runs on "
+                                            f"{', '.join(settings.BACKENDS)}")
+    if importlib.util.find_spec(backend) is None:
+        raise SettingError("KERAS_BACKEND", f"KERAS_BACKEND is {backend!r} but {backend} is not installed; "
+                                            f"pip install 'neuralstyle[{backend}]'")
+    return backend
+
+
+def check_writable(path: Path, overwrite: bool, setting: str = "output") -> None:
+    """`path` can be written: its folder exists and takes files, and it does not
+    exist unless `overwrite`."""
+    if path.is_dir():
+        raise SettingError(setting, f"{path} is a directory")
+    if os.path.lexists(path) and not path.exists():
+        raise SettingError(setting, f"{path} is a link to nothing; remove it or choose another path")
+    if path.exists() and not overwrite:
+        raise SettingError(setting, f"{path} exists; pass ⟨overwrite⟩ to replace it")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise SettingError(setting, f"cannot write {path}: folder {folder} does not exist")
+    try:  # a real write test: permission bits lie under root and on read-only mounts
+        probe = folder / f".neuralstyle-probe-{os.getpid()}-{time.time_ns()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        raise SettingError(setting, f"cannot write to {folder} ({error.strerror})") from None
+
+
+def _check_folder(folder: Path, overwrite: bool, setting: str, holds: str) -> None:
+    """A folder a run fills with files: not a file, and not already holding such files unless `overwrite`."""
+    if folder.exists() and not folder.is_dir():
+        raise SettingError(setting, f"⟨name⟩ {folder} exists and is not a folder")
+    if folder.is_dir() and not overwrite and any(FRAME_PATTERN.match(entry.name) or holds == "tiles"
+                                                 for entry in folder.iterdir()):
+        raise SettingError(setting, f"{folder} already holds {holds}; pass ⟨overwrite⟩ or choose another folder")
+    existing = next(parent for parent in [folder, *folder.parents] if os.path.lexists(parent) or parent == Path("."))
+    if not existing.is_dir():
+        raise SettingError(setting, f"cannot make ⟨name⟩ {folder}: {existing} is not a folder")
+    check_writable(existing / f".neuralstyle-probe-{os.getpid()}", True, setting)
+
+
+def read_input(path: Path) -> InputImage:
+    """Read an input image once: its bytes are hashed and decoded together, so the
+    record's sha256 is of exactly what the run used."""
+    path = Path(path)
+    data = read_file(path, str(path))
+    return InputImage(path, hashlib.sha256(data).hexdigest(), decode_image(data, str(path)))
+
+
+def read_inputs(spec: RunSpec) -> dict[str, list[InputImage]]:
+    """Every input image of `spec` by role (`neuralstyle.jobs.roles`), read and checked."""
+    paths_by_role: dict[str, list[Path]] = {}
+    for role in roles.used_by(spec.mode):
+        paths = role.paths(spec)
+        for path in paths:
+            if role.choices and not path.exists():  # neither a named choice nor a file
+                raise SettingError(role.field, f"unknown ⟨name⟩ {str(path)!r}; choose "
+                                               f"{', '.join(role.choices[spec.mode])} or a path to an image")
+        paths_by_role[role.name] = paths
+    read: dict[Path, InputImage] = {}  # an image in two roles is read once
+    for path in (path for paths in paths_by_role.values() for path in paths):
+        if path not in read:
+            read[path] = read_input(path)
+    return {role: [read[path] for path in paths] for role, paths in paths_by_role.items()}
+
+
+def check_fits(what: str, source: InputImage, side: int, model: str, layer_names) -> tuple[int, int]:
+    """`source`'s size with its longest side at `side` px, if the layers can see it."""
+    width, height = fit_size(*source.image.size, side)
+    needed = minimum_size(model, layer_names)
+    if min(width, height) < needed:
+        raise SettingError("size", f"{what} {source.path.name} at ⟨size⟩ {side} would be {width}x{height} px; "
+                                   f"the layers used need at least {needed} px on each side")
+    return width, height
+
+
+def _layers_used(spec: RunSpec) -> list[str]:
+    if spec.mode == "content":
+        return [spec.content_layer]
+    if spec.mode == "style":
+        return list(spec.style_layers)
+    if spec.mode == "transfer":
+        return [spec.content_layer, *spec.style_layers]
+    return [conv_layers(spec.model)[-1].name if spec.mode == "reconstructions" else "block5_conv1"]
+
+
+def check_outputs(spec: RunSpec) -> None:
+    """The backend is usable, and every file and folder `spec` writes can be written."""
+    check_backend()
+    for setting, path in (("output", spec.output), ("record", spec.record_path), ("gif", spec.gif)):
+        if path is not None:
+            check_writable(path, spec.overwrite, setting)
+    if spec.frames is not None:
+        _check_folder(spec.frames, spec.overwrite, "frames", "frames")
+    if spec.is_figure:
+        _check_folder(tile_folder(spec), spec.overwrite, "output", "tiles")
+
+
+def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = False) -> Plan:
+    """Check everything a run needs before it loads TensorFlow, read its inputs and
+    find its weights (downloading them if `fetch_weights` and none are here); with
+    `preload_backend`, TensorFlow starts loading once the inputs passed their checks
+    (`neuralstyle.jobs.preload`), for a run that `execute`s the plan next.
+    Raises SettingError, ImageError or WeightsError."""
+    check_outputs(spec)
+    inputs = read_inputs(spec)
+    layer_names = _layers_used(spec)
+    main = inputs[roles.sizing_role(spec.mode).name][0]
+    sizes = [check_fits("content image" if spec.mode != "style" else "image", main, side, spec.model, layer_names)
+             for side in spec.scales]
+    style_passes = []
+    if spec.mode == "transfer":
+        style_layers = list(spec.style_layers)
+        for side in spec.scales:
+            for style in inputs["style"]:
+                style_passes.append((style_layers, *check_fits("style image", style, max(1, round(side * spec.style_scale)),
+                                                               spec.model, style_layers)))
+    elif spec.is_figure:
+        for style in inputs["style"]:
+            style_passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))
+    pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
+    try:
+        if spec.is_figure:  # many small runs: never tiled
+            memory = None
+            need = check_fits_in_memory(spec.model, [(layer_names, *size) for size in sizes] + style_passes, pixels,
+                                        spec.precision)
+        else:
+            memory = plan_memory(spec.model, layer_names, sizes, style_passes, input_pixels=pixels,
+                                 precision=spec.precision, optimizer=spec.optimizer,
+                                 budget=spec.max_memory or default_budget())
+            need = memory.need
+    except MemoryError as error:
+        raise SettingError("size", f"{error}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer" else "")
+                           + ("" if spec.is_figure else " or raise ⟨max_memory⟩")) from None
+    if preload_backend:  # the settings, images and memory passed their checks: TensorFlow loads meanwhile
+        preload.start()
+    phase_reached("weights")
+    from ..core.weights import needs_fetch
+
+    # Without fetching, weights that a run would fetch first are left for it (None).
+    weights = None if not fetch_weights and needs_fetch(spec.model, spec.weights) else \
+        resolve_weights(spec.model, spec.weights, download=fetch_weights)
+    return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes), memory, sizes)
+
+
+def _describe(spec: RunSpec, inputs: dict, sizes) -> str:
+    names = lambda role: ", ".join(item.path.name for item in inputs[role])  # noqa: E731
+    scale_text = " → ".join(f"{width}x{height}" for width, height in sizes)
+    budget = (f"up to {'+'.join(map(str, spec.iteration_caps))} {spec.optimizer} iterations, stopping when the loss "
+              f"stops falling" if spec.iterations == "auto" else
+              f"{'+'.join(map(str, spec.iterations))} {spec.optimizer} iterations")
+    if spec.mode == "transfer":
+        return f"{names('content')} in the style of {names('style')} → {spec.output} ({scale_text} px, {budget})"
+    if spec.mode == "content":
+        return f"{names('content')} from {spec.content_layer} → {spec.output} ({scale_text} px, {budget})"
+    if spec.mode == "style":
+        return f"texture of {names('style')} → {spec.output} ({scale_text} px, {budget})"
+    return (f"{_tile_count(spec)} tiles of {spec.size} px, {spec.iterations[0]} iterations each → {spec.output}")
+
+
+def _tile_count(spec: RunSpec) -> int:
+    from ..core.experiments import CONTENT_ROW_LAYERS, STYLE_ROW_LAYERS
+
+    if spec.mode == "reconstructions":
+        return len(CONTENT_ROW_LAYERS[spec.model]) + len(STYLE_ROW_LAYERS)
+    if spec.mode == "tradeoff":
+        return len(spec.tradeoff_layers) * len(spec.tradeoff_ratios)
+    return len(spec.styles)
+
+
+# --- execute -----------------------------------------------------------------------
+
+
+def device_lines() -> tuple[str, list[str]]:
+    """The device the run takes, and the lines that say it (a faster backend where there is one)."""
+    preload.load()
+    from ..core.backend import describe_device, faster_backend_tip
+
+    device = describe_device()
+    tip = faster_backend_tip()
+    return device, [f"device: {device}", *([tip] if tip else [])]
+
+
+def precision_line(precision: str, mode: str) -> str:
+    """The line that says what a run of `mode` computes in (for 'auto', why)."""
+    from ..core.backend import resolve_precision
+
+    resolved, why = resolve_precision(precision, mode)
+    return f"precision: {resolved}" + (f" (auto: {why})" if why else "")
+
+
+def run(spec: RunSpec, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
+        on_message: Callable[[str], None] | None = None) -> Outcome:
+    """Prepare and execute `spec`; see `prepare` and `execute`."""
+    return execute(prepare(spec), on_progress, should_stop, on_message)
+
+
+def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
+            on_message: Callable[[str], None] | None = None, keep_checkpoints: bool = True) -> Outcome:
+    """Run a prepared spec. `on_progress(progress)` sees iteration 0 and every
+    later one (for figures, iterations count across tiles and `progress.tile`
+    names the tile); a true `should_stop()` ends a run early keeping the best
+    image so far (a string says why, e.g. 'interrupted'), and ends a figure with
+    `FigureStopped`. KeyboardInterrupt before the first iteration propagates.
+    Every `checkpoint_every` iterations a run keeps a checkpoint beside its output
+    (`neuralstyle.jobs.checkpoints`), unless `keep_checkpoints` is false (a sweep's
+    cells, which resume by cell, perhaps on a machine without the output folder)."""
+    spec = plan.spec
+    say = on_message or (lambda line: None)
+    say(f"{spec.command}: {plan.description}; {plan.memory_line()}")
+    if plan.resume:
+        state = plan.resume
+        say(f"resuming at iteration {state.iterations} of {'at most ' if spec.iterations == 'auto' else ''}"
+            f"{sum(spec.iteration_caps)}"
+            + (f" (scale {state.scale + 1} of {len(spec.scales)})" if len(spec.scales) > 1 else "")
+            + f"; the {spec.optimizer} optimiser starts its history afresh there")
+    say(f"weights: {plan.weights.describe()}")
+    phase_reached("imports")
+    device, lines = device_lines()  # Keras and its backend load here, after every check passed
+    for line in lines:
+        say(line)
+    say(precision_line(spec.precision, spec.mode))
+    started = time.time()
+    if spec.is_figure:
+        return _execute_figure(plan, device, started, on_progress, should_stop)
+    return _execute_single(plan, device, started, on_progress, should_stop, keep_checkpoints)
+
+
+def _synthesis_call(plan: Plan):
+    """The core entry point of a single run and its keyword arguments, derived from
+    the spec: its images by role (`neuralstyle.jobs.roles`), every setting the
+    entry point takes under the spec field's own name, and the plan's weights,
+    memory plan and resume state."""
+    from ..core import synthesis
+
+    spec = plan.spec
+    function = {"transfer": synthesis.transfer, "content": synthesis.reconstruct_content,
+                "style": synthesis.reconstruct_style}[spec.mode]
+    images = {role: [item.image for item in items] for role, items in plan.inputs.items()}
+    arguments = roles.core_arguments(spec.mode, images, spec)
+    for name in inspect.signature(function).parameters:
+        if name not in arguments and name in RunSpec.__dataclass_fields__:
+            value = getattr(spec, name)
+            arguments[name] = list(value) if isinstance(value, tuple) else value
+    state = plan.resume
+    resume = None if state is None else synthesis.Resume(
+        scale=state.scale, scale_iterations=state.scale_iterations, iterations=state.iterations,
+        evaluations=state.evaluations, x=state.x.astype(np.float64), history=state.history, seconds=state.seconds)
+    arguments.update(weights=plan.weights, memory=plan.memory, resume=resume)
+    return function, arguments
+
+
+def _stop_reason(should_stop: StopCallback | None):
+    if should_stop is None:
+        return None
+    reason = should_stop()
+    return (reason if isinstance(reason, str) else "callback") if reason else None
+
+
+def _execute_single(plan: Plan, device: str, started: float, on_progress, should_stop,
+                    keep_checkpoints: bool) -> Outcome:
+    spec = plan.spec
+    frames: list[tuple[int, bytes]] = []
+    frame_pixels: list[np.ndarray] = []
+
+    history = list(plan.resume.history) if plan.resume else []
+    warnings: list[str] = []
+    earlier_frames = _earlier_frames(plan)
+    frame_pixels += [pixels for _, pixels in earlier_frames]
+    where = checkpoints.checkpoint_path(spec.output)
+    run_started = time.perf_counter() - (plan.resume.seconds if plan.resume else 0.0)
+
+    def callback(progress):
+        if spec.frames is not None and progress.iteration % spec.save_every == 0:
+            pixels = progress.image()
+            frames.append((progress.iteration, encode_image(pixels, "PNG")))
+            if spec.gif is not None:
+                frame_pixels.append(pixels)
+        history.append({"iteration": progress.iteration, **progress.loss.as_dict(),
+                        "evaluations": progress.evaluations, "elapsed": round(progress.elapsed, 4),
+                        "scale": progress.scale})
+        if on_progress is not None:
+            on_progress(progress)
+        reason = _stop_reason(should_stop)
+        every = spec.checkpoint_every if keep_checkpoints else 0
+        # A checkpoint every N iterations, and where the run stops early (it may be resumed from there).
+        if every and progress.iteration > 0 and (progress.iteration % every == 0 or reason) and not warnings:
+            try:
+                checkpoints.save(where, checkpoints.State(
+                    spec=spec.to_record(), inputs=_input_hashes(plan), scale=progress.scale,
+                    scale_iterations=progress.scale_iteration, iterations=progress.iteration,
+                    evaluations=progress.evaluations, seconds=time.perf_counter() - run_started,
+                    history=history, x=np.asarray(progress.x, np.float32), size=progress.size))
+            except OSError as error:  # no folder here (a remote worker), a full disk: the run itself goes on
+                warnings.append(f"no checkpoint could be kept beside the output ({error.strerror or error}); "
+                                f"the run went on without")
+        return reason
+
+    function, arguments = _synthesis_call(plan)
+    result = function(callback=callback, **arguments)
+    gif = None
+    if spec.gif is not None and frame_pixels:
+        from .frames import make_gif
+
+        gif = make_gif(frame_pixels)
+    frame_paths = [frame_path(spec.frames, number) for number, _ in earlier_frames + frames]
+    record = run_record(spec, plan.inputs, plan.weights, device, result, frames=frame_paths,
+                        gif=spec.gif if gif is not None else None, started=started)
+    if plan.resume:
+        record["resumed_at"] = plan.resume.iterations
+    spread = float(result.image[..., :3].std())
+    if spread < 2.0:
+        warnings.append(f"the result is almost uniform (pixel std {spread:.2f}); "
+                        f"try a lower ⟨style_weight⟩ or another ⟨init⟩")
+    return Outcome(spec, result.image, record, frames, gif, stopped=result.stopped, error=result.error,
+                   warnings=warnings, resumed=plan.resume is not None)
+
+
+def _input_hashes(plan: Plan) -> dict[str, list[str]]:
+    return {role: [item.sha256 for item in items] for role, items in plan.inputs.items()}
+
+
+def _earlier_frames(plan: Plan) -> list[tuple[int, np.ndarray]]:
+    """A resumed run's frames from before its checkpoint, as the frames folder holds them."""
+    spec = plan.spec
+    if plan.resume is None or spec.frames is None or not spec.frames.is_dir():
+        return []
+    found = []
+    for path in sorted(spec.frames.iterdir()):
+        match = FRAME_PATTERN.match(path.name)
+        if match and int(match.group(1)) <= plan.resume.iterations:
+            with Image.open(path) as image:
+                found.append((int(match.group(1)), np.asarray(image.convert("RGBA" if image.mode == "RGBA" else "RGB"))))
+    return found
+
+
+def resumed_spec(state: checkpoints.State) -> RunSpec:
+    """The spec of the run a checkpoint holds, allowed to replace its own outputs
+    (written when it was interrupted)."""
+    return RunSpec.from_record(state.spec, record_version=2).replace(overwrite=True)
+
+
+def resume_plan(state: checkpoints.State, fetch_weights: bool = True) -> Plan:
+    """The plan that continues the run whose checkpoint `state` is (see
+    `neuralstyle.jobs.checkpoints.load`), from where it stood. Refuses (SettingError)
+    when an input changed since."""
+    spec = resumed_spec(state)
+    plan = prepare(spec, fetch_weights)
+    for role, items in plan.inputs.items():
+        recorded = state.inputs.get(role, [])
+        for item, sha256 in zip(items, recorded):
+            if item.sha256 != sha256:
+                raise SettingError("checkpoint", f"{item.path} changed since the interrupted run; resuming would mix "
+                                                 f"two runs (start it again instead)")
+    if state.scale >= len(plan.sizes) or tuple(plan.sizes[state.scale]) != tuple(state.size) \
+            or state.scale_iterations > spec.iteration_caps[state.scale]:
+        raise SettingError("checkpoint", f"the checkpoint's scale {state.scale + 1} at {state.size[0]}x{state.size[1]} "
+                                         f"px, iteration {state.scale_iterations}, is not one of its run's")
+    return replace(plan, resume=state)
+
+
+def _execute_figure(plan: Plan, device: str, started: float, on_progress, should_stop) -> Outcome:
+    from ..core import experiments
+
+    spec = plan.spec
+    content = plan.inputs["content"][0].image
+    styles = [item.image for item in plan.inputs["style"]]
+    iterations = spec.iterations[0]
+    per_tile = max(iterations, 1)
+    total = _tile_count(spec) * per_tile
+    state = {"label": None, "done": -per_tile}
+
+    def callback(label, progress):
+        if label != state["label"]:
+            state["label"], state["done"] = label, state["done"] + per_tile
+        if on_progress is not None:
+            on_progress(replace(progress, iteration=state["done"] + progress.iteration, iterations=total, tile=label))
+        if _stop_reason(should_stop):
+            raise FigureStopped(label)
+
+    common = dict(size=spec.size, iterations=iterations, seed=spec.seed, model=spec.model, weights=plan.weights,
+                  pooling=spec.pooling, frames_every=spec.save_every if spec.gif else None, callback=callback)
+    if spec.mode == "reconstructions":
+        figure = experiments.reconstructions(content, styles[0], **common)
+    elif spec.mode == "tradeoff":
+        figure = experiments.tradeoff(content, styles[0], content_layers=list(spec.tradeoff_layers),
+                                      ratios=list(spec.tradeoff_ratios), **common)
+    else:
+        figure = experiments.styles(content, styles, labels=[item.path.stem for item in plan.inputs["style"]],
+                                    show_input=spec.show_input, **common)
+    tiles = []
+    for index, tile in enumerate(figure.tiles):
+        name = "_".join("".join(char if char.isalnum() else " " for char in tile.label).split())
+        tiles.append((f"{index:02d}_{name}.png", encode_image(tile.image, "PNG")))
+    gif = None
+    if spec.gif is not None:
+        from .frames import make_gif
+
+        gif = make_gif(figure.frame_grids(), max_side=1200)
+    grid = figure.grid()
+    record = {**base_record(spec, plan.inputs, plan.weights, device), **figure.record(),
+              "output": {"path": str(spec.output.resolve()), "size": [grid.shape[1], grid.shape[0]]},
+              "wall_seconds": round(time.time() - started, 3)}
+    return Outcome(spec, grid, record, gif=gif, tiles=tiles)
+
+
+# --- write ---------------------------------------------------------------------------
+
+
+def write(outcome: Outcome) -> list[Path]:
+    """Put an outcome's files on disk (`write_files`) and return their paths; with
+    `overwrite`, an earlier run's frames in the frames folder go too."""
+    spec = outcome.spec
+    files = outcome.files()
+    write_files(files, spec.overwrite)
+    if settings.ended_whole(outcome.stopped) and outcome.error is None and not spec.is_figure:
+        checkpoints.remove(checkpoints.checkpoint_path(spec.output))  # complete: nothing to resume
+    if spec.overwrite and spec.frames is not None and not outcome.resumed:  # an earlier run's frames go
+        kept = {path.name for path, _ in files}
+        for stale in spec.frames.iterdir():
+            if FRAME_PATTERN.match(stale.name) and stale.name not in kept:
+                stale.unlink(missing_ok=True)
+    written = [spec.output, spec.record_path]
+    if outcome.gif is not None and spec.gif is not None:
+        written.insert(1, spec.gif)
+    if outcome.tiles:
+        written.insert(1, tile_folder(spec))
+    return written
+
+
+def write_files(files: list[tuple[Path, bytes]], overwrite: bool) -> None:
+    """Write (path, bytes) pairs as one unit: each whole to a temporary file beside
+    its target first; only when all are written are they moved into place, in
+    order (a record last). Without `overwrite` a file that appeared meanwhile is
+    never replaced (SettingError); a failure (a full disk, say: OSError) leaves no
+    partial file and the earlier versions in place. A second signal waits."""
+    folder = files[-1][0].parent
+    # Runs with overwrite may finish together: one at a time moves its files in, so each image keeps its record.
+    with writing(), (_folder_lock(folder) if overwrite and folder.is_dir() else contextlib.nullcontext()):
+        for parent in sorted({path.parent for path, _ in files}):
+            parent.mkdir(parents=True, exist_ok=True)
+        temporaries: list[tuple[Path, Path]] = []
+        try:
+            for path, data in files:
+                temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+                temporaries.append((temporary, path))
+                with open(temporary, "wb") as file:
+                    file.write(data)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.chmod(temporary, 0o666 & ~_umask())
+            phase_reached("writing")
+            if not overwrite:
+                for _, path in temporaries:
+                    if os.path.lexists(path):
+                        raise SettingError("output", f"{path} appeared while the run went on; pass ⟨overwrite⟩ "
+                                                     f"to replace it")
+            for temporary, path in temporaries:
+                if overwrite:
+                    os.replace(temporary, path)
+                else:
+                    os.link(temporary, path)  # fails if `path` exists: never clobber
+                    os.unlink(temporary)
+        finally:
+            for temporary, _ in temporaries:
+                temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive lock on a folder among processes, held briefly (the system
+    releases it when a process dies)."""
+    handle = os.open(folder if str(folder) else ".", os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _lock_path(spec: RunSpec) -> Path:
+    return spec.output.with_name(f".{spec.output.name}.neuralstyle-lock")
+
+
+@contextlib.contextmanager
+def claim(spec: RunSpec):
+    """Hold `spec`'s output for the length of a run. Without `overwrite` a second
+    run for the same output is refused at once (SettingError), before it works;
+    with `overwrite` runs go on side by side and the last to write wins, whole."""
+    if spec.overwrite:
+        yield
+        return
+    guard = current_guard()
+    try:
+        handle = os.open(_lock_path(spec), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise SettingError("output", f"cannot write beside {spec.output} ({error.strerror})") from None
+    if guard is not None:
+        guard.leftovers.add(str(_lock_path(spec)))
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SettingError("output", f"another neuralstyle run is making {spec.output}; wait for it, "
+                                         f"or choose another ⟨output⟩") from None
+        try:
+            check_outputs(spec)  # the run that held it may have finished meanwhile
+            yield
+        finally:
+            _lock_path(spec).unlink(missing_ok=True)
+            if guard is not None:
+                guard.leftovers.discard(str(_lock_path(spec)))
+    finally:
+        os.close(handle)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# --- batches -------------------------------------------------------------------------
+
+
+def folder_specs(folder: Path, output_folder: Path, **spec_settings) -> list[RunSpec]:
+    """A transfer of every image in `folder`: one spec per image, each painted into
+    `output_folder` (made if missing) as ``<name>.png`` with its record."""
+    if spec_settings.get("frames") is not None or spec_settings.get("gif") is not None:
+        raise SettingError("frames", "⟨frames⟩ and ⟨gif⟩ need a single content image, not a folder")
+    contents = sorted(path for path in folder.iterdir() if path.suffix.lower() in settings.IMAGE_SUFFIXES)
+    if not contents:
+        raise SettingError("content", f"no images ({', '.join(settings.IMAGE_SUFFIXES)}) in {folder}")
+    stems: dict[str, Path] = {}
+    for path in contents:
+        if path.stem in stems:
+            raise SettingError("content", f"{stems[path.stem].name} and {path.name} in {folder} would both be "
+                                          f"painted to {path.stem}.png; rename one")
+        stems[path.stem] = path
+    if output_folder.exists() and not output_folder.is_dir():
+        raise SettingError("output", f"with a folder of content images, ⟨name⟩ must be a folder; "
+                                     f"{output_folder} is a file")
+    specs = [RunSpec(mode="transfer", content=path, output=output_folder / f"{path.stem}.png", **spec_settings)
+             for path in contents]
+    output_folder.mkdir(parents=True, exist_ok=True)
+    return specs

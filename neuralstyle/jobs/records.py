@@ -1,0 +1,121 @@
+"""Run records: the JSON written beside every output, one copy of the code for
+the CLI and the web app, so that ``neuralstyle rerun OUT.json`` reproduces a run
+made in either.
+
+A record holds the command, the run's `RunSpec` (``arguments``, with its schema
+version; `read_record` turns it back into a spec, migrating first-format
+records), the inputs with their sha256, the weights, the device, the library
+versions, the output (its path, size and sha256) and, for a single run, the
+settings, the loss history and how it ended.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+from .. import __version__
+
+RECORD_VERSION = 2  # 1: arguments were the CLI command's; 2: the serialised RunSpec
+
+
+def duration(seconds: float) -> str:
+    """A record's time as a person reads it: '42 s', or '3.5 min' from 90 s on."""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def versions() -> dict:
+    import numpy
+    import PIL
+    import scipy
+
+    from ..core.backend import BACKEND, backend_version, keras
+
+    return {"neuralstyle": __version__, "python": platform.python_version(), BACKEND: backend_version(),
+            "keras": keras.__version__, "keras_backend": BACKEND, "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "pillow": PIL.__version__}
+
+
+def base_record(spec, inputs: dict, weights, device: str) -> dict:
+    """What every run record holds: the command, the serialised `RunSpec`
+    (``arguments``), the inputs with the sha256 of the bytes read, the weights,
+    the device and the library versions. `inputs` maps a role to
+    `neuralstyle.jobs.pipeline.InputImage`s."""
+    return {
+        "neuralstyle_record": RECORD_VERSION,
+        "command": spec.command,
+        "arguments": spec.to_record(),
+        "inputs": {role: [item.record() for item in items] for role, items in inputs.items()},
+        "weights": weights.record(),
+        "device": device,
+        "versions": versions(),
+    }
+
+
+def run_record(spec, inputs: dict, weights, device: str, result, *, frames: list[Path], gif: Path | None,
+               started: float) -> dict:
+    """The record of one `transfer`, `content` or `style` run (`result` is the
+    synthesis Result; `started` a ``time.time()``)."""
+    return {
+        **base_record(spec, inputs, weights, device),
+        "settings": result.settings,
+        "output": {"path": str(Path(spec.output).resolve()), "size": [result.image.shape[1], result.image.shape[0]]},
+        "frames": [str(path) for path in frames],
+        "gif": str(gif) if gif is not None else None,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "wall_seconds": round(time.time() - started, 3),
+        "optimizer_seconds": round(result.seconds, 3),
+        "iterations": result.iterations,
+        "evaluations": result.evaluations,
+        "final_loss": result.loss,
+        "stopped": result.stopped,
+        "interrupted": result.interrupted,
+        "error": result.error,
+        "history": result.history,
+    }
+
+
+def inspect_record(arguments: dict, inputs: dict, weights, device: str, figure, output: Path, encoded: bytes) -> dict:
+    """The record of ``neuralstyle inspect`` (not a run: `rerun` refuses it): its
+    arguments, input, weights, device, versions, output and each tile's numbers."""
+    import hashlib
+
+    return {
+        "neuralstyle_record": RECORD_VERSION,
+        "command": "inspect",
+        "arguments": {key: str(Path(value).resolve()) if isinstance(value, Path) else value
+                      for key, value in arguments.items()},
+        "inputs": {role: [item.record() for item in items] for role, items in inputs.items()},
+        "weights": weights.record(),
+        "device": device,
+        "versions": versions(),
+        "output": {"path": str(Path(output).resolve()), "sha256": hashlib.sha256(encoded).hexdigest()},
+        **figure.record(),
+    }
+
+
+def read_record(path: Path) -> tuple[dict, object]:
+    """A run record and the `neuralstyle.jobs.spec.RunSpec` it describes (checked, first-format records
+    migrated). Raises SettingError for anything that is not a usable record."""
+    from ..core.settings import SettingError, shown
+    from .spec import RunSpec
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise SettingError("record", f"{path} is not a neuralstyle run record ({type(error).__name__})") from None
+    if not isinstance(data, dict) or "arguments" not in data:
+        raise SettingError("record", f"{path} is not a neuralstyle run record (no arguments)")
+    version = data.get("neuralstyle_record")
+    if type(version) is not int or version not in (1, RECORD_VERSION):
+        raise SettingError("record", f"{path} has record version {shown(version)}; this version reads 1 and "
+                                     f"{RECORD_VERSION}")
+    try:
+        spec = RunSpec.from_record(data["arguments"], data.get("command"), version)
+    except (TypeError, OverflowError, RecursionError) as error:
+        raise SettingError("record", f"{path} does not describe a run ({type(error).__name__}: {error})") from None
+    except SettingError as error:
+        raise SettingError("record", f"{path}: {error}") from None
+    return data, spec

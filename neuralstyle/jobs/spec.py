@@ -1,0 +1,369 @@
+"""`RunSpec`: every setting of one run (a transfer, a reconstruction, or one of
+the paper's figures), checked once, when it is made.
+
+A spec is what the CLI and the web app build from their arguments and
+widgets, what `neuralstyle.jobs.pipeline.run` takes, and what a run record keeps
+(`to_record`; `from_record` reads it back, records of the first format
+included). Pure Python: no TensorFlow, no file access.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core import settings
+from ..core.settings import SettingError, shown
+from . import roles
+from .frames import FRAME_PATTERN
+
+SCHEMA_VERSION = 2  # of the serialised spec, a run record's "arguments"
+
+
+def _setting(default, help: str, modes=None):
+    """A RunSpec field: its default, its help text (the CLI shows it) and the modes it applies to (None: all)."""
+    return field(default=default, metadata={"help": help, "modes": modes})
+
+
+_TRANSFER = ("transfer",)
+_SINGLE = settings.RUN_MODES
+_OPTIMISED = settings.RUN_MODES  # figures fix their own optimiser settings
+_WITH_CONTENT_LAYER = ("transfer", "content")
+_WITH_STYLE_LAYERS = ("transfer", "style")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run's settings. None stands for the mode's default (`settings.MODE_DEFAULTS`)
+    and is replaced by it on construction, so a made spec holds every value it
+    runs with. Paths are kept as given; `to_record` stores them absolute."""
+
+    mode: str = _setting("transfer", f"What to make: {', '.join(settings.MODES)}.")
+    content: Path | None = _setting(None, "Content image (transfer, content reconstruction, figures).")
+    styles: tuple[Path, ...] = _setting((), "Style image(s) (transfer, style reconstruction, figures).")
+    output: Path | None = _setting(None, "Image to write (.png, .jpg, .webp).")
+    content_layer: str | None = _setting(None, "Layer whose features carry the content.", _WITH_CONTENT_LAYER)
+    style_layers: Mapping[str, float] | None = _setting(
+        None, "NAME[:WEIGHT], repeatable; default block1_conv1 … block5_conv1, equal weights.", _WITH_STYLE_LAYERS)
+    content_weight: float = _setting(settings.CONTENT_WEIGHT, "Weight of the content loss.", _TRANSFER)
+    style_weight: float = _setting(settings.STYLE_WEIGHT, "Weight of the style loss.", _TRANSFER)
+    tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE)
+    style_blend: tuple[float, ...] | None = _setting(None, "Weights of several styles, e.g. 0.7,0.3.", _TRANSFER)
+    style_scale: float = _setting(settings.STYLE_SCALE, "Style image size relative to the output.", _TRANSFER)
+    size: int | None = _setting(None, "Longest side of the output in px (aspect ratio kept); for figures, of each tile.")
+    scales: tuple[int, ...] | int | str = _setting(
+        settings.SCALES,
+        "Coarse-to-fine: a number of sizes halving down to --size (3 → 256,512,1024 at 1024), or the sizes, "
+        "e.g. 384,768,1536. It trades some content for style; --content-weight 1.3 keeps the content "
+        "(docs: large-prints.md).", _TRANSFER)
+    iterations: tuple[int, ...] | int | str | None = _setting(
+        None, "Optimiser iterations; with --scales, one number per scale or one for all (e.g. 300,150,50); "
+        f"or auto: stop when the loss stops falling (at most {settings.ITERATIONS} per scale).")
+    preserve_color: str = _setting(
+        settings.PRESERVE_COLOR, "none; luminance (transfer on luminance, keep the content's colours); "
+        "histogram (give the style the content's colour statistics).", _TRANSFER)
+    init: str | None = _setting(None, "Start image: content, noise, style (transfer), or a path to an image.", _SINGLE)
+    seed: int = _setting(settings.SEED, "Seed of the noise image (runs are reproducible).")
+    optimizer: str = _setting(settings.OPTIMIZER, "lbfgs (one long L-BFGS-B run) or adam.", _OPTIMISED)
+    learning_rate: float = _setting(settings.LEARNING_RATE, "Adam's step size, in pixel units (0–255).", _OPTIMISED)
+    model: str = _setting(settings.MODEL, f"Network: {' or '.join(settings.MODELS)}.")
+    weights: str = _setting(settings.WEIGHTS,
+                            f"{', '.join(settings.WEIGHT_SOURCES)}, or a path to a Keras .h5 weights file.")
+    pooling: str = _setting(settings.POOLING, "max (VGG's own) or avg (Gatys et al.'s choice).")
+    precision: str = _setting(
+        settings.PRECISION, "auto (bfloat16 where the CPU or GPU has it natively, else float32), float32, or "
+        "bfloat16/float16 (mixed precision).", _SINGLE)
+    frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _SINGLE)
+    save_every: int | None = _setting(None, "A progress frame (figures: a grid frame for --gif) every N iterations.")
+    gif: Path | None = _setting(None, "Write a progress GIF here at the end.")
+    max_memory: int | str | None = _setting(
+        None, "Memory the run may use, e.g. 6GB (default: what the machine has free, less 10 %); an image whose "
+        "VGG pass needs more runs in exact tiles.", _SINGLE)
+    checkpoint_every: int = _setting(
+        settings.CHECKPOINT_EVERY, "Keep a resumable checkpoint beside the output every N iterations (0: never); "
+        "`neuralstyle resume OUT.json` continues from it.", _SINGLE)
+    record: Path | None = _setting(None, "Run record to write (default: the output with .json).")
+    overwrite: bool = _setting(False, "Replace existing output files.")
+    tradeoff_layers: tuple[str, ...] = _setting(settings.TRADEOFF_LAYERS,
+                                                "Rows: content layers, comma-separated.", ("tradeoff",))
+    tradeoff_ratios: tuple[float, ...] = _setting(settings.TRADEOFF_RATIOS,
+                                                  "Columns: content/style weight ratios, comma-separated.",
+                                                  ("tradeoff",))
+    show_input: bool = _setting(True, "Include the input image itself as the first tile.", ("styles",))
+
+    def __post_init__(self):
+        values = _checked(self)
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    # --- derived ---
+
+    @property
+    def is_figure(self) -> bool:
+        return self.mode in settings.FIGURES
+
+    @property
+    def iteration_caps(self) -> tuple[int, ...]:
+        """The most iterations each scale runs (iterations 'auto' may stop earlier)."""
+        return settings.iteration_caps(self.iterations, len(self.scales))
+
+    @property
+    def record_path(self) -> Path:
+        """Where the run record goes: `record`, or the output with ``.json``."""
+        return self.record if self.record is not None else self.output.with_suffix(".json")
+
+    @property
+    def command(self) -> str:
+        """The CLI command that makes this run, e.g. 'transfer' or 'figure tradeoff'."""
+        return f"figure {self.mode}" if self.is_figure else self.mode
+
+    def replace(self, **changes) -> RunSpec:
+        """A copy with `changes` (checked again); settings not named keep their
+        values, except that a single-scale spec's one scale follows a new size."""
+        if "size" in changes and "scales" not in changes and len(self.scales) == 1:
+            changes["scales"] = 1
+        return dataclasses.replace(self, **changes)
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self.to_record(), sort_keys=True))
+
+    # --- records ---
+
+    def to_record(self) -> dict:
+        """The spec as JSON-ready values, with its schema version; paths absolute."""
+        data = {"schema": SCHEMA_VERSION}
+        for spec_field in dataclasses.fields(self):
+            data[spec_field.name] = _jsonable(getattr(self, spec_field.name))
+        # init and weights name a choice or a file: a file is kept absolute, so a record reruns from anywhere.
+        if self.init not in settings.INITS:
+            data["init"] = str(Path(self.init).resolve())
+        if self.weights not in settings.WEIGHT_SOURCES:
+            data["weights"] = str(Path(self.weights).resolve())
+        return data
+
+    @classmethod
+    def from_record(cls, arguments, command: str | None = None, record_version: int = 1) -> RunSpec:
+        """The spec a run record's ``arguments`` describe; a first-format record
+        (``record_version`` 1, the CLI command's keyword arguments) is migrated.
+        Unknown or missing settings and wrong types raise SettingError."""
+        if not isinstance(arguments, Mapping):
+            raise SettingError("arguments", f"the record's ⟨name⟩ are {type(arguments).__name__}, not a mapping")
+        if record_version == 1 or "schema" not in arguments:
+            arguments = migrate_v1(command, arguments)
+        arguments = dict(arguments)
+        schema = arguments.pop("schema", SCHEMA_VERSION)
+        if schema != SCHEMA_VERSION:
+            raise SettingError("schema", f"record ⟨name⟩ {shown(schema)} is not one this version reads ({SCHEMA_VERSION})")
+        known = {spec_field.name for spec_field in dataclasses.fields(cls)}
+        unknown = sorted(set(arguments) - known)
+        if unknown:
+            raise SettingError("arguments", f"unknown setting(s) {', '.join(map(repr, unknown))} in the record; "
+                                            f"a run has {', '.join(sorted(known))}")
+        for required in ("mode", "output"):
+            if required not in arguments:
+                raise SettingError(required, "the record has no ⟨name⟩")
+        return cls(**arguments)
+
+
+def applies_to(setting: str, mode: str) -> bool:
+    """Whether a RunSpec field means something in `mode` (else it must keep its default)."""
+    modes = _FIELDS[setting].metadata["modes"]
+    return modes is None or mode in modes
+
+
+def help_for(setting: str) -> str:
+    """The help text of a RunSpec field."""
+    return _FIELDS[setting].metadata["help"]
+
+
+def default_of(setting: str):
+    """The default of a RunSpec field (None: the mode's default, see `settings.mode_default`)."""
+    return _FIELDS[setting].default
+
+
+def _jsonable(value):
+    if isinstance(value, Path):
+        return str(value.resolve())
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _jsonable(item) for key, item in value.items()}
+    return value
+
+
+def _path(setting: str, value, required: bool = False) -> Path | None:
+    if value is None:
+        if required:
+            raise SettingError(setting, "⟨name⟩ is missing")
+        return None
+    if not isinstance(value, (str, Path)) or not str(value):
+        raise SettingError(setting, f"⟨name⟩ is {shown(value)}; expected a path")
+    return Path(value)
+
+
+def _checked(spec: RunSpec) -> dict:
+    """Every value of `spec` checked and in its canonical form, mode defaults filled in."""
+    mode = settings.choice("mode", spec.mode, settings.MODES)
+    model = settings.model(spec.model)
+    values = {"mode": mode, "model": model}
+    for name in ("content_layer", "init", "tv_weight", "size", "iterations", "save_every"):
+        value = getattr(spec, name)
+        values[name] = settings.mode_default(mode, name) if value is None else value
+
+    # Settings that apply to other modes only must keep their defaults: a value given there would be ignored.
+    for spec_field in dataclasses.fields(RunSpec):
+        modes = spec_field.metadata["modes"]
+        if modes is None or mode in modes:
+            continue
+        value = getattr(spec, spec_field.name)
+        if spec_field.name in values:  # a mode-dependent default: this mode's own is the only value it takes
+            if value is not None and _jsonable(value) != _jsonable(settings.mode_default(mode, spec_field.name)):
+                raise SettingError(spec_field.name, f"⟨name⟩ ({shown(value)}) does not apply to {mode}; "
+                                                    f"it is used by {', '.join(modes)}")
+            continue
+        if spec_field.name == "scales" and _jsonable(value) in ([values["size"]], [str(values["size"])]):
+            continue  # a made spec of any mode holds its one scale
+        if value is not None and value != spec_field.default and _jsonable(value) != _jsonable(spec_field.default):
+            raise SettingError(spec_field.name, f"⟨name⟩ ({shown(value)}) does not apply to {mode}; "
+                                                f"it is used by {', '.join(modes)}")
+
+    # Inputs: the files of each role (`neuralstyle.jobs.roles`), as many as the mode takes.
+    for role in roles.ROLES:
+        if role.choices:  # a setting that may name a file instead (init): checked with the choices below
+            continue
+        value = getattr(spec, role.field)
+        if role.many:
+            if isinstance(value, (str, Path)):
+                raise SettingError(role.field, f"⟨name⟩ is {shown(value)}; expected a list of paths")
+            values[role.field] = tuple(_path(role.field, item, required=True)
+                                       for item in settings.as_list(role.field, value))
+            given = list(values[role.field])
+        else:
+            values[role.field] = _path(role.field, value)
+            given = [] if values[role.field] is None else [values[role.field]]
+        role.check_count(mode, given)
+    styles = values["styles"]
+
+    # Layers and weights.
+    values["content_layer"] = settings.layers("content_layer", model, [values["content_layer"]])[0]
+    values["style_layers"] = (settings.style_layers(spec.style_layers, model)
+                              if mode in _WITH_STYLE_LAYERS else spec.style_layers)
+    values["content_weight"] = settings.non_negative("content_weight", spec.content_weight)
+    values["style_weight"] = settings.non_negative("style_weight", spec.style_weight)
+    values["tv_weight"] = settings.non_negative("tv_weight", values["tv_weight"])
+    values["style_blend"] = settings.style_blend(spec.style_blend, len(styles)) if mode == "transfer" else None
+    values["style_scale"] = settings.positive("style_scale", spec.style_scale)
+    if values["style_scale"] > settings.MAX_STYLE_SCALE:
+        raise SettingError("style_scale", f"⟨name⟩ is {shown(spec.style_scale)}; it must be at most "
+                                          f"{settings.MAX_STYLE_SCALE:g} (the style image's side relative to the output's)")
+
+    # Sizes and budgets.
+    size = values["size"] = settings.whole("size", values["size"], 1)
+    values["scales"] = settings.scale_sizes(size, spec.scales) if mode == "transfer" else (size,)
+    values["iterations"] = settings.iterations(values["iterations"], len(values["scales"]))
+    if values["iterations"] == "auto" and mode in settings.FIGURES:
+        raise SettingError("iterations", f"⟨name⟩ auto is for single runs; a figure runs the same number for every "
+                                         f"tile (e.g. {settings.FIGURE_ITERATIONS})")
+    values["save_every"] = settings.whole("save_every", values["save_every"], 1)
+    values["max_memory"] = settings.memory_amount("max_memory", spec.max_memory)
+    values["checkpoint_every"] = settings.whole("checkpoint_every", spec.checkpoint_every, 0)
+    values["seed"] = settings.whole("seed", spec.seed, 0)
+
+    # Choices.
+    values["preserve_color"] = settings.choice("preserve_color", spec.preserve_color, settings.COLOR_MODES)
+    values["optimizer"] = settings.choice("optimizer", spec.optimizer, settings.OPTIMIZERS)
+    values["learning_rate"] = settings.positive("learning_rate", spec.learning_rate)
+    values["pooling"] = settings.choice("pooling", spec.pooling, settings.POOLINGS)
+    values["precision"] = settings.choice("precision", spec.precision, settings.PRECISIONS)
+    weights = spec.weights
+    if not isinstance(weights, (str, Path)) or not str(weights):
+        raise SettingError("weights", f"⟨name⟩ is {shown(weights)}; use {', '.join(settings.WEIGHT_SOURCES)} or a path")
+    weights = str(weights)
+    if weights.lower() in settings.WEIGHT_SOURCES:
+        weights = weights.lower()
+        if weights == "imagenet-q8" and model != "vgg19":
+            raise SettingError("weights", "⟨name⟩ imagenet-q8 exist for VGG19 only; VGG16 needs imagenet or a file")
+    elif not weights.lower().endswith(".h5") and not Path(weights).exists():
+        raise SettingError("weights", f"unknown ⟨name⟩ {shown(weights)}; use one of "
+                                      f"{', '.join(settings.WEIGHT_SOURCES)} or a path to a .h5 weights file")
+    values["weights"] = weights
+    init = values["init"]
+    named_inits = settings.INITS if mode == "transfer" else (settings.RECONSTRUCTION_INIT,)
+    if mode in settings.FIGURES:
+        pass  # figures start each tile as the paper's figure does
+    elif not isinstance(init, (str, Path)) or not str(init) or (init in settings.INITS and init not in named_inits):
+        raise SettingError("init", f"⟨name⟩ is {shown(init)} for {mode}; choose {', '.join(named_inits)} "
+                                   f"or a path to an image")
+    values["init"] = str(init)
+
+    # Outputs.
+    output = values["output"] = _path("output", spec.output, required=True)
+    settings.output_suffix("output", output)
+    values["record"] = _path("record", spec.record)
+    if values["record"] is not None and values["record"].suffix.lower() != ".json":
+        raise SettingError("record", f"⟨name⟩ {str(values['record'])!r} must end in .json")
+    values["frames"] = _path("frames", spec.frames)
+    values["gif"] = _path("gif", spec.gif)
+    if values["gif"] is not None:
+        if values["gif"].suffix.lower() != ".gif":
+            raise SettingError("gif", f"⟨name⟩ {str(values['gif'])!r} must end in .gif")
+        if not values["frames"] and mode in settings.RUN_MODES:
+            raise SettingError("gif", "⟨name⟩ needs ⟨frames⟩ DIR (the GIF is made from the saved frames)")
+    record_path = values["record"] or output.with_suffix(".json")
+    written = {"output": output, "record": record_path, "gif": values["gif"], "frames": values["frames"]}
+    seen: dict[Path, str] = {}
+    for setting, path in written.items():
+        if path is None:
+            continue
+        key = Path(os.path.abspath(path))
+        if key in seen:
+            raise SettingError(setting, f"⟨name⟩ and ⟨{seen[key]}⟩ are both {str(path)!r}; each file a run "
+                                        f"writes needs a place of its own")
+        seen[key] = setting
+        if values["frames"] is not None and setting != "frames" and key.parent == Path(os.path.abspath(values["frames"])) \
+                and FRAME_PATTERN.match(key.name):
+            raise SettingError(setting, f"⟨name⟩ {str(path)!r} is where a progress frame goes; choose another name")
+    values["overwrite"] = settings.flag("overwrite", spec.overwrite)
+    values["show_input"] = settings.flag("show_input", spec.show_input)
+    values["tradeoff_layers"] = tuple(settings.layers("tradeoff_layers", model,
+                                                      settings.as_list("tradeoff_layers", spec.tradeoff_layers)))
+    values["tradeoff_ratios"] = tuple(settings.positive("tradeoff_ratios", ratio)
+                                      for ratio in settings.as_list("tradeoff_ratios", spec.tradeoff_ratios))
+    if not values["tradeoff_ratios"]:
+        raise SettingError("tradeoff_ratios", "⟨name⟩ is empty; give at least one ratio")
+    return values
+
+
+def migrate_v1(command, arguments: Mapping) -> dict:
+    """A first-format record's ``arguments`` (the keyword arguments of the CLI
+    command `command`) as the serialised RunSpec they meant."""
+    if not isinstance(command, str):
+        raise SettingError("command", f"the record's ⟨name⟩ is {shown(command)}")
+    mode = command.removeprefix("figure ").strip()
+    if mode not in settings.MODES:
+        raise SettingError("command", f"the record's ⟨name⟩ {shown(command)} is not one of "
+                                      f"{', '.join(settings.RUN_MODES)}, figure {'|'.join(settings.FIGURES)}")
+    arguments = dict(arguments)
+    arguments.pop("quiet", None)
+    if arguments.get("precision") is None and mode in settings.RUN_MODES:  # the default then; it is 'auto' now
+        arguments["precision"] = "float32"
+    moves = {"style_layer": "style_layers", "content_layers": "tradeoff_layers", "ratios": "tradeoff_ratios"}
+    for old, new in moves.items():
+        if old in arguments:
+            arguments[new] = arguments.pop(old)
+    if mode == "content":
+        arguments["content"] = arguments.pop("image", None)
+    elif mode == "style":
+        arguments["styles"] = [arguments.pop("image", None)]
+    elif "style" in arguments:
+        arguments["styles"] = [arguments.pop("style")]
+    if "style_blend" in arguments and isinstance(arguments["style_blend"], list):
+        arguments["style_blend"] = ",".join(map(str, arguments["style_blend"])) or None
+    return {"schema": SCHEMA_VERSION, "mode": mode, **arguments}
+
+
+_FIELDS = {spec_field.name: spec_field for spec_field in dataclasses.fields(RunSpec)}

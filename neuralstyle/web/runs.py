@@ -1,0 +1,388 @@
+"""The web app's runs: visitors' sessions and stop flags, their uploads (checked
+before use, read only from Gradio's upload folder), and the Run event, which
+turns the widgets' values into a `RunSpec`, runs it through the pipeline in a
+worker thread and streams its progress to the page. The page itself is
+`neuralstyle.web.app`."""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from ..core.images import ImageError, read_image
+from ..core.layers import layer_names
+from ..core.settings import SettingError, ended_whole
+from ..jobs import roles
+from ..jobs.records import duration
+from ..jobs.spec import RunSpec, applies_to
+
+MODES = {"Transfer": "transfer", "Content reconstruction": "content", "Style reconstruction": "style"}
+LABELS = {"save_every": "frame interval", "tv_weight": "TV weight"}  # widget names in messages, where not the field's
+
+
+def demo_images() -> dict[str, Path]:
+    """The bundled demo images that exist here: scikit-image's astronaut photo
+    (in its wheel) and the project's own painting (neuralstyle/data/painting.png, in the
+    source checkout)."""
+    found = {}
+    try:
+        import skimage.data
+
+        astronaut = Path(skimage.data.__file__).with_name("astronaut.png")
+        if astronaut.is_file():
+            found["Astronaut (scikit-image)"] = astronaut
+    except ImportError:
+        pass
+    from ..core.images import DEMO_PAINTING
+
+    if DEMO_PAINTING.is_file():
+        found["Painting (the project's own)"] = DEMO_PAINTING
+    return found
+
+
+# --- uploads -------------------------------------------------------------------
+
+
+def check_upload(path: str | os.PathLike, name: str | None = None) -> Image.Image:
+    """Open an uploaded file as an image (the pixel limit checked from its header,
+    before decoding), or raise ImageError with a message that names the file as
+    the visitor knows it (`name`), never the server's path."""
+    return read_image(path, name or Path(path).name)
+
+
+def _safe_name(name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).name).strip("._") or "image"
+    return stem[-60:]
+
+
+# --- settings and runs -----------------------------------------------------------
+
+
+@dataclass
+class Session:
+    """One browser session: its stop flag and its runs."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def _short_layer(name: str) -> str:
+    return name.replace("block", "b").replace("_conv", "c")
+
+
+def summary(record: dict) -> dict:
+    """The settings of a run, one line each, for the gallery and the runs table."""
+    settings, arguments = record["settings"], record["arguments"]
+    mode = settings["mode"]
+    style = settings.get("style_layers") or {}
+    return {
+        "run": Path(record["output"]["path"]).stem,
+        "mode": mode,
+        "model": settings["model"],
+        "content layer": settings.get("content_layer", "") if mode != "style" else "",
+        "style layers": " ".join(f"{_short_layer(name)}:{weight:g}" for name, weight in style.items()),
+        "weights c/s/tv": (f"{arguments.get('content_weight', '')}/{arguments.get('style_weight', '')}/"
+                           f"{settings.get('tv_weight', '')}" if mode == "transfer" else f"tv {settings['tv_weight']}"),
+        "size": "x".join(map(str, settings["output_size"])),
+        "iterations": record["iterations"],
+        "init": settings.get("init", ""),
+        "seed": settings["seed"],
+        "colour": settings.get("preserve_color", ""),
+        "loss": f"{record['final_loss']['total']:.4g}",
+        "time": duration(record["wall_seconds"]),
+        "stopped": "" if ended_whole(record["stopped"]) else record["stopped"],
+    }
+
+
+def caption(record: dict) -> str:
+    line = summary(record)
+    parts = [line["mode"]]
+    if line["content layer"]:
+        parts.append(f"content {_short_layer(line['content layer'])}")
+    if line["style layers"]:
+        parts.append(f"style {line['style layers']}")
+    parts += [line["size"], f"{line['iterations']} it", f"loss {line['loss']}"]
+    if line["stopped"]:
+        parts.append("stopped")
+    return " · ".join(parts)
+
+
+class App:
+    """The app's state: its output folder, the sessions' stop flags, and the
+    count of runs in progress (to say "waiting" to a second request)."""
+
+    def __init__(self, output_dir: Path):
+        self.output_dir = Path(output_dir)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.sessions: dict[str, Session] = {}
+        self.active = 0
+        self.lock = threading.Lock()
+        self.counter = 0
+        self.demos = demo_images()
+
+    # --- input images ---
+
+    def pick_image(self, upload: str | None, demo: str | None, role: str) -> tuple[Path, str]:
+        """The image for `role`: the upload if any, else the chosen demo image."""
+        if upload:
+            return uploaded_path(upload), Path(upload).name
+        if demo and demo in self.demos:
+            return self.demos[demo], self.demos[demo].name
+        raise gr.Error(f"Choose a {role} image: upload one, or pick a demo image.")
+
+    def on_upload(self, upload: str | None, role: str):
+        """Check an upload: a preview and its size, or a message and no file."""
+        if not upload:
+            return None, gr.update(), ""
+        name = Path(upload).name
+        try:
+            image = check_upload(uploaded_path(upload), name)
+        except ImageError as error:
+            gr.Warning(f"{role.capitalize()} image refused: {error}")
+            return None, None, f"⚠️ **{role.capitalize()} image refused:** {error}"
+        preview = image.copy()
+        preview.thumbnail((512, 512))
+        return upload, preview, f"{name}: {image.size[0]}x{image.size[1]} px"
+
+    def on_demo(self, demo: str | None):
+        if demo in self.demos:
+            with Image.open(self.demos[demo]) as image:
+                image.load()
+                return None, image.copy(), self.demo_info(demo)
+        return gr.update(), gr.update(), gr.update()
+
+    def demo_info(self, demo: str) -> str:
+        """The size line under a demo image's preview."""
+        with Image.open(self.demos[demo]) as image:
+            return f"{self.demos[demo].name}: {image.size[0]}x{image.size[1]} px"
+
+    # --- running ---
+
+    def session(self, token: str | None) -> tuple[str, Session]:
+        token = token or uuid.uuid4().hex
+        with self.lock:
+            return token, self.sessions.setdefault(token, Session())
+
+    def announce(self, token: str | None):
+        """Runs at once on Run, before the queued run: a fresh stop flag, and a
+        line saying whether this run must wait for another."""
+        token, session = self.session(token)
+        session.stop = threading.Event()
+        with self.lock:
+            busy = self.active > 0
+        message = ("⏳ **Waiting:** another run is in progress; this one starts when it ends (one run at a time)."
+                   if busy else "Starting…")
+        return token, message
+
+    def stop(self, token: str | None):
+        if token and token in self.sessions:
+            self.sessions[token].stop.set()
+            return "⏹ Stopping: the best image so far will be kept…"
+        return gr.update()
+
+    def next_run_dir(self, mode: str) -> tuple[Path, str]:
+        with self.lock:
+            self.counter += 1
+            stem = f"{mode}-{time.strftime('%Y%m%d-%H%M%S')}-{self.counter}"
+        folder = self.output_dir / stem
+        folder.mkdir(parents=True, exist_ok=False)
+        return folder, stem
+
+
+def uploaded_path(path: str | os.PathLike) -> Path:
+    """An upload's path, checked to lie in Gradio's upload folder: the app reads
+    files that came through the page, never a path a visitor names."""
+    path, root = Path(path).resolve(), Path(gr.utils.get_upload_folder()).resolve()
+    if not path.is_relative_to(root):
+        raise gr.Error("Only images uploaded through the page can be used.")
+    return path
+
+
+def copy_input(source: Path, folder: Path, role: str, name: str) -> Path:
+    """Copy an input into the run's folder (the record points there, so that
+    `rerun` finds the exact bytes even after Gradio clears its upload cache)."""
+    target = folder / f"{role}-{_safe_name(name)}"
+    shutil.copyfile(source, target)
+    return target
+
+
+def run_event(state: App, values: dict, widgets: dict, c: dict, layer_boxes: dict, layer_weights: dict):
+    """The Run event: widgets → RunSpec, checked and prepared by the pipeline; run
+    in a worker thread, its progress streamed to the page; then write and offer
+    the image, GIF and record."""
+    from ..jobs import pipeline
+
+    with state.lock:
+        state.active += 1
+    try:
+        token, session = state.session(values[c["token"]])
+        if session.stop.is_set():
+            yield {c["status"]: "Cancelled before it started."}
+            return
+        mode = MODES[values[widgets["mode"]]]
+        for name, component in widgets.items():
+            if values[component] is None:
+                raise gr.Error(f"Give a value for {LABELS.get(name, name)}.")
+        pick = {}
+        for role in (role.name for role in roles.used_by(mode) if role.in_app):
+            source, name = state.pick_image(values[c[f"{role}_file"]], values[c[f"{role}_demo"]], role)
+            try:
+                check_upload(source, name)
+            except ImageError as error:
+                raise gr.Error(f"{role.capitalize()} image refused: {error}") from None
+            pick[role] = (source, name)
+        folder, stem = state.next_run_dir(mode)
+        copies = {role: copy_input(source, folder, role, name) for role, (source, name) in pick.items()}
+        chosen = {name: values[component] for name, component in widgets.items() if applies_to(name, mode)}
+        chosen["mode"] = mode  # the radio shows the modes' names in words
+        for name in ("size", "iterations", "save_every", "seed"):
+            if name in chosen:
+                chosen[name] = int(chosen[name])
+        if applies_to("style_layers", mode):
+            chosen["style_layers"] = {name: float(values[layer_weights[name]] or 0.0)
+                                      for name in layer_names(chosen["model"]) if values[layer_boxes[name]]}
+            if not chosen["style_layers"]:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise gr.Error("Tick at least one style layer.")
+        try:
+            spec = RunSpec(**chosen, **roles.spec_fields({role: [path] for role, path in copies.items()}),
+                           output=folder / f"{stem}.png", frames=folder / "frames", gif=folder / f"{stem}.gif")
+            plan = pipeline.prepare(spec)
+        except SettingError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise gr.Error(error.render(lambda name: LABELS.get(name, name.replace("_", " ")))) from None
+        except (ValueError, RuntimeError) as error:  # ImageError, WeightsError
+            shutil.rmtree(folder, ignore_errors=True)
+            raise gr.Error(str(error)) from None
+        yield {c["status"]: "Loading TensorFlow and the VGG weights…",
+               c["result_image"]: None, c["image_file"]: None, c["gif_file"]: None, c["record_file"]: None}
+        yield from _execute(session, plan, folder, c, values[c["history"]])
+    finally:
+        with state.lock:
+            state.active -= 1
+
+
+def resume_event(state: App, values: dict, c: dict):
+    """The Resume event: the session's most recent run that stopped early goes on
+    from its checkpoint to the iterations it asked for, in its own folder."""
+    from ..jobs import checkpoints, pipeline
+
+    with state.lock:
+        state.active += 1
+    try:
+        _, session = state.session(values[c["token"]])
+        history = list(values[c["history"]] or [])
+        stopped = [entry for entry in history if checkpoints.checkpoint_path(Path(entry["image"])).exists()]
+        if not stopped:
+            raise gr.Error("No stopped run of this session to resume: a run stopped with Stop can be resumed.")
+        entry = stopped[-1]
+        try:
+            plan = pipeline.resume_plan(checkpoints.load(checkpoints.checkpoint_path(Path(entry["image"]))))
+        except SettingError as error:
+            raise gr.Error(error.render(lambda name: LABELS.get(name, name.replace("_", " ")))) from None
+        yield {c["status"]: f"Resuming {Path(entry['image']).name} at iteration {plan.resume.iterations}…"}
+        yield from _execute(session, plan, Path(entry["image"]).parent, c,
+                            [item for item in history if item is not entry], keep_folder=True)
+    finally:
+        with state.lock:
+            state.active -= 1
+
+
+def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_folder: bool = False):
+    from ..jobs import pipeline
+
+    spec = plan.spec
+    updates: queue.Queue = queue.Queue()
+    timing = {}
+
+    points: list[dict] = []  # the loss curve: one row per part and iteration
+    curve_drawn = [0.0]
+
+    def on_progress(progress):
+        if progress.iteration == 1:
+            timing["first"] = progress.elapsed
+        for part in ("content", "style", "tv"):
+            # From iteration 1 on: a transfer starts at content loss 0, which a log scale cannot show.
+            value = getattr(progress.loss, part)
+            if progress.iteration >= 1 and value > 0:
+                points.append({"iteration": progress.iteration, "log10 loss": math.log10(value), "part": part})
+        if progress.iteration % spec.save_every == 0 or progress.iteration == progress.iterations:
+            updates.put(("progress", progress, progress.image()))
+
+    outcome = {}
+
+    def work():
+        try:
+            outcome["result"] = pipeline.execute(plan, on_progress, should_stop=session.stop.is_set)
+        except BaseException as error:  # reported in the page, never raised in the worker thread
+            outcome["error"] = error
+            outcome["trace"] = traceback.format_exc()
+        finally:
+            updates.put(("done", None, None))
+
+    started = time.time()
+    worker = threading.Thread(target=work, name="neuralstyle-run", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, progress, pixels = updates.get()
+            if kind == "done":
+                break
+            loss = progress.loss
+            left = ""
+            if "first" in timing and progress.iteration > 1:
+                per_iteration = (progress.elapsed - timing["first"]) / (progress.iteration - 1)
+                left = f" · about {duration(per_iteration * (progress.iterations - progress.iteration))} left"
+            update = {c["live"]: pixels}
+            if points and time.monotonic() - curve_drawn[0] >= 1.0:  # redrawn at every iteration, it swamps the page
+                import pandas as pd
+
+                update[c["curve"]] = pd.DataFrame(list(points))
+                curve_drawn[0] = time.monotonic()
+            yield {**update,
+                   c["status"]: (f"**Iteration {progress.iteration}/{progress.iterations}** · loss {loss.total:.4g} "
+                                 f"= content {loss.content:.3g} + style {loss.style:.3g} + tv {loss.tv:.2g} · "
+                                 f"{progress.elapsed:.1f} s{left}")}
+    finally:
+        if worker.is_alive():  # the page went away: stop the run and wait for it
+            session.stop.set()
+            worker.join()
+    if "error" in outcome:
+        error = outcome["error"]
+        if not keep_folder:  # a resumed run's folder holds its earlier part
+            shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(error, (ValueError, ArithmeticError)):  # a bad setting, or a loss that is not finite
+            raise gr.Error(str(error))
+        print(outcome["trace"], flush=True)
+        raise gr.Error(f"The run failed: {type(error).__name__}: {error}")
+    result = outcome["result"]
+    pipeline.write(result)
+    record = result.record
+    history = [*history, {"image": str(spec.output), "caption": caption(record), "summary": summary(record)}]
+    ended = ("Done" if ended_whole(result.stopped) else
+             {"callback": "Stopped (best image so far kept)"}.get(result.stopped, f"Ended: {result.stopped}"))
+    if result.error:
+        gr.Warning(f"The run stopped early: {result.error}")
+    rows = [entry["summary"] for entry in history]
+    import pandas as pd
+
+    yield {
+        c["live"]: result.image, c["result_image"]: str(spec.output), c["curve"]: pd.DataFrame(list(points)),
+        c["status"]: (f"**{ended}**: {record['iterations']} iterations in {duration(time.time() - started)}, "
+                      f"loss {record['final_loss']['total']:.4g}. Files in `{folder.name}`."),
+        c["image_file"]: str(spec.output), c["gif_file"]: str(spec.gif) if result.gif is not None else None,
+        c["record_file"]: str(spec.record_path),
+        c["gallery"]: [(entry["image"], entry["caption"]) for entry in reversed(history)],
+        c["runs_table"]: pd.DataFrame(list(reversed(rows))), c["history"]: history,
+    }
