@@ -12,23 +12,20 @@ from typing import Annotated, Optional
 import typer
 
 from ..core import settings
-from ..core.settings import mode_default
 from ..jobs import pipeline
 from ..jobs.spec import default_of
 from .options import (
+    COMMON,
     REQUIRED,
-    DryRun,
     Model,
     ModelChoice,
     Output,
     Overwrite,
     Pooling,
     PoolingChoice,
-    Quiet,
-    Seed,
-    ShowInput,
     Weights,
     one_line_errors,
+    run_parameters,
     spec_option,
 )
 from .runner import register_run_command
@@ -37,41 +34,24 @@ figure_app = typer.Typer(help="The figures of Gatys, Ecker and Bethge (CVPR 2016
                          no_args_is_help=True)
 
 FigureSize = Annotated[int, typer.Option(help="Longest side of each tile in px.", rich_help_panel="Figure")]
-FigureIterations = Annotated[int, typer.Option(help="Iterations per tile.", rich_help_panel="Figure")]
-FigureGif = Annotated[Optional[Path], typer.Option(help="Write a GIF of the whole grid forming.",
-                                                   rich_help_panel="Output")]
-FigureSaveEvery = Annotated[int, typer.Option(help="With --gif: a grid frame every N iterations.",
-                                              rich_help_panel="Output")]
 OneStyle = Annotated[Path, typer.Argument(help="Style image.", metavar="STYLE")]
+ShowInput = Annotated[bool, spec_option("show_input", "--show-input/--hide-input")]
 
 
-def _figure_command(mode: str, summary: str, content_help: str, styles, extra: list[tuple] = ()) -> None:
-    """Register ``neuralstyle figure MODE``: CONTENT, STYLE(S), -o and the options
-    every figure shares (its mode's defaults), plus `extra` (name, annotation,
-    default) triples; argv → RunSpec → the pipeline."""
-    shared = [
-        ("size", FigureSize, mode_default(mode, "size")), ("iterations", FigureIterations, mode_default(mode, "iterations")),
-        ("seed", Seed, default_of("seed")), ("model", Model, ModelChoice(default_of("model"))),
-        ("weights", Weights, default_of("weights")), ("pooling", Pooling, PoolingChoice(default_of("pooling"))),
-        ("gif", FigureGif, None), ("save_every", FigureSaveEvery, mode_default(mode, "save_every")),
-        ("quiet", Quiet, False), ("overwrite", Overwrite, False), ("dry_run", DryRun, False),
-    ]
-    content = Annotated[Path, typer.Argument(help=content_help)]
+def _figure_command(mode: str, summary: str, content_help: str, styles) -> None:
+    """Register ``neuralstyle figure MODE``: CONTENT, STYLE(S), -o and every option of
+    that figure (`run_parameters`: RunSpec's own declarations, with its defaults)."""
+    content = Annotated[Path, typer.Argument(help=content_help, metavar="CONTENT")]
     register_run_command(figure_app, mode, summary, [("content", content, REQUIRED), ("styles", styles, REQUIRED),
-                                                     ("output", Output, REQUIRED), *extra, *shared])
+                                                     ("output", Output, REQUIRED), *run_parameters(mode), *COMMON])
 
 
 _figure_command("reconstructions", "Reconstructions (Fig. 1): content rebuilt from each block, style from growing "
                 "layer sets.", "Content image (top row).", OneStyle)
-_figure_command(
-    "tradeoff", "Trade-off (Fig. 3): rows are content layers, columns content/style weight ratios.", "Content image.",
-    OneStyle, [("tradeoff_layers", Annotated[str, spec_option("tradeoff_layers", "--content-layers")],
-                ",".join(default_of("tradeoff_layers"))),
-               ("tradeoff_ratios", Annotated[str, spec_option("tradeoff_ratios", "--ratios")],
-                ",".join(f"{ratio:g}" for ratio in default_of("tradeoff_ratios")))])
+_figure_command("tradeoff", "Trade-off (Fig. 3): rows are content layers, columns content/style weight ratios.",
+                "Content image.", OneStyle)
 _figure_command("styles", "Styles (Fig. 2): one content image in several styles.", "Content image.",
-                Annotated[list[Path], typer.Argument(help="Style images, one tile each.")],
-                [("show_input", ShowInput, default_of("show_input"))])
+                Annotated[list[Path], typer.Argument(help="Style images, one tile each.", metavar="STYLE...")])
 
 
 @one_line_errors

@@ -15,13 +15,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..core import settings
 from ..core.images import ImageError
 from ..core.interrupts import Interrupted
 from ..core.settings import SettingError
 from ..core.weights import WeightsError
 from ..jobs import preload
-from ..jobs.spec import RunSpec, help_for
+from ..jobs.spec import RunSpec, applies_to, help_for, metadata, run_default
 from .terminal import console
 
 EXIT_BAD_INPUT = 2
@@ -72,67 +71,95 @@ def one_line_errors(command):
     return wrapper
 
 
-# --- options: help and defaults from RunSpec ------------------------------------------
+# --- options: made from RunSpec's declarations ------------------------------------------
 
 
-# Where each option shows in --help.
-PANELS = {
-    **dict.fromkeys(["content_layer", "content_weight", "init"], "Content"),
-    **dict.fromkeys(["style_layers", "style_weight", "style_blend", "style_scale", "preserve_color"], "Style"),
-    **dict.fromkeys(["iterations", "optimizer", "learning_rate", "tv_weight", "seed", "scales"], "Optimisation"),
-    **dict.fromkeys(["model", "weights", "pooling", "precision"], "Model"),
-    **dict.fromkeys(["output", "size", "frames", "save_every", "gif", "overwrite"], "Output"),
-    **dict.fromkeys(["tradeoff_layers", "tradeoff_ratios", "show_input"], "Figure"),
-    **dict.fromkeys(["max_memory", "checkpoint_every"], "Memory and resume"),
-}
+# Where each option shows in --help: its setting's group.
+PANELS = {name: spec_field.metadata["group"] for name, spec_field in RunSpec.__dataclass_fields__.items()
+          if spec_field.metadata["group"]}
 
 
-def spec_option(setting: str, *names: str, help: str | None = None):
-    """A Typer option for a RunSpec field, with the field's help unless a command words it for itself."""
-    return typer.Option(*names, help=help or help_for(setting), rich_help_panel=PANELS.get(setting),
-                        case_sensitive=False)
+def spec_option(setting: str, *names: str, help: str | None = None, mode: str | None = None, show_default=True):
+    """A Typer option for a RunSpec field, with the field's help (in `mode`'s words)
+    unless a command words it for itself."""
+    return typer.Option(*names, help=help or help_for(setting, mode), rich_help_panel=PANELS.get(setting),
+                        case_sensitive=False, show_default=show_default)
 
 
-def _choices(name: str, values) -> type[enum.Enum]:
-    """The allowed values of a setting as an Enum, so that --help shows them and the shell completes them."""
-    return enum.Enum(name, {value: value for value in values}, type=str)
+_CHOICE_TYPES: dict[str, type[enum.Enum]] = {}
 
 
-ModelChoice = _choices("ModelChoice", settings.MODELS)
-PoolingChoice = _choices("PoolingChoice", settings.POOLINGS)
-PrecisionChoice = _choices("PrecisionChoice", settings.PRECISIONS)
-OptimizerChoice = _choices("OptimizerChoice", settings.OPTIMIZERS)
-ColorChoice = _choices("ColorChoice", settings.COLOR_MODES)
+def choice_type(setting: str) -> type[enum.Enum]:
+    """A setting's allowed values as an Enum, so that --help shows them and the shell completes them."""
+    if setting not in _CHOICE_TYPES:
+        name = "".join(part.capitalize() for part in setting.split("_")) + "Choice"
+        _CHOICE_TYPES[setting] = enum.Enum(name, {value: value for value in metadata(setting)["choices"]}, type=str)
+    return _CHOICE_TYPES[setting]
 
+
+def option_type(setting: str, mode: str):
+    """The Python type a command takes `setting` as: its form's, else its default's (a choice as its Enum)."""
+    form, default = metadata(setting)["form"], run_default(setting, mode)
+    if form == "list":
+        return Optional[list[str]]
+    if form == "path":
+        return Optional[Path]
+    if form == "text" or (default is None and not metadata(setting)["choices"]):
+        return Optional[str] if default is None else str
+    if metadata(setting)["choices"]:
+        return choice_type(setting)
+    return type(default)  # bool, int, float or str
+
+
+def option_default(setting: str, mode: str):
+    """The default a command shows and takes for `setting` in `mode`."""
+    form, default = metadata(setting)["form"], run_default(setting, mode)
+    if form == "list" or default is None:
+        return None
+    if metadata(setting)["choices"]:
+        return choice_type(setting)(default)
+    return str(default) if form == "text" else default
+
+
+def spec_parameter(setting: str, mode: str, *names: str) -> tuple:
+    """(name, annotation, default) of `setting` as an option of the command of `mode`."""
+    if not names and OPTION_NAMES.get(setting, "").startswith("--"):  # a name of its own, e.g. --style-layer
+        names = (OPTION_NAMES[setting],)
+    default = run_default(setting, mode)
+    shown = ",".join(f"{item:g}" if isinstance(item, float) else str(item) for item in default) \
+        if metadata(setting)["form"] == "list" and isinstance(default, tuple) else True
+    return (setting, Annotated[option_type(setting, mode), spec_option(setting, *names, mode=mode, show_default=shown)],
+            option_default(setting, mode))
+
+
+def run_parameters(mode: str) -> list[tuple]:
+    """The options of the command of `mode`: every RunSpec field that applies to it,
+    in the order RunSpec declares them, but the inputs, the output and those no
+    command takes (`NOT_OPTIONS`)."""
+    return [spec_parameter(name, mode) for name, spec_field in RunSpec.__dataclass_fields__.items()
+            if applies_to(name, mode) and name not in NOT_OPTIONS and spec_field.metadata["form"] != "input"
+            and name != "output"]
+
+
+def list_values(values) -> list[str] | None:
+    """A list option's values: each given value may hold several, comma-separated."""
+    if values is None:
+        return None
+    return [part.strip() for value in values for part in str(value).split(",") if part.strip()]
+
+
+ModelChoice = choice_type("model")
+PoolingChoice = choice_type("pooling")
 Output = Annotated[Path, spec_option("output", "--output", "-o")]
-ContentLayer = Annotated[str, spec_option("content_layer")]
-StyleLayers = Annotated[Optional[list[str]], spec_option("style_layers", "--style-layer")]
-TVWeight = Annotated[float, spec_option("tv_weight")]
-Init = Annotated[str, spec_option("init")]
-Seed = Annotated[int, spec_option("seed")]
-Size = Annotated[int, spec_option("size")]
-Iterations = Annotated[str, spec_option("iterations")]
-Optimizer = Annotated[OptimizerChoice, spec_option("optimizer")]
-LearningRate = Annotated[float, spec_option("learning_rate")]
 Model = Annotated[ModelChoice, spec_option("model")]
 Weights = Annotated[str, spec_option("weights")]
 Pooling = Annotated[PoolingChoice, spec_option("pooling")]
-Precision = Annotated[PrecisionChoice, spec_option("precision")]
-Frames = Annotated[Optional[Path], spec_option("frames")]
-SaveEvery = Annotated[int, spec_option("save_every")]
-Gif = Annotated[Optional[Path], spec_option("gif")]
 Overwrite = Annotated[bool, spec_option("overwrite")]
-ShowInput = Annotated[bool, spec_option("show_input", "--show-input/--hide-input")]
-MaxMemory = Annotated[Optional[str], spec_option("max_memory")]
-CheckpointEvery = Annotated[int, spec_option("checkpoint_every")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.", rich_help_panel="Output")]
-# The reconstructions' own wording of three fields.
-OneScaleIterations = Annotated[str, spec_option("iterations", help="Optimiser iterations.")]
-NoiseInit = Annotated[str, spec_option("init", help="Start image: noise, or a path to an image.")]
-OneSize = Annotated[int, spec_option("size", help="Longest side of the output in px (aspect ratio kept).")]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Check the settings, files, sizes, memory and weights and say what would run; run nothing.",
     rich_help_panel="Output")]
+COMMON = [("quiet", Quiet, False), ("dry_run", DryRun, False)]  # every run command's own options
 
 
 REQUIRED = inspect.Parameter.empty  # a parameter without a default in `register_run_command`'s triples
@@ -141,6 +168,16 @@ _SPEC_FIELDS = set(RunSpec.__dataclass_fields__)
 
 
 def spec_options(values: dict) -> dict:
-    """A command's parameters that are RunSpec fields (the rest are the CLI's own, like --quiet)."""
-    return {name: value.value if isinstance(value, enum.Enum) else value
-            for name, value in values.items() if name in _SPEC_FIELDS}
+    """A command's parameters that are RunSpec fields (the rest are the CLI's own, like
+    --quiet), as RunSpec takes them: choices as their values, list options with their
+    comma-separated items split, and what was not given (None) left to RunSpec."""
+    options = {}
+    for name, value in values.items():
+        if name not in _SPEC_FIELDS or value is None:
+            continue
+        if isinstance(value, enum.Enum):
+            value = value.value
+        elif metadata(name)["form"] == "list":
+            value = list_values(value)
+        options[name] = value
+    return options

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
+from collections.abc import Callable
 
 import typer
 
@@ -121,10 +122,12 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
         say(f"wrote {written}")
 
 
-def register_run_command(typer_app: typer.Typer, mode: str, summary: str, parameters: list[tuple]) -> None:
+def register_run_command(typer_app: typer.Typer, mode: str, summary: str, parameters: list[tuple],
+                         run: Callable[[dict, dict], None] | None = None) -> None:
     """Register the command `mode` on `typer_app`: its parameters are (name,
     annotation, default or REQUIRED) triples, RunSpec fields and the CLI's own
-    (quiet, dry_run); it builds the RunSpec of that mode and runs it."""
+    (quiet, dry_run); it builds the RunSpec of that mode and runs it, or hands
+    the spec's values and all the values to `run`."""
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     signature = inspect.Signature([inspect.Parameter(name, kind, annotation=annotation, default=default)
                                    for name, annotation, default in parameters])
@@ -133,6 +136,8 @@ def register_run_command(typer_app: typer.Typer, mode: str, summary: str, parame
         spec_values = spec_options(values)
         if not isinstance(spec_values.get("styles", []), list):  # one style image
             spec_values["styles"] = [spec_values["styles"]]
+        if run is not None:
+            return run(spec_values, values)
         run_specs([RunSpec(mode=mode, **spec_values)], values["quiet"], dry_run=values["dry_run"])
 
     command.__signature__ = signature

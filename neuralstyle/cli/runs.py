@@ -9,123 +9,40 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..core.settings import SettingError, mode_default
+from ..core.settings import SettingError
 from ..jobs import checkpoints, pipeline
 from ..jobs.records import read_record
-from ..jobs.spec import RunSpec, default_of
-from .options import (
-    REQUIRED,
-    CheckpointEvery,
-    ColorChoice,
-    ContentLayer,
-    DryRun,
-    Frames,
-    Gif,
-    Init,
-    Iterations,
-    LearningRate,
-    MaxMemory,
-    Model,
-    ModelChoice,
-    NoiseInit,
-    OneScaleIterations,
-    OneSize,
-    Optimizer,
-    OptimizerChoice,
-    Output,
-    Overwrite,
-    Pooling,
-    PoolingChoice,
-    Precision,
-    PrecisionChoice,
-    Quiet,
-    SaveEvery,
-    Seed,
-    Size,
-    StyleLayers,
-    TVWeight,
-    Weights,
-    fail,
-    one_line_errors,
-    spec_option,
-    spec_options,
-)
+from ..jobs.spec import RunSpec
+from .options import COMMON, REQUIRED, DryRun, Output, Overwrite, Quiet, fail, one_line_errors, run_parameters
 from .runner import register_run_command, run_specs
 from .sweep import run_batch
 
+Ray = Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", rich_help_panel="Cluster", help="With a folder: run its images as Ray tasks, "
+                                              "as `neuralstyle sweep --ray` does.")]
 
-@one_line_errors
-def transfer(
-    content: Annotated[Path, typer.Argument(help="Content image, or a folder of them (OUTPUT is then a folder).")],
-    styles: Annotated[list[Path], typer.Argument(help="Style image(s).")],
-    output: Output,
-    content_layer: ContentLayer = mode_default("transfer", "content_layer"),
-    style_layers: StyleLayers = None,
-    content_weight: Annotated[float, spec_option("content_weight")] = default_of("content_weight"),
-    style_weight: Annotated[float, spec_option("style_weight")] = default_of("style_weight"),
-    tv_weight: TVWeight = mode_default("transfer", "tv_weight"),
-    style_blend: Annotated[Optional[list[str]], spec_option("style_blend")] = None,
-    init: Init = mode_default("transfer", "init"),
-    seed: Seed = default_of("seed"),
-    size: Size = mode_default("transfer", "size"),
-    style_scale: Annotated[float, spec_option("style_scale")] = default_of("style_scale"),
-    scales: Annotated[str, spec_option("scales")] = str(default_of("scales")),
-    preserve_color: Annotated[ColorChoice, spec_option("preserve_color")] = ColorChoice(default_of("preserve_color")),
-    iterations: Iterations = str(mode_default("transfer", "iterations")),
-    optimizer: Optimizer = OptimizerChoice(default_of("optimizer")),
-    learning_rate: LearningRate = default_of("learning_rate"),
-    model: Model = ModelChoice(default_of("model")),
-    weights: Weights = default_of("weights"),
-    pooling: Pooling = PoolingChoice(default_of("pooling")),
-    precision: Precision = PrecisionChoice(default_of("precision")),
-    frames: Frames = None,
-    save_every: SaveEvery = mode_default("transfer", "save_every"),
-    gif: Gif = None,
-    max_memory: MaxMemory = None,
-    checkpoint_every: CheckpointEvery = default_of("checkpoint_every"),
-    quiet: Quiet = False,
-    overwrite: Overwrite = False,
-    dry_run: DryRun = False,
-    ray: Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="With a folder: run its images as Ray "
-                                               "tasks, as `neuralstyle sweep --ray` does.")] = None,
-):
-    """Paint CONTENT in the style of STYLE (several styles blend).
 
-    CONTENT may be a folder: each image in it is painted into the folder OUTPUT,
-    reusing the model and the style targets."""
-    options = spec_options(locals())
-    options["style_blend"] = ",".join(style_blend) if style_blend else None
+def _transfer(spec_values: dict, values: dict) -> None:
+    """Paint one content image, or each image of a folder into the folder OUTPUT."""
+    content, quiet, dry_run = values["content"], values["quiet"], values["dry_run"]
     if content.is_dir():
-        del options["content"], options["output"]
-        specs = pipeline.folder_specs(content, output, **options)
-        if ray is not None:
-            return run_batch(specs, ray, None, 1, quiet, dry_run)
+        del spec_values["content"], spec_values["output"]
+        specs = pipeline.folder_specs(content, values["output"], **spec_values)
+        if values["ray"] is not None:
+            return run_batch(specs, values["ray"], None, 1, quiet, dry_run)
     else:
-        specs = [RunSpec(mode="transfer", **options)]
+        specs = [RunSpec(mode="transfer", **spec_values)]
     run_specs(specs, quiet, dry_run=dry_run)
 
 
-def _reconstruction_command(root: typer.Typer, mode: str, summary: str, field: str, image_help: str,
-                            layers: tuple) -> None:
-    """Register ``neuralstyle content`` or ``neuralstyle style``: IMAGE, -o, its
-    layer option (`layers`: name, annotation, default) and the options of a
-    single run, with this mode's defaults; argv → RunSpec → the pipeline."""
-    options = [
-        layers, ("init", NoiseInit, mode_default(mode, "init")), ("seed", Seed, default_of("seed")),
-        ("size", OneSize, mode_default(mode, "size")),
-        ("iterations", OneScaleIterations, str(mode_default(mode, "iterations"))),
-        ("optimizer", Optimizer, OptimizerChoice(default_of("optimizer"))),
-        ("learning_rate", LearningRate, default_of("learning_rate")),
-        ("tv_weight", TVWeight, mode_default(mode, "tv_weight")), ("model", Model, ModelChoice(default_of("model"))),
-        ("weights", Weights, default_of("weights")), ("pooling", Pooling, PoolingChoice(default_of("pooling"))),
-        ("precision", Precision, PrecisionChoice(default_of("precision"))), ("frames", Frames, None),
-        ("save_every", SaveEvery, mode_default(mode, "save_every")), ("gif", Gif, None),
-        ("max_memory", MaxMemory, None), ("checkpoint_every", CheckpointEvery, default_of("checkpoint_every")),
-        ("quiet", Quiet, False),
-        ("overwrite", Overwrite, False), ("dry_run", DryRun, False),
-    ]
-    image = Annotated[Path, typer.Argument(help=image_help, metavar="IMAGE")]
-    register_run_command(root, mode, summary, [(field, image, REQUIRED), ("output", Output, REQUIRED), *options])
+def _run_command(root: typer.Typer, mode: str, summary: str, inputs: list[tuple], extra=(), run=None) -> None:
+    """Register the command of a single run of `mode`: its input arguments, -o, every
+    option of that mode (`run_parameters`: RunSpec's own declarations) and `extra`."""
+    register_run_command(root, mode, summary, [*inputs, ("output", Output, REQUIRED), *run_parameters(mode),
+                                               *COMMON, *extra], run)
+
+
+def _image(help: str, metavar: str = "IMAGE"):
+    return Annotated[Path, typer.Argument(help=help, metavar=metavar)]
 
 
 @one_line_errors
@@ -189,12 +106,17 @@ def app_command(
 
 def register(root: typer.Typer) -> None:
     """Add the commands of single runs to the root command."""
-    root.command()(transfer)
-    _reconstruction_command(root, "content", "Reconstruct an image from one layer's features, starting from noise.", "content",
-                            "Image to reconstruct.",
-                            ("content_layer", ContentLayer, mode_default("content", "content_layer")))
-    _reconstruction_command(root, "style", "Synthesise a style image's texture from noise, matching Gram matrices.", "styles",
-                            "Style image to synthesise a texture from.", ("style_layers", StyleLayers, None))
+    _run_command(root, "transfer", "Paint CONTENT in the style of STYLE (several styles blend).\n\nCONTENT may be "
+                 "a folder: each image in it is painted into the folder OUTPUT, reusing the model and the style "
+                 "targets.",
+                 [("content", _image("Content image, or a folder of them (OUTPUT is then a folder).", "CONTENT"),
+                   REQUIRED),
+                  ("styles", Annotated[list[Path], typer.Argument(help="Style image(s).", metavar="STYLE...")],
+                   REQUIRED)], [("ray", Ray, None)], _transfer)
+    _run_command(root, "content", "Reconstruct an image from one layer's features, starting from noise.",
+                 [("content", _image("Image to reconstruct."), REQUIRED)])
+    _run_command(root, "style", "Synthesise a style image's texture from noise, matching Gram matrices.",
+                 [("styles", _image("Style image to synthesise a texture from."), REQUIRED)])
     root.command()(rerun)
     root.command()(resume)
     root.command("app")(app_command)

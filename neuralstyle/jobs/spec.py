@@ -24,9 +24,22 @@ from .frames import FRAME_PATTERN
 SCHEMA_VERSION = 2  # of the serialised spec, a run record's "arguments"
 
 
-def _setting(default, help: str, modes=None):
-    """A RunSpec field: its default, its help text (the CLI shows it) and the modes it applies to (None: all)."""
-    return field(default=default, metadata={"help": help, "modes": modes})
+# Groups of settings (the command line's help panels).
+CONTENT, STYLE, OPTIMISATION, MODEL, OUTPUT, FIGURE, MEMORY = (
+    "Content", "Style", "Optimisation", "Model", "Output", "Figure", "Memory and resume")
+# How a face takes a setting whose type alone does not say: a LIST of values (an option
+# repeated, or commas), free TEXT (checked by RunSpec), a PATH, or an INPUT file (see
+# `neuralstyle.jobs.roles`); None: a number, a flag or a choice, as its default and choices say.
+LIST, TEXT, PATH, INPUT = "list", "text", "path", "input"
+
+
+def _setting(default, help, modes=None, *, group=None, choices=None, form=None):
+    """A RunSpec field: its default, its help text (a str, or a mapping from mode,
+    'figures' or None to the text for those modes), the modes it applies to (None:
+    all), its group, its allowed values and its form. The command line, the web
+    app and sweeps are made from these."""
+    return field(default=default, metadata={"help": help, "modes": modes, "group": group, "choices": choices,
+                                            "form": form})
 
 
 _TRANSFER = ("transfer",)
@@ -42,58 +55,79 @@ class RunSpec:
     and is replaced by it on construction, so a made spec holds every value it
     runs with. Paths are kept as given; `to_record` stores them absolute."""
 
-    mode: str = _setting("transfer", f"What to make: {', '.join(settings.MODES)}.")
-    content: Path | None = _setting(None, "Content image (transfer, content reconstruction, figures).")
-    styles: tuple[Path, ...] = _setting((), "Style image(s) (transfer, style reconstruction, figures).")
-    output: Path | None = _setting(None, "Image to write (.png, .jpg, .webp).")
-    content_layer: str | None = _setting(None, "Layer whose features carry the content.", _WITH_CONTENT_LAYER)
+    mode: str = _setting("transfer", f"What to make: {', '.join(settings.MODES)}.", choices=settings.MODES)
+    content: Path | None = _setting(None, "Content image (transfer, content reconstruction, figures).", form=INPUT)
+    styles: tuple[Path, ...] = _setting((), "Style image(s) (transfer, style reconstruction, figures).", form=INPUT)
+    output: Path | None = _setting(None, "Image to write (.png, .jpg, .webp).", group=OUTPUT, form=PATH)
+    content_layer: str | None = _setting(None, "Layer whose features carry the content.", _WITH_CONTENT_LAYER,
+                                         group=CONTENT)
     style_layers: Mapping[str, float] | None = _setting(
-        None, "NAME[:WEIGHT], repeatable; default block1_conv1 … block5_conv1, equal weights.", _WITH_STYLE_LAYERS)
-    content_weight: float = _setting(settings.CONTENT_WEIGHT, "Weight of the content loss.", _TRANSFER)
-    style_weight: float = _setting(settings.STYLE_WEIGHT, "Weight of the style loss.", _TRANSFER)
-    tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE)
-    style_blend: tuple[float, ...] | None = _setting(None, "Weights of several styles, e.g. 0.7,0.3.", _TRANSFER)
-    style_scale: float = _setting(settings.STYLE_SCALE, "Style image size relative to the output.", _TRANSFER)
-    size: int | None = _setting(None, "Longest side of the output in px (aspect ratio kept); for figures, of each tile.")
+        None, "NAME[:WEIGHT], repeatable; default block1_conv1 … block5_conv1, equal weights.", _WITH_STYLE_LAYERS,
+        group=STYLE, form=LIST)
+    content_weight: float = _setting(settings.CONTENT_WEIGHT, "Weight of the content loss.", _TRANSFER, group=CONTENT)
+    style_weight: float = _setting(settings.STYLE_WEIGHT, "Weight of the style loss.", _TRANSFER, group=STYLE)
+    tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE,
+                                       group=OPTIMISATION)
+    style_blend: tuple[float, ...] | None = _setting(None, "Weights of several styles, e.g. 0.7,0.3.", _TRANSFER,
+                                                     group=STYLE, form=LIST)
+    style_scale: float = _setting(settings.STYLE_SCALE, "Style image size relative to the output.", _TRANSFER,
+                                  group=STYLE)
+    size: int | None = _setting(None, {None: "Longest side of the output in px (aspect ratio kept).",
+                                       "figures": "Longest side of each tile in px."}, group=OUTPUT)
     scales: tuple[int, ...] | int | str = _setting(
         settings.SCALES,
         "Coarse-to-fine: a number of sizes halving down to --size (3 → 256,512,1024 at 1024), or the sizes, "
         "e.g. 384,768,1536. It trades some content for style; --content-weight 1.3 keeps the content "
-        "(docs: large-prints.md).", _TRANSFER)
+        "(docs: large-prints.md).", _TRANSFER, group=OPTIMISATION, form=TEXT)
     iterations: tuple[int, ...] | int | str | None = _setting(
-        None, "Optimiser iterations; with --scales, one number per scale or one for all (e.g. 300,150,50); "
-        f"or auto: stop when the loss stops falling (at most {settings.ITERATIONS} per scale).")
+        None, {"transfer": "Optimiser iterations; with --scales, one number per scale or one for all (e.g. "
+                           f"300,150,50); or auto: stop when the loss stops falling (at most {settings.ITERATIONS} "
+                           "per scale).",
+               None: f"Optimiser iterations, or auto: stop when the loss stops falling (at most "
+                     f"{settings.ITERATIONS}).",
+               "figures": "Iterations per tile."}, group=OPTIMISATION, form=TEXT)
     preserve_color: str = _setting(
         settings.PRESERVE_COLOR, "none; luminance (transfer on luminance, keep the content's colours); "
-        "histogram (give the style the content's colour statistics).", _TRANSFER)
-    init: str | None = _setting(None, "Start image: content, noise, style (transfer), or a path to an image.", _SINGLE)
-    seed: int = _setting(settings.SEED, "Seed of the noise image (runs are reproducible).")
-    optimizer: str = _setting(settings.OPTIMIZER, "lbfgs (one long L-BFGS-B run) or adam.", _OPTIMISED)
-    learning_rate: float = _setting(settings.LEARNING_RATE, "Adam's step size, in pixel units (0–255).", _OPTIMISED)
-    model: str = _setting(settings.MODEL, f"Network: {' or '.join(settings.MODELS)}.")
+        "histogram (give the style the content's colour statistics).", _TRANSFER, group=STYLE,
+        choices=settings.COLOR_MODES)
+    init: str | None = _setting(None, {"transfer": "Start image: content, noise, style, or a path to an image.",
+                                       None: "Start image: noise, or a path to an image."}, _SINGLE, group=CONTENT)
+    seed: int = _setting(settings.SEED, "Seed of the noise image and of anything else drawn at random (runs are "
+                                        "reproducible).", group=OPTIMISATION)
+    optimizer: str = _setting(settings.OPTIMIZER, "lbfgs (one long L-BFGS-B run) or adam.", _OPTIMISED,
+                              group=OPTIMISATION, choices=settings.OPTIMIZERS)
+    learning_rate: float = _setting(settings.LEARNING_RATE, "Adam's step size, in pixel units (0–255).", _OPTIMISED,
+                                    group=OPTIMISATION)
+    model: str = _setting(settings.MODEL, f"Network: {' or '.join(settings.MODELS)}.", group=MODEL,
+                          choices=settings.MODELS)
     weights: str = _setting(settings.WEIGHTS,
-                            f"{', '.join(settings.WEIGHT_SOURCES)}, or a path to a Keras .h5 weights file.")
-    pooling: str = _setting(settings.POOLING, "max (VGG's own) or avg (Gatys et al.'s choice).")
+                            f"{', '.join(settings.WEIGHT_SOURCES)}, or a path to a Keras .h5 weights file.",
+                            group=MODEL)
+    pooling: str = _setting(settings.POOLING, "max (VGG's own) or avg (Gatys et al.'s choice).", group=MODEL,
+                            choices=settings.POOLINGS)
     precision: str = _setting(
         settings.PRECISION, "auto (bfloat16 where the CPU or GPU has it natively, else float32), float32, or "
-        "bfloat16/float16 (mixed precision).", _SINGLE)
-    frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _SINGLE)
-    save_every: int | None = _setting(None, "A progress frame (figures: a grid frame for --gif) every N iterations.")
-    gif: Path | None = _setting(None, "Write a progress GIF here at the end.")
+        "bfloat16/float16 (mixed precision).", _SINGLE, group=MODEL, choices=settings.PRECISIONS)
+    frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _SINGLE,
+                                   group=OUTPUT, form=PATH)
+    save_every: int | None = _setting(None, {None: "A progress frame every N iterations.",
+                                             "figures": "With --gif: a grid frame every N iterations."},
+                                      group=OUTPUT)
+    gif: Path | None = _setting(None, {None: "Write a progress GIF here at the end (needs --frames).",
+                                       "figures": "Write a GIF of the whole grid forming."}, group=OUTPUT, form=PATH)
     max_memory: int | str | None = _setting(
         None, "Memory the run may use, e.g. 6GB (default: what the machine has free, less 10 %); an image whose "
-        "VGG pass needs more runs in exact tiles.", _SINGLE)
+        "VGG pass needs more runs in exact tiles.", _SINGLE, group=MEMORY, form=TEXT)
     checkpoint_every: int = _setting(
         settings.CHECKPOINT_EVERY, "Keep a resumable checkpoint beside the output every N iterations (0: never); "
-        "`neuralstyle resume OUT.json` continues from it.", _SINGLE)
-    record: Path | None = _setting(None, "Run record to write (default: the output with .json).")
-    overwrite: bool = _setting(False, "Replace existing output files.")
-    tradeoff_layers: tuple[str, ...] = _setting(settings.TRADEOFF_LAYERS,
-                                                "Rows: content layers, comma-separated.", ("tradeoff",))
-    tradeoff_ratios: tuple[float, ...] = _setting(settings.TRADEOFF_RATIOS,
-                                                  "Columns: content/style weight ratios, comma-separated.",
-                                                  ("tradeoff",))
-    show_input: bool = _setting(True, "Include the input image itself as the first tile.", ("styles",))
+        "`neuralstyle resume OUT.json` continues from it.", _SINGLE, group=MEMORY)
+    record: Path | None = _setting(None, "Run record to write (default: the output with .json).", form=PATH)
+    overwrite: bool = _setting(False, "Replace existing output files.", group=OUTPUT)
+    tradeoff_layers: tuple[str, ...] = _setting(settings.TRADEOFF_LAYERS, "Rows: content layers.", ("tradeoff",),
+                                                group=FIGURE, form=LIST)
+    tradeoff_ratios: tuple[float, ...] = _setting(settings.TRADEOFF_RATIOS, "Columns: content/style weight ratios.",
+                                                  ("tradeoff",), group=FIGURE, form=LIST)
+    show_input: bool = _setting(True, "Include the input image itself as the first tile.", ("styles",), group=FIGURE)
 
     def __post_init__(self):
         values = _checked(self)
@@ -175,9 +209,26 @@ def applies_to(setting: str, mode: str) -> bool:
     return modes is None or mode in modes
 
 
-def help_for(setting: str) -> str:
-    """The help text of a RunSpec field."""
-    return _FIELDS[setting].metadata["help"]
+def help_for(setting: str, mode: str | None = None) -> str:
+    """The help text of a RunSpec field, in the words for `mode` where it has its own."""
+    text = _FIELDS[setting].metadata["help"]
+    if isinstance(text, str):
+        return text
+    group = "figures" if mode in settings.FIGURES else mode
+    return text.get(group, text.get(None, next(iter(text.values()))))
+
+
+def metadata(setting: str) -> Mapping:
+    """A RunSpec field's declaration: help, modes, group, choices and form (see `_setting`)."""
+    return _FIELDS[setting].metadata
+
+
+def run_default(setting: str, mode: str):
+    """The value a run of `mode` takes for `setting` when none is given."""
+    value = _FIELDS[setting].default
+    if value is None and setting in settings.MODE_DEFAULTS[mode]:
+        return settings.mode_default(mode, setting)
+    return value
 
 
 def default_of(setting: str):
