@@ -21,10 +21,10 @@ if want transfer; then  # Gatys et al. Fig. 2 setting, with its progress GIF
   $ns gif "$work/frames" -o docs/tubingen_starry_night.gif --every 6 --size 160 --overwrite
 fi
 if want reconstructions; then  # Fig. 1
-  # Content row from scikit-image's astronaut, not Tübingen: the shallow layers
-  # rebuild their photo almost exactly, and no copy of a ../shared/images input
-  # may be committed.
-  photo=$(.venv/bin/python -c "import pathlib, skimage.data; print(pathlib.Path(skimage.data.__file__).with_name('astronaut.png'))")
+  # Content row from the package's own astronaut photo, not Tübingen: the shallow
+  # layers rebuild their photo almost exactly, and no copy of a ../shared/images
+  # input may be committed.
+  photo=neuralstyle/data/astronaut.jpg
   $ns figure reconstructions "$photo" $images/starry_night.jpg -o docs/reconstructions.jpg \
       --size 256 --iterations 200 --overwrite
   rm -rf docs/reconstructions_tiles

@@ -4,9 +4,11 @@ The API takes and returns images as described in `neuralstyle.core.images`; the
 entry points are `transfer`, `reconstruct_content` and `reconstruct_style`;
 `RunSpec` and `neuralstyle.jobs.pipeline` run what the CLI runs (files in, files out).
 TensorFlow is imported on first use of those, not on ``import neuralstyle``.
+``__version__`` is the installed distribution's (pyproject.toml's version as pip
+installed it), read on first use; "0+unknown" in a checkout that is not installed.
 """
 
-__version__ = "0.1.0"
+DISTRIBUTION = "neuralstyle-keras"  # the name on the package index; the import name is neuralstyle
 
 _LAZY = {
     "transfer": "core.synthesis",
@@ -30,7 +32,19 @@ def __dir__():
     return sorted(__all__)
 
 
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # some 25 ms: not on ``import neuralstyle``
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def __getattr__(name):
+    if name == "__version__":
+        globals()["__version__"] = found = _installed_version()
+        return found
     if name in _LAZY:
         import importlib
 

@@ -90,7 +90,7 @@ def test_a_second_run_is_told_it_waits(tmp_path):
 
 def test_demo_images_are_the_astronaut_and_the_projects_painting():
     demos = web_runs.demo_images()
-    assert {path.name for path in demos.values()} == {"astronaut.png", "painting.png"}
+    assert {path.name for path in demos.values()} == {"astronaut.jpg", "painting.png"}
     assert not any("shared" in path.parts for path in demos.values())
 
 
@@ -347,7 +347,7 @@ def test_the_page_opens_on_the_demo_images_and_runs_them(browser, server):
     screenshot (docs/app.png, refreshed with NEURALSTYLE_UPDATE_SCREENSHOT=1): it shows
     only the bundled demo images, never the ../shared/images inputs."""
     page = Page(browser, server["url"])
-    page.wait_for(lambda: "astronaut.png: 512x512 px" in page.text("content-info"), 30, "the content demo")
+    page.wait_for(lambda: "astronaut.jpg: 512x512 px" in page.text("content-info"), 30, "the content demo")
     page.wait_for(lambda: "painting.png" in page.text("style-info"), 30, "the style demo")
     page.set_number("size", 96)
     page.set_number("iterations", 30)

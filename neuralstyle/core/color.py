@@ -1,5 +1,6 @@
 """Colour preservation (Gatys, Bethge, Hertzmann, Shechtman 2016, "Preserving
-Color in Neural Artistic Style Transfer"). scikit-image does the YIQ conversions.
+Color in Neural Artistic Style Transfer"), in YIQ (the NTSC luminance and two
+chrominance channels; the same matrix as scikit-image's ``rgb2yiq``).
 
 * ``luminance``: the transfer runs on luminance alone (content and style as
   gray images, the style's luminance matched to the content's mean and
@@ -14,14 +15,34 @@ from __future__ import annotations
 
 import numpy as np
 
-# scikit-image is imported where colour control is used, not with this module: it
-# brings much of SciPy, which every run's start-up would otherwise wait for.
+# RGB (0–1) to YIQ: Y the luminance (ITU-R BT.601 weights), I and Q the chrominance;
+# YIQ back to RGB is its inverse.
+YIQ_FROM_RGB = np.array([[0.299, 0.587, 0.114],
+                         [0.59590059, -0.27455667, -0.32134392],
+                         [0.21153661, -0.52273617, 0.31119955]])
+RGB_FROM_YIQ = np.linalg.inv(YIQ_FROM_RGB)
+
+
+def _convert(matrix: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """`matrix` applied to each pixel of ``(..., 3)`` `values`, in their float type (float64 for integers)."""
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.floating):
+        values = values.astype(np.float64)
+    return values @ matrix.T.astype(values.dtype)
+
+
+def rgb2yiq(rgb: np.ndarray) -> np.ndarray:
+    """RGB in 0–1 to YIQ, ``(..., 3)``."""
+    return _convert(YIQ_FROM_RGB, rgb)
+
+
+def yiq2rgb(yiq: np.ndarray) -> np.ndarray:
+    """YIQ to RGB in 0–1 (not clipped), ``(..., 3)``."""
+    return _convert(RGB_FROM_YIQ, yiq)
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
     """Y of YIQ, ``(H, W)`` in 0–255."""
-    from skimage.color import rgb2yiq
-
     return rgb2yiq(rgb / 255.0)[..., 0] * 255.0
 
 
@@ -38,8 +59,6 @@ def matched_luminance(style_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndar
 
 def with_chrominance(luminance_rgb: np.ndarray, content_rgb: np.ndarray) -> np.ndarray:
     """The luminance of `luminance_rgb` with the chrominance (I, Q) of `content_rgb`."""
-    from skimage.color import rgb2yiq, yiq2rgb
-
     yiq = rgb2yiq(content_rgb / 255.0)
     yiq[..., 0] = luminance(luminance_rgb) / 255.0
     return np.clip(yiq2rgb(yiq) * 255.0, 0, 255).astype(np.float32)

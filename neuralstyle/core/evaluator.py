@@ -22,7 +22,7 @@ import numpy as np
 from . import lbfgsb, settings
 from .backend import keras
 from .losses import content_loss, style_loss, target_scale, total_variation_loss
-from .steps import gradient_step
+from .steps import gradient_step, is_out_of_memory
 from .tiles import TiledStep
 
 ops = keras.ops
@@ -30,6 +30,10 @@ ops = keras.ops
 
 class NonFiniteLossError(FloatingPointError):
     """The loss or its gradient became NaN or infinite; the run cannot go on."""
+
+
+class DeviceMemoryError(MemoryError):
+    """The device ran out of memory in a pass that the memory plan expected to fit."""
 
 
 @dataclass(frozen=True)
@@ -186,7 +190,15 @@ class Evaluator:
         computed once per distinct point, then served from the cache."""
         if self._last_x is not None and np.array_equal(x, self._last_x):
             return self.last.total, self._last_grad
-        parts, gradient = self.step(np.asarray(x, dtype=np.float32).reshape(self.shape))
+        try:
+            parts, gradient = self.step(np.asarray(x, dtype=np.float32).reshape(self.shape))
+        except Exception as error:  # the backend's own out-of-memory error, whichever backend it is
+            if not is_out_of_memory(error):
+                raise
+            raise DeviceMemoryError(
+                f"the device ran out of memory at evaluation {self.passes + 1} of a "
+                f"{self.shape[2]}x{self.shape[1]} px image{' in tiles' if self.tile else ''}; lower --size, or give "
+                f"--max-memory less than the device has free so that the run takes exact tiles") from None
         self.passes += 1
         parts = LossParts(*(float(value) for value in parts))
         gradient = gradient.astype(np.float64).reshape(-1)

@@ -29,7 +29,7 @@ STYLE_ROW_LAYERS = tuple(tuple(f"block{b}_conv1" for b in range(1, last + 1)) fo
 
 
 @dataclass
-class Tile:
+class Panel:
     """One picture of a figure: `image` ``uint8`` RGB, its `label`, its `row` and
     `column`, the numbers measured on it, and frames when asked for."""
 
@@ -45,7 +45,7 @@ class Tile:
 @dataclass
 class Figure:
     name: str
-    tiles: list[Tile]
+    tiles: list[Panel]
     row_labels: list[str] = field(default_factory=list)
     tile_side: int | None = None  # None: the largest tile's side
 
@@ -66,8 +66,8 @@ class Figure:
                            "settings": tile.settings} for tile in self.tiles]}
 
 
-def _with_image(tile: Tile, image: np.ndarray) -> Tile:
-    return Tile(tile.label, image, tile.row, tile.column)
+def _with_image(tile: Panel, image: np.ndarray) -> Panel:
+    return Panel(tile.label, image, tile.row, tile.column)
 
 
 def _font(size: int):
@@ -77,7 +77,7 @@ def _font(size: int):
         return ImageFont.load_default()
 
 
-def compose_grid(tiles: Sequence[Tile], row_labels: Sequence[str] = (), *, tile_side: int | None = None,
+def compose_grid(tiles: Sequence[Panel], row_labels: Sequence[str] = (), *, tile_side: int | None = None,
                  gap: int = 6) -> np.ndarray:
     """Tiles laid out by (row, column) on white, each scaled to fit `tile_side`
     (default: the largest tile), its label under it; row labels at the left."""
@@ -119,15 +119,19 @@ def psnr(image: np.ndarray, reference: np.ndarray) -> float:
 
 
 def style_distance(image, style, *, layers=settings.STYLE_LAYERS, model: str = settings.MODEL,
-                   weights=settings.WEIGHTS, pooling: str = settings.POOLING) -> float:
+                   weights=settings.WEIGHTS, pooling: str = settings.POOLING, device: str = settings.DEVICE) -> float:
     """Mean over `layers` of the style loss with unit weight, ``mean((G − A)²) / mean(A²)``
     (`neuralstyle.core.losses.style_loss`): how far the Gram matrices of `image` are
     from those of `style` (0 = the same texture)."""
+    from .backend import device_scope, resolve_device
     from .losses import gram_array, style_loss, target_scale
     from .synthesis import cached_feature_model, image_features
 
-    feature_model = cached_feature_model(list(layers), model, weights, pooling)
-    ours, theirs = image_features(feature_model, to_rgb(image).rgb), image_features(feature_model, to_rgb(style).rgb)
+    place = resolve_device(settings.device(device))
+    with device_scope(place):
+        feature_model = cached_feature_model(list(layers), model, weights, pooling, device=place.setting)
+        ours = image_features(feature_model, to_rgb(image).rgb)
+        theirs = image_features(feature_model, to_rgb(style).rgb)
     distances = []
     for layer in layers:
         target = gram_array(theirs[layer])
@@ -144,7 +148,8 @@ def _tile_callback(callback: Callback | None, label: str):
 
 def reconstructions(content, style, *, model: str = settings.MODEL, size: int = 256, iterations: int = 200,
                     seed: int = settings.SEED, weights=settings.WEIGHTS, pooling: str = settings.POOLING,
-                    frames_every: int | None = None, callback: Callback | None = None) -> Figure:
+                    frames_every: int | None = None, callback: Callback | None = None,
+                    device: str = settings.DEVICE) -> Figure:
     """Gatys et al. (2016) Fig. 1: the content image rebuilt from noise from each
     block's conv*_2 (top row), and the style from conv1_1, conv1_1+conv2_1, …
     (bottom row). Content tiles carry their PSNR against the content; style
@@ -155,17 +160,17 @@ def reconstructions(content, style, *, model: str = settings.MODEL, size: int = 
     reference = to_uint8(resize_max_side(to_rgb(content), size).rgb)
     tiles = []
     common = dict(size=size, iterations=iterations, seed=seed, model=model, weights=weights, pooling=pooling,
-                  frames_every=frames_every, precision=settings.FIGURE_PRECISION)
+                  frames_every=frames_every, precision=settings.FIGURE_PRECISION, device=device)
     for column, layer in enumerate(CONTENT_ROW_LAYERS[model]):
         result = reconstruct_content(content, content_layer=layer, callback=_tile_callback(callback, layer), **common)
-        tiles.append(Tile(layer, result.image, 0, column, {"psnr_db": round(psnr(result.image, reference), 3)},
+        tiles.append(Panel(layer, result.image, 0, column, {"psnr_db": round(psnr(result.image, reference), 3)},
                           result.settings, result.frames))
     for column, layers in enumerate(STYLE_ROW_LAYERS):
         label = layers[0] if len(layers) == 1 else f"{layers[0]} …\n{layers[-1]}"
         result = reconstruct_style(style, style_layers=layers, callback=_tile_callback(callback, label), **common)
         distance = style_distance(result.image, resize_max_side(to_rgb(style), size).rgb, layers=layers, model=model,
-                                  weights=weights, pooling=pooling)
-        tiles.append(Tile(label, result.image, 1, column, {"style_distance": round(distance, 6),
+                                  weights=weights, pooling=pooling, device=device)
+        tiles.append(Panel(label, result.image, 1, column, {"style_distance": round(distance, 6),
                                                            "final_style_loss": result.loss["style"]},
                           result.settings, result.frames))
     return Figure("reconstructions", tiles, ["content", "style"])
@@ -186,7 +191,7 @@ def tradeoff(content, style, *, content_layers: Sequence[str] = settings.TRADEOF
                               style_weight=settings.STYLE_WEIGHT, size=size, iterations=iterations,
                               frames_every=frames_every, callback=_tile_callback(callback, f"{layer} {label}"),
                               **{"precision": settings.FIGURE_PRECISION, **options})
-            tiles.append(Tile(label, result.image, row, column, {"loss": result.loss}, result.settings,
+            tiles.append(Panel(label, result.image, row, column, {"loss": result.loss}, result.settings,
                               result.frames))
     return Figure("tradeoff", tiles, list(content_layers))
 
@@ -203,11 +208,11 @@ def styles(content, style_images: Sequence, *, labels: Sequence[str] | None = No
     tiles = []
     if show_input:
         content_tile = to_uint8(resize_max_side(to_rgb(content), size).rgb)
-        tiles.append(Tile("content", content_tile, 0, 0, frames=[content_tile] if frames_every else []))
+        tiles.append(Panel("content", content_tile, 0, 0, frames=[content_tile] if frames_every else []))
     for column, (style, label) in enumerate(zip(style_images, labels), start=len(tiles)):
         result = transfer(content, style, size=size, iterations=iterations, frames_every=frames_every,
                           callback=_tile_callback(callback, label), **{"precision": settings.FIGURE_PRECISION, **options})
-        tiles.append(Tile(label, result.image, 0, column, {"loss": result.loss}, result.settings, result.frames))
+        tiles.append(Panel(label, result.image, 0, column, {"loss": result.loss}, result.settings, result.frames))
     return Figure("styles", tiles)
 
 
@@ -226,26 +231,29 @@ def _heat(gray: np.ndarray) -> np.ndarray:
 
 def inspect(image, *, layers: Sequence[str] = settings.STYLE_LAYERS, channels: int = 0, size: int = 256,
             model: str = settings.MODEL, weights=settings.WEIGHTS, pooling: str = settings.POOLING,
-            show_input: bool = True) -> Figure:
+            show_input: bool = True, device: str = settings.DEVICE) -> Figure:
     """What each layer sees: row 0 holds the image (unless `show_input` is
     False) and each layer's mean activation map; row 1 each layer's Gram matrix
     ``FᵀF/(H·W)`` scaled to 0–255; with `channels` N, a further row per layer
     shows its N most active channels."""
+    from .backend import device_scope, resolve_device
     from .losses import gram_array
     from .synthesis import cached_feature_model, image_features
 
     source = resize_max_side(to_rgb(image), size)
-    feature_model = cached_feature_model(list(layers), model, weights, pooling)
-    features = image_features(feature_model, source.rgb)
+    place = resolve_device(settings.device(device))
+    with device_scope(place):
+        feature_model = cached_feature_model(list(layers), model, weights, pooling, device=place.setting)
+        features = image_features(feature_model, source.rgb)
     strides = {layer.name: layer.stride for layer in conv_layers(model)}
-    tiles = [Tile("image", to_uint8(source.rgb), 0, 0)] if show_input else []
+    tiles = [Panel("image", to_uint8(source.rgb), 0, 0)] if show_input else []
     for column, layer in enumerate(layers, start=len(tiles)):
         maps = features[layer][0]
         mean_map = _heat(_normalised(maps.mean(axis=-1)))
-        tiles.append(Tile(f"{layer} (1/{strides[layer]})", mean_map, 0, column,
+        tiles.append(Panel(f"{layer} (1/{strides[layer]})", mean_map, 0, column,
                           {"mean_activation": float(maps.mean())}))
         gram = gram_array(features[layer])
-        tiles.append(Tile(f"Gram {gram.shape[0]}x{gram.shape[1]}", _heat(_normalised(np.sqrt(np.abs(gram)))), 1,
+        tiles.append(Panel(f"Gram {gram.shape[0]}x{gram.shape[1]}", _heat(_normalised(np.sqrt(np.abs(gram)))), 1,
                           column))
     rows = ["mean activation", "Gram (sqrt, scaled)"]
     for row, layer in enumerate(layers if channels else [], start=2):
@@ -253,5 +261,5 @@ def inspect(image, *, layers: Sequence[str] = settings.STYLE_LAYERS, channels: i
         strongest = np.argsort(maps.mean(axis=(0, 1)))[::-1][:channels]
         rows.append(f"{layer} top {channels}")
         for column, channel in enumerate(strongest):
-            tiles.append(Tile(f"#{channel}", _heat(_normalised(maps[..., channel])), row, column))
+            tiles.append(Panel(f"#{channel}", _heat(_normalised(maps[..., channel])), row, column))
     return Figure("inspect", tiles, rows, tile_side=max(source.width, source.height))

@@ -32,6 +32,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # The project's own painting (examples/make_painting.py), a style image that ships with the package.
 DEMO_PAINTING = Path(__file__).resolve().parents[1] / "data" / "painting.png"
+# NASA's photo of the astronaut Eileen Collins (public domain; neuralstyle/data/SOURCES.md), the demo's content image.
+DEMO_PHOTO = Path(__file__).resolve().parents[1] / "data" / "astronaut.jpg"
 
 # ImageNet channel means in BGR order, 0–255 scale (Caffe's VGG preprocessing).
 IMAGENET_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)

@@ -78,6 +78,17 @@ def compiled_routine():
     return routine if doc and doc[0].replace(" ", "") == KNOWN_SIGNATURE else None
 
 
+def fallback_line() -> str | None:
+    """What a run's header says where this SciPy takes the slow path (None where the
+    fast driver runs): the release, and what the slow path costs."""
+    if compiled_routine() is not None:
+        return None
+    known = ", ".join(".".join(map(str, release)) for release in KNOWN_RELEASES)
+    return (f"optimizer: SciPy {scipy.__version__}'s L-BFGS-B is not one this driver follows ({known}); it runs "
+            f"through scipy.optimize.fmin_l_bfgs_b, which converts the bounds in Python: slower to start at print "
+            f"sizes, and more memory")
+
+
 def _compiled_module():
     """scipy.optimize._lbfgsb, loaded from its file unless SciPy's optimize package is loaded already."""
     name = "scipy.optimize._lbfgsb"

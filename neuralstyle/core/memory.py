@@ -5,15 +5,21 @@ conv and pooling output down to the deepest layer used), times the copies a
 forward and backward pass keeps alive, plus TensorFlow's own footprint and
 the weights, plus what the optimiser keeps per pixel (which tiles do not
 shrink). Where the whole image's pass does not fit in what a run may use, it
-runs in exact tiles (`neuralstyle.core.tiles`) of the largest size that fits. `ACTIVATION_COPIES` and `BASE_BYTES` were calibrated against the
-peak resident memory of real runs (benchmarks/memory.py).
+runs in exact tiles (`neuralstyle.core.tiles`) of the largest size that fits.
+`ACTIVATION_COPIES` and `BASE_BYTES` were calibrated against the peak resident
+memory of real runs (benchmarks/memory.py). What the machine has is the smaller
+of the system's MemAvailable and what the process's cgroups (a container's
+memory limit, v1 or v2) still allow.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
+from . import hardware
+from .hardware import cgroup_folders, read_text
 from .layers import conv_layers, deepest
 from .tiles import halo, largest_window, tile_grid
 
@@ -38,20 +44,68 @@ def activation_values_per_pixel(model: str, layers) -> float:
 
 PIXEL_BYTES = 16  # a decoded input held as uint8 RGBA (4) and as float32 RGB (12)
 
+NO_LIMIT = 2**60  # cgroup v1 writes "no limit" as 2**63 rounded down to a page; anything this large is none
 
-def available_bytes() -> float | None:
-    """Memory the system can still give (MemAvailable), or None where unknown."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
+
+def _number(path: Path) -> int | None:
+    """The integer in a cgroup file; None where it is missing, or says "max" (no limit)."""
+    text = read_text(path)
+    return int(text) if text.lstrip("-").isdigit() else None
+
+
+def _stat(path: Path, key: str) -> int:
+    for line in read_text(path).splitlines():
+        name, _, value = line.partition(" ")
+        if name == key and value.strip().isdigit():
+            return int(value)
+    return 0
+
+
+# Per cgroup version: the limit file, the usage file, and memory.stat's count of
+# page cache not used lately (the kernel takes it back before it refuses memory).
+_CGROUP_MEMORY = {2: ("memory.max", "memory.current", "inactive_file"),
+                  1: ("memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")}
+
+
+def cgroup_memory_room(proc_root: Path | None = None, cgroup_root: Path | None = None) -> float | None:
+    """What this process's cgroups still allow, in bytes: the smallest of limit
+    minus usage (less the inactive page cache) over its memory cgroups and their
+    parents; None where none sets a limit (or there are no cgroups)."""
+    rooms = []
+    for version, folder in cgroup_folders("memory", proc_root, cgroup_root):
+        limit_file, usage_file, cache_key = _CGROUP_MEMORY[version]
+        limit = _number(folder / limit_file)
+        if limit is None or limit >= NO_LIMIT:
+            continue
+        usage = _number(folder / usage_file)
+        if usage is None:
+            continue
+        usage = max(usage - _stat(folder / "memory.stat", cache_key), 0)
+        rooms.append(float(max(limit - usage, 0)))
+    return min(rooms, default=None)
+
+
+def host_available_bytes(proc_root: Path | None = None) -> float | None:
+    """Memory the system can still give (MemAvailable), or None where unknown.
+    `proc_root` defaults to `neuralstyle.core.hardware.PROC_ROOT`."""
+    proc_root = hardware.PROC_ROOT if proc_root is None else Path(proc_root)
+    for line in read_text(proc_root / "meminfo").splitlines():
+        if line.startswith("MemAvailable:"):
+            return float(line.split()[1]) * 1024
     try:
         return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):
         return None
+
+
+def available_bytes(proc_root: Path | None = None, cgroup_root: Path | None = None) -> float | None:
+    """Memory this process can still have, in bytes: the smaller of what the system
+    can give (MemAvailable) and what its cgroups allow (a container's memory limit
+    less its usage); None where neither is known. The roots default to
+    `neuralstyle.core.hardware`'s PROC_ROOT and CGROUP_ROOT (tests point them at a fake tree)."""
+    known = [value for value in (host_available_bytes(proc_root), cgroup_memory_room(proc_root, cgroup_root))
+             if value is not None]
+    return min(known, default=None)
 
 
 def gigabytes(count: float) -> str:

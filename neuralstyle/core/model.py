@@ -90,8 +90,10 @@ class FeatureModel:
             if layer.block != block:
                 x, block = self._pooling(block)(x), layer.block
             given = {} if self.weights is None else self.weights.initializers(layer.name)
+            # Created frozen: torch would otherwise make each weight a leaf needing a gradient, and moving
+            # it onto the run's device would leave a copy whose flag can no longer be turned off.
             x = keras.layers.Conv2D(layer.channels, (3, 3), activation="relu", padding="same", name=layer.name,
-                                    data_format=DATA_FORMAT, **given)(x)
+                                    data_format=DATA_FORMAT, trainable=False, **given)(x)
             outputs[layer.name] = x
             if layer.name == last:
                 break

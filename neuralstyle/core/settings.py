@@ -36,6 +36,8 @@ OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 MODEL = "vgg19"
 WEIGHTS = "auto"
+DEVICE = "auto"  # the first GPU the backend sees, else the CPU
+DEVICES = ("auto", "cpu", "gpu", "gpu:N")  # as a message lists them
 POOLING = "max"
 PRECISION = "auto"  # emulated bfloat16 is slower than float32 (benchmarks/README.md): see neuralstyle.core.hardware
 
@@ -225,6 +227,17 @@ def memory_amount(setting: str, value) -> int | None:
     if not 1e8 <= amount < 1e15:
         _fail(setting, f"⟨name⟩ is {shown(value)}; it must be between 100MB and 1000TB")
     return int(amount)
+
+
+_DEVICE = re.compile(r"^(auto|cpu|gpu)(?::(\d+))?$")
+
+
+def device(value) -> str:
+    """Where a run computes: 'auto', 'cpu' or 'gpu:N' ('gpu' is 'gpu:0'), any case."""
+    match = _DEVICE.match(value.strip().lower()) if isinstance(value, str) else None
+    if not match or (match[2] is not None and match[1] != "gpu"):
+        _fail("device", f"unknown ⟨name⟩ {shown(value)}; choose {', '.join(DEVICES)} (N: the GPU's number, from 0)")
+    return f"gpu:{int(match[2] or 0)}" if match[1] == "gpu" else match[1]
 
 
 def model(value) -> str:

@@ -111,3 +111,20 @@ def forward_step(feature_model, outputs):
         model.stateless_call(trainable, non_trainable, image, training=False)[0], *arguments))
     return lambda image, *arguments: [np.asarray(value) for value in compiled(image, trainable, non_trainable,
                                                                                  *arguments)]
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether `error` is the backend's report that a device ran out of memory
+    (TensorFlow's ResourceExhaustedError, torch's OutOfMemoryError, XLA's
+    RESOURCE_EXHAUSTED, or a MemoryError)."""
+    if isinstance(error, MemoryError):
+        return True
+    if BACKEND == "tensorflow" and isinstance(error, tf.errors.ResourceExhaustedError):
+        return True
+    if BACKEND == "torch":
+        import torch
+
+        if isinstance(error, torch.cuda.OutOfMemoryError):
+            return True
+    text = str(error)
+    return "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower()

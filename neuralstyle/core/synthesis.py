@@ -7,6 +7,7 @@ reads or writes files or prints: progress goes to the `callback`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import settings
-from .backend import keras, resolve_precision
+from .backend import device_scope, keras, resolve_device, resolve_precision
 from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
 from .evaluator import START, Convergence, Evaluator, Progress, minimize_adam, minimize_lbfgs
 from .images import (
@@ -174,16 +175,40 @@ _gram_cache: dict = {}
 _model_cache: dict = {}
 
 
-def cached_feature_model(layers, model: str, weights, pooling: str, precision: str = "float32") -> FeatureModel:
-    """A FeatureModel for these layers, reused across calls in one process."""
+def clear_caches() -> None:
+    """Forget the feature model and the style targets kept for the next call (the
+    next run builds and compiles its own, as a new process would)."""
+    _model_cache.clear()
+    _gram_cache.clear()
+
+
+def cached_feature_model(layers, model: str, weights, pooling: str, precision: str = "float32",
+                         device: str = settings.DEVICE) -> FeatureModel:
+    """A FeatureModel for these layers on `device`, reused across calls in one process
+    (build it inside that device's `device_scope`, as the entry points do)."""
     resolved = weights if isinstance(weights, Weights) or weights is None else resolve_weights(model, weights)
-    precision = resolve_precision(settings.choice("precision", precision, settings.PRECISIONS))[0]
-    key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling, precision)
+    precision = resolve_precision(settings.choice("precision", precision, settings.PRECISIONS), device=device)[0]
+    key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling, precision,
+           device)
     if key not in _model_cache:
-        _model_cache.clear()  # one model at a time: they hold a few hundred MB
-        _gram_cache.clear()
+        clear_caches()  # one model at a time: they hold a few hundred MB
         _model_cache[key] = FeatureModel(layers, model=model, weights=resolved, pooling=pooling, precision=precision)
     return _model_cache[key]
+
+
+def on_device(function):
+    """Run an entry point on the device its ``device`` keyword names ('auto': the first
+    GPU the backend sees, else the CPU; `neuralstyle.core.backend.resolve_device`):
+    the model is built and every pass runs there. The function receives the
+    device as its setting ('cpu', 'gpu:0'), checked."""
+
+    @functools.wraps(function)
+    def run(*args, device: str = settings.DEVICE, **kwargs):
+        resolved = resolve_device(settings.device(device))
+        with device_scope(resolved):
+            return function(*args, device=resolved.setting, **kwargs)
+
+    return run
 
 
 def _render(height: int, width: int, alpha, finish) -> Callable[[np.ndarray], np.ndarray]:
@@ -318,6 +343,7 @@ def upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBImag
     return np.clip(resize(RGBImage(coarse_rgb), width, height).rgb + detail, 0, 255).astype(np.float32)
 
 
+@on_device
 def transfer(
     content,
     style,
@@ -341,6 +367,7 @@ def transfer(
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
     precision: str = settings.PRECISION,
+    device: str = settings.DEVICE,
     max_memory: float | None = None,
     memory: MemoryPlan | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
@@ -413,7 +440,7 @@ def transfer(
                                     [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs],
                                     [content_image, *style_images], precision, optimizer, max_memory)
     phase_reached("model")
-    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
+    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision, device)
 
     def stages():
         previous = previous_content = None
@@ -447,7 +474,7 @@ def transfer(
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
         "style_blend": blend, "size": int(size), "style_scale": float(style_scale), "preserve_color": preserve_color,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),
-        "iterations": "auto" if convergence else iterations_per_scale, "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling,
+        "iterations": "auto" if convergence else iterations_per_scale, "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling, "device": device,
         "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
         "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes], "tiling": _tiling(memory),
     }
@@ -475,6 +502,7 @@ def _tiling(memory: MemoryPlan) -> list[dict]:
             for item in memory.outputs]
 
 
+@on_device
 def transfer_evaluator(
     content,
     style,
@@ -490,6 +518,7 @@ def transfer_evaluator(
     pooling: str = settings.POOLING,
     tile: int | None = None,
     precision: str = "float32",
+    device: str = settings.DEVICE,
 ) -> Evaluator:
     """The loss of a transfer of `content` in `style` at `size` px (both scaled
     to that longest side), as an Evaluator: for measuring results by the loss a
@@ -499,7 +528,7 @@ def transfer_evaluator(
     model = settings.model(model)
     layer_weights = settings.style_layers(style_layers, model)
     content_layer = settings.layers("content_layer", model, [content_layer])[0]
-    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision)
+    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision, device)
     sized_content = resize_max_side(to_rgb(content), size)
     sized_style = resize_max_side(to_rgb(style), size)
     return Evaluator(
@@ -512,6 +541,7 @@ def transfer_evaluator(
     )
 
 
+@on_device
 def reconstruct_content(
     image,
     *,
@@ -527,6 +557,7 @@ def reconstruct_content(
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
     precision: str = settings.PRECISION,
+    device: str = settings.DEVICE,
     max_memory: float | None = None,
     memory: MemoryPlan | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
@@ -546,7 +577,7 @@ def reconstruct_content(
                                     max_memory)
     phase_reached("model")
     feature_model = cached_feature_model([content_layer], model, weights, pooling,
-                                         resolve_precision(precision, "content")[0])
+                                         resolve_precision(precision, "content", device)[0], device)
     phase_reached("targets")
     tile = memory.tile_for(width, height)
     stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
@@ -555,9 +586,11 @@ def reconstruct_content(
     return _run_reconstruction(
         "content", {"content_layer": content_layer}, feature_model, _resumed(stage, resume), source.alpha, {},
         size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
-        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume)
+        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume,
+        device=device)
 
 
+@on_device
 def reconstruct_style(
     image,
     *,
@@ -573,6 +606,7 @@ def reconstruct_style(
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
     precision: str = settings.PRECISION,
+    device: str = settings.DEVICE,
     max_memory: float | None = None,
     memory: MemoryPlan | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
@@ -591,7 +625,7 @@ def reconstruct_style(
                                     precision, optimizer, max_memory)
     phase_reached("model")
     feature_model = cached_feature_model(list(layer_weights), model, weights, pooling,
-                                         resolve_precision(precision, "style")[0])
+                                         resolve_precision(precision, "style", device)[0], device)
     phase_reached("targets")
     stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
                    content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights,
@@ -600,7 +634,8 @@ def reconstruct_style(
     return _run_reconstruction(
         "style", {"style_layers": layer_weights}, feature_model, _resumed(stage, resume), None, layer_weights,
         size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
-        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume)
+        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume,
+        device=device)
 
 
 def _single_budget(iterations) -> dict:
@@ -619,14 +654,15 @@ def _resumed(stage: _Stage, resume: Resume | None) -> _Stage:
 
 def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _Stage, alpha,
                         style_layer_weights: dict, *, size, init, seed, optimizer, learning_rate, tv_weight, model,
-                        pooling, callback, frames_every, memory: MemoryPlan, resume: Resume | None) -> Result:
+                        pooling, callback, frames_every, memory: MemoryPlan, resume: Resume | None,
+                        device: str) -> Result:
     """One single-scale run of content (content weight 1) or style (style weight 1) reconstruction."""
     height, width = stage.init_rgb.shape[:2]
     iterations = stage.iterations + (resume.scale_iterations if resume else 0)
     run_settings = {
         "mode": mode, **layer_settings, "size": int(size), "tv_weight": tv_weight,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),
-        "iterations": "auto" if stage.convergence else iterations, "total_iterations": iterations, "model": model, "pooling": pooling,
+        "iterations": "auto" if stage.convergence else iterations, "total_iterations": iterations, "model": model, "pooling": pooling, "device": device,
         "scales": [[width, height]], "output_size": [width, height], "tiling": _tiling(memory),
     }
     return _run_stages(

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.hardware import cpu_limit
 from ..core.images import decode_image, read_file
 from ..core.settings import SettingError
 from .pipeline import InputImage, Outcome, Plan, execute
@@ -173,7 +174,7 @@ class RayEngine:
         sigterm = signal.getsignal(signal.SIGTERM)  # ray.init sets its own (sys.exit); the caller's guard keeps it
         try:
             if address == "local":
-                ray.init(address="local", num_cpus=workers or os.cpu_count(), **options)  # whatever RAY_ADDRESS says
+                ray.init(address="local", num_cpus=workers or cpu_limit(), **options)  # whatever RAY_ADDRESS says
             else:
                 ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as error:

@@ -39,7 +39,17 @@ from ..core import settings
 from ..core.images import decode_image, encode_image, fit_size, output_format, read_file
 from ..core.interrupts import current_guard, phase_reached, writing
 from ..core.layers import conv_layers, minimum_size
-from ..core.memory import MemoryPlan, check_fits_in_memory, default_budget, gigabytes, plan_memory
+from ..core.memory import (
+    BASE_BYTES,
+    MEMORY_MARGIN,
+    PIXEL_BYTES,
+    MemoryPlan,
+    check_fits_in_memory,
+    default_budget,
+    gigabytes,
+    optimizer_bytes,
+    plan_memory,
+)
 from ..core.settings import SettingError
 from ..core.weights import Weights, resolve_weights
 from . import checkpoints, preload, roles
@@ -63,6 +73,18 @@ class InputImage:
         return {"path": str(self.path.resolve()), "sha256": self.sha256, "size": list(self.image.size)}
 
 
+@dataclass(frozen=True)
+class PlannedPasses:
+    """What a run's memory plan is made of: the layers used, the optimised sizes
+    (width, height), the style images' passes (layers, width, height) and the
+    input images' pixels."""
+
+    layers: tuple[str, ...]
+    sizes: tuple[tuple[int, int], ...]
+    styles: tuple[tuple, ...]
+    input_pixels: int
+
+
 @dataclass
 class Plan:
     """A checked spec with its inputs read and its weights found; `execute` runs it."""
@@ -75,6 +97,7 @@ class Plan:
     memory: MemoryPlan | None = None  # how each size is evaluated (whole or in tiles); None for figures
     sizes: list[tuple[int, int]] = field(default_factory=list)  # (width, height) of each scale
     resume: checkpoints.State | None = None  # where an interrupted run stood, to continue it
+    passes: PlannedPasses | None = None  # what the memory plan was made of, to plan again for a GPU
 
     def memory_line(self) -> str:
         return self.memory.describe() if self.memory else f"about {gigabytes(self.memory_bytes)} of memory"
@@ -253,19 +276,17 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
         for style in inputs["style"]:
             style_passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))
     pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
-    try:
-        if spec.is_figure:  # many small runs: never tiled
-            memory = None
+    passes = PlannedPasses(tuple(layer_names), tuple(sizes), tuple(style_passes), pixels)
+    if spec.is_figure:  # many small runs: never tiled
+        memory = None
+        try:
             need = check_fits_in_memory(spec.model, [(layer_names, *size) for size in sizes] + style_passes, pixels,
                                         spec.precision)
-        else:
-            memory = plan_memory(spec.model, layer_names, sizes, style_passes, input_pixels=pixels,
-                                 precision=spec.precision, optimizer=spec.optimizer,
-                                 budget=spec.max_memory or default_budget())
-            need = memory.need
-    except MemoryError as error:
-        raise SettingError("size", f"{error}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer" else "")
-                           + ("" if spec.is_figure else " or raise ⟨max_memory⟩")) from None
+        except MemoryError as error:
+            raise SettingError("size", f"{error}; lower ⟨size⟩") from None
+    else:
+        memory = plan_run_memory(spec, passes, spec.max_memory or default_budget())
+        need = memory.need
     if preload_backend:  # the settings, images and memory passed their checks: TensorFlow loads meanwhile
         preload.start()
     phase_reached("weights")
@@ -274,7 +295,34 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
     # Without fetching, weights that a run would fetch first are left for it (None).
     weights = None if not fetch_weights and needs_fetch(spec.model, spec.weights) else \
         resolve_weights(spec.model, spec.weights, download=fetch_weights)
-    return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes), memory, sizes)
+    return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes), memory, sizes, passes=passes)
+
+
+def plan_run_memory(spec: RunSpec, passes: PlannedPasses, budget: float | None, where: str = "") -> MemoryPlan:
+    """How each size of a single run is evaluated within `budget` bytes (whole or in
+    exact tiles); what cannot fit is refused in one line (SettingError)."""
+    try:
+        return plan_memory(spec.model, list(passes.layers), list(passes.sizes), list(passes.styles),
+                           input_pixels=passes.input_pixels, precision=spec.precision, optimizer=spec.optimizer,
+                           budget=budget)
+    except MemoryError as error:
+        raise SettingError("size", f"{error}{where}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer"
+                                                                       else "") + " or raise ⟨max_memory⟩") from None
+
+
+def plan_for_device(plan: Plan, device) -> Plan:
+    """`plan` with its memory planned for a GPU's free memory (`device`, a
+    `neuralstyle.core.backend.Device`), which only the loaded backend can tell;
+    unchanged on the CPU, for figures, where the GPU's memory is unknown, or where
+    ⟨max_memory⟩ gave the budget. The host keeps the process itself (BASE_BYTES)."""
+    if device.kind != "gpu" or device.free is None or plan.memory is None or plan.spec.max_memory is not None:
+        return plan
+    # The VGG passes run on the GPU; the process, the inputs and the optimiser's arrays stay on the host.
+    passes = plan.passes
+    host = BASE_BYTES + passes.input_pixels * PIXEL_BYTES + max(
+        optimizer_bytes(plan.spec.optimizer, width * height) for width, height in passes.sizes)
+    memory = plan_run_memory(plan.spec, passes, host + device.free * (1 - MEMORY_MARGIN), f" on {device.describe()}")
+    return replace(plan, memory=memory, memory_bytes=memory.need)
 
 
 def _describe(spec: RunSpec, inputs: dict, sizes) -> str:
@@ -305,21 +353,23 @@ def _tile_count(spec: RunSpec) -> int:
 # --- execute -----------------------------------------------------------------------
 
 
-def device_lines() -> tuple[str, list[str]]:
-    """The device the run takes, and the lines that say it (a faster backend where there is one)."""
+def device_lines(setting: str = "auto"):
+    """The device a run with ``device=setting`` takes (a `neuralstyle.core.backend.Device`),
+    and the lines that say it (a faster backend where there is one). Keras and its
+    backend load here; a GPU that is not there is refused (DeviceError, one line)."""
     preload.load()
-    from ..core.backend import describe_device, faster_backend_tip
+    from ..core.backend import faster_backend_tip, resolve_device
 
-    device = describe_device()
-    tip = faster_backend_tip()
-    return device, [f"device: {device}", *([tip] if tip else [])]
+    device = resolve_device(setting)
+    tip = faster_backend_tip() if device.kind == "cpu" else None
+    return device, [f"device: {device.describe()}", *([tip] if tip else [])]
 
 
-def precision_line(precision: str, mode: str) -> str:
-    """The line that says what a run of `mode` computes in (for 'auto', why)."""
+def precision_line(precision: str, mode: str, device: str = "auto") -> str:
+    """The line that says what a run of `mode` on `device` computes in (for 'auto', why)."""
     from ..core.backend import resolve_precision
 
-    resolved, why = resolve_precision(precision, mode)
+    resolved, why = resolve_precision(precision, mode, device)
     return f"precision: {resolved}" + (f" (auto: {why})" if why else "")
 
 
@@ -350,14 +400,24 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
             + f"; the {spec.optimizer} optimiser starts its history afresh there")
     say(f"weights: {plan.weights.describe()}")
     phase_reached("imports")
-    device, lines = device_lines()  # Keras and its backend load here, after every check passed
+    device, lines = device_lines(spec.device)  # Keras and its backend load here, after every check passed
     for line in lines:
         say(line)
-    say(precision_line(spec.precision, spec.mode))
+    on_gpu = plan_for_device(plan, device)
+    if on_gpu is not plan:
+        plan = on_gpu
+        say(f"memory on {device.describe()}: {plan.memory_line()}")
+    say(precision_line(spec.precision, spec.mode, device.setting))
+    if spec.optimizer == "lbfgs" or spec.is_figure:
+        from ..core.lbfgsb import fallback_line
+
+        slow = fallback_line()
+        if slow:
+            say(slow)
     started = time.time()
     if spec.is_figure:
-        return _execute_figure(plan, device, started, on_progress, should_stop)
-    return _execute_single(plan, device, started, on_progress, should_stop, keep_checkpoints)
+        return _execute_figure(plan, device.describe(), started, on_progress, should_stop)
+    return _execute_single(plan, device.describe(), started, on_progress, should_stop, keep_checkpoints)
 
 
 def _synthesis_call(plan: Plan):
@@ -513,7 +573,7 @@ def _execute_figure(plan: Plan, device: str, started: float, on_progress, should
             raise FigureStopped(label)
 
     common = dict(size=spec.size, iterations=iterations, seed=spec.seed, model=spec.model, weights=plan.weights,
-                  pooling=spec.pooling, frames_every=spec.save_every if spec.gif else None, callback=callback)
+                  device=spec.device, pooling=spec.pooling, frames_every=spec.save_every if spec.gif else None, callback=callback)
     if spec.mode == "reconstructions":
         figure = experiments.reconstructions(content, styles[0], **common)
     elif spec.mode == "tradeoff":

@@ -108,6 +108,8 @@ class RunSpec:
     precision: str = _setting(
         settings.PRECISION, "auto (bfloat16 where the CPU or GPU has it natively, else float32), float32, or "
         "bfloat16/float16 (mixed precision).", _SINGLE, group=MODEL, choices=settings.PRECISIONS)
+    device: str = _setting(settings.DEVICE, "Where to compute: auto (the first GPU the backend sees, else the CPU), "
+                                            "cpu, or gpu[:N] (the Nth GPU, from 0).", group=MODEL, form=TEXT)
     frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _SINGLE,
                                    group=OUTPUT, form=PATH)
     save_every: int | None = _setting(None, {None: "A progress frame every N iterations.",
@@ -329,6 +331,7 @@ def _checked(spec: RunSpec) -> dict:
     values["optimizer"] = settings.choice("optimizer", spec.optimizer, settings.OPTIMIZERS)
     values["learning_rate"] = settings.positive("learning_rate", spec.learning_rate)
     values["pooling"] = settings.choice("pooling", spec.pooling, settings.POOLINGS)
+    values["device"] = settings.device(spec.device)
     values["precision"] = settings.choice("precision", spec.precision, settings.PRECISIONS)
     weights = spec.weights
     if not isinstance(weights, (str, Path)) or not str(weights):

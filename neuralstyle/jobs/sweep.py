@@ -101,7 +101,10 @@ def read_grid_file(path: Path) -> dict:
         raise SettingError("grid", f"cannot read ⟨name⟩ {path} ({getattr(error, 'strerror', None) or error})") from None
     try:
         if suffix == ".toml":
-            import tomllib
+            try:
+                import tomllib
+            except ImportError:  # Python 3.10: tomli, the same parser before it joined the standard library
+                import tomli as tomllib
 
             data = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):

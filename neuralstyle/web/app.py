@@ -150,6 +150,9 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                 preserve_color = gr.Radio(list(settings.COLOR_MODES), value=default_of("preserve_color"),
                                           label="Preserve colour", elem_id="preserve-color")
                 pooling = gr.Radio(list(settings.POOLINGS), value=default_of("pooling"), label="Pooling", elem_id="pooling")
+                device = gr.Dropdown(["auto", "cpu", "gpu:0", "gpu:1"], value=default_of("device"), label="Device",
+                                     allow_custom_value=True, elem_id="device",
+                                     info="auto: the first GPU the backend sees, else the CPU")
 
         gr.Markdown("### This session's runs")
         gallery = gr.Gallery(label="Runs, newest first", columns=5, height="auto", elem_id="gallery",
@@ -176,13 +179,13 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
 
         mode.input(on_mode, mode, [tv_weight, content_layer, init])
 
-        settings_inputs = {mode, model, pooling, init, preserve_color, size, iterations, every, seed, content_weight,
+        settings_inputs = {mode, model, pooling, device, init, preserve_color, size, iterations, every, seed, content_weight,
                            style_weight, tv_weight, content_layer, *(widget for pair in pickers.values() for widget in pair),
                            token, history, *layer_boxes.values(), *layer_weights.values()}
         outputs = [live, result_image, curve, status, image_file, gif_file, record_file, gallery, runs_table, history]
 
         # The widgets that set RunSpec fields, by field name: the spec is built from these.
-        widgets = dict(mode=mode, model=model, pooling=pooling, init=init, preserve_color=preserve_color, size=size,
+        widgets = dict(mode=mode, model=model, pooling=pooling, device=device, init=init, preserve_color=preserve_color, size=size,
                        iterations=iterations, save_every=every, seed=seed, content_weight=content_weight,
                        style_weight=style_weight, tv_weight=tv_weight, content_layer=content_layer)
         named = dict(**{f"{role}_{part}": widget for role, pair in pickers.items()

@@ -33,23 +33,12 @@ LABELS = {"save_every": "frame interval", "tv_weight": "TV weight"}  # widget na
 
 
 def demo_images() -> dict[str, Path]:
-    """The bundled demo images that exist here: scikit-image's astronaut photo
-    (in its wheel) and the project's own painting (neuralstyle/data/painting.png, in the
-    source checkout)."""
-    found = {}
-    try:
-        import skimage.data
+    """The demo images that ship with the package (neuralstyle/data, SOURCES.md
+    there): NASA's astronaut photo and the project's own painting."""
+    from ..core.images import DEMO_PAINTING, DEMO_PHOTO
 
-        astronaut = Path(skimage.data.__file__).with_name("astronaut.png")
-        if astronaut.is_file():
-            found["Astronaut (scikit-image)"] = astronaut
-    except ImportError:
-        pass
-    from ..core.images import DEMO_PAINTING
-
-    if DEMO_PAINTING.is_file():
-        found["Painting (the project's own)"] = DEMO_PAINTING
-    return found
+    found = {"Astronaut (NASA)": DEMO_PHOTO, "Painting (the project's own)": DEMO_PAINTING}
+    return {label: path for label, path in found.items() if path.is_file()}
 
 
 # --- uploads -------------------------------------------------------------------
