@@ -16,11 +16,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
+from processes import default_signals
 from sample_images import SAMPLES
 
 gradio = pytest.importorskip("gradio", exc_type=ImportError)
@@ -28,6 +31,7 @@ gradio = pytest.importorskip("gradio", exc_type=ImportError)
 from neuralstyle.web import runs as web_runs  # noqa: E402
 from neuralstyle.core import images as image_io  # noqa: E402
 from neuralstyle.core.images import ImageError  # noqa: E402
+from neuralstyle.jobs import roles  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
@@ -92,6 +96,90 @@ def test_demo_images_are_the_astronaut_and_the_projects_painting():
     demos = web_runs.demo_images()
     assert {path.name for path in demos.values()} == {"astronaut.jpg", "painting.png"}
     assert not any("shared" in path.parts for path in demos.values())
+
+
+# --- a style mask: the Run event in this process (no browser) ---------------------------
+
+
+@pytest.fixture
+def masked_app(tmp_path):
+    """The app with its style-mask upload, its Run event, its components by elem_id, and an upload folder for files the
+    test puts where Gradio puts uploads."""
+    assert roles.STYLE_MASK.in_app  # the role table offers the style mask in the app
+    from neuralstyle.web import app as web_app
+
+    blocks = web_app.build(tmp_path / "runs")
+    components = {block.elem_id: block for block in blocks.blocks.values() if getattr(block, "elem_id", None)}
+    uploads = Path(gradio.utils.get_upload_folder()) / f"test-{uuid.uuid4().hex}"
+    uploads.mkdir(parents=True)
+    try:
+        yield blocks, components, uploads
+    finally:
+        shutil.rmtree(uploads, ignore_errors=True)
+
+
+def _mask(uploads: Path, name: str, white_columns: slice, size=(64, 48)) -> Path:
+    array = np.zeros(size[::-1], np.uint8)
+    array[:, white_columns] = 255
+    Image.fromarray(array).save(uploads / name)
+    return uploads / name
+
+
+def _run_values(blocks, components, uploads: Path, mask: Path, iterations: int) -> dict:
+    """The Run event's inputs: the page's defaults, the photo and `mask` uploaded, 64 px."""
+    shutil.copy(PHOTO, uploads / "photo.png")
+    values = {component: component.value for component in blocks.neuralstyle_inputs}
+    values.update({components["content-file"]: str(uploads / "photo.png"), components["style_mask-file"]: str(mask),
+                   components["size"]: 64, components["iterations"]: iterations, components["every"]: 5})
+    return values
+
+
+def test_a_style_mask_paints_its_region_only_and_is_copied_into_the_run(masked_app):
+    from neuralstyle.core.experiments import psnr
+    from neuralstyle.core.images import resize_max_side, to_rgb, to_uint8
+
+    blocks, components, uploads = masked_app
+    assert blocks.neuralstyle_fields["style_masks"].startswith("an optional upload")
+    mask = _mask(uploads, "left half.png", slice(0, 32))
+    state = blocks.neuralstyle_state
+    kept, preview, line = state.on_mask(str(mask), str(uploads / "photo.png"), None, roles.STYLE_MASK)
+    assert kept == str(mask) and "covering 50% of the picture" in line  # no photo uploaded yet: the mask alone
+
+    values = _run_values(blocks, components, uploads, mask, iterations=20)
+    kept, preview, line = state.on_mask(str(mask), str(uploads / "photo.png"), None, roles.STYLE_MASK)
+    assert "left half.png: 64x48 px, covering 50% of the photo" in line and preview.size == (512, 384)
+    tint = np.asarray(preview, np.float32)
+    assert tint[:, :250, 2].mean() > tint[:, 262:, 2].mean() + 40  # the region shows blue over the photo
+
+    *_, last = blocks.neuralstyle_run(values)
+    record = json.loads(Path(last[components["record-file"]]).read_text())
+    folder = Path(record["output"]["path"]).parent
+    copied = folder / "style_mask-left_half.png"
+    assert record["arguments"]["style_masks"] == [str(copied)]  # the RunSpec held the copy in the run's folder
+    assert copied.read_bytes() == mask.read_bytes()
+    assert record["inputs"]["style_mask"][0]["sha256"] == hashlib.sha256(mask.read_bytes()).hexdigest()
+    assert record["iterations"] == 20 and "Done" in last[components["status"]]
+    photo = to_uint8(resize_max_side(to_rgb(Image.open(PHOTO)), 64).rgb)
+    with Image.open(record["output"]["path"]) as result:
+        image = np.asarray(result.convert("RGB"))
+    painted, kept_photo = image[:, :28], image[:, 36:]
+    assert psnr(kept_photo, photo[:, 36:]) > psnr(painted, photo[:, :28]) + 5  # outside the mask: the photo
+
+
+@pytest.mark.parametrize("name, white, size, words", [
+    ("black.png", slice(0, 0), (64, 48), "style mask 1 is all black: it covers nothing"),
+    ("square.png", slice(0, 20), (48, 48), "style mask 1 is 48x48 px and its image 1024x768: another aspect ratio"),
+])
+def test_an_unusable_style_mask_is_refused_in_the_page_in_one_line(masked_app, name, white, size, words):
+    blocks, components, uploads = masked_app
+    mask = _mask(uploads, name, white, size)
+    values = _run_values(blocks, components, uploads, mask, iterations=2)
+    _, _, line = blocks.neuralstyle_state.on_mask(str(mask), str(uploads / "photo.png"), None, roles.STYLE_MASK)
+    assert f"A run would refuse it:** {words}" in line  # said as soon as it is uploaded
+    with pytest.raises(gradio.Error) as refused:
+        list(blocks.neuralstyle_run(values))
+    assert words in refused.value.message and "\n" not in refused.value.message
+    assert not any((blocks.neuralstyle_state.output_dir).iterdir()), "a refused run leaves no folder"
 
 
 # --- in the browser -----------------------------------------------------------------
@@ -359,6 +447,35 @@ def test_the_page_opens_on_the_demo_images_and_runs_them(browser, server):
     assert screenshot.stat().st_size > 10_000
 
 
+def test_a_style_mask_shows_its_region_over_the_photo_paints_there_and_a_black_one_is_refused(
+        browser, server, tmp_path):
+    page = Page(browser, server["url"])
+    page.upload("content-file", PHOTO)
+    page.wait_for(lambda: "photo.png: 1024x768 px" in page.text("content-info"), 30, "the content preview")
+    left = _mask(tmp_path, "left.png", slice(0, 32))
+    page.upload("style_mask-file", left)
+    page.wait_for(lambda: "left.png: 64x48 px, covering 50% of the photo" in page.text("style_mask-info"), 30,
+                  "the mask's line")
+    assert page.image_source("style_mask-preview"), "the region is shown over the photo"
+    page.set_number("size", 64)
+    page.set_number("iterations", 5)
+    page.set_number("every", 5)
+    _, record_link = page.run()
+    with urllib.request.urlopen(record_link, timeout=30) as response:
+        record = json.loads(response.read())
+    assert Path(record["arguments"]["style_masks"][0]).name == "style_mask-left.png"
+    assert record["inputs"]["style_mask"][0]["sha256"] == _sha256(left)
+
+    page.click("#style_mask-file button[aria-label='Clear']")
+    page.upload("style_mask-file", _mask(tmp_path, "black.png", slice(0, 0)))
+    page.wait_for(lambda: "A run would refuse it: style mask 1 is all black" in page.text("style_mask-info"), 30,
+                  "the warning under the mask")
+    page.click("#run")
+    toast = lambda: next((text for text in (element.text for element in browser.find_elements(  # noqa: E731
+        page.by.CSS_SELECTOR, ".toast-body")) if "all black" in text), None)
+    assert "style mask 1 is all black: it covers nothing" in page.wait_for(toast, 60, "the refusal")
+
+
 def _save_screenshot(driver, target: Path) -> None:
     """The page after a run, 1280x900, as a small palette PNG."""
     driver.execute_script("window.scrollTo(0, 0)")
@@ -413,3 +530,30 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
     assert record["iterations"] == 400 and record["resumed_at"] == stopped_at and record["stopped"] is None
     assert [entry["iteration"] for entry in record["history"]] == list(range(401))
     assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 2  # the same run, finished
+
+
+@pytest.mark.parametrize("signal_number, code", [(2, 130), (15, 143)])
+def test_the_app_stops_serving_on_ctrl_c_and_sigterm(tmp_path, signal_number, code):
+    import signal
+
+    port = _free_port()
+    log = tmp_path / "app.log"
+    with open(log, "w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "neuralstyle", "app", "--port", str(port), "--output-dir", str(tmp_path / "out")],
+            stdout=sink, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+            preexec_fn=default_signals)  # as a terminal starts it
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None and "neuralstyle app: http" not in log.read_text():
+            time.sleep(0.2)
+        assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).status == 200
+        process.send_signal(signal_number)
+        assert process.wait(timeout=30) == code
+        with pytest.raises(OSError):  # nothing serves there any more
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5)
+        assert f"neuralstyle: app stopped ({signal.Signals(signal_number).name})" in log.read_text()
+        assert "Traceback" not in log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()

@@ -14,6 +14,7 @@ import time
 import pytest
 from PIL import Image
 
+from processes import default_signals
 from sample_images import SAMPLES
 
 PHOTO = SAMPLES / "photo.png"
@@ -233,7 +234,7 @@ def _run_until(args: list, marker: str, signal_number: int, timeout: float = 120
         text=True,
         # A shell starts background jobs with SIGINT ignored, and children inherit
         # that; this test is about a terminal user's Ctrl-C, so give the run the default.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_signals,
     )
     lines: list[str] = []
     seen = threading.Event()
@@ -386,3 +387,12 @@ def test_weights_lists_what_this_machine_has():
     result = neuralstyle("weights")
     assert result.returncode == 0
     assert "VGG19 imagenet-q8" in result.stdout and "--weights auto uses for VGG19" in result.stdout
+
+
+@pytest.mark.parametrize("command", [["transfer"], ["content"], ["figure", "tradeoff"], ["rerun"], ["inspect"]])
+def test_a_bare_command_prints_its_help_and_h_is_help_everywhere(command):
+    bare = neuralstyle(*command)
+    assert bare.returncode == 2 and "Usage: neuralstyle " + " ".join(command) in bare.stdout + bare.stderr
+    assert "error" not in bare.stderr  # its help, not "Missing argument"
+    short = neuralstyle(*command, "-h")
+    assert short.returncode == 0 and "Usage: neuralstyle " + " ".join(command) in short.stdout

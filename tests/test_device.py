@@ -9,13 +9,13 @@ import sys
 import types
 
 import pytest
-import typer.main
 
-from neuralstyle.cli.main import root, run_command
+from neuralstyle.cli.main import run_command
 from neuralstyle.core import settings
 from neuralstyle.core.settings import SettingError
 from neuralstyle.jobs import pipeline
 from neuralstyle.jobs.spec import RunSpec
+from commands import command_parameters
 from sample_images import SAMPLES, sample_rgb
 
 PHOTO = SAMPLES / "photo.png"
@@ -24,22 +24,8 @@ COMPUTING = ["transfer", "content", "style", "inspect", "figure reconstructions"
              "figure styles"]
 
 
-def _commands() -> dict[str, set[str]]:
-    found = {}
-
-    def walk(command, prefix=""):
-        if hasattr(command, "commands"):
-            for name, sub in command.commands.items():
-                walk(sub, f"{prefix}{name} ")
-        else:
-            found[prefix.strip()] = {parameter.name for parameter in command.params}
-
-    walk(typer.main.get_command(root))
-    return found
-
-
 def test_every_command_that_computes_takes_a_device():
-    commands = _commands()
+    commands = command_parameters()
     assert [name for name in COMPUTING if "device" not in commands[name]] == []
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from processes import default_signals
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "records_v1"
 CONTENT, STYLE = FIXTURES / "content.png", FIXTURES / "style.png"
 TINY = ["--size", "32", "--iterations", "6"]
@@ -30,7 +32,7 @@ def start(args: list, env: dict | None = None) -> subprocess.Popen:
         [sys.executable, "-m", "neuralstyle", *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env={**os.environ, **(env or {})},
         # A background job of a script starts with SIGINT ignored; a user's run has the default.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_signals,
     )
 
 

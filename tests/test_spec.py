@@ -17,6 +17,8 @@ from neuralstyle.jobs.records import read_record
 from neuralstyle.core.settings import SettingError
 from neuralstyle.jobs.spec import RunSpec, applies_to
 
+from commands import command_parameters
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -157,31 +159,12 @@ def test_every_committed_docs_record_loads_into_a_spec_through_the_migration(pat
     assert RunSpec.from_record(loaded.to_record(), record_version=2) == loaded
 
 
-def _cli_parameters() -> dict[str, set[str]]:
-    """Every CLI command's parameter names, read from Typer's own command tree."""
-    import typer.main
-
-    from neuralstyle.cli.main import root
-
-    found: dict[str, set[str]] = {}
-
-    def walk(command, prefix=""):
-        if hasattr(command, "commands"):  # a group
-            for name, sub in command.commands.items():
-                walk(sub, f"{prefix}{name} ")
-        else:
-            found[prefix.strip()] = {parameter.name for parameter in command.params}
-
-    walk(typer.main.get_command(root))
-    return found
-
-
 def test_every_runspec_field_is_exposed_by_the_cli_or_the_app_or_said_not_to_be():
     pytest.importorskip("gradio", exc_type=ImportError)
     from neuralstyle.web import app as web_app
     from neuralstyle.cli.options import NOT_OPTIONS
 
-    commands = _cli_parameters()
+    commands = command_parameters()
     run_commands = ["transfer", "content", "style", "figure reconstructions", "figure tradeoff", "figure styles"]
     cli_fields = set().union(*(commands[name] for name in run_commands)) & {f.name for f in dataclasses.fields(RunSpec)}
     blocks = web_app.build(Path(web_app.tempfile.mkdtemp()))

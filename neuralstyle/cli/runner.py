@@ -144,4 +144,4 @@ def register_run_command(typer_app: typer.Typer, mode: str, summary: str, parame
     command.__annotations__ = {name: annotation for name, annotation, _ in parameters}
     command.__name__ = command.__qualname__ = f"{mode}_command"
     command.__doc__ = summary
-    typer_app.command(mode)(one_line_errors(command))
+    typer_app.command(mode, no_args_is_help=True)(one_line_errors(command))

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..core.interrupts import current_guard
 from ..core.settings import SettingError
 from ..jobs import checkpoints, pipeline
 from ..jobs.records import read_record
@@ -16,6 +17,7 @@ from ..jobs.spec import RunSpec
 from .options import COMMON, REQUIRED, DryRun, Output, Overwrite, Quiet, fail, one_line_errors, run_parameters
 from .runner import register_run_command, run_specs
 from .sweep import run_batch
+from .terminal import console
 
 Ray = Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", rich_help_panel="Cluster", help="With a folder: run its images as Ray tasks, "
                                               "as `neuralstyle sweep --ray` does.")]
@@ -102,6 +104,10 @@ def app_command(
     from ..web.app import launch
 
     launch(host=host, port=port, output_dir=output_dir, on_start=lambda line: print(line, flush=True))
+    guard = current_guard()
+    if guard is not None and guard.received is not None:
+        console.print(f"neuralstyle: app stopped ({guard.signal_name})", markup=False)
+        raise typer.Exit(guard.exit_code)
 
 
 def register(root: typer.Typer) -> None:
@@ -117,6 +123,6 @@ def register(root: typer.Typer) -> None:
                  [("content", _image("Image to reconstruct."), REQUIRED)])
     _run_command(root, "style", "Synthesise a style image's texture from noise, matching Gram matrices.",
                  [("styles", _image("Style image to synthesise a texture from."), REQUIRED)])
-    root.command()(rerun)
-    root.command()(resume)
+    root.command(no_args_is_help=True)(rerun)
+    root.command(no_args_is_help=True)(resume)
     root.command("app")(app_command)

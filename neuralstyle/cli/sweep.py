@@ -31,6 +31,8 @@ from ..core.weights import WeightsError
 from ..jobs import cluster, contact_sheet, gallery, pipeline
 from ..jobs.spec import help_for
 from ..jobs.sweep import (
+    ONE_FOR_ALL,
+    STYLE_MASKS,
     SUMMARY_FILES,
     SWEEPABLE,
     Cell,
@@ -83,6 +85,13 @@ def _parameters() -> list[tuple]:
         ("style", Annotated[Optional[list[Path]], typer.Option(
             "--style", "-s", help="Style image, repeatable: one column each.", rich_help_panel=PANELS["style_weight"],
             show_default=False)], None),
+        ("style_mask", Annotated[Optional[list[Path]], spec_option(
+            STYLE_MASKS, option_name(STYLE_MASKS),
+            help="A greyscale mask per --style, repeated in their order, the content image's shape: a cell with that "
+                 "style paints only the white part (grey in part); the rest keeps the content.")], None),
+        *((setting, Annotated[Optional[Path], spec_option(
+            setting, option_name(setting), help=f"{help_for(setting)} One for every cell (not swept).")], None)
+          for setting in ONE_FOR_ALL),
         ("grid", Annotated[Optional[Path], typer.Option(
             help="A TOML (or YAML) file with content, style, columns and settings (a list sweeps); options given "
                  "here replace its entries.", rich_help_panel="Output")], None),
@@ -101,12 +110,23 @@ def sweep_command(**values):
     Each cell is an ordinary run with its own image and record in the folder -o,
     named by its content, style and the settings that vary. The folder also gets
     a contact sheet (contact_sheet.png), index.html and sweep.json. Running the
-    same sweep again skips the cells already done."""
+    same sweep again skips the cells already done.
+
+    With a --style-mask per --style, each cell paints only its style's mask
+    and keeps the content elsewhere."""
     grid_file = read_grid_file(values["grid"]) if values["grid"] is not None else {}
     contents = values["contents"] or grid_file.get("content") or []
     styles = values["style"] or grid_file.get("style") or []
     if not styles:
         raise SettingError("style", "a sweep needs at least one ⟨style⟩ image")
+    masks = values["style_mask"]
+    if not masks and grid_file.get("style_mask"):
+        if values["style"]:  # the file's masks are aligned with the file's styles, which --style replaced
+            raise SettingError(STYLE_MASKS, "the grid file's style_mask list goes with its style list, which --style "
+                                            "replaces; give a ⟨name⟩ per --style too")
+        masks = grid_file["style_mask"]
+    fixed = {setting: values[setting] or grid_file.get(setting) for setting in ONE_FOR_ALL
+             if (values[setting] or grid_file.get(setting)) is not None}
     lists = {setting: grid_file[setting] for setting in SWEEPABLE if setting in grid_file}
     lists.update({setting: split_values(setting, values[setting]) for setting in SWEEPABLE
                   if values[setting] is not None})
@@ -114,8 +134,8 @@ def sweep_command(**values):
     if output.exists() and not output.is_dir():
         raise SettingError("output", f"⟨name⟩ {output} is a file; a sweep writes into a folder")
     _check_engine(values["ray"], values["workers"], values["cpus_per_cell"])
-    grid = make_grid(contents, styles, lists, output, columns=values["columns"] or grid_file.get("columns"),
-                     overwrite=values["overwrite"])
+    grid = make_grid(contents, styles, lists, output, fixed=fixed, style_masks=masks,
+                     columns=values["columns"] or grid_file.get("columns"), overwrite=values["overwrite"])
     output.mkdir(parents=True, exist_ok=True)
     run_cells(list(grid.cells), values, resume=True, grid=grid)
 
@@ -313,7 +333,8 @@ def _write_summary(grid: Grid, status: dict) -> None:
     contact_sheet.draw(layout, images, notes).save(sheet, "PNG")
     varying = [setting for setting, _ in grid.axes]
     shared = {key: value for key, value in grid.cells[0].spec.to_record().items()
-              if key not in (*varying, "content", "styles", "output", "record", "overwrite", "schema")}
+              if key not in (*varying, "content", "styles", STYLE_MASKS, "output", "record", "overwrite",
+                             "schema")}
     title = f"neuralstyle sweep: {len(grid.cells)} cells"
     page = gallery.page(title, list(dict.fromkeys(("content", "styles", *varying))), entries, shared)
     summary = {"cells": [{key: value for key, value in entry.items() if key != "arguments"} for entry in entries],

@@ -37,6 +37,17 @@ class DeviceMemoryError(MemoryError):
 
 
 @dataclass(frozen=True)
+class StyleRegion:
+    """One region of a guided transfer (`neuralstyle.core.guides`): its guide on
+    each style layer's grid (float32 ``(h, w)``), the target Gram matrix of each
+    layer (``(C, C)``), and its weight in the style loss."""
+
+    guides: dict
+    grams: dict
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class LossParts:
     """The weighted parts of the loss at one point (total = content + style + tv)."""
 
@@ -71,6 +82,11 @@ def _content_target(layer: str, target, shape: tuple):
     return target
 
 
+def _guided(*tensors, guide=None):
+    """`tensors` (features ``(1, h, w, C)``) weighed per position by `guide` ``(1, h, w, 1)``, where there is one."""
+    return tensors if guide is None else tuple(tensor * guide for tensor in tensors)
+
+
 class Evaluator:
     """Loss and gradient of one image of fixed size against fixed targets.
 
@@ -79,7 +95,10 @@ class Evaluator:
     evaluation (a run that starts at its content image needs no pass of its own
     for them; not with `tile`). `style_targets` maps a layer to its target Gram
     matrix ``(C, C)``; `style_layer_weights` maps each style layer to its
-    relative weight (they are normalised to sum to 1). With `tile` (px, a
+    relative weight (they are normalised to sum to 1). `style_regions` are
+    guided terms (`StyleRegion`) beside or instead of `style_targets`;
+    `content_guides` maps a content layer to a guide ``(h, w)`` whose square
+    weighs the content loss per position (a content mask). With `tile` (px, a
     multiple of 16) the step runs tile by tile (`neuralstyle.core.tiles`): the same
     loss and gradient in the memory of one tile. Points are flattened Caffe
     tensors of ``height * width * 3`` float64 values (BGR, mean-subtracted,
@@ -94,6 +113,8 @@ class Evaluator:
         *,
         content_targets: dict | None = None,
         style_targets: dict | None = None,
+        style_regions=(),
+        content_guides: dict | None = None,
         content_weight: float = 1.0,
         style_weight: float = 1.0,
         style_layer_weights: dict | None = None,
@@ -105,14 +126,24 @@ class Evaluator:
         self.feature_model = feature_model
         content_targets = content_targets or {}
         style_targets = style_targets or {}
-        style_layer_weights = style_layer_weights or {layer: 1.0 for layer in style_targets}
-        layer_weight_sum = sum(style_layer_weights[layer] for layer in style_targets) or 1.0
+        style_regions = list(style_regions)
+        style_layer_weights = style_layer_weights or {
+            layer: 1.0 for layer in dict.fromkeys([*style_targets, *(layer for region in style_regions
+                                                                     for layer in region.grams)])}
+        layer_weight_sum = sum(style_layer_weights[layer] for layer in style_layer_weights
+                               if layer in style_targets or any(layer in region.grams for region in style_regions)) \
+            or 1.0
 
         # Weights and target scales fold into one coefficient per layer, so the
         # compiled step does one multiply per layer and no divisions.
         self._content_weight = content_weight / max(len(content_targets), 1)
-        style = [(layer, gram, style_weight * style_layer_weights[layer] / layer_weight_sum / target_scale(gram))
+        style = [(layer, gram, style_weight * style_layer_weights[layer] / layer_weight_sum / target_scale(gram), None)
                  for layer, gram in style_targets.items()]
+        style += [(layer, gram, style_weight * region.weight * style_layer_weights[layer] / layer_weight_sum
+                   / target_scale(gram), np.asarray(region.guides[layer], np.float32))
+                  for region in style_regions for layer, gram in region.grams.items()
+                  if region.weight and np.any(region.guides[layer])]
+        self._content_guides = {layer: np.asarray(guide, np.float32) for layer, guide in (content_guides or {}).items()}
         self._tv_weight = float(tv_weight)
         self.passes = 0
         self.best_x: np.ndarray | None = None
@@ -133,13 +164,17 @@ class Evaluator:
             self._content_coefficients = np.array(
                 [self._content_weight / target_scale(given[layer]) if layer in given else 0.0
                  for layer in self._content_layers], np.float32)
-            self._style = [(layer, ops.convert_to_tensor(gram, "float32"), c) for layer, gram, c in style]
+            self._style = [(layer, ops.convert_to_tensor(gram, "float32"), c,
+                            None if guide is None else ops.convert_to_tensor(guide[None, :, :, None], "float32"))
+                           for layer, gram, c, guide in style]
+            self._content_guide_tensors = {layer: ops.convert_to_tensor(guide[None, :, :, None], "float32")
+                                           for layer, guide in self._content_guides.items()}
             self._pass = gradient_step(self.feature_model, self._losses, self.shape,
                                        argument_shapes=[*shapes, (len(shapes),)], outputs=self._from_start)
         else:
             if self._from_start:
                 raise ValueError("a tiled Evaluator needs its content targets given")
-            content = [(layer, target, self._content_weight / target_scale(target))
+            content = [(layer, target, self._content_weight / target_scale(target), self._content_guides.get(layer))
                        for layer, target in content_targets.items()]
             self._pass = TiledStep(feature_model, height, width, tile, content=content, style=style,
                                    tv_weight=tv_weight)
@@ -150,13 +185,14 @@ class Evaluator:
         coefficients in `arguments`; ``keras.ops`` only, for every backend."""
         targets, coefficients = arguments[:-1], arguments[-1]
         content = sum(
-            (content_loss(ops.cast(features[layer], "float32"), target, coefficients[index])
+            (content_loss(*_guided(ops.cast(features[layer], "float32"), target,
+                                   guide=self._content_guide_tensors.get(layer)), coefficients[index])
              for index, (layer, target) in enumerate(zip(self._content_layers, targets))),
             ops.zeros((), "float32"),
         )
         style = sum(
-            (style_loss(ops.cast(features[layer], "float32"), gram, coefficient)
-             for layer, gram, coefficient in self._style),
+            (style_loss(*_guided(ops.cast(features[layer], "float32"), guide=guide), gram, coefficient)
+             for layer, gram, coefficient, guide in self._style),
             ops.zeros((), "float32"),
         )
         tv = self._tv_weight * total_variation_loss(image) if self._tv_weight else ops.zeros((), "float32")

@@ -27,6 +27,8 @@ PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # auto: bfloat16 where 
 COLOR_MODES = ("none", "luminance", "histogram")
 INITS = ("content", "noise", "style")  # or a path to an image
 OPTIMIZERS = ("lbfgs", "adam")
+GUIDES = ("resized", "inside")  # how a region mask reaches each layer (neuralstyle.core.guides)
+GUIDE = "resized"
 # Keras backends that can take the gradient (KERAS_BACKEND); TensorFlow is the default.
 BACKENDS = ("tensorflow", "torch", "jax")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")  # inputs of a batch
@@ -238,6 +240,18 @@ def device(value) -> str:
     if not match or (match[2] is not None and match[1] != "gpu"):
         _fail("device", f"unknown ⟨name⟩ {shown(value)}; choose {', '.join(DEVICES)} (N: the GPU's number, from 0)")
     return f"gpu:{int(match[2] or 0)}" if match[1] == "gpu" else match[1]
+
+
+def color(value) -> str:
+    """A colour as ``#rrggbb``, from a CSS name or a hex or rgb() form ('red', '#f00', 'rgb(255,0,0)')."""
+    from PIL import ImageColor
+
+    try:
+        red, green, blue = ImageColor.getrgb(str(value).strip())[:3]
+    except ValueError:
+        _fail("style_region_colors", f"⟨name⟩ has {shown(value)}, not a colour; give names or hex, e.g. "
+                                     f"#ff0000,#00ff00 or red,blue")
+    return f"#{red:02x}{green:02x}{blue:02x}"
 
 
 def model(value) -> str:

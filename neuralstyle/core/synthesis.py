@@ -18,7 +18,8 @@ import numpy as np
 from . import settings
 from .backend import device_scope, keras, resolve_device, resolve_precision
 from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
-from .evaluator import START, Convergence, Evaluator, Progress, minimize_adam, minimize_lbfgs
+from .evaluator import START, Convergence, Evaluator, Progress, StyleRegion, minimize_adam, minimize_lbfgs
+from .guides import area, checked_masks, layer_guides, resize_mask
 from .images import (
     RGBImage,
     caffe_bounds,
@@ -238,6 +239,8 @@ class _Stage:
     iterations: int
     tile: int | None = None  # px: evaluate in exact tiles of this side (None: whole)
     convergence: Convergence | None = None  # iterations='auto': stop where the loss stops falling
+    style_regions: list = field(default_factory=list)  # guided style terms (`StyleRegion`), for masks
+    content_guides: dict | None = None  # a content mask's guide on the content layer
 
 
 def _iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | None]:
@@ -252,7 +255,7 @@ def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, conten
     height, width = stage.init_rgb.shape[:2]
     evaluator = Evaluator(
         feature_model, height, width, content_targets=stage.content_targets, style_targets=stage.style_targets,
-        content_weight=content_weight, style_weight=style_weight, style_layer_weights=style_layer_weights,
+        style_regions=stage.style_regions, content_guides=stage.content_guides, content_weight=content_weight, style_weight=style_weight, style_layer_weights=style_layer_weights,
         tv_weight=tv_weight, tile=stage.tile,
     )
     if optimizer == "adam":
@@ -368,6 +371,11 @@ def transfer(
     pooling: str = settings.POOLING,
     precision: str = settings.PRECISION,
     device: str = settings.DEVICE,
+    style_masks: Sequence | None = None,
+    style_image_masks: Sequence | None = None,
+    content_mask=None,
+    guides: str = settings.GUIDE,
+    normalise_regions: bool = True,
     max_memory: float | None = None,
     memory: MemoryPlan | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
@@ -376,6 +384,17 @@ def transfer(
 ) -> Result:
     """Paint `content` in the style of `style` (one image, or a list blended by
     `style_blend`, default equal).
+
+    Regions (Gatys et al., CVPR 2017; `neuralstyle.core.guides`): `style_masks`,
+    one mask per style in the content's coordinates (PIL images or arrays,
+    white = that style, grey = partial), paint each style in its own region;
+    overlapping masks blend, and pixels no mask covers keep the content. With
+    masks, `style_blend` weighs the regions. `style_image_masks` (one per
+    style, or None for a whole style image) take each style's statistics from
+    that part of its image only. `content_mask` (white = the content holds)
+    weighs the content loss per pixel. `guides` is 'resized' or 'inside' (eroded
+    by each layer's receptive field); `normalise_regions` divides each guide by
+    its root mean square, so a region's Gram is an average over its own area.
 
     The output's longest side is `size` px (content aspect ratio kept); each
     style image is scaled so its longest side is ``size * style_scale``.
@@ -413,6 +432,11 @@ def transfer(
 
     content_image = to_rgb(content)
     style_images = [to_rgb(image) for image in styles]
+    settings.choice("guides", guides, settings.GUIDES)
+    region_masks = checked_masks("style_masks", style_masks, [(content_image.width, content_image.height)] * len(styles), required=True)
+    image_masks = checked_masks("style_image_masks", style_image_masks, [(image.width, image.height) for image in style_images])
+    (content_mask_array,) = checked_masks("content_mask", None if content_mask is None else [content_mask],
+                                          [(content_image.width, content_image.height)]) or (None,)
     sizes = [fit_size(content_image.width, content_image.height, side) for side in sides]
     for width, height in sizes:
         _check_size(width, height, model, [content_layer, *layer_weights], "the output")
@@ -461,12 +485,18 @@ def transfer(
             tile = memory.tile_for(width, height)
             # A run that starts at its content image gets the content target from its first evaluation.
             starts_at_content = init_rgb is sized_content.rgb and tile is None
+            regions = None if region_masks is None else _style_regions(
+                feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width, height,
+                guides, normalise_regions, memory.tile_for)
             previous = yield _Stage(
                 init_rgb=init_rgb,
                 content_targets={content_layer: START if starts_at_content else
                                  image_features(feature_model, sized_content.rgb, tile)[content_layer]},
-                style_targets=blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
-                iterations=count, tile=tile, convergence=convergence,
+                style_targets={} if regions is not None else
+                blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
+                style_regions=regions or [], iterations=count, tile=tile, convergence=convergence,
+                content_guides=None if content_mask_array is None else
+                _content_guides(content_mask_array, model, content_layer, width, height),
             )
 
     run_settings = {
@@ -477,6 +507,12 @@ def transfer(
         "iterations": "auto" if convergence else iterations_per_scale, "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling, "device": device,
         "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
         "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes], "tiling": _tiling(memory),
+        **({} if region_masks is None else {
+            "regions": {"count": len(region_masks), "guides": guides, "normalised": bool(normalise_regions),
+                        "areas": [round(area(mask), 4) for mask in region_masks],
+                        "uncovered": round(1.0 - area(np.clip(np.sum(region_masks, axis=0), 0, 1)), 4),
+                        "style_image_masks": [mask is not None for mask in image_masks or [None] * len(styles)]}}),
+        **({} if content_mask_array is None else {"content_mask_area": round(area(content_mask_array), 4)}),
     }
     return _run_stages(
         feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
@@ -484,6 +520,50 @@ def transfer(
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
         frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
     )
+
+
+def _guided_grams(feature_model: FeatureModel, rgb: np.ndarray, guides: dict, tile: int | None) -> dict:
+    """The Gram matrix of each layer's features weighed by its guide (`neuralstyle.core.guides`), float32."""
+    layers = list(guides)
+    if tile is not None:
+        height, width = rgb.shape[:2]
+        grams = TiledPasses(feature_model, height, width, tile).grams(preprocess(rgb), list(guides.items()))
+        return {layer: gram.astype(np.float32) for layer, gram in zip(layers, grams)}
+    features = image_features(feature_model, rgb)
+    grams = {}
+    for layer in layers:
+        weighed = (features[layer][0] * guides[layer][:, :, None]).reshape(-1, features[layer].shape[-1])
+        grams[layer] = (weighed.T.astype(np.float64) @ weighed / weighed.shape[0]).astype(np.float32)
+    return grams
+
+
+def _style_regions(feature_model, masks, image_masks, styles: list, blend, layer_weights, width: int, height: int,
+                   kind: str, normalise: bool, tile_for) -> list[StyleRegion]:
+    """One guided term per style mask at a stage of `width` x `height` px: the mask's
+    guides, its style's target Grams (of the whole style image, or of its own
+    masked part) and its weight: its blend share times its area, so that each
+    pixel feels the pull an unmasked run gives it (1, unnormalised)."""
+    regions, mean_blend = [], float(np.mean(blend))
+    for index, (mask, style) in enumerate(zip(masks, styles)):
+        sized = resize_mask(mask, width, height)
+        if image_masks is not None and image_masks[index] is not None:
+            own = layer_guides(resize_mask(image_masks[index], style.width, style.height), feature_model.model_name,
+                               list(layer_weights), kind=kind)
+            grams = _guided_grams(feature_model, style.rgb, own, tile_for(style.width, style.height))
+        else:
+            grams = blended_style_grams(feature_model, [style], [1.0], list(layer_weights), tile_for)
+        weight = blend[index] / mean_blend * (area(sized) if normalise else 1.0)
+        regions.append(StyleRegion(layer_guides(sized, feature_model.model_name, list(layer_weights), kind=kind,
+                                                normalise=normalise), grams, weight))
+    return regions
+
+
+def _content_guides(mask: np.ndarray, model: str, layer: str, width: int, height: int) -> dict:
+    """A content mask as the content layer's guide: ``sqrt(M / mean(M))`` on its grid,
+    so the content loss is a mean over positions weighed by the mask."""
+    guide = layer_guides(resize_mask(mask, width, height), model, [layer], normalise=False)[layer].astype(np.float64)
+    mean = float(np.mean(guide))
+    return {layer: np.sqrt(guide / mean).astype(np.float32) if mean > 0 else guide.astype(np.float32)}
 
 
 def _memory_plan(model, layers, sizes, style_passes, inputs, precision, optimizer, max_memory) -> MemoryPlan:

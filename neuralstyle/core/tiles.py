@@ -189,28 +189,50 @@ class TiledPasses:
         """The Gram matrices ``Fᵀ F / (H·W)`` (float64 ``(C, C)``) of `gram_layers`
         and the whole feature maps (float32 ``(1, h, w, C)``) of `feature_layers`,
         assembled from the tiles' forward passes."""
-        gram_layers, feature_layers = list(gram_layers), list(feature_layers)
-        sums = {layer: np.zeros((self.channels[layer],) * 2) for layer in gram_layers}
+        gram_layers = list(gram_layers)
+        grams, maps = self._forward(image, [(layer, None) for layer in gram_layers], list(feature_layers))
+        return dict(zip(gram_layers, grams)), maps
+
+    def grams(self, image: np.ndarray, terms) -> list[np.ndarray]:
+        """The Gram matrix ``(F·T)ᵀ (F·T) / (h·w)`` (float64 ``(C, C)``) of each term
+        ``(layer, guide)``: `guide` weighs the layer's positions (float32 ``(h, w)``
+        on its grid; None: all 1), so a layer may come once per region."""
+        return self._forward(image, list(terms), [])[0]
+
+    def guide_crop(self, layer: str, guide: np.ndarray, tile: Tile) -> np.ndarray:
+        """A tile's core of a guide of `layer`'s grid, as ``(1, h, w, 1)`` float32."""
+        cells = _global_cells(tile, self.strides[layer], self.height, self.width)
+        return np.ascontiguousarray(np.asarray(guide, np.float32)[cells][None, :, :, None])
+
+    def _forward(self, image: np.ndarray, terms: list, feature_layers: list) -> tuple[list, dict]:
+        layers = [layer for layer, _ in terms]
+        guided = tuple(index for index, (_, guide) in enumerate(terms) if guide is not None)
+        sums = [np.zeros((self.channels[layer],) * 2) for layer in layers]
         maps = {layer: np.zeros((1, self.height // self.strides[layer], self.width // self.strides[layer],
                                  self.channels[layer]), np.float32) for layer in feature_layers}
         for tile in self.tiles:
-            key = self._key("forward", tile, gram_layers + feature_layers)
+            key = (*self._key("forward", tile, layers + feature_layers), guided)
             if key not in self._compiled:
-                def outputs(features, tile=tile):
+                def outputs(features, *guide_crops, tile=tile):
+                    crops = dict(zip(guided, guide_crops))
                     cores = {layer: _core(features[layer], tile, self.strides[layer], self.height, self.width)
-                             for layer in dict.fromkeys(gram_layers + feature_layers)}
-                    return [ops.matmul(ops.transpose(_flat(cores[layer])), _flat(cores[layer]))
-                            for layer in gram_layers] + [cores[layer] for layer in feature_layers]
+                             for layer in dict.fromkeys(layers + feature_layers)}
+                    values = []
+                    for index, layer in enumerate(layers):
+                        core = _flat(cores[layer] * crops[index] if index in crops else cores[layer])
+                        values.append(ops.matmul(ops.transpose(core), core))
+                    return values + [cores[layer] for layer in feature_layers]
 
                 from .steps import forward_step
 
                 self._compiled[key] = forward_step(self.feature_model, outputs)
-            values = self._compiled[key](self.window(image, tile))
-            for layer, value in zip(gram_layers, values):
-                sums[layer] += value
-            for layer, value in zip(feature_layers, values[len(gram_layers):]):
+            crops = [self.guide_crop(terms[index][0], terms[index][1], tile) for index in guided]
+            values = self._compiled[key](self.window(image, tile), *crops)
+            for index, value in enumerate(values[:len(terms)]):
+                sums[index] += value
+            for layer, value in zip(feature_layers, values[len(terms):]):
                 maps[layer][(0, *_global_cells(tile, self.strides[layer], self.height, self.width))] = value
-        return {layer: total / self.cells(layer) for layer, total in sums.items()}, maps
+        return [total / self.cells(layer) for layer, total in zip(layers, sums)], maps
 
     def crops(self, targets: list[tuple[str, np.ndarray]]) -> list[list[np.ndarray]]:
         """Each tile's share of whole feature maps ``(layer, (1, h, w, C))``, float32,
@@ -219,39 +241,52 @@ class TiledPasses:
                                                                   self.width))][None], np.float32)
                  for layer, target in targets] for tile in self.tiles]
 
-    def gradient(self, image: np.ndarray, style_pulls: dict, content: list, crops: list) -> tuple[float, np.ndarray]:
+    def gradient(self, image: np.ndarray, style_pulls: list, content: list, crops: list) -> tuple[float, np.ndarray]:
         """The content loss and the image gradient of ``content loss + Σ dL/dG ⊙ G``.
 
-        `style_pulls` maps a style layer to ``dL/dG`` (float32 ``(C, C)``,
-        symmetric); `content` holds ``(layer, coefficient)`` and `crops` each
-        tile's content targets (`crops`)."""
-        layers = list(style_pulls)
-        content_layers = [layer for layer, _ in content]
+        `style_pulls` holds ``(layer, guide, dL/dG)``: the pull is float32 ``(C,
+        C)``, symmetric, on the Gram of the layer's features weighed by `guide`
+        (``(h, w)``, or None); `content` holds ``(layer, coefficient, guide)``
+        and `crops` each tile's content targets (`crops`, already weighed by
+        their guides)."""
+        layers = [layer for layer, _, _ in style_pulls]
+        style_guided = tuple(index for index, (_, guide, _) in enumerate(style_pulls) if guide is not None)
+        content_guided = tuple(index for index, (_, _, guide) in enumerate(content) if guide is not None)
+        content_layers = [layer for layer, _, _ in content]
         total_content, gradient = 0.0, np.zeros_like(image)
         # dΣ(P ⊙ FᵀF/N)/dF = 2 F P / N for symmetric P: the matrices each tile multiplies by.
         pulls = [(2.0 / self.cells(layer) * np.asarray(pull, np.float64)).astype(np.float32)
-                 for layer, pull in style_pulls.items()]
+                 for layer, _, pull in style_pulls]
         for tile, tile_targets in zip(self.tiles, crops):
-            key = self._key("gradient", tile, layers + content_layers)
+            key = (*self._key("gradient", tile, layers + content_layers), style_guided, content_guided)
             if key not in self._compiled:
                 def losses(features, image, *arguments, tile=tile):
-                    matrices, targets = arguments[:len(layers)], arguments[len(layers):]
+                    matrices = arguments[:len(layers)]
+                    style_crops = dict(zip(style_guided, arguments[len(layers):len(layers) + len(style_guided)]))
+                    rest = arguments[len(layers) + len(style_guided):]
+                    targets, content_crops = rest[:len(content)], dict(zip(content_guided, rest[len(content):]))
                     surrogate = ops.zeros((), "float32")
-                    for layer, matrix in zip(layers, matrices):
-                        core = _flat(_core(features[layer], tile, self.strides[layer], self.height, self.width))
+                    for index, (layer, matrix) in enumerate(zip(layers, matrices)):
+                        core = _core(features[layer], tile, self.strides[layer], self.height, self.width)
+                        core = _flat(core * style_crops[index] if index in style_crops else core)
                         # Its gradient is exactly the core's F·P: the value of this sum is not used.
                         surrogate = surrogate + ops.sum(core * ops.stop_gradient(ops.matmul(core, matrix)))
                     local = ops.zeros((), "float32")
-                    for (layer, coefficient), target in zip(content, targets):
+                    for index, ((layer, coefficient, _), target) in enumerate(zip(content, targets)):
                         core = _core(features[layer], tile, self.strides[layer], self.height, self.width)
                         share = int(np.prod(core.shape)) / (self.cells(layer) * self.channels[layer])
+                        if index in content_crops:
+                            core = core * content_crops[index]
                         local = local + _content_loss(core, target, coefficient * share)
                     return [surrogate + local, local]
 
                 from .steps import gradient_step
 
                 self._compiled[key] = gradient_step(self.feature_model, losses)
-            parts, window_gradient = self._compiled[key](self.window(image, tile), *pulls, *tile_targets)
+            style_crops = [self.guide_crop(style_pulls[index][0], style_pulls[index][1], tile) for index in style_guided]
+            content_crops = [self.guide_crop(content[index][0], content[index][2], tile) for index in content_guided]
+            parts, window_gradient = self._compiled[key](self.window(image, tile), *pulls, *style_crops, *tile_targets,
+                                                         *content_crops)
             total_content += float(parts[1])
             gradient[:, tile.window_top:tile.window_bottom, tile.window_left:tile.window_right] += window_gradient
         return total_content, gradient
@@ -280,15 +315,19 @@ class TiledStep:
     ``step(image)`` → ([total, content, style, tv], gradient) for a Caffe
     tensor ``(1, H, W, 3)`` float32, the same numbers as the whole-image step.
 
-    `content` holds ``(layer, target (1, h, w, C), coefficient)``, `style`
-    ``(layer, target Gram (C, C), coefficient)`` (coefficients as the
-    Evaluator folds them)."""
+    `content` holds ``(layer, target (1, h, w, C), coefficient, guide)``,
+    `style` ``(layer, target Gram (C, C), coefficient, guide)`` (coefficients as
+    the Evaluator folds them; a guide ``(h, w)`` weighs the layer's positions,
+    None: all)."""
 
     def __init__(self, feature_model, height: int, width: int, core: int, *, content, style, tv_weight: float):
         self.passes = TiledPasses(feature_model, height, width, core)
-        self.content = [(layer, float(coefficient)) for layer, _, coefficient in content]
-        self.content_crops = self.passes.crops([(layer, np.asarray(target)) for layer, target, _ in content])
-        self.style = [(layer, np.asarray(gram, np.float64), float(coefficient)) for layer, gram, coefficient in style]
+        self.content = [(layer, float(coefficient), guide) for layer, _, coefficient, guide in content]
+        self.content_crops = self.passes.crops(
+            [(layer, np.asarray(target) if guide is None else np.asarray(target) * np.asarray(guide)[None, :, :, None])
+             for layer, target, _, guide in content])
+        self.style = [(layer, np.asarray(gram, np.float64), float(coefficient), guide)
+                      for layer, gram, coefficient, guide in style]
         self.tv_weight = float(tv_weight)
 
     @property
@@ -297,13 +336,13 @@ class TiledStep:
 
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         image = np.asarray(image, np.float32)
-        grams, _ = self.passes.features(image, [layer for layer, _, _ in self.style], [])
-        style, pulls = 0.0, {}
-        for layer, target, coefficient in self.style:
+        grams = self.passes.grams(image, [(layer, guide) for layer, _, _, guide in self.style])
+        style, pulls = 0.0, []
+        for (layer, target, coefficient, guide), gram in zip(self.style, grams):
             # losses.style_loss on the host: coefficient · mean((G − A)²), and its dL/dG.
-            difference = grams[layer] - target
+            difference = gram - target
             style += coefficient * float(np.mean(difference**2))
-            pulls[layer] = coefficient * 2.0 * difference / difference.size
+            pulls.append((layer, guide, coefficient * 2.0 * difference / difference.size))
         content, gradient = self.passes.gradient(image, pulls, self.content, self.content_crops)
         tv, tv_gradient = total_variation(image, self.tv_weight)
         return np.array([content + style + tv, content, style, tv]), gradient + tv_gradient

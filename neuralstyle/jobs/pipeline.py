@@ -33,9 +33,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageColor
 
 from ..core import settings
+from ..core.guides import COVERED, area, checked_masks, masks_from_regions, resize_mask, same_aspect
 from ..core.images import decode_image, encode_image, fit_size, output_format, read_file
 from ..core.interrupts import current_guard, phase_reached, writing
 from ..core.layers import conv_layers, minimum_size
@@ -275,6 +276,7 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
     elif spec.is_figure:
         for style in inputs["style"]:
             style_passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))
+    regions = region_masks(spec, inputs, sizes[0]) if spec.mode == "transfer" else None
     pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
     passes = PlannedPasses(tuple(layer_names), tuple(sizes), tuple(style_passes), pixels)
     if spec.is_figure:  # many small runs: never tiled
@@ -295,7 +297,46 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
     # Without fetching, weights that a run would fetch first are left for it (None).
     weights = None if not fetch_weights and needs_fetch(spec.model, spec.weights) else \
         resolve_weights(spec.model, spec.weights, download=fetch_weights)
-    return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes), memory, sizes, passes=passes)
+    return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes, regions), memory, sizes, passes=passes)
+
+
+def region_masks(spec: RunSpec, inputs: dict, first_size: tuple[int, int] | None = None) -> list | None:
+    """The style masks of a transfer as float32 arrays: its ⟨style_masks⟩, or its
+    ⟨style_regions⟩ map split by ⟨style_region_colors⟩; None without regions.
+    Every mask of the run (content and style-image masks too) is checked here,
+    before TensorFlow loads: one per style, the shape of its image, covering
+    something, and at the first scale's size (`first_size`) all of them
+    together still covering a pixel. Raises SettingError."""
+    content = inputs["content"][0]
+    styles = [item.image.size for item in inputs["style"]]
+    checked_masks("style_image_masks", [item.image for item in inputs.get("style_image_mask", [])], styles)
+    checked_masks("content_mask", [item.image for item in inputs.get("content_mask", [])], [content.image.size])
+    if inputs.get("style_regions"):
+        item = inputs["style_regions"][0]
+        if not same_aspect(*item.image.size, *content.image.size):
+            raise SettingError("style_regions", f"⟨name⟩ {item.path.name} is {item.image.width}x{item.image.height} "
+                                                f"px and the content image {content.image.width}x"
+                                                f"{content.image.height}: another aspect ratio, so resizing would "
+                                                f"shift its regions; give a map of the content's shape")
+        rgb = np.asarray(item.image.convert("RGB"))
+        masks = masks_from_regions(rgb, [ImageColor.getrgb(color) for color in spec.style_region_colors])
+        for color, mask in zip(spec.style_region_colors, masks):
+            if not mask.any():
+                colors, counts = np.unique(rgb.reshape(-1, 3), axis=0, return_counts=True)
+                common = ", ".join("#%02x%02x%02x" % tuple(colors[index]) for index in np.argsort(-counts)[:6])
+                raise SettingError("style_region_colors", f"⟨name⟩ {color} is nowhere in {item.path.name}; its "
+                                                          f"most common colours are {common}")
+    elif inputs.get("style_mask"):
+        masks = checked_masks("style_masks", [item.image for item in inputs["style_mask"]],
+                              [content.image.size] * len(styles), required=True)
+    else:
+        return None
+    if first_size is not None:
+        union = resize_mask(np.clip(np.sum(masks, axis=0), 0.0, 1.0), *first_size)
+        if float(union.max()) < COVERED:
+            raise SettingError("style_masks", f"at {first_size[0]}x{first_size[1]} px the masks together cover no "
+                                              f"pixel; give larger regions or a larger ⟨size⟩")
+    return masks
 
 
 def plan_run_memory(spec: RunSpec, passes: PlannedPasses, budget: float | None, where: str = "") -> MemoryPlan:
@@ -325,14 +366,20 @@ def plan_for_device(plan: Plan, device) -> Plan:
     return replace(plan, memory=memory, memory_bytes=memory.need)
 
 
-def _describe(spec: RunSpec, inputs: dict, sizes) -> str:
+def _describe(spec: RunSpec, inputs: dict, sizes, regions: list | None = None) -> str:
     names = lambda role: ", ".join(item.path.name for item in inputs[role])  # noqa: E731
     scale_text = " → ".join(f"{width}x{height}" for width, height in sizes)
     budget = (f"up to {'+'.join(map(str, spec.iteration_caps))} {spec.optimizer} iterations, stopping when the loss "
               f"stops falling" if spec.iterations == "auto" else
               f"{'+'.join(map(str, spec.iterations))} {spec.optimizer} iterations")
     if spec.mode == "transfer":
-        return f"{names('content')} in the style of {names('style')} → {spec.output} ({scale_text} px, {budget})"
+        where = ""
+        if regions is not None:
+            covered = area(np.clip(np.sum(regions, axis=0), 0.0, 1.0))
+            where = (f", each style in its own region ({spec.guides} guides): the masks cover {covered:.0%} of the "
+                     f"photo" + (f"; the other {1 - covered:.0%} keeps the content" if covered < 0.995 else ""))
+        return (f"{names('content')} in the style of {names('style')}{where} → {spec.output} ({scale_text} px, "
+                f"{budget})")
     if spec.mode == "content":
         return f"{names('content')} from {spec.content_layer} → {spec.output} ({scale_text} px, {budget})"
     if spec.mode == "style":
@@ -432,6 +479,8 @@ def _synthesis_call(plan: Plan):
                 "style": synthesis.reconstruct_style}[spec.mode]
     images = {role: [item.image for item in items] for role, items in plan.inputs.items()}
     arguments = roles.core_arguments(spec.mode, images, spec)
+    if plan.inputs.get("style_regions"):  # a colour map: one mask per style, made here
+        arguments["style_masks"] = region_masks(spec, plan.inputs)
     for name in inspect.signature(function).parameters:
         if name not in arguments and name in RunSpec.__dataclass_fields__:
             value = getattr(spec, name)

@@ -22,6 +22,7 @@ from ..core import settings
 from ..core.settings import SettingError
 
 NONE, ONE, ONE_OR_MORE, OPTIONAL = "no", "one", "one or more", "optional"  # how many files a mode takes
+PER_STYLE = "one per style image"  # none, or exactly as many as the run's style images, in their order
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Role:
     @property
     def many(self) -> bool:
         """The field holds a list of paths."""
-        return any(count == ONE_OR_MORE for count in self.counts.values())
+        return any(count in (ONE_OR_MORE, PER_STYLE) for count in self.counts.values())
 
     def count(self, mode: str) -> str:
         return self.counts.get(mode, NONE)
@@ -60,9 +61,14 @@ class Role:
             return []
         return [Path(value)]
 
-    def check_count(self, mode: str, paths: list) -> None:
-        """SettingError unless `mode` takes this many of this role."""
+    def check_count(self, mode: str, paths: list, styles: int = 0) -> None:
+        """SettingError unless `mode` takes this many of this role (`styles`: the run's style images)."""
         count, given = self.count(mode), len(paths)
+        if count == PER_STYLE:
+            if given not in (0, styles):
+                raise SettingError(self.field, f"{given} {self.label}(s) for {styles} style image(s); give one per "
+                                               f"style, in the styles' order")
+            return
         if count == ONE and not self.many and given == 0:
             raise SettingError(self.field, f"{mode} needs a ⟨name⟩ image")
         if count == NONE and given and not self.many:
@@ -94,7 +100,17 @@ INIT = Role(
     choices={"transfer": settings.INITS, "content": (settings.RECONSTRUCTION_INIT,),
              "style": (settings.RECONSTRUCTION_INIT,)})
 
-ROLES = (CONTENT, STYLE, INIT)  # the order of a record's inputs
+STYLE_MASK = Role(
+    "style_mask", "style_masks", "style mask", counts={"transfer": PER_STYLE}, core={"transfer": "style_masks"},
+    in_app=True)
+STYLE_IMAGE_MASK = Role(
+    "style_image_mask", "style_image_masks", "style image mask", counts={"transfer": PER_STYLE},
+    core={"transfer": "style_image_masks"})
+CONTENT_MASK = Role("content_mask", "content_mask", "content mask", counts={"transfer": OPTIONAL},
+                    core={"transfer": "content_mask"})
+STYLE_REGIONS = Role("style_regions", "style_regions", "region map", counts={"transfer": OPTIONAL})  # made masks by the pipeline
+
+ROLES = (CONTENT, STYLE, INIT, STYLE_MASK, STYLE_IMAGE_MASK, CONTENT_MASK, STYLE_REGIONS)  # the order of a record's inputs
 
 
 def used_by(mode: str) -> tuple[Role, ...]:
@@ -122,7 +138,7 @@ def core_arguments(mode: str, images_by_role: Mapping[str, list], spec) -> dict:
         if keyword is None:
             continue
         images = list(images_by_role.get(role.name, []))
-        if role.count(mode) == ONE_OR_MORE:
+        if role.count(mode) in (ONE_OR_MORE, PER_STYLE):
             arguments[keyword] = images
         elif images:
             arguments[keyword] = images[0]

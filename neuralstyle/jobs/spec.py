@@ -25,12 +25,12 @@ SCHEMA_VERSION = 2  # of the serialised spec, a run record's "arguments"
 
 
 # Groups of settings (the command line's help panels).
-CONTENT, STYLE, OPTIMISATION, MODEL, OUTPUT, FIGURE, MEMORY = (
-    "Content", "Style", "Optimisation", "Model", "Output", "Figure", "Memory and resume")
+CONTENT, STYLE, REGIONS, OPTIMISATION, MODEL, OUTPUT, FIGURE, MEMORY = (
+    "Content", "Style", "Regions", "Optimisation", "Model", "Output", "Figure", "Memory and resume")
 # How a face takes a setting whose type alone does not say: a LIST of values (an option
-# repeated, or commas), free TEXT (checked by RunSpec), a PATH, or an INPUT file (see
+# repeated, or commas), free TEXT (checked by RunSpec), a PATH, PATHS (an option repeated), or an INPUT file (see
 # `neuralstyle.jobs.roles`); None: a number, a flag or a choice, as its default and choices say.
-LIST, TEXT, PATH, INPUT = "list", "text", "path", "input"
+LIST, TEXT, PATH, PATHS, INPUT = "list", "text", "path", "paths", "input"
 
 
 def _setting(default, help, modes=None, *, group=None, choices=None, form=None):
@@ -72,6 +72,26 @@ class RunSpec:
                                                      group=STYLE, form=LIST)
     style_scale: float = _setting(settings.STYLE_SCALE, "Style image size relative to the output.", _TRANSFER,
                                   group=STYLE)
+    style_masks: tuple[Path, ...] = _setting(
+        (), "A greyscale mask per style image, repeated in the styles' order, the content image's shape: white paints "
+        "that style, grey in part; pixels no mask covers keep the content.", _TRANSFER, group=REGIONS, form=PATHS)
+    style_image_masks: tuple[Path, ...] = _setting(
+        (), "A mask per style image, in its own shape: the style is taken from the white part only (default: the "
+        "whole style image).", _TRANSFER, group=REGIONS, form=PATHS)
+    content_mask: Path | None = _setting(
+        None, "Where the content loss holds, the content image's shape: white weighs it (e.g. a face), black leaves "
+        "the style alone. To leave a region unpainted, let no --style-mask cover it.", _TRANSFER,
+        group=REGIONS, form=PATH)
+    style_regions: Path | None = _setting(
+        None, "A colour-coded map in the content image's shape instead of --style-mask: each colour of "
+        "--style-region-colors paints its style.", _TRANSFER, group=REGIONS, form=PATH)
+    style_region_colors: tuple[str, ...] | None = _setting(
+        None, "The colours of --style-regions, one per style image in order, e.g. #ff0000,#00ff00 or red,blue.",
+        _TRANSFER, group=REGIONS, form=LIST)
+    guides: str = _setting(
+        settings.GUIDE, "How masks reach each layer: resized, or inside (eroded by each layer's receptive field: less "
+        "bleeding across a border; thin regions fade in the deep layers).", _TRANSFER, group=REGIONS,
+        choices=settings.GUIDES)
     size: int | None = _setting(None, {None: "Longest side of the output in px (aspect ratio kept).",
                                        "figures": "Longest side of each tile in px."}, group=OUTPUT)
     scales: tuple[int, ...] | int | str = _setting(
@@ -298,8 +318,23 @@ def _checked(spec: RunSpec) -> dict:
         else:
             values[role.field] = _path(role.field, value)
             given = [] if values[role.field] is None else [values[role.field]]
-        role.check_count(mode, given)
+        role.check_count(mode, given, len(values.get("styles", ())))
     styles = values["styles"]
+    if values["style_masks"] and values["style_regions"] is not None:
+        raise SettingError("style_regions", "give ⟨style_masks⟩ or ⟨name⟩ (a colour map), not both")
+    colors = spec.style_region_colors
+    if values["style_regions"] is None:
+        if colors:
+            raise SettingError("style_region_colors", "⟨name⟩ needs ⟨style_regions⟩, the map they colour")
+        values["style_region_colors"] = None
+    else:
+        values["style_region_colors"] = tuple(settings.color(item) for item in settings.as_list(
+            "style_region_colors", colors or []))
+        if len(values["style_region_colors"]) != len(styles):
+            raise SettingError("style_region_colors", f"{len(values['style_region_colors'])} ⟨name⟩ for "
+                                                      f"{len(styles)} style image(s); give one colour per style, "
+                                                      f"in the styles' order")
+    values["guides"] = settings.choice("guides", spec.guides, settings.GUIDES)
 
     # Layers and weights.
     values["content_layer"] = settings.layers("content_layer", model, [values["content_layer"]])[0]

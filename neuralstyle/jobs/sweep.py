@@ -9,6 +9,13 @@ setting that varies (``photo__painting__style_weight-100.png``), so it is
 readable and the same each time the sweep is run. A cell whose record already
 matches its spec and its inputs' bytes is done (`is_done`), which makes a
 re-run resume where the last one stopped. Pure Python: no TensorFlow.
+
+Region masks are inputs, not axes: a sweep may give a mask per style
+(``--style-mask``, a grid file's ``style_mask``), aligned with its styles, so
+that a cell with style i paints only mask i's region and keeps the content
+elsewhere; and one content mask for every cell. A cell's masks are among its
+inputs (`neuralstyle.jobs.roles`), so a changed mask re-runs only the cells
+that use it.
 """
 
 from __future__ import annotations
@@ -30,14 +37,22 @@ from .spec import RunSpec, applies_to
 
 # RunSpec fields a cell does not take from the grid: the cell sets them itself, or a sweep has no use for them.
 NOT_SWEPT = ("mode", "content", "styles", "output", "record", "frames", "save_every", "gif", "overwrite",
-             "style_blend")  # one style per cell: nothing to blend
+             "style_blend",  # one style per cell: nothing to blend
+             # Masks are files that go with an image, not choices: a mask per style goes with its style
+             # (`STYLE_MASKS`), and one content mask with every cell (`ONE_FOR_ALL`). The others need
+             # several styles in one run, which a cell never has.
+             "style_masks", "style_image_masks", "content_mask", "style_regions", "style_region_colors")
 SWEEPABLE = tuple(spec_field.name for spec_field in dataclasses.fields(RunSpec)
                   if applies_to(spec_field.name, "transfer") and spec_field.name not in NOT_SWEPT)
 # Settings whose one value is itself a list: on the command line its items are joined by ITEM_SEPARATOR.
 LIST_VALUED = ("style_layers", "scales", "iterations")
 ITEM_SEPARATOR = "+"
+# Settings a sweep takes one value of, the same for every cell: never an axis.
+ONE_FOR_ALL = ("content_mask",)
+STYLE_MASKS = "style_masks"  # the RunSpec field a cell's own style mask goes in (one per style of the sweep)
 AXES = ("content", "styles", *SWEEPABLE)  # the order of a cell's name and of the contact sheet's rows
-GRID_KEYS = ("content", "style", "columns", *SWEEPABLE)  # what a grid file may hold
+GRID_PATHS = ("content", "style", "style_mask", *ONE_FOR_ALL)  # a grid file's paths, relative to it
+GRID_KEYS = ("content", "style", "style_mask", "columns", *ONE_FOR_ALL, *SWEEPABLE)  # what a grid file may hold
 SUMMARY_FILES = ("contact_sheet.png", "index.html", "sweep.json")  # a sweep's own files, remade by each run
 
 
@@ -91,8 +106,9 @@ def grid_values(setting: str, value) -> list:
 
 def read_grid_file(path: Path) -> dict:
     """A grid file (``.toml``; ``.yaml``/``.yml`` with PyYAML installed) as a mapping
-    of setting → list of values, with "content" and "style" paths made relative to
-    the file's folder and "columns" a setting name."""
+    of setting → list of values, with "content", "style" and "style_mask" paths
+    made relative to the file's folder, "content_mask" one such path and
+    "columns" a setting name."""
     path = Path(path)
     suffix = path.suffix.lower()
     try:
@@ -129,7 +145,12 @@ def read_grid_file(path: Path) -> dict:
                                    f"{', '.join(GRID_KEYS)}")
     grid = {}
     for key, value in data.items():
-        if key in ("content", "style"):
+        if key in ONE_FOR_ALL:
+            if not isinstance(value, str) or not value:
+                raise SettingError("grid", f"{key} in ⟨name⟩ {path} is {shown(value)}; expected one path (a sweep "
+                                           f"uses one {key.replace('_', ' ')} for every cell)")
+            grid[key] = path.parent / value
+        elif key in GRID_PATHS:
             values = value if isinstance(value, list) else [value]
             if not values or not all(isinstance(item, str) and item for item in values):
                 raise SettingError("grid", f"{key} in ⟨name⟩ {path} is {shown(value)}; expected paths")
@@ -164,21 +185,41 @@ def file_part(text: str) -> str:
 
 
 def make_grid(contents, styles, values: Mapping[str, list], output: Path, fixed: Mapping | None = None,
-              columns: str | None = None, overwrite: bool = False) -> Grid:
+              columns: str | None = None, overwrite: bool = False, style_masks=None) -> Grid:
     """Every cell of contents × styles × `values` (setting → its values), each a
-    transfer into the folder `output` with the settings `fixed` besides. Paths
-    are made absolute, so a cell's spec means the same on any worker. Raises
-    SettingError for an unknown setting, a bad value or two cells with one name."""
+    transfer into the folder `output` with the settings `fixed` besides (a
+    setting of `SWEEPABLE` or `ONE_FOR_ALL`). `style_masks`, if given, holds a
+    mask per style, in their order: a cell with style i paints only mask i's
+    region. Paths are made absolute, so a cell's spec means the same on any
+    worker. Raises SettingError for an unknown setting, a bad value, a mask
+    count that is not the style count, or two cells with one name."""
     contents = [Path(path).absolute() for path in contents]
     styles = [Path(path).absolute() for path in styles]
+    masks = [Path(path).absolute() for path in style_masks or ()]
+    fixed = dict(fixed or {})
+    for setting in ONE_FOR_ALL:
+        if fixed.get(setting) is not None:
+            if isinstance(fixed[setting], (list, tuple)):
+                raise SettingError(setting, "⟨name⟩ cannot be swept; give one, used by every cell")
+            fixed[setting] = Path(fixed[setting]).absolute()
     if not contents:
         raise SettingError("content", "a sweep needs at least one ⟨name⟩ image")
     if not styles:
         raise SettingError("styles", "a sweep needs at least one style image (⟨styles⟩)")
-    for setting in (*values, *(fixed or {})):
+    if masks and len(masks) != len(styles):
+        raise SettingError(STYLE_MASKS, f"{len(masks)} ⟨name⟩ for {len(styles)} style image(s); give one per "
+                                        f"style, in the styles' order")
+    for setting in values:
         if setting not in SWEEPABLE:
             raise SettingError(setting, f"⟨name⟩ cannot be swept; a sweep varies {', '.join(SWEEPABLE)}")
-    axes = [("content", contents), ("styles", [(path,) for path in styles])]
+    for setting in fixed:
+        if setting not in (*SWEEPABLE, *ONE_FOR_ALL):
+            raise SettingError(setting, f"⟨name⟩ cannot be set for a sweep; a sweep takes "
+                                        f"{', '.join((*SWEEPABLE, *ONE_FOR_ALL))}")
+    # A style comes with its own mask, if any: the two are one value of the styles axis.
+    style_items = [{"styles": (path,), **({STYLE_MASKS: (masks[index],)} if masks else {})}
+                   for index, path in enumerate(styles)]
+    axes = [("content", contents), ("styles", style_items)]
     axes += [(setting, list(values[setting])) for setting in SWEEPABLE if setting in values]
     for setting, items in axes:
         if not items:
@@ -186,8 +227,10 @@ def make_grid(contents, styles, values: Mapping[str, list], output: Path, fixed:
     output = Path(output).absolute()
     cells, names = [], {}
     for combination in itertools.product(*(items for _, items in axes)):
-        chosen = dict(zip((setting for setting, _ in axes), combination))
-        spec = RunSpec(mode="transfer", output=output / "cell.png", overwrite=overwrite, **(fixed or {}), **chosen)
+        chosen = {}
+        for (setting, _), value in zip(axes, combination):
+            chosen.update(value if setting == "styles" else {setting: value})
+        spec = RunSpec(mode="transfer", output=output / "cell.png", overwrite=overwrite, **fixed, **chosen)
         labels = {setting: label(setting, spec) for setting, _ in axes}
         cells.append((spec, labels))
     varying = [setting for setting, _ in axes

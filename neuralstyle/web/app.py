@@ -1,7 +1,9 @@
 """``neuralstyle app``: a local web app for layer experiments, built with Gradio.
 
-Upload a content and a style image (or take the demo images), tick the VGG
-layers that carry content and style, set the weights, and watch the image form.
+Upload a content and a style image (or take the demo images), optionally a
+style mask (the style paints its white part only; a preview tints it over the
+photo), tick the VGG layers that carry content and style, set the weights, and
+watch the image form.
 The widgets map to `RunSpec` fields and each run goes through the CLI's own
 pipeline (`neuralstyle.web.runs`), so it writes what the CLI writes: the image,
 the progress GIF and the run record, and ``neuralstyle rerun RECORD.json -o
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # a local tool: no calls home
@@ -30,10 +33,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # a local tool: no c
 import gradio as gr  # noqa: E402
 
 from ..core import settings  # noqa: E402
+from ..core.interrupts import current_guard  # noqa: E402
 from ..core.layers import MODELS, conv_layers, layer_names  # noqa: E402
 from ..jobs import roles  # noqa: E402
-from ..jobs.spec import applies_to, default_of  # noqa: E402
-from .runs import MODES, App, resume_event, run_event  # noqa: E402
+from ..jobs.spec import applies_to, default_of, help_for  # noqa: E402
+from .runs import MODES, App, is_optional, offered_roles, resume_event, run_event  # noqa: E402
 
 APP_SAVE_EVERY = 5  # the page shows (and the GIF holds) every 5th iteration by default
 # RunSpec fields the app sets itself, and how.
@@ -46,6 +50,9 @@ APP_SET_FIELDS = {"content": "the upload or demo image, copied into the run's fo
 MAX_UPLOAD = "100mb"  # Gradio refuses bigger uploads before they reach us
 UPLOADED = "(uploaded file)"
 ALL_LAYERS = layer_names("vgg19")  # VGG16's layers are a subset of VGG19's names
+# What an optional upload's line says before a file is given, where the page words it better than RunSpec's help.
+HINTS = {"style_mask": "Optional. **White:** paint the style there (grey: in part); **black:** keep the photo. "
+                       "The photo's shape (aspect ratio), any size."}
 
 
 def _image_picker(state: App, role: str, demos: list[str], default: str | None):
@@ -61,6 +68,30 @@ def _image_picker(state: App, role: str, demos: list[str], default: str | None):
         lambda path: gr.update(value=UPLOADED) if path else gr.update(), upload, demo)
     demo.input(state.on_demo, demo, [upload, preview, info])
     return upload, demo
+
+
+def _optional_upload(state: App, role: roles.Role, base: tuple):
+    """An optional input (a mask): its upload and a line, and a preview of it tinted
+    over the content image (`base`: that picker's file and demo), redrawn when
+    either changes; wired. Returns (its row, its file)."""
+    hint = HINTS.get(role.name) or help_for(role.field)
+    with gr.Row(equal_height=False) as row:
+        with gr.Column(min_width=200):
+            upload = gr.File(label=f"{role.label.capitalize()} (optional upload)", file_types=["image"],
+                             type="filepath", elem_id=f"{role.name}-file", height=120)
+            info = gr.Markdown(hint, elem_id=f"{role.name}-info")
+        preview = gr.Image(label=f"The {role.label}'s region (tinted)", interactive=False, height=150,
+                           elem_id=f"{role.name}-preview", min_width=200)
+
+    def redraw(path, base_file, base_demo):
+        checked, picture, line = state.on_mask(path, base_file, base_demo, role)
+        return checked, picture, line or hint
+
+    upload.upload(redraw, [upload, *base], [upload, preview, info])
+    upload.clear(lambda: (None, hint), None, [preview, info])
+    for widget in base:
+        widget.change(lambda *values: redraw(*values)[1:], [upload, *base], [preview, info])
+    return row, upload
 
 
 def build(output_dir: str | os.PathLike) -> gr.Blocks:
@@ -83,7 +114,10 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
             with gr.Column(scale=2, min_width=460):
                 with gr.Row():  # a picker for each input role the app offers (`neuralstyle.jobs.roles`)
                     pickers = {role.name: _image_picker(state, role.name, demos, demo_defaults.get(role.name))
-                               for role in roles.ROLES if role.in_app}
+                               for role in offered_roles() if not is_optional(role)}
+                base = pickers[roles.sizing_role("transfer").name]  # a mask is in the content image's shape
+                optional = {role.name: (role, *_optional_upload(state, role, base))
+                            for role in offered_roles() if is_optional(role)}
                 mode = gr.Radio(list(MODES), value="Transfer", label="Mode", elem_id="mode")
                 with gr.Row():
                     size = gr.Number(settings.SIZE, precision=0, minimum=16, maximum=2048, label="Size (px)",
@@ -175,12 +209,14 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
             return (gr.update(value=settings.mode_default(mode, "tv_weight")),
                     gr.update(value=settings.mode_default(mode, "content_layer")) if applies_to("content_layer", mode)
                     else gr.update(),
-                    gr.update(value=settings.mode_default(mode, "init")))
+                    gr.update(value=settings.mode_default(mode, "init")),
+                    *(gr.update(visible=role.count(mode) != roles.NONE) for role, _, _ in optional.values()))
 
-        mode.input(on_mode, mode, [tv_weight, content_layer, init])
+        mode.input(on_mode, mode, [tv_weight, content_layer, init, *(row for _, row, _ in optional.values())])
 
         settings_inputs = {mode, model, pooling, device, init, preserve_color, size, iterations, every, seed, content_weight,
                            style_weight, tv_weight, content_layer, *(widget for pair in pickers.values() for widget in pair),
+                           *(upload for _, _, upload in optional.values()),
                            token, history, *layer_boxes.values(), *layer_weights.values()}
         outputs = [live, result_image, curve, status, image_file, gif_file, record_file, gallery, runs_table, history]
 
@@ -190,6 +226,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                        style_weight=style_weight, tv_weight=tv_weight, content_layer=content_layer)
         named = dict(**{f"{role}_{part}": widget for role, pair in pickers.items()
                         for part, widget in zip(("file", "demo"), pair)},
+                     **{f"{name}_file": upload for name, (_, _, upload) in optional.items()},
                      token=token, history=history, live=live, result_image=result_image,
                      status=status, image_file=image_file, gif_file=gif_file, record_file=record_file,
                      gallery=gallery, runs_table=runs_table, curve=curve)
@@ -209,7 +246,11 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
     blocks.neuralstyle_state = state
     # The RunSpec fields a visitor sets here (the style layers through their boxes), and those the app sets itself.
     blocks.neuralstyle_fields = {**{name: "widget" for name in widgets}, "style_layers": "layer boxes",
+                                 **{role.field: "an optional upload, copied into the run's folder"
+                                    for role, _, _ in optional.values()},
                                  **APP_SET_FIELDS}
+    # The Run event and the components it reads, for tests that drive it without a browser.
+    blocks.neuralstyle_run, blocks.neuralstyle_inputs = run, settings_inputs
     return blocks
 
 
@@ -240,7 +281,9 @@ def _supported(component, **options) -> dict:
 def launch(host: str = "127.0.0.1", port: int = 7860, output_dir: str | os.PathLike | None = None,
            on_start=print) -> None:
     """Build the app, start serving it, report its URL through `on_start`, and
-    block until Ctrl-C."""
+    serve until Ctrl-C or SIGTERM: where a front end holds the signals as a flag
+    (`neuralstyle.core.interrupts.SignalGuard`, as the CLI does), until that flag
+    is set; then the server closes and this returns."""
     folder = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="neuralstyle-app-"))
     blocks = build(folder)
     blocks.queue(default_concurrency_limit=1)
@@ -249,8 +292,13 @@ def launch(host: str = "127.0.0.1", port: int = 7860, output_dir: str | os.PathL
                    **_style_options("launch"))
     _, url, _ = blocks.launch(**options)
     on_start(f"neuralstyle app: {url}  (outputs in {folder.resolve()}; Ctrl-C to stop)")
+    guard = current_guard()
     try:
-        blocks.block_thread()
+        if guard is None:
+            blocks.block_thread()
+        else:  # a signal only sets the guard's flag: no KeyboardInterrupt reaches this thread
+            while guard.received is None:
+                time.sleep(0.1)
     except KeyboardInterrupt:
         pass
     finally:

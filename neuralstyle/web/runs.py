@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 from PIL import Image
 
+from ..core.guides import area, checked_masks, mask_array, resize_mask
 from ..core.images import ImageError, read_image
 from ..core.layers import layer_names
 from ..core.settings import SettingError, ended_whole
@@ -30,6 +32,25 @@ from ..jobs.spec import RunSpec, applies_to
 
 MODES = {"Transfer": "transfer", "Content reconstruction": "content", "Style reconstruction": "style"}
 LABELS = {"save_every": "frame interval", "tv_weight": "TV weight"}  # widget names in messages, where not the field's
+TINT, TINT_OPACITY = (30, 144, 255), 0.5  # how a mask's region shows over the photo (blue: rare in photos)
+
+
+def offered_roles() -> tuple[roles.Role, ...]:
+    """The input roles the page offers (`roles.Role.in_app`), in the role table's order."""
+    return tuple(role for role in roles.ROLES if role.in_app)
+
+
+def is_optional(role: roles.Role) -> bool:
+    """Whether no mode needs a file of `role` (a mask): the page offers an optional
+    upload for it, without demo images, rather than a picker that must be set."""
+    return not any(count in (roles.ONE, roles.ONE_OR_MORE) for count in role.counts.values())
+
+
+def field_label(name: str) -> str:
+    """How the page names a RunSpec field in a message: its widget's words, an
+    optional upload's role label ("style mask"), else the field's name in words."""
+    optional = {role.field: role.label for role in offered_roles() if is_optional(role)}
+    return LABELS.get(name) or optional.get(name) or name.replace("_", " ")
 
 
 def demo_images() -> dict[str, Path]:
@@ -49,6 +70,14 @@ def check_upload(path: str | os.PathLike, name: str | None = None) -> Image.Imag
     before decoding), or raise ImageError with a message that names the file as
     the visitor knows it (`name`), never the server's path."""
     return read_image(path, name or Path(path).name)
+
+
+def tinted(base: Image.Image, mask: np.ndarray) -> Image.Image:
+    """`base` with `mask` (float 0–1, any size) laid over it in the tint colour:
+    white shows the tint most, black leaves the picture as it is."""
+    rgb = np.asarray(base.convert("RGB"), np.float32)
+    weight = resize_mask(mask, base.width, base.height)[..., None] * TINT_OPACITY
+    return Image.fromarray(np.rint(rgb * (1.0 - weight) + np.asarray(TINT, np.float32) * weight).astype(np.uint8))
 
 
 def _safe_name(name: str) -> str:
@@ -144,6 +173,41 @@ class App:
         preview.thumbnail((512, 512))
         return upload, preview, f"{name}: {image.size[0]}x{image.size[1]} px"
 
+    def base_image(self, upload: str | None, demo: str | None) -> Image.Image | None:
+        """The image the content picker holds now (its upload, else its demo image), or None."""
+        try:
+            source, name = self.pick_image(upload, demo, "content")
+            return check_upload(source, name)
+        except (ImageError, gr.Error):
+            return None
+
+    def on_mask(self, upload: str | None, base_upload: str | None, base_demo: str | None, role: roles.Role):
+        """An optional mask's upload, checked: (the file or None, a preview of its
+        region tinted over the content image, a line saying what it covers or why a
+        run would refuse it)."""
+        if not upload:
+            return None, None, ""
+        name = Path(upload).name
+        title = role.label.capitalize()
+        try:
+            image = check_upload(uploaded_path(upload), name)
+            mask = mask_array(image)
+        except (ImageError, ValueError) as error:
+            gr.Warning(f"{title} refused: {error}")
+            return None, None, f"⚠️ **{title} refused:** {error}"
+        base = self.base_image(base_upload, base_demo)
+        try:
+            checked_masks(role.field, [image], [(base or image).size], required=True)
+        except SettingError as error:  # shown, and refused for good by the pipeline at Run
+            problem = f"⚠️ **A run would refuse it:** {error.render(field_label)}"
+        else:
+            problem = ""
+        picture = (base or Image.new("RGB", image.size, (128, 128, 128))).copy()
+        picture.thumbnail((512, 512))
+        line = (f"{name}: {image.size[0]}x{image.size[1]} px, covering {area(mask):.0%} of the "
+                f"{'photo' if base is not None else 'picture'} (tinted)")
+        return upload, tinted(picture, mask), f"{problem}\n\n{line}" if problem else line
+
     def on_demo(self, demo: str | None):
         if demo in self.demos:
             with Image.open(self.demos[demo]) as image:
@@ -224,13 +288,19 @@ def run_event(state: App, values: dict, widgets: dict, c: dict, layer_boxes: dic
             if values[component] is None:
                 raise gr.Error(f"Give a value for {LABELS.get(name, name)}.")
         pick = {}
-        for role in (role.name for role in roles.used_by(mode) if role.in_app):
-            source, name = state.pick_image(values[c[f"{role}_file"]], values[c[f"{role}_demo"]], role)
+        for role in (role for role in roles.used_by(mode) if role.in_app):
+            upload = values[c[f"{role.name}_file"]]
+            if is_optional(role):  # a mask: an upload, or none
+                if not upload:
+                    continue
+                source, name = uploaded_path(upload), Path(upload).name
+            else:
+                source, name = state.pick_image(upload, values[c[f"{role.name}_demo"]], role.name)
             try:
                 check_upload(source, name)
             except ImageError as error:
-                raise gr.Error(f"{role.capitalize()} image refused: {error}") from None
-            pick[role] = (source, name)
+                raise gr.Error(f"{role.label.capitalize()} refused: {error}") from None
+            pick[role.name] = (source, name)
         folder, stem = state.next_run_dir(mode)
         copies = {role: copy_input(source, folder, role, name) for role, (source, name) in pick.items()}
         chosen = {name: values[component] for name, component in widgets.items() if applies_to(name, mode)}
@@ -250,7 +320,7 @@ def run_event(state: App, values: dict, widgets: dict, c: dict, layer_boxes: dic
             plan = pipeline.prepare(spec)
         except SettingError as error:
             shutil.rmtree(folder, ignore_errors=True)
-            raise gr.Error(error.render(lambda name: LABELS.get(name, name.replace("_", " ")))) from None
+            raise gr.Error(error.render(field_label)) from None
         except (ValueError, RuntimeError) as error:  # ImageError, WeightsError
             shutil.rmtree(folder, ignore_errors=True)
             raise gr.Error(str(error)) from None
@@ -279,7 +349,7 @@ def resume_event(state: App, values: dict, c: dict):
         try:
             plan = pipeline.resume_plan(checkpoints.load(checkpoints.checkpoint_path(Path(entry["image"]))))
         except SettingError as error:
-            raise gr.Error(error.render(lambda name: LABELS.get(name, name.replace("_", " ")))) from None
+            raise gr.Error(error.render(field_label)) from None
         yield {c["status"]: f"Resuming {Path(entry['image']).name} at iteration {plan.resume.iterations}…"}
         yield from _execute(session, plan, Path(entry["image"]).parent, c,
                             [item for item in history if item is not entry], keep_folder=True)
