@@ -66,6 +66,30 @@ fi
 if want coarse_to_fine; then  # 1024 px, coarse-to-fine vs single scale at equal wall time (~22 min)
   .venv/bin/python benchmarks/coarse_to_fine.py --size 1024 --iterations 40,25 --content-weight 1.3 --save docs
 fi
+if want regions; then  # region masks (docs/regions.md): the package's astronaut, a style per region
+  # The two masks (docs/regions_mask_*.png) were drawn by hand with PIL.ImageDraw and are committed.
+  $ns transfer neuralstyle/data/astronaut.jpg $images/starry_night.jpg $images/the_scream.jpg \
+      --style-mask docs/regions_mask_figure.png --style-mask docs/regions_mask_background.png \
+      -o docs/regions_astronaut.jpg --size 384 --iterations 150 --overwrite
+  .venv/bin/python - <<'PY'  # docs/regions.jpg: the photo, the regions over it, the result
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+side = 384
+photo = Image.open("neuralstyle/data/astronaut.jpg").convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
+figure = np.asarray(Image.open("docs/regions_mask_figure.png").convert("L").resize((side, side)), np.float32)[..., None] / 255
+blue, orange = np.array([40, 90, 255], np.float32), np.array([255, 140, 0], np.float32)
+overlay = np.asarray(photo, np.float32) * 0.45 + 0.55 * (figure * blue + (1 - figure) * orange)
+result = Image.open("docs/regions_astronaut.jpg").convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
+panels = [(photo, "the photo"), (Image.fromarray(overlay.clip(0, 255).astype(np.uint8)),
+          "blue: The Starry Night, orange: The Scream"), (result, "the result (384 px, 150 iterations)")]
+sheet = Image.new("RGB", (3 * side + 12, side + 26), "white")
+draw, font = ImageDraw.Draw(sheet), ImageFont.load_default(size=16)
+for index, (panel, caption) in enumerate(panels):
+    sheet.paste(panel, (index * (side + 6), 0))
+    draw.text((index * (side + 6) + side // 2, side + 13), caption, fill="black", font=font, anchor="mm")
+sheet.save("docs/regions.jpg", quality=85, optimize=True)
+PY
+fi
 # ../shared/images/SOURCES.md asks for committed pictures of at most ~200 KB:
 # recompress any larger JPEG at the highest quality that fits.
 .venv/bin/python - <<'PY'
