@@ -9,6 +9,7 @@ import signal
 import time
 
 import numpy as np
+import pytest
 
 from neuralstyle.jobs import checkpoints, pipeline
 from neuralstyle.jobs.spec import RunSpec
@@ -138,3 +139,20 @@ def test_a_complete_run_leaves_no_checkpoint_and_checkpoint_every_0_writes_none(
     interrupted_run(RunSpec(mode="transfer", content=PAIR[0], styles=[PAIR[1]], size=64, iterations=9,
                             checkpoint_every=0, output=tmp_path / "none.png"), at=3)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["every3.json", "every3.png", "none.json", "none.png"]
+
+
+def test_a_run_that_l_bfgs_b_ends_by_its_own_convergence_is_complete_and_leaves_nothing_to_resume(tmp_path):
+    from neuralstyle.core import settings
+
+    message = "CONVERGENCE: REL_REDUCTION_OF_F_<=_FACTR*EPSMCH"  # SciPy's own words when it converges
+    assert settings.ended_whole(message) and not settings.ended_whole("interrupted")
+    spec = RunSpec(content=SAMPLES / "photo.png", styles=[SAMPLES / "painting.png"], output=tmp_path / "out.png",
+                   size=32, iterations=20, checkpoint_every=1)
+    seen = []
+    outcome = pipeline.run(spec, on_progress=lambda progress: seen.append(progress.iteration),
+                           should_stop=lambda: message if len(seen) > 2 else None)
+    assert outcome.stopped == message and checkpoints.checkpoint_path(spec.output).exists()
+    pipeline.write(outcome)
+    assert not checkpoints.checkpoint_path(spec.output).exists()  # complete: nothing kept to resume
+    with pytest.raises(settings.SettingError, match="the run finished"):
+        checkpoints.load(checkpoints.find(spec.record_path))

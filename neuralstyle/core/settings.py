@@ -68,10 +68,15 @@ AUTO_MINIMUM = 20
 CONVERGED = "converged"  # how a run record's "stopped" begins when iterations=auto ended it
 
 
+SOLVER_CONVERGED = "CONVERGENCE"  # how SciPy's L-BFGS-B says it met its own tolerances
+
+
 def ended_whole(stopped) -> bool:
     """Whether a run whose result says `stopped` is complete: it ran every
-    iteration (None), or iterations=auto found it done."""
-    return stopped is None or (isinstance(stopped, str) and stopped.startswith(CONVERGED))
+    iteration (None), iterations=auto found it done, or L-BFGS-B converged
+    by its own tolerances (SciPy's 'CONVERGENCE: …')."""
+    return stopped is None or (isinstance(stopped, str) and (stopped.startswith(CONVERGED)
+                                                             or stopped.upper().startswith(SOLVER_CONVERGED)))
 OPTIMIZER = "lbfgs"
 LEARNING_RATE = 5.0  # Adam's step, in pixel units (0–255 scale)
 TRANSFER_INIT = "content"  # Gatys's code starts from the content image
