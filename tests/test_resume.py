@@ -156,3 +156,32 @@ def test_a_run_that_l_bfgs_b_ends_by_its_own_convergence_is_complete_and_leaves_
     assert not checkpoints.checkpoint_path(spec.output).exists()  # complete: nothing kept to resume
     with pytest.raises(settings.SettingError, match="the run finished"):
         checkpoints.load(checkpoints.find(spec.record_path))
+
+
+@pytest.mark.parametrize("inputs, words", [([1, 2], "its inputs are [1, 2]"),
+                                           ({"content": [{"path": "a.png", "sha256": None}]}, "cannot be verified"),
+                                           ({"content": "a.png"}, "cannot be verified")])
+def test_a_record_with_malformed_inputs_is_refused_in_one_line(tmp_path, inputs, words):
+    from neuralstyle.core.settings import SettingError
+    from neuralstyle.jobs.records import read_record
+
+    spec = RunSpec(content=PAIR[0], styles=[PAIR[1]], output=tmp_path / "out.png", size=32, iterations=1)
+    pipeline.write(pipeline.run(spec))
+    record = json.loads(spec.record_path.read_text())
+    read_record(spec.record_path)  # as written: good
+    record["inputs"] = inputs
+    spec.record_path.write_text(json.dumps(record))
+    with pytest.raises(SettingError, match=words.replace("[", r"\[").replace("]", r"\]")):
+        read_record(spec.record_path)
+
+
+def test_an_oversized_record_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from neuralstyle.core.settings import SettingError
+    from neuralstyle.jobs import records
+
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as file:
+        file.truncate(records.MAX_RECORD_BYTES + 1)  # sparse: nothing is written, nothing should be read
+    monkeypatch.setattr(type(huge), "read_text", lambda self, *a, **k: pytest.fail("the record was read"))
+    with pytest.raises(SettingError, match="a neuralstyle run record is at most 64 MiB"):
+        records.read_record(huge)

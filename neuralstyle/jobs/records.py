@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import time
 from pathlib import Path
 
 from .. import __version__
 
 RECORD_VERSION = 2  # 1: arguments were the CLI command's; 2: the serialised RunSpec
+# A record holds settings, hashes and one history entry per iteration: a few MB even for long runs.
+MAX_RECORD_BYTES = 64 * 2**20
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def duration(seconds: float) -> str:
@@ -103,11 +107,24 @@ def read_record(path: Path) -> tuple[dict, object]:
     from .spec import RunSpec
 
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_RECORD_BYTES:  # refused before it is read: a record is a few MB at most
+            raise SettingError("record", f"{path} is {size / 2**20:.0f} MiB; a neuralstyle run record is at most "
+                                         f"{MAX_RECORD_BYTES // 2**20} MiB")
         data = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        if isinstance(error, SettingError):
+            raise
         raise SettingError("record", f"{path} is not a neuralstyle run record ({type(error).__name__})") from None
     if not isinstance(data, dict) or "arguments" not in data:
         raise SettingError("record", f"{path} is not a neuralstyle run record (no arguments)")
+    inputs = data.get("inputs", {})
+    if not isinstance(inputs, dict) or not all(
+            isinstance(entries, list) and all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                                              and _SHA256.match(entry["sha256"]) for entry in entries)
+            for entries in inputs.values()):
+        raise SettingError("record", f"{path}: its inputs are {shown(inputs)}, not each role's files with their "
+                                     f"sha256; the inputs it ran on cannot be verified")
     version = data.get("neuralstyle_record")
     if type(version) is not int or version not in (1, RECORD_VERSION):
         raise SettingError("record", f"{path} has record version {shown(version)}; this version reads 1 and "
