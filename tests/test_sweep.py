@@ -395,3 +395,18 @@ def test_losing_a_node_mid_sweep_still_completes_it_with_the_same_results(cluste
     later = {cell["worker"].rpartition("Ray node ")[2] for cell in cells if cell["name"] not in done_before}
     assert len(later) == 1  # what was left, the cell the lost node was painting included, the head node painted
     assert written_cells(out) == written_cells(sweep_on_two_nodes)  # bit for bit, whichever node painted them
+
+
+def test_a_grid_of_more_cells_than_a_sweep_starts_unasked_is_refused_in_one_line_unless_confirmed(
+        tmp_path, no_tensorflow_env):
+    weights = ", ".join(str(value) for value in range(1, 16))
+    (tmp_path / "grid.toml").write_text(
+        f'content = ["{PHOTO}"]\nstyle = ["{PAINTING}"]\nstyle_weight = [{weights}]\ncontent_weight = [{weights}]\n')
+    refused = neuralstyle("sweep", "--grid", tmp_path / "grid.toml", "-o", tmp_path / "out", env=no_tensorflow_env)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    (line,) = refused.stderr.strip().splitlines()
+    assert "this grid has 225 cells, more than the 200" in line and "pass --yes" in line
+    assert not (tmp_path / "out").exists()
+    dry = neuralstyle("sweep", "--grid", tmp_path / "grid.toml", "-o", tmp_path / "out", "--dry-run",
+                      env=no_tensorflow_env)
+    assert "sweep: 225 cells" in dry.stderr

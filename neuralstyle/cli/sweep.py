@@ -15,6 +15,8 @@ import importlib.util
 import inspect
 import io
 import json
+import math
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -57,6 +59,9 @@ Workers = Annotated[Optional[int], typer.Option(
 CpusPerCell = Annotated[int, typer.Option(
     help="With --ray: CPUs each cell asks for (TensorFlow's thread count in that worker).", rich_help_panel=CLUSTER)]
 THUMBNAIL = 256  # px: the longest side of a cell on the contact sheet
+# A grid larger than this asks first: each cell is a whole transfer, minutes each on a CPU, so a few hundred
+# are a day's work, and a list typed one value too long multiplies every other axis.
+MAX_UNASKED_CELLS = 200
 
 
 # The settings whose one value is a list say so in their own words here (their items are joined by +).
@@ -101,6 +106,8 @@ def _parameters() -> list[tuple]:
         *settings_options,
         ("ray", RayAddress, None), ("workers", Workers, None), ("cpus_per_cell", CpusPerCell, 1),
         ("quiet", Quiet, False), ("overwrite", Overwrite, False), ("dry_run", DryRun, False),
+        ("yes", Annotated[bool, typer.Option("--yes", "-y", help=f"Run a grid of more than {MAX_UNASKED_CELLS} cells "
+                                             "without asking.", rich_help_panel="Output")], False),
     ]
 
 
@@ -133,11 +140,26 @@ def sweep_command(**values):
     output = values["output"]
     if output.exists() and not output.is_dir():
         raise SettingError("output", f"⟨name⟩ {output} is a file; a sweep writes into a folder")
+    count = max(len(contents), 1) * len(styles) * math.prod(
+        len(value) if isinstance(value, (list, tuple)) else 1 for value in lists.values())
+    if values["dry_run"]:
+        console.print(f"sweep: {count} cells", markup=False)
+    elif count > MAX_UNASKED_CELLS and not values["yes"] and not _confirmed(count):
+        raise SettingError("yes", f"this grid has {count} cells, more than the {MAX_UNASKED_CELLS} a sweep starts "
+                                  f"without asking (each cell is a whole transfer); pass ⟨name⟩ to run them all, or "
+                                  f"--dry-run to check them")
     _check_engine(values["ray"], values["workers"], values["cpus_per_cell"])
     grid = make_grid(contents, styles, lists, output, fixed=fixed, style_masks=masks,
                      columns=values["columns"] or grid_file.get("columns"), overwrite=values["overwrite"])
     output.mkdir(parents=True, exist_ok=True)
     run_cells(list(grid.cells), values, resume=True, grid=grid)
+
+
+def _confirmed(count: int) -> bool:
+    """At a terminal, whether the user says yes to `count` cells; elsewhere (a script, CI) no."""
+    if not sys.stdin.isatty():
+        return False
+    return typer.confirm(f"run all {count} cells of this sweep?", default=False, err=True)
 
 
 def _check_engine(ray: str | None, workers: int | None, cpus_per_cell: int) -> None:
