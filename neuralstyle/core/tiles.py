@@ -171,6 +171,7 @@ class TiledPasses:
         self.margin = halo(feature_model.model_name, feature_model.layers)
         self.tiles = tile_grid(self.height, self.width, int(core), self.margin)
         self._compiled: dict = {}
+        self._guide_crops: dict = {}  # (layer, id(guide), tile) → (the guide, kept alive; its crop)
 
     def cells(self, layer: str) -> int:
         """Feature positions of `layer` over the whole image."""
@@ -200,9 +201,13 @@ class TiledPasses:
         return self._forward(image, list(terms), [])[0]
 
     def guide_crop(self, layer: str, guide: np.ndarray, tile: Tile) -> np.ndarray:
-        """A tile's core of a guide of `layer`'s grid, as ``(1, h, w, 1)`` float32."""
-        cells = _global_cells(tile, self.strides[layer], self.height, self.width)
-        return np.ascontiguousarray(np.asarray(guide, np.float32)[cells][None, :, :, None])
+        """A tile's core of a guide of `layer`'s grid, as ``(1, h, w, 1)`` float32; cut once
+        per guide and tile, not at every evaluation (the guide is kept, so its id stays its own)."""
+        key = (layer, id(guide), tile)
+        if key not in self._guide_crops:
+            cells = _global_cells(tile, self.strides[layer], self.height, self.width)
+            self._guide_crops[key] = (guide, np.ascontiguousarray(np.asarray(guide, np.float32)[cells][None, :, :, None]))
+        return self._guide_crops[key][1]
 
     def _forward(self, image: np.ndarray, terms: list, feature_layers: list) -> tuple[list, dict]:
         layers = [layer for layer, _ in terms]
