@@ -34,9 +34,9 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "benchmarks"))
+    import judge
     from PIL import Image
 
-    import judge
     from neuralstyle.core.evaluator import Convergence
     from neuralstyle.core.hardware import flags_line
     from neuralstyle.core.synthesis import transfer

@@ -25,7 +25,6 @@ import platform
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "images"
 

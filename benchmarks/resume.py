@@ -29,11 +29,10 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--stops", default="20,40,60")
     args = parser.parse_args()
-    from neuralstyle.jobs import pipeline
     from neuralstyle.core.backend import describe_device
-    from neuralstyle.jobs.spec import RunSpec
-
     from neuralstyle.core.hardware import flags_line
+    from neuralstyle.jobs import pipeline
+    from neuralstyle.jobs.spec import RunSpec
 
     print(f"machine: {describe_device()}, {platform.machine()}, flags {flags_line()}; python "
           f"{platform.python_version()}; command: benchmarks/resume.py {' '.join(sys.argv[1:])}\n")

@@ -73,7 +73,7 @@ def overhead_rows(size: int, repeats: int) -> list[tuple]:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from evaluator_overhead import measure
 
-    from neuralstyle.core import settings, images
+    from neuralstyle.core import images, settings
     from neuralstyle.core.model import FeatureModel
 
     feature_model = FeatureModel([settings.CONTENT_LAYER, *settings.STYLE_LAYERS], weights="imagenet-q8")
@@ -215,7 +215,7 @@ def throughput_rows(size: int, repeats: int) -> list[tuple]:
     peak = max(run["matmul_gflops"] for results in runs.values() for run in results)
     first = runs["tensorflow"][0]
     gflop, shape = first["gflop"], f"{first['width']}x{first['height']}"
-    rows = [(f"float32 matrix multiply (2048², best of numpy's BLAS and the frameworks'), this CPU's practical peak",
+    rows = [("float32 matrix multiply (2048², best of numpy's BLAS and the frameworks'), this CPU's practical peak",
              f"{peak:.0f} GFLOP/s", "–", "report", None)]
     seconds = {}
     for name, results in runs.items():

@@ -156,7 +156,6 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the large runs' images and records in this folder")
     args = parser.parse_args()
     from neuralstyle.core.backend import BACKEND, backend_version, describe_device, keras
-
     from neuralstyle.core.hardware import flags_line
 
     print(f"machine: {describe_device()}, {platform.machine()}, flags {flags_line()}; python "

@@ -8,8 +8,9 @@ bash scripts/bootstrap.sh
 stamp=.venv/.neuralstyle-test-installed
 want=$(cat pyproject.toml tests/run.sh | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "installing the test tools and the app and plot extras (Gradio, Selenium, matplotlib) into .venv" >&2
-    .venv/bin/python -m pip install --quiet -e ".[test,app,plot]" selenium
+    echo "installing the test tools and the app, plot and video extras (Gradio, Selenium, matplotlib, OpenCV," \
+         "imageio-ffmpeg) into .venv" >&2
+    .venv/bin/python -m pip install --quiet -e ".[test,app,plot,video]" selenium
     echo "$want" > "$stamp"
 fi
 # The web app's tests drive a real headless Chromium; its driver comes from the system packages.

@@ -22,16 +22,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
 from processes import default_signals
 from sample_images import SAMPLES
 
 gradio = pytest.importorskip("gradio", exc_type=ImportError)
 
-from neuralstyle.web import runs as web_runs  # noqa: E402
 from neuralstyle.core import images as image_io  # noqa: E402
 from neuralstyle.core.images import ImageError  # noqa: E402
 from neuralstyle.jobs import roles  # noqa: E402
+from neuralstyle.web import runs as web_runs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"

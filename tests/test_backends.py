@@ -15,7 +15,6 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-
 from sample_images import SAMPLES
 
 OTHER_BACKENDS = [

@@ -13,7 +13,6 @@ import time
 
 import pytest
 from PIL import Image
-
 from processes import default_signals
 from sample_images import SAMPLES
 
@@ -94,7 +93,7 @@ BAD_INPUTS = {
                                        "one per style"),
     "output folder missing": (["content", PHOTO, "-o", "{folder}/missing/out.png"], "does not exist"),
     "existing output": (["content", PHOTO, "-o", "{exists}"], "--overwrite"),
-    "unknown output type": (["content", PHOTO, "-o", "{folder}/out.bmp2"], "unknown image type"),
+    "unknown output type": (["content", PHOTO, "-o", "{folder}/out.bmp2"], "unknown file type"),
     "unknown weights": (["content", PHOTO, "-o", "{out}", "--weights", "resnet"], "imagenet-q8"),
     "unknown init": (["transfer", PHOTO, PAINTING, "-o", "{out}", "--init", "sketch"], "content, noise, style"),
     "gif without frames": (["content", PHOTO, "-o", "{out}", "--gif", "{folder}/a.gif"], "--frames"),

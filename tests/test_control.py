@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sample_images import open_sample, sample_rgb
 from skimage.color import rgb2yiq
 
 from neuralstyle.core import color, images
 from neuralstyle.core.experiments import psnr
-from neuralstyle.core.synthesis import upsample_with_content_detail, transfer
-from sample_images import open_sample, sample_rgb
-
+from neuralstyle.core.synthesis import transfer, upsample_with_content_detail
 
 
 def test_luminance_mode_keeps_the_content_colours():

@@ -9,14 +9,14 @@ import sys
 import types
 
 import pytest
+from commands import command_parameters
+from sample_images import SAMPLES, sample_rgb
 
 from neuralstyle.cli.main import run_command
 from neuralstyle.core import settings
 from neuralstyle.core.settings import SettingError
 from neuralstyle.jobs import pipeline
 from neuralstyle.jobs.spec import RunSpec
-from commands import command_parameters
-from sample_images import SAMPLES, sample_rgb
 
 PHOTO = SAMPLES / "photo.png"
 PAINTING = SAMPLES / "painting.png"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from neuralstyle.core import experiments
 from sample_images import open_sample
 
+from neuralstyle.core import experiments
 
 
 @pytest.fixture(scope="module")

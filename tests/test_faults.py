@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-
 from processes import default_signals
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "records_v1"

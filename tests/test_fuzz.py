@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from neuralstyle.cli.main import run_command  # noqa: E402
 from neuralstyle.jobs.spec import RunSpec  # noqa: E402

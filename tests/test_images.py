@@ -7,9 +7,9 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
+from sample_images import sample_rgb
 
 from neuralstyle.core import images
-from sample_images import sample_rgb
 
 
 def test_preprocess_is_bgr_mean_subtracted_0_255():

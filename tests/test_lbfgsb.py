@@ -196,9 +196,10 @@ print(_lbfgsb.setulb is lbfgsb.compiled_routine())
 
 
 def test_a_scipy_release_the_driver_does_not_follow_is_named_in_the_run_header(monkeypatch, tmp_path):
+    from sample_images import SAMPLES
+
     from neuralstyle.jobs import pipeline
     from neuralstyle.jobs.spec import RunSpec
-    from sample_images import SAMPLES
 
     assert lbfgsb.fallback_line() is None  # the installed SciPy is one the fast driver follows
     monkeypatch.setattr(lbfgsb, "KNOWN_RELEASES", ((1, 99),))

@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from sample_images import SAMPLES, open_sample
 
 from neuralstyle.core import guides
 from neuralstyle.core.settings import SettingError
-from sample_images import SAMPLES, open_sample
 
 PHOTO = SAMPLES / "photo.png"  # 1024x768
 PAINTING = SAMPLES / "painting.png"  # blue and yellow strokes

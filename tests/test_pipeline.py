@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from neuralstyle.core.settings import SettingError
 from neuralstyle.jobs import pipeline
 from neuralstyle.jobs.records import read_record
-from neuralstyle.core.settings import SettingError
 from neuralstyle.jobs.spec import RunSpec
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "records_v1"

@@ -10,11 +10,11 @@ import time
 
 import numpy as np
 import pytest
+from sample_images import SAMPLES
+from test_faults import Watcher, assert_one_clean_line, neuralstyle, start
 
 from neuralstyle.jobs import checkpoints, pipeline
 from neuralstyle.jobs.spec import RunSpec
-from sample_images import SAMPLES
-from test_faults import Watcher, assert_one_clean_line, neuralstyle, start
 
 PAIR = [SAMPLES / "photo.png", SAMPLES / "painting.png"]
 

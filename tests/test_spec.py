@@ -11,13 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from commands import command_parameters
 
 from neuralstyle.core import settings
-from neuralstyle.jobs.records import read_record
 from neuralstyle.core.settings import SettingError
+from neuralstyle.jobs.records import read_record
 from neuralstyle.jobs.spec import RunSpec, applies_to
-
-from commands import command_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -161,11 +160,12 @@ def test_every_committed_docs_record_loads_into_a_spec_through_the_migration(pat
 
 def test_every_runspec_field_is_exposed_by_the_cli_or_the_app_or_said_not_to_be():
     pytest.importorskip("gradio", exc_type=ImportError)
-    from neuralstyle.web import app as web_app
     from neuralstyle.cli.options import NOT_OPTIONS
+    from neuralstyle.web import app as web_app
 
     commands = command_parameters()
-    run_commands = ["transfer", "content", "style", "figure reconstructions", "figure tradeoff", "figure styles"]
+    run_commands = ["transfer", "content", "style", "video", "figure reconstructions", "figure tradeoff",
+                    "figure styles"]
     cli_fields = set().union(*(commands[name] for name in run_commands)) & {f.name for f in dataclasses.fields(RunSpec)}
     blocks = web_app.build(Path(web_app.tempfile.mkdtemp()))
     app_fields = set(blocks.neuralstyle_fields)
@@ -176,7 +176,8 @@ def test_every_runspec_field_is_exposed_by_the_cli_or_the_app_or_said_not_to_be(
     # The reasons are real: what is said not to be an option is not one.
     assert not set(NOT_OPTIONS) & cli_fields
     # Each command takes the fields its mode uses (and the CLI's own --quiet), nothing that does not apply.
-    for command, mode in zip(run_commands, ["transfer", "content", "style", "reconstructions", "tradeoff", "styles"]):
+    for command, mode in zip(run_commands, ["transfer", "content", "style", "video", "reconstructions", "tradeoff",
+                                                "styles"]):
         for name in commands[command] & {f.name for f in dataclasses.fields(RunSpec)}:
             assert applies_to(name, mode), f"{command} takes {name}, which {mode} does not use"
 

@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-
-from neuralstyle.jobs import contact_sheet
-from neuralstyle.core.settings import SettingError
-from neuralstyle.jobs.sweep import SWEEPABLE, make_grid
 from processes import default_signals
 from sample_images import SAMPLES
 from test_cli import neuralstyle, no_tensorflow_env  # noqa: F401  (a fixture: TensorFlow cannot be imported)
+
+from neuralstyle.core.settings import SettingError
+from neuralstyle.jobs import contact_sheet
+from neuralstyle.jobs.sweep import SWEEPABLE, make_grid
 
 PHOTO, PHOTO2 = SAMPLES / "photo.png", SAMPLES / "photo2.png"
 PAINTING, PORTRAIT = SAMPLES / "painting.png", SAMPLES / "portrait.png"

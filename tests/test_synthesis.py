@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sample_images import open_sample, sample_rgb
 
 from neuralstyle.core import images
 from neuralstyle.core.evaluator import START, Evaluator, NonFiniteLossError, minimize_lbfgs
 from neuralstyle.core.experiments import psnr, style_distance
 from neuralstyle.core.losses import gram_matrix
 from neuralstyle.core.model import FeatureModel
-from neuralstyle.core.synthesis import cached_feature_model, image_features, reconstruct_content, reconstruct_style, transfer
-from sample_images import open_sample, sample_rgb
-
+from neuralstyle.core.synthesis import (
+    cached_feature_model,
+    image_features,
+    reconstruct_content,
+    reconstruct_style,
+    transfer,
+)
 
 
 @pytest.fixture(scope="module")

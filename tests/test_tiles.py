@@ -9,11 +9,11 @@ import sys
 
 import numpy as np
 import pytest
+from sample_images import SAMPLES, open_sample
 
 from neuralstyle.core import memory
 from neuralstyle.core.layers import layer_names
 from neuralstyle.core.tiles import POOLING_GRID, halo, receptive_radius, tile_grid
-from sample_images import SAMPLES, open_sample
 
 DEFAULT_LAYERS = ["block4_conv2", "block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
 

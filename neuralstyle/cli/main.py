@@ -1,5 +1,5 @@
 """The ``neuralstyle`` command line: the root command, with each group of
-commands registered on it (`runs`, `figures`, `model`, `sweep`), and the
+commands registered on it (`runs`, `video`, `figures`, `model`, `sweep`), and the
 console entry point. Options take their defaults and help from `RunSpec` and
 the settings (`neuralstyle.cli.options`); a run is the pipeline's
 (`neuralstyle.jobs.pipeline`).
@@ -19,7 +19,7 @@ from typer.exceptions import TyperException
 
 from .. import __version__
 from ..core.interrupts import SignalGuard
-from . import figures, model, runs, sweep
+from . import figures, model, runs, sweep, video
 from .options import EXIT_BAD_INPUT, EXIT_INTERRUPTED, one_line
 from .terminal import console, keep_native_noise_off_the_terminal, message_fd
 
@@ -46,7 +46,7 @@ def _root(
     """Neural style transfer after Gatys, Ecker and Bethge, with VGG19/VGG16 on Keras 3."""
 
 
-for group in (runs, figures, model, sweep):  # the order of --help
+for group in (runs, video, figures, model, sweep):  # the order of --help
     group.register(root)
 
 

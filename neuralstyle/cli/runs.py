@@ -18,6 +18,7 @@ from .options import COMMON, REQUIRED, DryRun, Output, Overwrite, Quiet, fail, o
 from .runner import register_run_command, run_specs
 from .sweep import run_batch
 from .terminal import console
+from .video import resume_clip
 
 Ray = Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", rich_help_panel="Cluster", help="With a folder: run its images as Ray tasks, "
                                               "as `neuralstyle sweep --ray` does.")]
@@ -68,12 +69,16 @@ def rerun(
 @one_line_errors
 def resume(
     run: Annotated[Path, typer.Argument(
-        help="The interrupted run's record, output or checkpoint (OUT.json, OUT.png or OUT.checkpoint.npz).")],
+        help="The interrupted run's record, output or checkpoint (OUT.json, OUT.png or OUT.checkpoint.npz; a clip's "
+             "OUT.json, video or folder).")],
     quiet: Quiet = False,
     dry_run: DryRun = False,
 ):
     """Continue an interrupted run (Ctrl-C, a kill, a crash, a reboot) from its last
-    checkpoint to the iterations it asked for, writing its own outputs."""
+    checkpoint to the iterations it asked for, writing its own outputs; a clip
+    goes on from its first unfinished frame."""
+    if resume_clip(run, quiet, dry_run):
+        return
     state = checkpoints.load(checkpoints.find(run))
     run_specs([pipeline.resumed_spec(state)], quiet, dry_run=dry_run, resume_from=state)
 

@@ -88,7 +88,8 @@ class ProgressDisplay:
         loss = progress.loss
         self.progress.update(
             self.task, completed=progress.iteration, tile=f"{progress.tile}  " if progress.tile else "",
-            losses=f"loss {loss.total:.4g} = content {loss.content:.3g} + style {loss.style:.3g} + tv {loss.tv:.2g}",
+            losses=f"loss {loss.total:.4g} = content {loss.content:.3g} + style {loss.style:.3g} + tv {loss.tv:.2g}"
+                   + (f" + temporal {loss.temporal:.3g}" if loss.temporal else ""),
         )
         # Time from iteration 1 on: iteration 0 includes compiling the step.
         if progress.iteration == 1:

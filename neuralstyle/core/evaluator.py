@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -48,13 +48,27 @@ class StyleRegion:
 
 
 @dataclass(frozen=True)
+class TemporalTarget:
+    """A video frame's temporal term (Ruder et al., GCPR 2016, eq. 4): an earlier
+    output warped into this frame (float RGB ``(H, W, 3)`` 0–255) and the weight
+    of each pixel (float32 ``(H, W)``, 0–1: 0 where the warp is not to be trusted)."""
+
+    image: np.ndarray
+    weight: np.ndarray
+
+
+TEMPORAL_SCALE = 255.0 ** 2  # the temporal loss is a mean square in units of the full 0–255 range
+
+
+@dataclass(frozen=True)
 class LossParts:
-    """The weighted parts of the loss at one point (total = content + style + tv)."""
+    """The weighted parts of the loss at one point (total = content + style + tv + temporal)."""
 
     total: float
     content: float
     style: float
     tv: float
+    temporal: float = 0.0  # a video frame's pull towards the earlier frames warped (`TemporalTarget`)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -119,6 +133,8 @@ class Evaluator:
         style_weight: float = 1.0,
         style_layer_weights: dict | None = None,
         tv_weight: float = 0.0,
+        temporal=(),
+        temporal_weight: float = 0.0,
         tile: int | None = None,
     ):
         self.shape = (1, int(height), int(width), 3)
@@ -145,6 +161,7 @@ class Evaluator:
                   if region.weight and np.any(region.guides[layer])]
         self._content_guides = {layer: np.asarray(guide, np.float32) for layer, guide in (content_guides or {}).items()}
         self._tv_weight = float(tv_weight)
+        self._temporal = self._temporal_terms(temporal, temporal_weight)
         self.passes = 0
         self.best_x: np.ndarray | None = None
         self.best: LossParts | None = None
@@ -178,6 +195,36 @@ class Evaluator:
                        for layer, target in content_targets.items()]
             self._pass = TiledStep(feature_model, height, width, tile, content=content, style=style,
                                    tv_weight=tv_weight)
+
+    def _temporal_terms(self, temporal, weight: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each `TemporalTarget` as (its image as a flattened Caffe tensor, its per-element coefficient)."""
+        from .images import preprocess
+
+        terms, height, width = [], self.shape[1], self.shape[2]
+        for target in temporal:
+            if target.image.shape[:2] != (height, width) or target.weight.shape != (height, width):
+                raise ValueError(f"a temporal target is {target.image.shape[1]}x{target.image.shape[0]} px with "
+                                 f"weights of {target.weight.shape[::-1]}; this image is {width}x{height} px")
+            coefficient = np.repeat(np.asarray(target.weight, np.float64)[..., None], 3, axis=-1).reshape(-1)
+            terms.append((preprocess(np.asarray(target.image, np.float32)).reshape(-1).astype(np.float64),
+                          coefficient * float(weight) / (coefficient.size * TEMPORAL_SCALE)))
+        return terms if weight else []
+
+    def _temporal_part(self, x: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """The temporal loss at the flattened point `x` and its gradient.
+
+        It is a per-pixel square and needs no network: it is computed here, on
+        the host in float64 where the gradient arrives for SciPy anyway, and
+        added to the network's loss and gradient, the same for whole and tiled
+        passes and every backend."""
+        if not self._temporal:
+            return 0.0, None
+        loss, gradient = 0.0, np.zeros_like(x)
+        for target, coefficient in self._temporal:
+            difference = x - target
+            loss += float(np.sum(coefficient * np.square(difference)))
+            gradient += 2.0 * coefficient * difference
+        return loss, gradient
 
     def _losses(self, features, image, *arguments):
         """[total, content, style, tv] (float32 scalars) of `features`, the
@@ -238,6 +285,10 @@ class Evaluator:
         self.passes += 1
         parts = LossParts(*(float(value) for value in parts))
         gradient = gradient.astype(np.float64).reshape(-1)
+        if self._temporal:
+            temporal, temporal_gradient = self._temporal_part(np.asarray(x, np.float64).reshape(-1))
+            parts = replace(parts, total=parts.total + temporal, temporal=temporal)
+            gradient = gradient + temporal_gradient
         if not (np.isfinite(parts.total) and np.isfinite(gradient).all()):
             raise NonFiniteLossError(
                 f"the loss became {parts.total} at evaluation {self.passes} (content {parts.content:.4g}, "

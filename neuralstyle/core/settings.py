@@ -20,7 +20,9 @@ from .layers import MODELS, check_layers
 
 RUN_MODES = ("transfer", "content", "style")  # one optimisation each
 FIGURES = ("reconstructions", "tradeoff", "styles")  # the paper's figures: many runs, one grid
-MODES = RUN_MODES + FIGURES
+VIDEO = "video"  # a clip, frame after frame, each held to the earlier ones (neuralstyle.core.video)
+MODES = RUN_MODES + FIGURES + (VIDEO,)
+TRANSFERS = ("transfer", VIDEO)  # the modes that paint a content in a style
 WEIGHT_SOURCES = ("auto", "imagenet", "imagenet-q8")  # or a path to a Keras .h5 file
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")  # auto: bfloat16 where the hardware has it natively
@@ -31,6 +33,7 @@ GUIDES = ("resized", "inside")  # how a region mask reaches each layer (neuralst
 GUIDE = "resized"
 # Keras backends that can take the gradient (KERAS_BACKEND); TensorFlow is the default.
 BACKENDS = ("tensorflow", "torch", "jax")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".gif")  # clips read and written (ffmpeg; a GIF: Pillow)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")  # inputs of a batch
 OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
@@ -53,6 +56,14 @@ STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 CONTENT_WEIGHT = 1.0
 STYLE_WEIGHT = 100.0
 TV_WEIGHT = 1e-5
+
+# Video (Ruder et al., GCPR 2016): the weight of a frame's pull towards the earlier frames warped into it
+# (a mean square in units of the 0–255 range), the earlier frames it is held to (1: the previous one), and
+# the passes over the clip (more than one alternates direction, Ruder et al.'s multi-pass algorithm).
+TEMPORAL_WEIGHT = 1000.0
+LONG_TERM = (1, 2, 4)
+PASSES = 1
+VIDEO_FPS = 24.0  # frames per second of a video made from a folder of frames
 
 SIZE = 512  # longest side of the output, px
 STYLE_SCALE = 1.0  # style image's longest side relative to the output's
@@ -105,6 +116,7 @@ MODE_DEFAULTS = {
     "style": _RECONSTRUCTION,
     **{figure: _FIGURE for figure in FIGURES},
 }
+MODE_DEFAULTS[VIDEO] = MODE_DEFAULTS["transfer"]
 
 
 def mode_default(mode: str, setting: str):
@@ -172,6 +184,30 @@ def positive(setting: str, value) -> float:
     if not math.isfinite(number) or number <= 0:
         _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a finite number > 0")
     return number
+
+
+def frame_distances(value) -> tuple[int, ...]:
+    """The earlier frames a video frame is held to, as distances ≥ 1 (1: the previous frame), ascending."""
+    distances = sorted({whole("long_term", item, 1) for item in as_list("long_term", value)})
+    if not distances:
+        _fail("long_term", f"⟨name⟩ is {shown(value)}; give frame distances such as 1,2,4")
+    return tuple(distances)
+
+
+def frame_range(value) -> tuple[int, int | None] | None:
+    """'START:END' (frames START to END-1, counted from 0; either may be left out) → (start, end or None)."""
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        value = f"{'' if value[0] is None else value[0]}:{'' if value[1] is None else value[1]}"
+    match = re.fullmatch(r"\s*(\d*)\s*:\s*(\d*)\s*", value) if isinstance(value, str) else None
+    if match is None:
+        _fail("frame_range", f"⟨name⟩ is {shown(value)}; give START:END, frames counted from 0 with END not "
+                             f"included (e.g. 0:48, 100: or :24)")
+    start, end = int(match.group(1) or 0), (int(match.group(2)) if match.group(2) else None)
+    if end is not None and end <= start:
+        _fail("frame_range", f"⟨name⟩ {value!r} holds no frame: END must be above START")
+    return start, end
 
 
 def whole(setting: str, value, minimum: int = 0) -> int:
@@ -378,5 +414,5 @@ def iteration_caps(value, count: int) -> tuple[int, ...]:
 def output_suffix(setting: str, path, allowed: Sequence[str] = OUTPUT_SUFFIXES) -> None:
     suffix = str(path).rpartition(".")[2].lower() if "." in str(path) else ""
     if f".{suffix}" not in allowed:
-        _fail(setting, f"cannot write ⟨name⟩ {str(path)!r}: unknown image type {'.' + suffix if suffix else '(none)'!r}; "
+        _fail(setting, f"cannot write ⟨name⟩ {str(path)!r}: unknown file type {'.' + suffix if suffix else '(none)'!r}; "
                        f"use {', '.join(allowed)}")

@@ -18,7 +18,16 @@ import numpy as np
 from . import settings
 from .backend import device_scope, keras, resolve_device, resolve_precision
 from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
-from .evaluator import START, Convergence, Evaluator, Progress, StyleRegion, minimize_adam, minimize_lbfgs
+from .evaluator import (
+    START,
+    Convergence,
+    Evaluator,
+    Progress,
+    StyleRegion,
+    TemporalTarget,
+    minimize_adam,
+    minimize_lbfgs,
+)
 from .guides import area, checked_masks, layer_guides, resize_mask
 from .images import (
     RGBImage,
@@ -241,6 +250,7 @@ class _Stage:
     convergence: Convergence | None = None  # iterations='auto': stop where the loss stops falling
     style_regions: list = field(default_factory=list)  # guided style terms (`StyleRegion`), for masks
     content_guides: dict | None = None  # a content mask's guide on the content layer
+    temporal: list = field(default_factory=list)  # a video frame's earlier outputs warped (`TemporalTarget`)
 
 
 def _iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | None]:
@@ -251,12 +261,13 @@ def _iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | No
 
 
 def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
-              optimizer, learning_rate, callback):
+                    optimizer, learning_rate, callback, temporal_weight: float = 0.0):
     height, width = stage.init_rgb.shape[:2]
     evaluator = Evaluator(
         feature_model, height, width, content_targets=stage.content_targets, style_targets=stage.style_targets,
-        style_regions=stage.style_regions, content_guides=stage.content_guides, content_weight=content_weight, style_weight=style_weight, style_layer_weights=style_layer_weights,
-        tv_weight=tv_weight, tile=stage.tile,
+        style_regions=stage.style_regions, content_guides=stage.content_guides, content_weight=content_weight,
+        style_weight=style_weight, style_layer_weights=style_layer_weights, tv_weight=tv_weight,
+        temporal=stage.temporal, temporal_weight=temporal_weight, tile=stage.tile,
     )
     if optimizer == "adam":
         return minimize_adam(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
@@ -282,6 +293,7 @@ def _run_stages(
     run_settings: dict,
     finish: Callable[[np.ndarray], np.ndarray] = lambda rgb: rgb,
     resume: Resume | None = None,
+    temporal_weight: float = 0.0,
 ) -> Result:
     """Optimise stage after stage (one per size; each later stage starts from the
     previous result), reporting one continuous iteration count to `callback`.
@@ -316,7 +328,8 @@ def _run_stages(
         phase_reached("first-evaluation")
         outcome = _optimize_stage(feature_model, stage, style_layer_weights=style_layer_weights,
                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                            optimizer=optimizer, learning_rate=learning_rate, callback=on_iteration)
+                            optimizer=optimizer, learning_rate=learning_rate, callback=on_iteration,
+                            temporal_weight=temporal_weight)
         history += [{**entry, "iteration": done + entry["iteration"], "evaluations": evaluations + entry["evaluations"],
                      "scale": scale} for entry in outcome.history if (scale == 0 and not resume) or entry["iteration"] > 0]
         done += outcome.iterations
@@ -376,6 +389,8 @@ def transfer(
     content_mask=None,
     guides: str = settings.GUIDE,
     normalise_regions: bool = True,
+    temporal: Sequence[TemporalTarget] = (),
+    temporal_weight: float = settings.TEMPORAL_WEIGHT,
     max_memory: float | None = None,
     memory: MemoryPlan | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
@@ -384,6 +399,12 @@ def transfer(
 ) -> Result:
     """Paint `content` in the style of `style` (one image, or a list blended by
     `style_blend`, default equal).
+
+    Video (Ruder et al., GCPR 2016; `neuralstyle.core.flow`): `temporal` holds
+    earlier outputs of the clip warped into this frame, each with a weight per
+    pixel (`TemporalTarget`, at the content's size); `temporal_weight` weighs
+    their mean square difference to the result, in units of the 0–255 range.
+    A frame usually also starts from the previous output warped (`init`).
 
     Regions (Gatys et al., CVPR 2017; `neuralstyle.core.guides`): `style_masks`,
     one mask per style in the content's coordinates (PIL images or arrays,
@@ -427,6 +448,7 @@ def transfer(
     style_weight = settings.non_negative("style_weight", style_weight)
     tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
     settings.positive("style_scale", style_scale)
+    temporal_weight = settings.non_negative("temporal_weight", temporal_weight)
     sides = list(settings.scale_sizes(settings.whole("size", size, 1), scales))
     iterations_per_scale, convergence = _iteration_plan(iterations, len(sides))
 
@@ -455,6 +477,10 @@ def transfer(
             return with_chrominance(rgb, colour_by_size[(width, height)])
 
         content_image = RGBImage(gray(luminance(content_image.rgb)), content_image.alpha)
+        # The run optimises luminance alone: a start image and earlier frames are taken as theirs.
+        if not isinstance(init, str):
+            init = gray(luminance(to_rgb(init).rgb))
+        temporal = [replace(target, image=gray(luminance(np.asarray(target.image, np.float32)))) for target in temporal]
     style_sides = [max(1, round(side * style_scale)) for side in sides]
     style_sizes = [[fit_size(image.width, image.height, side) for image in style_images] for side in style_sides]
     for width, height in (pair for pairs in style_sizes for pair in pairs):
@@ -485,6 +511,9 @@ def transfer(
             tile = memory.tile_for(width, height)
             # A run that starts at its content image gets the content target from its first evaluation.
             starts_at_content = init_rgb is sized_content.rgb and tile is None
+            temporal_here = [TemporalTarget(resize(RGBImage(np.asarray(target.image, np.float32)), width, height).rgb,
+                                            resize_mask(np.asarray(target.weight, np.float32), width, height))
+                             for target in temporal]
             regions = None if region_masks is None else _style_regions(
                 feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width, height,
                 guides, normalise_regions, memory.tile_for)
@@ -496,7 +525,7 @@ def transfer(
                 blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
                 style_regions=regions or [], iterations=count, tile=tile, convergence=convergence,
                 content_guides=None if content_mask_array is None else
-                _content_guides(content_mask_array, model, content_layer, width, height),
+                _content_guides(content_mask_array, model, content_layer, width, height), temporal=temporal_here,
             )
 
     run_settings = {
@@ -513,12 +542,14 @@ def transfer(
                         "uncovered": round(1.0 - area(np.clip(np.sum(region_masks, axis=0), 0, 1)), 4),
                         "style_image_masks": [mask is not None for mask in image_masks or [None] * len(styles)]}}),
         **({} if content_mask_array is None else {"content_mask_area": round(area(content_mask_array), 4)}),
+        **({"temporal_weight": temporal_weight, "temporal_terms": len(temporal)} if temporal else {}),
     }
     return _run_stages(
         feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
         style_layer_weights=layer_weights, content_weight=content_weight, style_weight=style_weight,
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
         frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
+        temporal_weight=temporal_weight,
     )
 
 

@@ -184,12 +184,16 @@ def check_writable(path: Path, overwrite: bool, setting: str = "output") -> None
         raise SettingError(setting, f"cannot write to {folder} ({error.strerror})") from None
 
 
-def _check_folder(folder: Path, overwrite: bool, setting: str, holds: str) -> None:
+def check_folder(folder: Path, overwrite: bool, setting: str, holds: str) -> None:
     """A folder a run fills with files: not a file, and not already holding such files unless `overwrite`."""
     if folder.exists() and not folder.is_dir():
         raise SettingError(setting, f"⟨name⟩ {folder} exists and is not a folder")
-    if folder.is_dir() and not overwrite and any(FRAME_PATTERN.match(entry.name) or holds == "tiles"
-                                                 for entry in folder.iterdir()):
+    def taken(entry: Path) -> bool:  # a file a run of this kind would write
+        if holds == "frames":
+            return bool(FRAME_PATTERN.match(entry.name))
+        return holds == "tiles" or entry.suffix.lower() in (".png", ".json")
+
+    if folder.is_dir() and not overwrite and any(taken(entry) for entry in folder.iterdir()):
         raise SettingError(setting, f"{folder} already holds {holds}; pass ⟨overwrite⟩ or choose another folder")
     existing = next(parent for parent in [folder, *folder.parents] if os.path.lexists(parent) or parent == Path("."))
     if not existing.is_dir():
@@ -209,6 +213,8 @@ def read_inputs(spec: RunSpec) -> dict[str, list[InputImage]]:
     """Every input image of `spec` by role (`neuralstyle.jobs.roles`), read and checked."""
     paths_by_role: dict[str, list[Path]] = {}
     for role in roles.used_by(spec.mode):
+        if role.is_clip(spec.mode):  # a video or a folder of frames: `neuralstyle.jobs.video` reads it
+            continue
         paths = role.paths(spec)
         for path in paths:
             if role.choices and not path.exists():  # neither a named choice nor a file
@@ -245,13 +251,16 @@ def _layers_used(spec: RunSpec) -> list[str]:
 def check_outputs(spec: RunSpec) -> None:
     """The backend is usable, and every file and folder `spec` writes can be written."""
     check_backend()
+    if spec.writes_folder:
+        check_folder(spec.output, spec.overwrite, "output", "frames and a record")
+        return
     for setting, path in (("output", spec.output), ("record", spec.record_path), ("gif", spec.gif)):
         if path is not None:
             check_writable(path, spec.overwrite, setting)
     if spec.frames is not None:
-        _check_folder(spec.frames, spec.overwrite, "frames", "frames")
+        check_folder(spec.frames, spec.overwrite, "frames", "frames")
     if spec.is_figure:
-        _check_folder(tile_folder(spec), spec.overwrite, "output", "tiles")
+        check_folder(tile_folder(spec), spec.overwrite, "output", "tiles")
 
 
 def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = False) -> Plan:
@@ -467,33 +476,38 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
     return _execute_single(plan, device.describe(), started, on_progress, should_stop, keep_checkpoints)
 
 
-def _synthesis_call(plan: Plan):
-    """The core entry point of a single run and its keyword arguments, derived from
-    the spec: its images by role (`neuralstyle.jobs.roles`), every setting the
-    entry point takes under the spec field's own name, and the plan's weights,
-    memory plan and resume state."""
+def synthesis_call(plan: Plan, function=None):
+    """The core entry point of a single run (or `function`, e.g. a clip's) and its
+    keyword arguments, derived from the spec: its images by role
+    (`neuralstyle.jobs.roles`), every setting the entry point takes under the spec
+    field's own name (for a clip, the transfer's settings too), and the plan's
+    weights, memory plan and resume state."""
     from ..core import synthesis
 
     spec = plan.spec
-    function = {"transfer": synthesis.transfer, "content": synthesis.reconstruct_content,
-                "style": synthesis.reconstruct_style}[spec.mode]
+    function = function or {"transfer": synthesis.transfer, "content": synthesis.reconstruct_content,
+                            "style": synthesis.reconstruct_style}[spec.mode]
     images = {role: [item.image for item in items] for role, items in plan.inputs.items()}
     arguments = roles.core_arguments(spec.mode, images, spec)
     if plan.inputs.get("style_regions"):  # a colour map: one mask per style, made here
         arguments["style_masks"] = region_masks(spec, plan.inputs)
-    for name in inspect.signature(function).parameters:
-        if name not in arguments and name in RunSpec.__dataclass_fields__:
+    names = [*inspect.signature(function).parameters]
+    if spec.mode == settings.VIDEO:  # each frame is a transfer
+        names += [*inspect.signature(synthesis.transfer).parameters]
+    inputs = {role.field for role in roles.ROLES}  # given by role above (a clip's frames by its caller)
+    for name in names:
+        if name not in arguments and name in RunSpec.__dataclass_fields__ and name not in inputs:
             value = getattr(spec, name)
             arguments[name] = list(value) if isinstance(value, tuple) else value
     state = plan.resume
     resume = None if state is None else synthesis.Resume(
         scale=state.scale, scale_iterations=state.scale_iterations, iterations=state.iterations,
         evaluations=state.evaluations, x=state.x.astype(np.float64), history=state.history, seconds=state.seconds)
-    arguments.update(weights=plan.weights, memory=plan.memory, resume=resume)
+    arguments.update(weights=plan.weights, memory=plan.memory, **({} if resume is None else {"resume": resume}))
     return function, arguments
 
 
-def _stop_reason(should_stop: StopCallback | None):
+def stop_reason(should_stop: StopCallback | None):
     if should_stop is None:
         return None
     reason = should_stop()
@@ -524,7 +538,7 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
                         "scale": progress.scale})
         if on_progress is not None:
             on_progress(progress)
-        reason = _stop_reason(should_stop)
+        reason = stop_reason(should_stop)
         every = spec.checkpoint_every if keep_checkpoints else 0
         # A checkpoint every N iterations, and where the run stops early (it may be resumed from there).
         if every and progress.iteration > 0 and (progress.iteration % every == 0 or reason) and not warnings:
@@ -539,7 +553,7 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
                                 f"the run went on without")
         return reason
 
-    function, arguments = _synthesis_call(plan)
+    function, arguments = synthesis_call(plan)
     result = function(callback=callback, **arguments)
     gif = None
     if spec.gif is not None and frame_pixels:
@@ -618,7 +632,7 @@ def _execute_figure(plan: Plan, device: str, started: float, on_progress, should
             state["label"], state["done"] = label, state["done"] + per_tile
         if on_progress is not None:
             on_progress(replace(progress, iteration=state["done"] + progress.iteration, iterations=total, tile=label))
-        if _stop_reason(should_stop):
+        if stop_reason(should_stop):
             raise FigureStopped(label)
 
     common = dict(size=spec.size, iterations=iterations, seed=spec.seed, model=spec.model, weights=plan.weights,

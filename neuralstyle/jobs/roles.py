@@ -41,6 +41,10 @@ class Role:
     sets_size: tuple[str, ...] = ()  # the modes whose output takes this image's aspect ratio
     in_app: bool = False  # the web app offers a picker for it
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    clip_modes: tuple[str, ...] = ()  # the modes in which the file is a clip (a video or a folder of frames)
+
+    def is_clip(self, mode: str) -> bool:
+        return mode in self.clip_modes
 
     @property
     def many(self) -> bool:
@@ -83,32 +87,35 @@ class Role:
         return list(paths) if self.many else (paths[0] if paths else None)
 
 
+VIDEO = settings.VIDEO  # a clip's frames are its content; its masks hold for every frame
 CONTENT = Role(
     "content", "content", "content image",
-    counts={"transfer": ONE, "content": ONE, **dict.fromkeys(settings.FIGURES, ONE)},
-    core={"transfer": "content", "content": "image"},
-    sets_size=("transfer", "content", *settings.FIGURES), in_app=True)
+    counts={"transfer": ONE, "content": ONE, **dict.fromkeys(settings.FIGURES, ONE), VIDEO: ONE},
+    core={"transfer": "content", "content": "image", VIDEO: "frames"},
+    sets_size=("transfer", "content", *settings.FIGURES, VIDEO), in_app=True, clip_modes=(VIDEO,))
 STYLE = Role(
     "style", "styles", "style image",
-    counts={"transfer": ONE_OR_MORE, "style": ONE, "reconstructions": ONE, "tradeoff": ONE, "styles": ONE_OR_MORE},
-    core={"transfer": "style", "style": "image"},
+    counts={"transfer": ONE_OR_MORE, "style": ONE, "reconstructions": ONE, "tradeoff": ONE, "styles": ONE_OR_MORE,
+            VIDEO: ONE_OR_MORE},
+    core={"transfer": "style", "style": "image", VIDEO: "style"},
     sets_size=("style",), in_app=True)
 INIT = Role(
     "init", "init", "start image",
-    counts=dict.fromkeys(settings.RUN_MODES, OPTIONAL),
-    core=dict.fromkeys(settings.RUN_MODES, "init"),
+    counts=dict.fromkeys((*settings.RUN_MODES, VIDEO), OPTIONAL),
+    core=dict.fromkeys((*settings.RUN_MODES, VIDEO), "init"),
     choices={"transfer": settings.INITS, "content": (settings.RECONSTRUCTION_INIT,),
-             "style": (settings.RECONSTRUCTION_INIT,)})
+             "style": (settings.RECONSTRUCTION_INIT,), VIDEO: settings.INITS})
 
 STYLE_MASK = Role(
-    "style_mask", "style_masks", "style mask", counts={"transfer": PER_STYLE}, core={"transfer": "style_masks"},
-    in_app=True)
+    "style_mask", "style_masks", "style mask", counts=dict.fromkeys(settings.TRANSFERS, PER_STYLE),
+    core=dict.fromkeys(settings.TRANSFERS, "style_masks"), in_app=True)
 STYLE_IMAGE_MASK = Role(
-    "style_image_mask", "style_image_masks", "style image mask", counts={"transfer": PER_STYLE},
-    core={"transfer": "style_image_masks"})
-CONTENT_MASK = Role("content_mask", "content_mask", "content mask", counts={"transfer": OPTIONAL},
-                    core={"transfer": "content_mask"})
-STYLE_REGIONS = Role("style_regions", "style_regions", "region map", counts={"transfer": OPTIONAL})  # made masks by the pipeline
+    "style_image_mask", "style_image_masks", "style image mask", counts=dict.fromkeys(settings.TRANSFERS, PER_STYLE),
+    core=dict.fromkeys(settings.TRANSFERS, "style_image_masks"))
+CONTENT_MASK = Role("content_mask", "content_mask", "content mask", counts=dict.fromkeys(settings.TRANSFERS, OPTIONAL),
+                    core=dict.fromkeys(settings.TRANSFERS, "content_mask"))
+STYLE_REGIONS = Role("style_regions", "style_regions", "region map",  # made masks by the pipeline
+                     counts=dict.fromkeys(settings.TRANSFERS, OPTIONAL))
 
 ROLES = (CONTENT, STYLE, INIT, STYLE_MASK, STYLE_IMAGE_MASK, CONTENT_MASK, STYLE_REGIONS)  # the order of a record's inputs
 

@@ -25,8 +25,8 @@ SCHEMA_VERSION = 2  # of the serialised spec, a run record's "arguments"
 
 
 # Groups of settings (the command line's help panels).
-CONTENT, STYLE, REGIONS, OPTIMISATION, MODEL, OUTPUT, FIGURE, MEMORY = (
-    "Content", "Style", "Regions", "Optimisation", "Model", "Output", "Figure", "Memory and resume")
+CONTENT, STYLE, REGIONS, VIDEO, OPTIMISATION, MODEL, OUTPUT, FIGURE, MEMORY = (
+    "Content", "Style", "Regions", "Video", "Optimisation", "Model", "Output", "Figure", "Memory and resume")
 # How a face takes a setting whose type alone does not say: a LIST of values (an option
 # repeated, or commas), free TEXT (checked by RunSpec), a PATH, PATHS (an option repeated), or an INPUT file (see
 # `neuralstyle.jobs.roles`); None: a number, a flag or a choice, as its default and choices say.
@@ -42,11 +42,13 @@ def _setting(default, help, modes=None, *, group=None, choices=None, form=None):
                                             "form": form})
 
 
-_TRANSFER = ("transfer",)
-_SINGLE = settings.RUN_MODES
-_OPTIMISED = settings.RUN_MODES  # figures fix their own optimiser settings
-_WITH_CONTENT_LAYER = ("transfer", "content")
-_WITH_STYLE_LAYERS = ("transfer", "style")
+_TRANSFER = settings.TRANSFERS  # a still or a clip
+_VIDEO = (settings.VIDEO,)
+_SINGLE = settings.RUN_MODES + _VIDEO
+_ONE_IMAGE = settings.RUN_MODES  # progress frames and checkpoints of one optimisation (a clip resumes by frame)
+_OPTIMISED = _SINGLE  # figures fix their own optimiser settings
+_WITH_CONTENT_LAYER = ("transfer", "content", *_VIDEO)
+_WITH_STYLE_LAYERS = ("transfer", "style", *_VIDEO)
 
 
 @dataclass(frozen=True)
@@ -56,9 +58,13 @@ class RunSpec:
     runs with. Paths are kept as given; `to_record` stores them absolute."""
 
     mode: str = _setting("transfer", f"What to make: {', '.join(settings.MODES)}.", choices=settings.MODES)
-    content: Path | None = _setting(None, "Content image (transfer, content reconstruction, figures).", form=INPUT)
+    content: Path | None = _setting(None, "Content image (transfer, content reconstruction, figures); for video, the "
+                                          "clip: a video file or a folder of frames.", form=INPUT)
     styles: tuple[Path, ...] = _setting((), "Style image(s) (transfer, style reconstruction, figures).", form=INPUT)
-    output: Path | None = _setting(None, "Image to write (.png, .jpg, .webp).", group=OUTPUT, form=PATH)
+    output: Path | None = _setting(None, {None: "Image to write (.png, .jpg, .webp).",
+                                          "video": "Video to write (.mp4, .mov, .webm, .mkv, .avi, .gif), or a folder "
+                                                   "(DIR/): one PNG per frame and the record."},
+                                   group=OUTPUT, form=PATH)
     content_layer: str | None = _setting(None, "Layer whose features carry the content.", _WITH_CONTENT_LAYER,
                                          group=CONTENT)
     style_layers: Mapping[str, float] | None = _setting(
@@ -92,6 +98,16 @@ class RunSpec:
         settings.GUIDE, "How masks reach each layer: resized, or inside (eroded by each layer's receptive field: less "
         "bleeding across a border; thin regions fade in the deep layers).", _TRANSFER, group=REGIONS,
         choices=settings.GUIDES)
+    temporal_weight: float = _setting(
+        settings.TEMPORAL_WEIGHT, "Weight of each frame's pull towards the earlier frames warped into it (0: warped "
+        "starts only).", _VIDEO, group=VIDEO)
+    long_term: tuple[int, ...] = _setting(
+        settings.LONG_TERM, "The earlier frames each frame is held to, as distances (1: the previous frame); a pixel "
+        "keeps the look of the nearest one in which it is visible.", _VIDEO, group=VIDEO, form=LIST)
+    passes: int = _setting(settings.PASSES, "Passes over the clip, alternating direction; more make both ends "
+                                            "consistent, each costs a pass.", _VIDEO, group=VIDEO)
+    frame_range: str | None = _setting(None, "Part of the clip: START:END, frames counted from 0, END not included "
+                                             "(e.g. 0:48, 100:).", _VIDEO, group=VIDEO, form=TEXT)
     size: int | None = _setting(None, {None: "Longest side of the output in px (aspect ratio kept).",
                                        "figures": "Longest side of each tile in px."}, group=OUTPUT)
     scales: tuple[int, ...] | int | str = _setting(
@@ -130,19 +146,20 @@ class RunSpec:
         "bfloat16/float16 (mixed precision).", _SINGLE, group=MODEL, choices=settings.PRECISIONS)
     device: str = _setting(settings.DEVICE, "Where to compute: auto (the first GPU the backend sees, else the CPU), "
                                             "cpu, or gpu[:N] (the Nth GPU, from 0).", group=MODEL, form=TEXT)
-    frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _SINGLE,
+    frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _ONE_IMAGE,
                                    group=OUTPUT, form=PATH)
     save_every: int | None = _setting(None, {None: "A progress frame every N iterations.",
                                              "figures": "With --gif: a grid frame every N iterations."},
-                                      group=OUTPUT)
+                                      settings.RUN_MODES + settings.FIGURES, group=OUTPUT)
     gif: Path | None = _setting(None, {None: "Write a progress GIF here at the end (needs --frames).",
-                                       "figures": "Write a GIF of the whole grid forming."}, group=OUTPUT, form=PATH)
+                                       "figures": "Write a GIF of the whole grid forming."},
+                            settings.RUN_MODES + settings.FIGURES, group=OUTPUT, form=PATH)
     max_memory: int | str | None = _setting(
         None, "Memory the run may use, e.g. 6GB (default: what the machine has free, less 10 %); an image whose "
         "VGG pass needs more runs in exact tiles.", _SINGLE, group=MEMORY, form=TEXT)
     checkpoint_every: int = _setting(
         settings.CHECKPOINT_EVERY, "Keep a resumable checkpoint beside the output every N iterations (0: never); "
-        "`neuralstyle resume OUT.json` continues from it.", _SINGLE, group=MEMORY)
+        "`neuralstyle resume OUT.json` continues from it.", _ONE_IMAGE, group=MEMORY)
     record: Path | None = _setting(None, "Run record to write (default: the output with .json).", form=PATH)
     overwrite: bool = _setting(False, "Replace existing output files.", group=OUTPUT)
     tradeoff_layers: tuple[str, ...] = _setting(settings.TRADEOFF_LAYERS, "Rows: content layers.", ("tradeoff",),
@@ -170,7 +187,16 @@ class RunSpec:
     @property
     def record_path(self) -> Path:
         """Where the run record goes: `record`, or the output with ``.json``."""
-        return self.record if self.record is not None else self.output.with_suffix(".json")
+        if self.record is not None:
+            return self.record
+        if self.writes_folder:
+            return self.output / "record.json"
+        return self.output.with_suffix(".json")
+
+    @property
+    def writes_folder(self) -> bool:
+        """A video written as a folder of frames (an output with no suffix, or an existing folder)."""
+        return self.mode == settings.VIDEO and (not self.output.suffix or self.output.is_dir())
 
     @property
     def command(self) -> str:
@@ -237,6 +263,8 @@ def help_for(setting: str, mode: str | None = None) -> str:
     if isinstance(text, str):
         return text
     group = "figures" if mode in settings.FIGURES else mode
+    if group not in text and mode == settings.VIDEO:  # a clip's frames are transfers
+        group = "transfer"
     return text.get(group, text.get(None, next(iter(text.values()))))
 
 
@@ -343,7 +371,7 @@ def _checked(spec: RunSpec) -> dict:
     values["content_weight"] = settings.non_negative("content_weight", spec.content_weight)
     values["style_weight"] = settings.non_negative("style_weight", spec.style_weight)
     values["tv_weight"] = settings.non_negative("tv_weight", values["tv_weight"])
-    values["style_blend"] = settings.style_blend(spec.style_blend, len(styles)) if mode == "transfer" else None
+    values["style_blend"] = settings.style_blend(spec.style_blend, len(styles)) if mode in _TRANSFER else None
     values["style_scale"] = settings.positive("style_scale", spec.style_scale)
     if values["style_scale"] > settings.MAX_STYLE_SCALE:
         raise SettingError("style_scale", f"⟨name⟩ is {shown(spec.style_scale)}; it must be at most "
@@ -351,7 +379,7 @@ def _checked(spec: RunSpec) -> dict:
 
     # Sizes and budgets.
     size = values["size"] = settings.whole("size", values["size"], 1)
-    values["scales"] = settings.scale_sizes(size, spec.scales) if mode == "transfer" else (size,)
+    values["scales"] = settings.scale_sizes(size, spec.scales) if mode in _TRANSFER else (size,)
     values["iterations"] = settings.iterations(values["iterations"], len(values["scales"]))
     if values["iterations"] == "auto" and mode in settings.FIGURES:
         raise SettingError("iterations", f"⟨name⟩ auto is for single runs; a figure runs the same number for every "
@@ -381,7 +409,7 @@ def _checked(spec: RunSpec) -> dict:
                                       f"{', '.join(settings.WEIGHT_SOURCES)} or a path to a .h5 weights file")
     values["weights"] = weights
     init = values["init"]
-    named_inits = settings.INITS if mode == "transfer" else (settings.RECONSTRUCTION_INIT,)
+    named_inits = settings.INITS if mode in _TRANSFER else (settings.RECONSTRUCTION_INIT,)
     if mode in settings.FIGURES:
         pass  # figures start each tile as the paper's figure does
     elif not isinstance(init, (str, Path)) or not str(init) or (init in settings.INITS and init not in named_inits):
@@ -391,7 +419,10 @@ def _checked(spec: RunSpec) -> dict:
 
     # Outputs.
     output = values["output"] = _path("output", spec.output, required=True)
-    settings.output_suffix("output", output)
+    if mode != settings.VIDEO:
+        settings.output_suffix("output", output)
+    elif output.suffix and not output.is_dir():
+        settings.output_suffix("output", output, settings.VIDEO_SUFFIXES)
     values["record"] = _path("record", spec.record)
     if values["record"] is not None and values["record"].suffix.lower() != ".json":
         raise SettingError("record", f"⟨name⟩ {str(values['record'])!r} must end in .json")
@@ -418,6 +449,11 @@ def _checked(spec: RunSpec) -> dict:
             raise SettingError(setting, f"⟨name⟩ {str(path)!r} is where a progress frame goes; choose another name")
     values["overwrite"] = settings.flag("overwrite", spec.overwrite)
     values["show_input"] = settings.flag("show_input", spec.show_input)
+    values["temporal_weight"] = settings.non_negative("temporal_weight", spec.temporal_weight)
+    values["long_term"] = settings.frame_distances(spec.long_term)
+    values["passes"] = settings.whole("passes", spec.passes, 1)
+    values["frame_range"] = None if spec.frame_range is None else \
+        ":".join("" if part is None else str(part) for part in settings.frame_range(spec.frame_range))
     values["tradeoff_layers"] = tuple(settings.layers("tradeoff_layers", model,
                                                       settings.as_list("tradeoff_layers", spec.tradeoff_layers)))
     values["tradeoff_ratios"] = tuple(settings.positive("tradeoff_ratios", ratio)

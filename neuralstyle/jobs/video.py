@@ -1,0 +1,561 @@
+"""A clip as a resumable job: `neuralstyle video`.
+
+`read_clip` reads a video file (ffmpeg, bundled by imageio-ffmpeg; a GIF by
+Pillow) or a folder of frames, checked before TensorFlow loads. `prepare`
+checks the rest as `neuralstyle.jobs.pipeline.prepare` does for a still;
+`execute` paints the frames (`neuralstyle.core.video.stylise_clip`), keeping
+each finished frame in a work folder beside the output
+(``.OUT.neuralstyle-work/``) with the clip's record, so that an interrupted
+clip loses at most the frame it was on; `resume` goes on from the first
+unfinished frame. At the end the video (same frame rate, the input's audio
+copied) or the folder of PNGs is written, the record last, and the work
+folder goes. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageSequence
+
+from ..core import settings
+from ..core.images import ImageError, decode_image, encode_image
+from ..core.interrupts import Interrupted, phase_reached
+from ..core.settings import SettingError
+from . import pipeline, preload
+from .records import base_record
+from .spec import RunSpec
+
+INSTALL = 'video needs OpenCV and ffmpeg: pip install "neuralstyle[video]" (in a clone: pip install -e ".[video]")'
+STATE = "clip.json"  # the work folder's account of the frames finished so far
+
+
+def check_video_extra() -> None:
+    """The `video` extra is installed (OpenCV for flow, imageio-ffmpeg for video files); else one line saying how."""
+    missing = []
+    for package, module in (("opencv-python-headless", "cv2"), ("imageio-ffmpeg", "imageio_ffmpeg")):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # also a broken install (a missing system library)
+            missing.append(package)
+    if missing:
+        raise SettingError("content", f"{INSTALL} ({', '.join(missing)} not installed)")
+
+
+@dataclass
+class Clip:
+    """The frames of a clip that a run paints: ``uint8`` RGB ``(H, W, 3)``, the
+    range asked for; `names` are the output frames' file names."""
+
+    path: Path
+    frames: list[np.ndarray] = field(repr=False)
+    names: list[str]
+    start: int  # the first frame's index in the whole clip
+    total: int  # frames in the whole clip
+    fps: float
+    sha256: str  # of the bytes of the frames read
+    has_audio: bool = False
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.frames[0].shape[1], self.frames[0].shape[0]
+
+    def record(self) -> dict:
+        return {"path": str(self.path.resolve()), "sha256": self.sha256, "size": list(self.size),
+                "frames": [self.start, self.start + len(self.frames)], "of": self.total, "fps": self.fps,
+                "audio": self.has_audio}
+
+    def first_image(self) -> pipeline.InputImage:
+        """The first frame as a run's content image (it sets the output's size; masks take its shape)."""
+        return pipeline.InputImage(self.path, self.sha256, Image.fromarray(self.frames[0]))
+
+
+def _selected(setting_range: str | None, total: int, path: Path) -> range:
+    start, end = settings.frame_range(setting_range) or (0, None)
+    end = total if end is None else end
+    if start >= total or end > total:
+        raise SettingError("frame_range", f"⟨name⟩ {setting_range} is outside {path.name}, which has {total} "
+                                          f"frames (0:{total})")
+    return range(start, end)
+
+
+def _folder_clip(path: Path, frame_range: str | None) -> Clip:
+    files = sorted(entry for entry in path.iterdir() if entry.suffix.lower() in settings.IMAGE_SUFFIXES
+                   and entry.is_file())
+    if not files:
+        raise SettingError("content", f"no frames ({', '.join(settings.IMAGE_SUFFIXES)}) in the folder {path}")
+    selected = _selected(frame_range, len(files), path)
+    digest, frames, size = hashlib.sha256(), [], None
+    for index in selected:
+        data = files[index].read_bytes()
+        image = decode_image(data, files[index].name).convert("RGB")
+        if size is None:
+            size = image.size
+        elif image.size != size:
+            raise SettingError("content", f"{files[index].name} is {image.width}x{image.height} px and "
+                                          f"{files[selected[0]].name} {size[0]}x{size[1]}: a clip's frames share one "
+                                          f"size")
+        digest.update(data)
+        frames.append(np.asarray(image))
+    names = [files[index].with_suffix(".png").name for index in selected]
+    if len(set(names)) != len(names):
+        raise SettingError("content", f"two frames in {path} share a name but for the suffix; rename one")
+    return Clip(path, frames, names, selected[0], len(files), settings.VIDEO_FPS, digest.hexdigest())
+
+
+def _gif_clip(path: Path, frame_range: str | None) -> Clip:
+    data = path.read_bytes()
+    image = decode_image(data, path.name)
+    pictures = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)]
+    durations = [frame.info.get("duration", 0) for frame in ImageSequence.Iterator(image)]
+    selected = _selected(frame_range, len(pictures), path)
+    fps = 1000.0 / np.mean(durations) if durations and np.mean(durations) > 0 else settings.VIDEO_FPS
+    return Clip(path, [pictures[index] for index in selected], [f"frame_{index:05d}.png" for index in selected],
+                selected[0], len(pictures), round(float(fps), 3), hashlib.sha256(data).hexdigest())
+
+
+def _video_clip(path: Path, frame_range: str | None) -> Clip:
+    import imageio_ffmpeg
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path))
+        meta = next(reader)
+        width, height = meta["size"]
+        frames = []
+        start, end = settings.frame_range(frame_range) or (0, None)
+        total = 0
+        for data in reader:
+            if start <= total and (end is None or total < end):
+                frames.append(np.frombuffer(data, np.uint8).reshape(height, width, 3).copy())
+            total += 1
+    except (OSError, RuntimeError, StopIteration, KeyError, ValueError) as error:
+        raise SettingError("content", f"cannot read the video {path.name} "
+                                      f"({str(error).strip().splitlines()[-1][:200] if str(error).strip() else type(error).__name__})") from None
+    if total == 0:
+        raise SettingError("content", f"the video {path.name} holds no frames")
+    selected = _selected(frame_range, total, path)
+    return Clip(path, frames, [f"frame_{index:05d}.png" for index in selected], selected[0], total,
+                float(meta.get("fps") or settings.VIDEO_FPS), digest.hexdigest(),
+                has_audio=bool(meta.get("audio_codec")))
+
+
+def read_clip(path: Path, frame_range: str | None = None) -> Clip:
+    """The frames of `path` (a video file or a folder of images sorted by name) in
+    `frame_range` ('START:END'), checked: readable, not empty, one frame size, the
+    range inside the clip. SettingError in one line otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise SettingError("content", f"no video or folder {str(path)!r}")
+    try:
+        if path.is_dir():
+            return _folder_clip(path, frame_range)
+        suffix = path.suffix.lower()
+        if suffix not in settings.VIDEO_SUFFIXES:
+            raise SettingError("content", f"{path.name} is not a video ({', '.join(settings.VIDEO_SUFFIXES)}) or a "
+                                          f"folder of frames")
+        return _gif_clip(path, frame_range) if suffix == ".gif" else _video_clip(path, frame_range)
+    except ImageError as error:
+        raise SettingError("content", str(error)) from None
+    except OSError as error:
+        raise SettingError("content", f"cannot read {path} ({error.strerror or error})") from None
+
+
+# --- the work folder -------------------------------------------------------------------
+
+
+def work_folder(spec: RunSpec) -> Path:
+    """Where a clip keeps its finished frames and flows until it is written: beside the output."""
+    return spec.output.with_name(f".{spec.output.name}.neuralstyle-work")
+
+
+class FlowStore(MutableMapping):
+    """Optical flows kept in a folder as float16 (a flow is known to far better
+    than a pixel; float16 halves the disk). What is stored is what is read
+    back, so a resumed clip sees the very flows an uninterrupted one did."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.memory: dict = {}
+
+    def _path(self, key) -> Path:
+        return self.folder / f"{key[0]:05d}_{key[1]:05d}.npy"
+
+    def __getitem__(self, key):
+        if key not in self.memory:
+            try:
+                self.memory[key] = np.load(self._path(key), allow_pickle=False).astype(np.float32)
+            except (OSError, ValueError):
+                raise KeyError(key) from None
+        return self.memory[key]
+
+    def __setitem__(self, key, flow):
+        rounded = np.asarray(flow, np.float16)
+        self.memory[key] = rounded.astype(np.float32)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary = self._path(key).with_suffix(f".{os.getpid()}.part")
+            with open(temporary, "wb") as file:
+                np.save(file, rounded)
+            os.replace(temporary, self._path(key))
+        except OSError:
+            pass  # a cache: the flow is computed again when it is missing
+
+    def __delitem__(self, key):
+        self.memory.pop(key, None)
+        self._path(key).unlink(missing_ok=True)
+
+    def __contains__(self, key):
+        return key in self.memory or self._path(key).exists()
+
+    def __iter__(self):
+        return iter(self.memory)
+
+    def __len__(self):
+        return len(self.memory)
+
+
+def _frame_file(work: Path, pass_index: int, name: str) -> Path:
+    return work / f"pass{pass_index}" / name
+
+
+def load_state(spec: RunSpec, clip: Clip) -> dict:
+    """The frames an interrupted run of `spec` on `clip` finished (its work folder's
+    account, checked against the frames on disk): (pass, frame) → ``uint8`` RGB.
+    SettingError where the work folder belongs to another run or another clip."""
+    work = work_folder(spec)
+    path = work / STATE
+    if not path.is_file():
+        return {"entries": [], "done": {}}
+    try:
+        state = json.loads(path.read_text())
+        entries, recorded_spec, sha256 = list(state["frames"]), state["arguments"], state["clip"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SettingError("content", f"{path} is not a clip's work state ({type(error).__name__}); remove "
+                                      f"{work} to start again") from None
+    ours = {key: value for key, value in spec.to_record().items() if key != "overwrite"}
+    if {key: value for key, value in recorded_spec.items() if key != "overwrite"} != ours:
+        raise SettingError("content", f"{work} holds frames of a run with other settings; remove it, or "
+                                      f"resume that run")
+    if sha256 != clip.sha256:
+        raise SettingError("content", f"{clip.path} changed since its frames in {work} were made; resuming would "
+                                      f"mix two clips (remove {work} to start again)")
+    done, kept = {}, []
+    for entry in entries:
+        try:
+            pass_index, frame = int(entry["pass"]), int(entry["frame"])
+            with Image.open(_frame_file(work, pass_index, clip.names[frame])) as image:
+                pixels = np.asarray(image.convert("RGB"))
+        except (OSError, ValueError, KeyError, IndexError, TypeError):
+            break  # a frame missing or damaged: the clip goes on from there
+        done[(pass_index, frame)] = pixels
+        kept.append(entry)
+    return {"entries": kept, "done": done}
+
+
+# --- prepare and execute ---------------------------------------------------------------
+
+
+@dataclass
+class ClipPlan:
+    """A checked clip job: the still-run plan of its frames (inputs, weights,
+    memory), the clip, and the frames an interrupted run finished."""
+
+    plan: pipeline.Plan
+    clip: Clip
+    done: dict = field(default_factory=dict, repr=False)
+    entries: list = field(default_factory=list)
+
+    @property
+    def spec(self) -> RunSpec:
+        return self.plan.spec
+
+    @property
+    def total(self) -> int:
+        return len(self.clip.frames) * self.spec.passes
+
+
+@contextlib.contextmanager
+def claim_clip(spec: RunSpec):
+    """Hold the clip that writes `spec`'s output for the length of a run: a second
+    run or resume of it meanwhile is refused at once (SettingError), before it
+    works; the system lets go when a process dies."""
+    lock = spec.output.with_name(f".{spec.output.name}.neuralstyle-clip-lock")
+    try:
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise SettingError("output", f"cannot write beside {spec.output} ({error.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SettingError("output", f"another neuralstyle run is painting {spec.output}; wait for it, or "
+                                         f"choose another ⟨output⟩") from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+    finally:
+        os.close(handle)
+
+
+def check_unfinished(spec: RunSpec) -> None:
+    """A fresh run of `spec` would throw away the finished frames of an interrupted
+    one: refused (SettingError) unless ⟨overwrite⟩, naming the way to go on."""
+    if not spec.overwrite and (work_folder(spec) / STATE).exists():
+        raise SettingError("output", f"an interrupted run of {spec.output} left its finished frames in "
+                                     f"{work_folder(spec)}; continue it with `neuralstyle resume "
+                                     f"{spec.record_path}`, or pass ⟨overwrite⟩ to start again")
+
+
+def prepare(spec: RunSpec, fetch_weights: bool = True, resume: bool = False, preload_backend: bool = False) -> ClipPlan:
+    """Every check of a clip before TensorFlow loads (the `video` extra, the clip,
+    the outputs, the other inputs, sizes, masks, memory, weights). A fresh run
+    refuses an interrupted run's work folder (resume it, or ⟨overwrite⟩)."""
+    check_video_extra()
+    clip = read_clip(spec.content, spec.frame_range)
+    if not resume:
+        check_unfinished(spec)
+        shutil.rmtree(work_folder(spec), ignore_errors=True)  # frames of a run that is started again
+        pipeline.check_outputs(spec)
+    inputs = {"content": [clip.first_image()], **pipeline.read_inputs(spec)}
+    layer_names = [spec.content_layer, *spec.style_layers]
+    main = inputs["content"][0]
+    sizes = [pipeline.check_fits("a frame of", main, side, spec.model, layer_names) for side in spec.scales]
+    style_passes = [(list(spec.style_layers), *pipeline.check_fits("style image", style, max(1, round(
+        side * spec.style_scale)), spec.model, list(spec.style_layers))) for side in spec.scales
+        for style in inputs["style"]]
+    regions = pipeline.region_masks(spec, inputs, sizes[0])
+    pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
+    passes = pipeline.PlannedPasses(tuple(layer_names), tuple(sizes), tuple(style_passes), pixels)
+    memory = pipeline.plan_run_memory(spec, passes, spec.max_memory or pipeline.default_budget())
+    if preload_backend:
+        preload.start()
+    phase_reached("weights")
+    from ..core.weights import needs_fetch, resolve_weights
+
+    weights = None if not fetch_weights and needs_fetch(spec.model, spec.weights) else \
+        resolve_weights(spec.model, spec.weights, download=fetch_weights)
+    width, height = sizes[-1]
+    styles = ", ".join(item.path.name for item in inputs["style"])
+    where = "" if regions is None else f", each style in its own region ({spec.guides} guides)"
+    description = (f"{clip.path.name} ({len(clip.frames)} frames of {clip.total}, {clip.fps:g} fps) in the style of "
+                   f"{styles}{where} → {spec.output} ({width}x{height} px, {'+'.join(map(str, spec.iteration_caps))} "
+                   f"{spec.optimizer} iterations a frame, temporal weight {spec.temporal_weight:g}, long-term "
+                   f"{','.join(map(str, spec.long_term))}, {spec.passes} pass{'es' if spec.passes > 1 else ''})")
+    plan = pipeline.Plan(spec, inputs, weights, memory.need, description, memory, sizes, passes=passes)
+    state = load_state(spec, clip) if resume else {"entries": [], "done": {}}
+    return ClipPlan(plan, clip, state["done"], state["entries"])
+
+
+def _write_state(work: Path, spec: RunSpec, clip: Clip, entries: list) -> None:
+    data = json.dumps({"arguments": spec.to_record(), "clip": clip.record(), "frames": entries}).encode()
+    pipeline.write_files([(work / STATE, data)], overwrite=True)
+
+
+@dataclass
+class ClipOutcome:
+    """How a clip run ended: the frames finished (`entries`, one per frame and
+    pass), the record, and why it stopped early (None: every frame)."""
+
+    spec: RunSpec
+    record: dict = field(repr=False)
+    frames_done: int
+    total: int
+    stopped: str | None = None
+    error: str | None = None
+    written: list[Path] = field(default_factory=list)
+
+
+def execute(clip_plan: ClipPlan, on_progress: Callable | None = None, should_stop: Callable | None = None,
+            on_message: Callable[[str], None] | None = None) -> ClipOutcome:
+    """Paint the clip's frames that are not done, keeping each in the work folder
+    as it finishes; `on_progress(step, progress)` sees every iteration (a
+    `neuralstyle.core.video.FrameStep` and the frame's Progress), a true
+    `should_stop()` ends the clip after the frame it is on (whose best image so
+    far is not kept). Writes the video or folder at the end (`finish`)."""
+    plan, clip, spec = clip_plan.plan, clip_plan.clip, clip_plan.spec
+    say = on_message or (lambda line: None)
+    say(f"video: {plan.description}; {plan.memory_line()}")
+    if clip_plan.done:
+        say(f"resuming: {len(clip_plan.done)} of {clip_plan.total} frames were finished; going on from there")
+    say(f"weights: {plan.weights.describe()}")
+    phase_reached("imports")
+    device, lines = pipeline.device_lines(spec.device)
+    for line in lines:
+        say(line)
+    plan = pipeline.plan_for_device(plan, device)
+    say(pipeline.precision_line(spec.precision, "transfer", device.setting))
+    from ..core import video
+
+    work = work_folder(spec)
+    work.mkdir(parents=True, exist_ok=True)
+    entries = list(clip_plan.entries)
+    started = time.time()
+    outcome = {"stopped": None, "error": None}
+
+    def on_frame(step, result):
+        if result.stopped is not None and not settings.ended_whole(result.stopped):
+            outcome["stopped"], outcome["error"] = result.stopped, result.error
+            return  # a frame cut short is not kept: a resumed clip runs it whole
+        pipeline.write_files([(_frame_file(work, step.pass_index, clip.names[step.frame]),
+                               encode_image(result.image[..., :3], "PNG"))], overwrite=True)
+        entries.append({"pass": step.pass_index, "frame": step.frame, "name": clip.names[step.frame],
+                        "iterations": result.iterations, "evaluations": result.evaluations,
+                        "seconds": round(result.seconds, 3), "loss": result.loss, "stopped": result.stopped})
+        _write_state(work, spec, clip, entries)
+
+    def callback(step, progress):
+        if on_progress is not None:
+            on_progress(step, progress)
+        return pipeline.stop_reason(should_stop)
+
+    function, arguments = pipeline.synthesis_call(plan, video.stylise_clip)
+    arguments.update(frames=clip.frames, done=clip_plan.done, flow_store=FlowStore(work / "flows"),
+                     on_frame=on_frame, callback=callback)
+    try:
+        frames = function(**arguments)
+    except (Interrupted, KeyboardInterrupt):  # before a frame's first iteration: the finished frames are kept
+        _write_record(spec, {**base_record(spec, plan.inputs, plan.weights, device.describe()), "clip": clip.record(),
+                             "frames": entries, "stopped": "interrupted", "interrupted": True})
+        raise
+    record = {**base_record(spec, plan.inputs, plan.weights, device.describe()),
+              "clip": clip.record(), "frames": entries,
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+              "wall_seconds": round(time.time() - started, 3), "stopped": outcome["stopped"],
+              "error": outcome["error"]}
+    result = ClipOutcome(spec, record, len(entries), clip_plan.total, outcome["stopped"], outcome["error"])
+    if outcome["stopped"] is None:
+        result.written = finish(spec, clip, frames, record)
+    else:
+        record["interrupted"] = outcome["stopped"] == "interrupted"
+        _write_record(spec, record)
+        result.written = [spec.record_path]
+    return result
+
+
+def _write_record(spec: RunSpec, record: dict) -> None:
+    """An unfinished clip's record, for `resume` to find (the frames are in the work folder)."""
+    pipeline.write_files([(spec.record_path, json.dumps(record, indent=1).encode())], overwrite=True)
+
+
+def finish(spec: RunSpec, clip: Clip, frames: list[np.ndarray], record: dict) -> list[Path]:
+    """Write the painted clip (a video at the clip's frame rate with its audio, or
+    one PNG per frame in a folder), then the record, then remove the work folder."""
+    record["output"] = {"path": str(spec.output.resolve()), "size": [frames[0].shape[1], frames[0].shape[0]],
+                        "frames": len(frames)}
+    phase_reached("writing")
+    if spec.writes_folder:
+        spec.output.mkdir(parents=True, exist_ok=True)
+        files = [(spec.output / name, encode_image(frame, "PNG")) for name, frame in zip(clip.names, frames)]
+    else:
+        data = encode_video(frames, clip.fps, spec.output.suffix.lower(), clip.path if clip.has_audio else None,
+                            clip.start / clip.fps)
+        record["output"]["sha256"] = hashlib.sha256(data).hexdigest()
+        files = [(spec.output, data)]
+    files.append((spec.record_path, json.dumps(record, indent=1).encode()))
+    pipeline.write_files(files, overwrite=True)
+    shutil.rmtree(work_folder(spec), ignore_errors=True)
+    return [spec.output, spec.record_path]
+
+
+def encode_video(frames: list[np.ndarray], fps: float, suffix: str, audio_from: Path | None = None,
+                 audio_start: float = 0.0) -> bytes:
+    """The frames (``uint8`` RGB, one size) as a video file's bytes: a GIF by
+    Pillow, else H.264 (VP9 for .webm) by imageio-ffmpeg's ffmpeg, with the audio
+    of `audio_from` from `audio_start` seconds copied in where given. Their
+    4:2:0 colour needs even sides: an odd side gets its last row or column
+    repeated. OSError where ffmpeg writes nothing."""
+    import tempfile
+
+    if suffix == ".gif":
+        from .frames import make_gif
+
+        return make_gif(frames, duration_ms=round(1000 / fps), hold_last_ms=round(1000 / fps),
+                        max_side=max(frames[0].shape[:2]))
+    import subprocess
+
+    import imageio_ffmpeg
+
+    height, width = frames[0].shape[:2]
+    even = ((0, height % 2), (0, width % 2), (0, 0))
+    height, width = height + height % 2, width + width % 2
+    with tempfile.TemporaryDirectory(prefix="neuralstyle-video-") as folder:
+        silent, path = Path(folder) / f"silent{suffix}", Path(folder) / f"clip{suffix}"
+        writer = imageio_ffmpeg.write_frames(str(silent), (width, height), fps=fps, quality=8, macro_block_size=1,
+                                             codec="libvpx-vp9" if suffix == ".webm" else None,
+                                             ffmpeg_log_level="error")
+        writer.send(None)
+        for frame in frames:
+            writer.send(np.ascontiguousarray(np.pad(frame[..., :3], even, mode="edge")))
+        writer.close()
+        if not silent.is_file() or silent.stat().st_size == 0:
+            raise OSError(f"ffmpeg wrote no {suffix} video of {width}x{height} px")
+        if audio_from is None:
+            return silent.read_bytes()
+        # The input's sound from the clip's first frame on, cut where the frames end.
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(silent),
+                   "-ss", f"{audio_start:.6f}", "-i", str(audio_from), "-map", "0:v", "-map", "1:a?", "-c:v", "copy",
+                   "-c:a", "libopus" if suffix == ".webm" else "aac", "-shortest", str(path)]
+        done = subprocess.run(command, capture_output=True)
+        return path.read_bytes() if done.returncode == 0 and path.exists() else silent.read_bytes()
+
+
+def find_clip_run(path: Path) -> RunSpec | None:
+    """The clip run that `path` names for `resume`: its record (OUT.json), its output
+    (a video or a folder) or its work folder; the work folder's own account
+    serves where no record was written (a killed run). None where `path` names
+    no clip (a still's checkpoint or record)."""
+    from .records import read_record
+
+    path = Path(path)
+    if path.name.endswith(".neuralstyle-work"):
+        works = [path]
+    elif path.suffix.lower() == ".json":
+        if path.is_file():
+            _, spec = read_record(path)
+            return spec if spec.mode == settings.VIDEO else None
+        works = sorted(path.parent.glob(f".{glob_escape(path.stem)}.*.neuralstyle-work"))
+        if path.name == "record.json":
+            works.append(path.parent.with_name(f".{path.parent.name}.neuralstyle-work"))
+    elif path.suffix.lower() in settings.VIDEO_SUFFIXES or path.is_dir() or not path.suffix:
+        works = [path.with_name(f".{path.name}.neuralstyle-work")]
+    else:
+        return None
+    for work in works:
+        if (work / STATE).is_file():
+            try:
+                return RunSpec.from_record(json.loads((work / STATE).read_text())["arguments"], record_version=2)
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise SettingError("checkpoint", f"{work / STATE} is not a clip's work state "
+                                                 f"({type(error).__name__})") from None
+    if path.suffix.lower() in settings.VIDEO_SUFFIXES or path.is_dir():
+        raise SettingError("checkpoint", f"no interrupted clip at {path}: no record, and no finished frames beside it")
+    return None
+
+
+def glob_escape(text: str) -> str:
+    """`text` with glob's special characters taken literally."""
+    return "".join(f"[{char}]" if char in "*?[" else char for char in text)
+
+
+def resume_spec(spec: RunSpec) -> RunSpec:
+    """A recorded clip's spec, allowed to replace its own outputs."""
+    if not work_folder(spec).is_dir():
+        raise SettingError("checkpoint", f"{spec.output}'s run left no unfinished frames ({work_folder(spec)} is "
+                                         f"gone: the clip was finished, or started again)")
+    return replace(spec, overwrite=True)
