@@ -1,7 +1,8 @@
 """neuralstyle: neural style transfer after Gatys, Ecker and Bethge (2015, 2016).
 
 The API takes and returns images as described in `neuralstyle.core.images`; the
-entry points are `transfer`, `reconstruct_content` and `reconstruct_style`;
+entry points are `transfer`, `reconstruct_content`, `reconstruct_style` and
+`stylise_clip` (a video's frames);
 `RunSpec` and `neuralstyle.jobs.pipeline` run what the CLI runs (files in, files out).
 TensorFlow is imported on first use of those, not on ``import neuralstyle``.
 ``__version__`` is the installed distribution's (pyproject.toml's version as pip
@@ -15,6 +16,7 @@ _LAZY = {
     "reconstruct_content": "core.synthesis",
     "reconstruct_style": "core.synthesis",
     "Result": "core.synthesis",
+    "stylise_clip": "core.video",
     "RunSpec": "jobs.spec",
     "FeatureModel": "core.model",
     "resolve_weights": "core.weights",

@@ -166,6 +166,12 @@ def test_a_clip_is_painted_to_a_video_of_the_same_frame_rate_with_its_sound(pan_
     assert [entry["frame"] for entry in record["frames"]] == [0, 1, 2, 3]
     assert record["clip"]["frames"] == [1, 5] and record["clip"]["of"] == 6
     assert not (tmp_path / ".out.mp4.neuralstyle-work").exists()  # the work folder goes with a finished clip
+    again = neuralstyle("rerun", tmp_path / "out.json", "-o", tmp_path / "again")  # a record repeats the clip
+    assert again.returncode == 0, again.stderr
+    assert sorted(path.name for path in (tmp_path / "again").glob("*.png")) == [
+        f"frame_{index:05d}.png" for index in range(1, 5)]
+    repeated = [np.asarray(Image.open(tmp_path / "again" / f"frame_{index:05d}.png"), np.float32) for index in (1, 4)]
+    assert np.abs(repeated[1][:43] - frames[3][:43].astype(np.float32)).mean() < 8  # the video's lossy copy of it
 
 
 def run_until_frames_done(args, work: Path, frames: int, signal_number) -> subprocess.CompletedProcess:
@@ -269,3 +275,23 @@ def test_a_second_run_of_the_same_clip_is_refused_while_the_first_paints(pan_cli
         assert result.returncode == 2 and "another neuralstyle run is painting" in result.stderr, result.stderr
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=120) == 130
+
+
+def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction():
+    from neuralstyle.core.video import Flows, shots, stylise_clip
+
+    first, _ = pan(PHOTO, 64, 48, 3, 2.0)
+    second, _ = pan(SAMPLES / "photo2.png", 64, 48, 3, 2.0)
+    frames = first + second
+    assert shots(Flows(frames), len(frames)) == [0, 0, 0, 1, 1, 1]
+    seen = []
+    outputs = stylise_clip(frames, Image.open(PAINTING), size=64, iterations=4, passes=2,
+                           on_frame=lambda step, result: seen.append((step.pass_index, step.frame,
+                                                                      result.loss["temporal"])))
+    assert len(outputs) == 6 and all(output.shape == (48, 64, 3) for output in outputs)
+    assert [(p, f) for p, f, _ in seen] == [(0, f) for f in range(6)] + [(1, f) for f in range(5, -1, -1)]
+    temporal = {(p, f): value for p, f, value in seen}
+    assert all(temporal[(0, f)] == 0 for f in range(6))  # of two passes, the first only warps its starts
+    # The second pass runs backward and holds each frame to the later ones of its own shot, not across the cut.
+    assert temporal[(1, 5)] == 0 and temporal[(1, 2)] == 0
+    assert all(temporal[(1, f)] > 0 for f in (4, 3, 1, 0))

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..core import settings
 from ..core.interrupts import current_guard
 from ..core.settings import SettingError
 from ..jobs import checkpoints, pipeline
@@ -18,7 +19,7 @@ from .options import COMMON, REQUIRED, DryRun, Output, Overwrite, Quiet, fail, o
 from .runner import register_run_command, run_specs
 from .sweep import run_batch
 from .terminal import console
-from .video import resume_clip
+from .video import resume_clip, run_clip
 
 Ray = Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", rich_help_panel="Cluster", help="With a folder: run its images as Ray tasks, "
                                               "as `neuralstyle sweep --ray` does.")]
@@ -56,12 +57,14 @@ def rerun(
     quiet: Quiet = False,
     dry_run: DryRun = False,
 ):
-    """Re-do a run exactly from its record, writing a new OUTPUT."""
+    """Re-do a run exactly from its record, writing a new OUTPUT (a clip: a video or a folder)."""
     data, spec = read_record(record)
     try:
         spec = spec.replace(output=output, record=None, frames=None, gif=None, overwrite=overwrite)
     except SettingError as error:
         raise SettingError(error.setting, f"{record}: {error.template}") from None
+    if spec.mode == settings.VIDEO:
+        return run_clip(spec, quiet, dry_run)
     inputs = data.get("inputs")
     run_specs([spec], quiet, recorded_inputs=inputs if isinstance(inputs, dict) else None, dry_run=dry_run)
 

@@ -16,6 +16,7 @@ Departures from the paper, one line each:
 * flow: OpenCV's DIS, not DeepFlow (see `neuralstyle.core.flow`).
 * a start pixel whose warp leaves the frame is the content frame's, not a replicated edge.
 * every frame runs the same iterations (the paper gave the first frame twice as many).
+* a cut (a frame the flow cannot trace to the one before) starts a new shot, painted afresh.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ from .images import RGBImage, fit_size, resize, to_rgb
 from .synthesis import transfer
 
 BLEND = 0.5  # multi-pass: a start pixel's share from the neighbour warped where the flow is trusted (the paper's δ)
+# A cut: where less than this share of a frame can be traced to the frame before, a new shot starts, painted
+# afresh (the run's own start, no temporal term across the cut).
+CUT = 0.3
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,16 @@ class Flows:
         if key not in self.store:
             self.store[key] = optical_flow(self.frames[source], self.frames[target])
         return self.store[key]
+
+
+def shots(flows: Flows, count: int) -> list[int]:
+    """The shot of each frame (0, 1, …): a new one starts where less than `CUT` of a
+    frame can be traced to the frame before (`neuralstyle.core.flow.reliability`)."""
+    numbers = [0]
+    for frame in range(1, count):
+        traced = float(np.mean(reliability(flows(frame, frame - 1), flows(frame - 1, frame))))
+        numbers.append(numbers[-1] + (traced < CUT))
+    return numbers
 
 
 def temporal_targets(frame: int, earlier: Sequence[int], outputs: Mapping[int, np.ndarray],
@@ -134,7 +148,9 @@ def stylise_clip(
     again. `on_frame(step, result)` sees each finished frame (its
     `neuralstyle.core.synthesis.Result`); `callback(step, progress)` each
     iteration, and may stop the run as the transfer's callback does: the clip
-    then ends at that frame, whose result `on_frame` still sees.
+    then ends at that frame, whose result `on_frame` still sees (so it does
+    after Ctrl-C, or a loss that turned NaN). A cut (`shots`)
+    starts a shot painted afresh from `init`.
     """
     if not len(frames):
         raise ValueError("the clip has no frames")
@@ -150,6 +166,7 @@ def stylise_clip(
     distances = settings.frame_distances(long_term)
     passes = settings.whole("passes", passes, 1)
     flows = Flows(sized, flow_store)
+    shot = shots(flows, len(sized))
     done = dict(done or {})
     outputs: dict[int, dict[int, np.ndarray]] = {}
     for pass_index in range(passes):
@@ -160,21 +177,31 @@ def stylise_clip(
             if (pass_index, frame) in done:
                 current[frame] = done[(pass_index, frame)]
                 continue
-            earlier = [order[position - distance] for distance in distances if position - distance >= 0]
+            earlier = [order[position - distance] for distance in distances
+                       if position - distance >= 0 and shot[order[position - distance]] == shot[frame]]
             targets, nearest_reliable = temporal_targets(frame, earlier, current, flows)
             start = frame_start(step, sized[frame].astype(np.float32), targets[0] if targets else None,
                                 nearest_reliable, outputs[pass_index - 1][frame] if pass_index else None,
                                 flows(frame, earlier[0]) if earlier else None)
             holds = pass_index >= passes // 2
+            asked = []  # why the caller stopped this frame, if it did
+
+            def frame_callback(progress, step=step):
+                reason = callback(step, progress)
+                if reason:
+                    asked.append(reason)
+                return reason
+
             result = transfer(
                 sized[frame], style, size=max(width, height), init=init if start is None else start,
                 temporal=targets if holds else (), temporal_weight=temporal_weight if holds else 0.0,
-                callback=None if callback is None else (lambda progress, step=step: callback(step, progress)),
-                **transfer_settings)
+                callback=None if callback is None else frame_callback, **transfer_settings)
             current[frame] = result.image[..., :3]
             if on_frame is not None:
                 on_frame(step, result)
-            if result.stopped is not None and not settings.ended_whole(result.stopped):
+            # The caller's stop (or Ctrl-C, or a NaN) ends the clip; L-BFGS-B's own end (it converged, or its
+            # line search found no lower point) ends only the frame, at its best point.
+            if asked or result.stopped == "interrupted" or result.error is not None:
                 return [current[index] for index in sorted(current)]
     return [outputs[passes - 1][index] for index in range(len(sized))]
 

@@ -409,8 +409,9 @@ def execute(clip_plan: ClipPlan, on_progress: Callable | None = None, should_sto
     outcome = {"stopped": None, "error": None}
 
     def on_frame(step, result):
-        if result.stopped is not None and not settings.ended_whole(result.stopped):
-            outcome["stopped"], outcome["error"] = result.stopped, result.error
+        if outcome["stopped"] or result.stopped == "interrupted" or result.error is not None:
+            outcome["stopped"] = outcome["stopped"] or ("error" if result.error else result.stopped)
+            outcome["error"] = result.error
             return  # a frame cut short is not kept: a resumed clip runs it whole
         pipeline.write_files([(_frame_file(work, step.pass_index, clip.names[step.frame]),
                                encode_image(result.image[..., :3], "PNG"))], overwrite=True)
@@ -422,7 +423,10 @@ def execute(clip_plan: ClipPlan, on_progress: Callable | None = None, should_sto
     def callback(step, progress):
         if on_progress is not None:
             on_progress(step, progress)
-        return pipeline.stop_reason(should_stop)
+        reason = pipeline.stop_reason(should_stop)
+        if reason:
+            outcome["stopped"] = reason
+        return reason
 
     function, arguments = pipeline.synthesis_call(plan, video.stylise_clip)
     arguments.update(frames=clip.frames, done=clip_plan.done, flow_store=FlowStore(work / "flows"),
