@@ -48,7 +48,7 @@ def main() -> None:
             out = work / f"stop{stop}.png"
             calls = []
             outcome = pipeline.execute(pipeline.prepare(RunSpec(**common, output=out)),
-                                       should_stop=lambda: "interrupted" if len(calls.append(0) or calls) > stop
+                                       lambda progress: "interrupted" if len(calls.append(0) or calls) > stop
                                        else None)
             pipeline.write(outcome)
             started = time.perf_counter()

@@ -2,14 +2,28 @@
 
 The API takes and returns images as described in `neuralstyle.core.images`; the
 entry points are `transfer`, `reconstruct_content`, `reconstruct_style` and
-`stylise_clip` (a video's frames);
+`stylise_clip` (a video's frames), or the methods of a `Stylizer` that keeps
+its network and device for many calls;
 `RunSpec` and `neuralstyle.jobs.pipeline` run what the CLI runs (files in, files out).
 TensorFlow is imported on first use of those, not on ``import neuralstyle``.
 ``__version__`` is the installed distribution's (pyproject.toml's version as pip
 installed it), read on first use; "0+unknown" in a checkout that is not installed.
 """
 
+from typing import TYPE_CHECKING
+
 DISTRIBUTION = "neuralstyle-keras"  # the name on the package index; the import name is neuralstyle
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors; at run time they load on first use
+    from .core.evaluator import NonFiniteLossError  # noqa: F401
+    from .core.images import read_image, save_image  # noqa: F401
+    from .core.model import FeatureModel  # noqa: F401
+    from .core.stylizer import Stylizer  # noqa: F401
+    from .core.synthesis import Result, RunInterrupted, reconstruct_content, reconstruct_style, transfer  # noqa: F401
+    from .core.video import stylise_clip  # noqa: F401
+    from .core.weights import resolve_weights  # noqa: F401
+    from .jobs.pipeline import Outcome, run, write  # noqa: F401
+    from .jobs.spec import RunSpec  # noqa: F401
 
 _LAZY = {
     "transfer": "core.synthesis",
@@ -17,6 +31,9 @@ _LAZY = {
     "reconstruct_style": "core.synthesis",
     "Result": "core.synthesis",
     "stylise_clip": "core.video",
+    "Stylizer": "core.stylizer",
+    "RunInterrupted": "core.synthesis",
+    "NonFiniteLossError": "core.evaluator",
     "RunSpec": "jobs.spec",
     "FeatureModel": "core.model",
     "resolve_weights": "core.weights",

@@ -287,8 +287,8 @@ def test_a_run_whose_mask_changed_is_not_resumed(tmp_path):
     spec = RunSpec(content=PHOTO, styles=[PAINTING], output=tmp_path / "out.png", size=48, iterations=10,
                    style_masks=[mask], checkpoint_every=1)
     seen = []
-    outcome = pipeline.run(spec, on_progress=lambda progress: seen.append(progress.iteration),
-                           should_stop=lambda: "interrupted" if len(seen) > 2 else None)
+    outcome = pipeline.run(spec, lambda progress: seen.append(progress.iteration)
+                           or ("interrupted" if len(seen) > 2 else None))
     pipeline.write(outcome)
     state = checkpoints.load(checkpoints.checkpoint_path(spec.output))
     assert pipeline.resume_plan(state, fetch_weights=False).resume is not None  # unchanged: it resumes

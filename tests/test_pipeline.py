@@ -94,8 +94,8 @@ def test_a_folder_batch_refuses_two_images_that_would_paint_one_output(tmp_path)
 
 def test_the_pipeline_stops_when_asked_and_keeps_the_best_image(tmp_path):
     seen = []
-    outcome = pipeline.run(tiny(tmp_path, iterations=50), on_progress=lambda progress: seen.append(progress.iteration),
-                           should_stop=lambda: "interrupted" if len(seen) > 2 else None)
+    outcome = pipeline.run(tiny(tmp_path, iterations=50),
+                           lambda progress: seen.append(progress.iteration) or ("interrupted" if len(seen) > 2 else None))
     assert outcome.stopped == "interrupted" and outcome.record["interrupted"] is True
     assert outcome.record["iterations"] == 2 and seen == [0, 1, 2]
 

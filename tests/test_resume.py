@@ -20,13 +20,13 @@ PAIR = [SAMPLES / "photo.png", SAMPLES / "painting.png"]
 
 
 def stop_at(iteration: int):
-    """A should_stop that interrupts the run after `iteration` iterations, as a signal would."""
+    """A callback that interrupts the run after `iteration` iterations, as a signal would."""
     seen = []
-    return lambda: "interrupted" if len(seen.append(None) or seen) > iteration else None
+    return lambda progress: "interrupted" if len(seen.append(None) or seen) > iteration else None
 
 
 def interrupted_run(spec: RunSpec, at: int) -> pipeline.Outcome:
-    outcome = pipeline.execute(pipeline.prepare(spec), should_stop=stop_at(at))
+    outcome = pipeline.execute(pipeline.prepare(spec), stop_at(at))
     pipeline.write(outcome)
     return outcome
 
@@ -149,8 +149,7 @@ def test_a_run_that_l_bfgs_b_ends_by_its_own_convergence_is_complete_and_leaves_
     spec = RunSpec(content=SAMPLES / "photo.png", styles=[SAMPLES / "painting.png"], output=tmp_path / "out.png",
                    size=32, iterations=20, checkpoint_every=1)
     seen = []
-    outcome = pipeline.run(spec, on_progress=lambda progress: seen.append(progress.iteration),
-                           should_stop=lambda: message if len(seen) > 2 else None)
+    outcome = pipeline.run(spec, lambda progress: seen.append(progress.iteration) or (message if len(seen) > 2 else None))
     assert outcome.stopped == message and checkpoints.checkpoint_path(spec.output).exists()
     pipeline.write(outcome)
     assert not checkpoints.checkpoint_path(spec.output).exists()  # complete: nothing kept to resume

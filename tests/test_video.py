@@ -170,8 +170,19 @@ def test_a_clip_is_painted_to_a_video_of_the_same_frame_rate_with_its_sound(pan_
     assert again.returncode == 0, again.stderr
     assert sorted(path.name for path in (tmp_path / "again").glob("*.png")) == [
         f"frame_{index:05d}.png" for index in range(1, 5)]
-    repeated = [np.asarray(Image.open(tmp_path / "again" / f"frame_{index:05d}.png"), np.float32) for index in (1, 4)]
-    assert np.abs(repeated[1][:43] - frames[3][:43].astype(np.float32)).mean() < 8  # the video's lossy copy of it
+    repeated = np.asarray(Image.open(tmp_path / "again" / "frame_00004.png"), np.float32)
+    assert np.abs(repeated - frames[3][:43].astype(np.float32)).mean() < 8  # the video holds a lossy copy of it
+
+
+def test_a_gif_clip_keeps_its_frame_rate_and_can_be_written_as_a_gif(pan_clip, tmp_path):
+    pictures = [Image.fromarray(frame) for frame in pan_clip["frames"][:3]]
+    pictures[0].save(tmp_path / "in.gif", save_all=True, append_images=pictures[1:], duration=100, loop=0)
+    result = neuralstyle("video", tmp_path / "in.gif", PAINTING, "-o", tmp_path / "out.gif", "--size", 48,
+                         "--iterations", 3)
+    assert result.returncode == 0, result.stderr
+    with Image.open(tmp_path / "out.gif") as painted:
+        assert painted.n_frames == 3 and painted.size == (48, 32) and painted.info["duration"] == 100
+    assert json.loads((tmp_path / "out.json").read_text())["clip"]["fps"] == 10.0
 
 
 def run_until_frames_done(args, work: Path, frames: int, signal_number) -> subprocess.CompletedProcess:
@@ -225,6 +236,7 @@ BAD_CLIPS = {
     "mixed frame sizes": ("mixed", "share one size"),
     "range outside the clip": ("range", "outside"),
     "not a video": ("note.txt", "is not a video"),
+    "truncated video": ("truncated.mp4", "cannot read the video"),
 }
 
 
@@ -237,6 +249,8 @@ def test_a_bad_clip_is_one_line_and_exit_code_2(case, pan_clip, tmp_path):
     Image.new("RGB", (64, 48)).save(tmp_path / "mixed" / "a.png")
     Image.new("RGB", (64, 50)).save(tmp_path / "mixed" / "b.png")
     (tmp_path / "note.txt").write_text("hello")
+    whole = pan_clip["video"].read_bytes()
+    (tmp_path / "truncated.mp4").write_bytes(whole[: len(whole) // 2])  # a download cut short
     clip, extra = (pan_clip["video"], ["--frame-range", "4:9"]) if name == "range" else (tmp_path / name, [])
     result = neuralstyle("video", clip, PAINTING, "-o", tmp_path / "out.mp4", "--size", 64, *extra)
     assert result.returncode == 2

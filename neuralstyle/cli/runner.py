@@ -82,7 +82,7 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
     guard.iterating = False  # each run of a batch has its own start, which a signal may cut short
     display = ProgressDisplay(quiet, stops_when_converged=spec.iterations == "auto")
     try:
-        outcome = pipeline.execute(plan, on_progress=display, should_stop=guard.should_stop, on_message=say)
+        outcome = pipeline.execute(plan, lambda progress: display(progress) or guard.should_stop(), on_message=say)
     except (NonFiniteLossError, DeviceMemoryError) as error:
         display.stop()
         console.print(f"neuralstyle: error: {error}; nothing written", markup=False)

@@ -273,13 +273,14 @@ def _run_jobs(cells: list[Cell], jobs: list, status: dict, options: dict, guard,
         def on_start(job):
             guard.iterating = False  # each cell has its own start, which a signal may cut short
 
-        def on_progress(job, progress):
+        def each_iteration(job, progress):
             bar.update(task, completed=finished[0] + progress.iteration / max(1, progress.iterations),
                        last=f"{cells[job.index].name}: iteration {progress.iteration}/{progress.iterations}")
+            return guard.should_stop()
 
         with bar:
             for result in engine.run(jobs, lambda: guard.received is not None, on_start=on_start,
-                                     should_stop=guard.should_stop, on_progress=on_progress):
+                                     callback=each_iteration):
                 _take(cells, status, result)
                 finished[0] += 1
                 bar.update(task, completed=finished[0],

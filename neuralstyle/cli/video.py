@@ -40,14 +40,16 @@ def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = F
             display = ProgressDisplay(quiet, stops_when_converged=spec.iterations == "auto")
             per_frame = sum(spec.iteration_caps)
 
-            def on_progress(step, progress):
+            def each_iteration(step, progress):
                 passes = f", pass {step.pass_index + 1}/{step.passes}" if step.passes > 1 else ""
                 display(replace(progress, iteration=step.done_before * per_frame + progress.iteration,
                                 iterations=step.total * per_frame,
-                                tile=f"frame {step.frame + 1}/{step.frames}{passes} ({step.done_before} done) "))
+                                tile=f"frame {step.frame + 1}/{step.frames}{passes}, iteration {progress.iteration}, "
+                                     f"{step.done_before} frames done; clip "))
+                return guard.should_stop()
 
             try:
-                outcome = video.execute(plan, on_progress=on_progress, should_stop=guard.should_stop, on_message=say)
+                outcome = video.execute(plan, each_iteration, on_message=say)
             except (Interrupted, KeyboardInterrupt):
                 display.stop()
                 console.print(f"neuralstyle: interrupted ({guard.signal_name}) before a frame's first iteration; "

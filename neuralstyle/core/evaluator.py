@@ -29,7 +29,11 @@ ops = keras.ops
 
 
 class NonFiniteLossError(FloatingPointError):
-    """The loss or its gradient became NaN or infinite; the run cannot go on."""
+    """The loss or its gradient became NaN or infinite; the run cannot go on.
+    Raised by a run after a good start, `result` holds its best image so far
+    (a `neuralstyle.core.synthesis.Result`); None before one."""
+
+    result = None
 
 
 class DeviceMemoryError(MemoryError):
@@ -351,6 +355,7 @@ class Optimization:
     stopped: str | None  # None when every iteration ran; else 'interrupted', 'callback', 'error' or scipy's reason
     history: list[dict]
     error: str | None = None  # what went wrong when stopped == 'error' (a NaN loss, say)
+    keyboard_interrupt: bool = False  # Ctrl-C reached the loop itself (no signal guard held it): the caller re-raises
 
 
 class Convergence:
@@ -404,6 +409,7 @@ def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, s
                 raise _StopRun(convergence.reason(losses))
 
     stopped = error = None
+    keyboard_interrupt = False
     try:
         evaluator.evaluate(x0)
         report(0, x0)
@@ -411,13 +417,13 @@ def _optimize(evaluator: Evaluator, x0: np.ndarray, iterations: int, callback, s
     except _StopRun as stop:
         stopped = stop.args[0]
     except KeyboardInterrupt:
-        stopped = "interrupted"
+        stopped, keyboard_interrupt = "interrupted", True
     except NonFiniteLossError as problem:
         if evaluator.best_x is None:
             raise
         stopped, error = "error", str(problem)
     return Optimization(evaluator.best_x, evaluator.best, max(0, len(history) - 1), evaluator.passes,
-                          time.perf_counter() - start, stopped, history, error)
+                          time.perf_counter() - start, stopped, history, error, keyboard_interrupt)
 
 
 def minimize_lbfgs(evaluator: Evaluator, x0: np.ndarray, *, iterations: int, bounds=None, callback=None,

@@ -162,15 +162,17 @@ def _from_array(array: np.ndarray) -> RGBImage:
 
 
 def to_rgb(image) -> RGBImage:
-    """Any image of the public contract (PIL image or array) as an RGBImage."""
+    """Any image of the public contract (PIL image, array, or the path of an image file) as an RGBImage."""
     if isinstance(image, RGBImage):
         return image
+    if isinstance(image, (str, os.PathLike)):
+        image = read_image(image)
     if isinstance(image, Image.Image):
         result = _from_pil(image)
     elif isinstance(image, np.ndarray):
         result = _from_array(image)
     else:
-        raise ImageError(f"expected a PIL image or a numpy array, got {type(image).__name__}")
+        raise ImageError(f"expected a PIL image, a numpy array or a path, got {type(image).__name__}")
     if min(result.rgb.shape[:2]) < 1:
         raise ImageError(f"image is empty ({result.rgb.shape[1]}x{result.rgb.shape[0]} px)")
     return result

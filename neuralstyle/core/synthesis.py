@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -22,6 +24,7 @@ from .evaluator import (
     START,
     Convergence,
     Evaluator,
+    NonFiniteLossError,
     Progress,
     StyleRegion,
     TemporalTarget,
@@ -83,6 +86,16 @@ class Result:
         return to_pil(self.image)
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a run: a KeyboardInterrupt, so that the caller's loop stops
+    too, carrying the run's best image so far and its history (`result`, a
+    `Result` with ``stopped == 'interrupted'``)."""
+
+    def __init__(self, result: Result):
+        super().__init__(f"interrupted at iteration {result.iterations}")
+        self.result = result
+
+
 @dataclass
 class Resume:
     """Where an interrupted run stood, to continue it: at scale `scale` (index
@@ -129,7 +142,7 @@ def _noise(seed: int, height: int, width: int) -> np.ndarray:
 
 
 def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | None, style: RGBImage | None):
-    if isinstance(init, str):
+    if isinstance(init, str) and (init in settings.INITS or not os.path.isfile(init)):  # else the path of an image
         if init == "noise":
             return _noise(seed, height, width)
         if init == "content" and content is not None:
@@ -206,11 +219,14 @@ def cached_feature_model(layers, model: str, weights, pooling: str, precision: s
     return _model_cache[key]
 
 
-def on_device(function):
+EntryPoint = TypeVar("EntryPoint", bound=Callable)
+
+
+def on_device(function: EntryPoint) -> EntryPoint:
     """Run an entry point on the device its ``device`` keyword names ('auto': the first
     GPU the backend sees, else the CPU; `neuralstyle.core.backend.resolve_device`):
     the model is built and every pass runs there. The function receives the
-    device as its setting ('cpu', 'gpu:0'), checked."""
+    device as its setting ('cpu', 'gpu:0'), checked. Its signature is kept, for type checkers."""
 
     @functools.wraps(function)
     def run(*args, device: str = settings.DEVICE, **kwargs):
@@ -218,7 +234,7 @@ def on_device(function):
         with device_scope(resolved):
             return function(*args, device=resolved.setting, **kwargs)
 
-    return run
+    return run  # type: ignore[return-value]  (the same parameters, `device` checked on the way)
 
 
 def _render(height: int, width: int, alpha, finish) -> Callable[[np.ndarray], np.ndarray]:
@@ -338,12 +354,19 @@ def _run_stages(
         if outcome.stopped in ("callback", "interrupted", "error") or scale == len(run_settings["scales"]) - 1:
             break
         stage = stages.send(rgb)
-    return Result(
+    result = Result(
         image=to_uint8(finish(rgb), alpha), loss=outcome.loss.as_dict(), history=history, iterations=done,
         evaluations=evaluations, seconds=time.perf_counter() - started, stopped=outcome.stopped,
         weights=feature_model.weights.record() if feature_model.weights else {"source": "random"},
         settings=run_settings, frames=frames, error=outcome.error,
     )
+    if outcome.keyboard_interrupt:
+        raise RunInterrupted(result)
+    if outcome.error is not None:
+        error = NonFiniteLossError(f"{outcome.error}; the error's result holds the best image so far")
+        error.result = result
+        raise error
+    return result
 
 
 def upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBImage, fine_content: RGBImage) -> np.ndarray:
@@ -429,8 +452,10 @@ def transfer(
     after at most ``settings.ITERATIONS``.
     `preserve_color` is 'none', 'luminance' or 'histogram' (see
     `neuralstyle.core.color`). `callback(progress)` runs at the start and after
-    every iteration; return True from it to stop. Ctrl-C stops too; either way
-    the best image so far is returned. `max_memory` (bytes; default what the
+    every iteration; return True from it to stop, and the best image so far is
+    returned. Ctrl-C raises `RunInterrupted` (a KeyboardInterrupt, so a loop over
+    images stops) and a loss that turns NaN after a good start raises
+    `NonFiniteLossError`; both carry the best image so far as `result`. `max_memory` (bytes; default what the
     machine has free, less a margin) may make a size run in exact tiles
     (`neuralstyle.core.tiles`); `memory`, a plan made already for these inputs
     (`neuralstyle.core.memory.plan_memory`: the pipeline makes one per run), is

@@ -15,7 +15,8 @@ Departures from the paper, one line each:
 
 * flow: OpenCV's DIS, not DeepFlow (see `neuralstyle.core.flow`).
 * a start pixel whose warp leaves the frame is the content frame's, not a replicated edge.
-* every frame runs the same iterations (the paper gave the first frame twice as many).
+* a frame started from its warped neighbour stops where its loss stops falling (the rule of
+  ``iterations='auto'``), within the iterations asked for; the paper ran a fixed number.
 * a cut (a frame the flow cannot trace to the one before) starts a new shot, painted afresh.
 """
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import settings
-from .evaluator import TemporalTarget
+from .evaluator import Convergence, TemporalTarget
 from .flow import inside, long_term_weights, optical_flow, reliability, warp
 from .images import RGBImage, fit_size, resize, to_rgb
 from .synthesis import transfer
@@ -148,8 +149,9 @@ def stylise_clip(
     again. `on_frame(step, result)` sees each finished frame (its
     `neuralstyle.core.synthesis.Result`); `callback(step, progress)` each
     iteration, and may stop the run as the transfer's callback does: the clip
-    then ends at that frame, whose result `on_frame` still sees (so it does
-    after Ctrl-C, or a loss that turned NaN). A cut (`shots`)
+    then ends at that frame, whose result `on_frame` still sees. Ctrl-C raises
+    `neuralstyle.core.synthesis.RunInterrupted` and a NaN `NonFiniteLossError`,
+    as `transfer` does: the frames finished before were seen by `on_frame`. A cut (`shots`)
     starts a shot painted afresh from `init`.
     """
     if not len(frames):
@@ -185,23 +187,31 @@ def stylise_clip(
                                 flows(frame, earlier[0]) if earlier else None)
             holds = pass_index >= passes // 2
             asked = []  # why the caller stopped this frame, if it did
+            # A frame that starts from its neighbour warped starts near its optimum: it stops where its loss stops
+            # falling (the rule of iterations=auto), within the iterations asked for.
+            convergence, losses = (Convergence(), []) if start is not None else (None, None)
 
-            def frame_callback(progress, step=step):
-                reason = callback(step, progress)
+            def frame_callback(progress, step=step, convergence=convergence, losses=losses):
+                reason = None if callback is None else callback(step, progress)
                 if reason:
                     asked.append(reason)
-                return reason
+                    return reason
+                if convergence is not None:
+                    losses.append(progress.loss.total)
+                    if progress.iteration < progress.iterations and convergence.converged(losses):
+                        return convergence.reason(losses)
+                return None
 
             result = transfer(
                 sized[frame], style, size=max(width, height), init=init if start is None else start,
                 temporal=targets if holds else (), temporal_weight=temporal_weight if holds else 0.0,
-                callback=None if callback is None else frame_callback, **transfer_settings)
+                callback=frame_callback, **transfer_settings)
             current[frame] = result.image[..., :3]
             if on_frame is not None:
                 on_frame(step, result)
-            # The caller's stop (or Ctrl-C, or a NaN) ends the clip; L-BFGS-B's own end (it converged, or its
-            # line search found no lower point) ends only the frame, at its best point.
-            if asked or result.stopped == "interrupted" or result.error is not None:
+            # The caller's stop ends the clip (Ctrl-C and a NaN raise from `transfer`); L-BFGS-B's own end (it
+            # converged, or its line search found no lower point) ends only the frame, at its best point.
+            if asked:
                 return [current[index] for index in sorted(current)]
     return [outputs[passes - 1][index] for index in range(len(sized))]
 

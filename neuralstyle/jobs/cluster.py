@@ -79,9 +79,10 @@ def job_for(index: int, plan: Plan, read: Callable[[Path], bytes]) -> tuple[Cell
     return CellJob(index, plan.spec, tuple(inputs), tuple(plan.inputs), plan.memory_bytes, plan.description), blobs
 
 
-def run_cell(job: CellJob, *blobs: bytes, on_progress=None, should_stop=None) -> CellReport:
+def run_cell(job: CellJob, *blobs: bytes, callback=None) -> CellReport:
     """Run one cell where this process is: check and decode its inputs, find the
-    weights (fetching them if this machine has none), run the pipeline. Every
+    weights (fetching them if this machine has none), run the pipeline
+    (`callback(progress)` as `neuralstyle.jobs.pipeline.execute` takes it). Every
     failure becomes the result's `error`; a cell never raises, except
     `neuralstyle.core.interrupts.Interrupted` (a signal before its first iteration)."""
     from ..core.evaluator import NonFiniteLossError
@@ -99,7 +100,7 @@ def run_cell(job: CellJob, *blobs: bytes, on_progress=None, should_stop=None) ->
             inputs[role].append(InputImage(Path(path), sha256, decode_image(data, path)))
         weights = resolve_weights(job.spec.model, job.spec.weights, download=True)
         plan = Plan(job.spec, inputs, weights, job.memory_bytes, job.description)
-        outcome = execute(plan, on_progress=on_progress, should_stop=should_stop, keep_checkpoints=False)
+        outcome = execute(plan, callback, keep_checkpoints=False)
     except Interrupted:
         raise
     except SettingError as error:
@@ -126,18 +127,18 @@ class InProcess:
     description = "in this process"
 
     def run(self, jobs: Iterable[tuple[CellJob, list[bytes]]], stop_requested: Callable[[], bool], *,
-            on_start=None, should_stop=None, on_progress=None) -> Iterator[CellReport]:
+            on_start=None, callback=None) -> Iterator[CellReport]:
         """Run each job in turn, yielding its result; none starts once
-        `stop_requested()`. `on_start(job)` is called before each, the run asks
-        `should_stop()` at each iteration's end, and `on_progress(job, progress)`
-        sees every iteration."""
+        `stop_requested()`. `on_start(job)` is called before each, and
+        `callback(job, progress)` sees every iteration and may stop the cell
+        (`neuralstyle.jobs.pipeline.execute`'s convention)."""
         for job, blobs in jobs:
             if stop_requested():
                 return
             if on_start is not None:
                 on_start(job)
-            yield run_cell(job, *blobs, should_stop=should_stop,
-                           on_progress=(lambda progress, job=job: on_progress(job, progress)) if on_progress else None)
+            yield run_cell(job, *blobs,
+                           callback=(lambda progress, job=job: callback(job, progress)) if callback else None)
 
     def close(self) -> None:
         pass

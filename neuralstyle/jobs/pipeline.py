@@ -7,7 +7,7 @@ Three steps, so that each front end does only its own part:
   to write, image sizes, memory, weights) without loading TensorFlow, and
   reads the inputs, hashing the very bytes it decodes.
 * `execute(plan, ...)` runs it (Keras and its backend load here), reporting
-  each iteration to `on_progress` and asking `should_stop`, and returns an
+  each iteration to `callback` (whose return may stop it), and returns an
   `Outcome` holding the image, frames, GIF and run record as data (picklable:
   a worker on another machine can send it back as it is).
 * `write(outcome)` puts those on disk: every file through a temporary file
@@ -58,8 +58,9 @@ from .frames import FRAME_PATTERN, frame_path
 from .records import base_record, run_record
 from .spec import RunSpec
 
-ProgressCallback = Callable[[object], None]  # called with a `neuralstyle.core.evaluator.Progress`
-StopCallback = Callable[[], "str | bool | None"]  # a reason (e.g. 'interrupted') or True to stop
+# The one callback convention, the core's too: called with each `neuralstyle.core.evaluator.Progress`, it
+# returns a reason to stop (e.g. 'interrupted'), True ('callback'), or nothing to go on.
+Callback = Callable[[object], "str | bool | None"]
 
 
 @dataclass
@@ -107,7 +108,7 @@ class Plan:
 @dataclass
 class Outcome:
     """What a run made, as data. `image` is ``uint8`` RGB(A); `frames` are
-    (iteration, PNG bytes); `tiles` (file name, PNG bytes) of a figure; `record`
+    (iteration, ``uint8`` RGB(A) image), as a `neuralstyle.core.synthesis.Result`'s; `tiles` (file name, PNG bytes) of a figure; `record`
     the run record; `stopped` None for a complete run, else why it ended early."""
 
     spec: RunSpec
@@ -131,7 +132,7 @@ class Outcome:
     def files(self) -> list[tuple[Path, bytes]]:
         """Every file this outcome writes, as (path, bytes), the record last."""
         spec = self.spec
-        files = [(frame_path(spec.frames, iteration), data) for iteration, data in self.frames]
+        files = [(frame_path(spec.frames, iteration), encode_image(pixels, "PNG")) for iteration, pixels in self.frames]
         files += [(tile_folder(spec) / name, data) for name, data in self.tiles]
         if self.gif is not None and spec.gif is not None:
             files.append((spec.gif, self.gif))
@@ -429,19 +430,20 @@ def precision_line(precision: str, mode: str, device: str = "auto") -> str:
     return f"precision: {resolved}" + (f" (auto: {why})" if why else "")
 
 
-def run(spec: RunSpec, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
-        on_message: Callable[[str], None] | None = None) -> Outcome:
+def run(spec: RunSpec, callback: Callback | None = None, on_message: Callable[[str], None] | None = None) -> Outcome:
     """Prepare and execute `spec`; see `prepare` and `execute`."""
-    return execute(prepare(spec), on_progress, should_stop, on_message)
+    return execute(prepare(spec), callback, on_message)
 
 
-def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop: StopCallback | None = None,
-            on_message: Callable[[str], None] | None = None, keep_checkpoints: bool = True) -> Outcome:
-    """Run a prepared spec. `on_progress(progress)` sees iteration 0 and every
+def execute(plan: Plan, callback: Callback | None = None, on_message: Callable[[str], None] | None = None,
+            keep_checkpoints: bool = True) -> Outcome:
+    """Run a prepared spec. `callback(progress)` sees iteration 0 and every
     later one (for figures, iterations count across tiles and `progress.tile`
-    names the tile); a true `should_stop()` ends a run early keeping the best
-    image so far (a string says why, e.g. 'interrupted'), and ends a figure with
-    `FigureStopped`. KeyboardInterrupt before the first iteration propagates.
+    names the tile), as `neuralstyle.transfer`'s does: a true return ends a run
+    early keeping the best image so far (a string says why, e.g. 'interrupted'),
+    and ends a figure with `FigureStopped`. Ctrl-C where no signal guard holds it
+    raises `neuralstyle.core.synthesis.RunInterrupted` with the `outcome` made so
+    far; KeyboardInterrupt before the first iteration propagates.
     Every `checkpoint_every` iterations a run keeps a checkpoint beside its output
     (`neuralstyle.jobs.checkpoints`), unless `keep_checkpoints` is false (a sweep's
     cells, which resume by cell, perhaps on a machine without the output folder)."""
@@ -472,8 +474,8 @@ def execute(plan: Plan, on_progress: ProgressCallback | None = None, should_stop
             say(slow)
     started = time.time()
     if spec.is_figure:
-        return _execute_figure(plan, device.describe(), started, on_progress, should_stop)
-    return _execute_single(plan, device.describe(), started, on_progress, should_stop, keep_checkpoints)
+        return _execute_figure(plan, device.describe(), started, callback)
+    return _execute_single(plan, device.describe(), started, callback, keep_checkpoints)
 
 
 def synthesis_call(plan: Plan, function=None):
@@ -507,14 +509,15 @@ def synthesis_call(plan: Plan, function=None):
     return function, arguments
 
 
-def stop_reason(should_stop: StopCallback | None):
-    if should_stop is None:
+def stop_reason(callback: Callback | None, progress) -> str | None:
+    """Why `callback` asks to stop at `progress` ('callback' for a bare True), or None."""
+    if callback is None:
         return None
-    reason = should_stop()
+    reason = callback(progress)
     return (reason if isinstance(reason, str) else "callback") if reason else None
 
 
-def _execute_single(plan: Plan, device: str, started: float, on_progress, should_stop,
+def _execute_single(plan: Plan, device: str, started: float, callback: Callback | None,
                     keep_checkpoints: bool) -> Outcome:
     spec = plan.spec
     frames: list[tuple[int, bytes]] = []
@@ -527,18 +530,16 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
     where = checkpoints.checkpoint_path(spec.output)
     run_started = time.perf_counter() - (plan.resume.seconds if plan.resume else 0.0)
 
-    def callback(progress):
+    def each_iteration(progress):
         if spec.frames is not None and progress.iteration % spec.save_every == 0:
             pixels = progress.image()
-            frames.append((progress.iteration, encode_image(pixels, "PNG")))
+            frames.append((progress.iteration, pixels))
             if spec.gif is not None:
                 frame_pixels.append(pixels)
         history.append({"iteration": progress.iteration, **progress.loss.as_dict(),
                         "evaluations": progress.evaluations, "elapsed": round(progress.elapsed, 4),
                         "scale": progress.scale})
-        if on_progress is not None:
-            on_progress(progress)
-        reason = stop_reason(should_stop)
+        reason = stop_reason(callback, progress)
         every = spec.checkpoint_every if keep_checkpoints else 0
         # A checkpoint every N iterations, and where the run stops early (it may be resumed from there).
         if every and progress.iteration > 0 and (progress.iteration % every == 0 or reason) and not warnings:
@@ -553,8 +554,29 @@ def _execute_single(plan: Plan, device: str, started: float, on_progress, should
                                 f"the run went on without")
         return reason
 
+    def outcome_of(result) -> Outcome:
+        return _single_outcome(plan, result, device, started, frames, frame_pixels, earlier_frames, warnings)
+
+    from ..core.evaluator import NonFiniteLossError
+    from ..core.synthesis import RunInterrupted
+
     function, arguments = synthesis_call(plan)
-    result = function(callback=callback, **arguments)
+    try:
+        result = function(callback=each_iteration, **arguments)
+    except RunInterrupted as stop:  # Ctrl-C where no signal guard holds it (a script): raised, with what was made
+        stop.outcome = outcome_of(stop.result)
+        raise
+    except NonFiniteLossError as error:
+        if error.result is None:
+            raise
+        result = error.result  # NaN after a good start: the best image so far is the outcome, with the error
+    return outcome_of(result)
+
+
+def _single_outcome(plan: Plan, result, device: str, started: float, frames: list, frame_pixels: list,
+                    earlier_frames: list, warnings: list) -> Outcome:
+    """The Outcome of a single run's `result`: its GIF, record and warnings."""
+    spec = plan.spec
     gif = None
     if spec.gif is not None and frame_pixels:
         from .frames import make_gif
@@ -616,7 +638,7 @@ def resume_plan(state: checkpoints.State, fetch_weights: bool = True) -> Plan:
     return replace(plan, resume=state)
 
 
-def _execute_figure(plan: Plan, device: str, started: float, on_progress, should_stop) -> Outcome:
+def _execute_figure(plan: Plan, device: str, started: float, callback: Callback | None) -> Outcome:
     from ..core import experiments
 
     spec = plan.spec
@@ -627,16 +649,16 @@ def _execute_figure(plan: Plan, device: str, started: float, on_progress, should
     total = _tile_count(spec) * per_tile
     state = {"label": None, "done": -per_tile}
 
-    def callback(label, progress):
+    def each_iteration(label, progress):
         if label != state["label"]:
             state["label"], state["done"] = label, state["done"] + per_tile
-        if on_progress is not None:
-            on_progress(replace(progress, iteration=state["done"] + progress.iteration, iterations=total, tile=label))
-        if stop_reason(should_stop):
+        if stop_reason(callback, replace(progress, iteration=state["done"] + progress.iteration, iterations=total,
+                                         tile=label)):
             raise FigureStopped(label)
 
     common = dict(size=spec.size, iterations=iterations, seed=spec.seed, model=spec.model, weights=plan.weights,
-                  device=spec.device, pooling=spec.pooling, frames_every=spec.save_every if spec.gif else None, callback=callback)
+                  device=spec.device, pooling=spec.pooling, frames_every=spec.save_every if spec.gif else None,
+                  callback=each_iteration)
     if spec.mode == "reconstructions":
         figure = experiments.reconstructions(content, styles[0], **common)
     elif spec.mode == "tradeoff":

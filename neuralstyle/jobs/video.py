@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import hashlib
 import importlib
+import io
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageSequence
+from PIL import Image
 
 from ..core import settings
 from ..core.images import ImageError, decode_image, encode_image
@@ -116,13 +117,18 @@ def _folder_clip(path: Path, frame_range: str | None) -> Clip:
 
 def _gif_clip(path: Path, frame_range: str | None) -> Clip:
     data = path.read_bytes()
-    image = decode_image(data, path.name)
-    pictures = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(image)]
-    durations = [frame.info.get("duration", 0) for frame in ImageSequence.Iterator(image)]
-    selected = _selected(frame_range, len(pictures), path)
+    decode_image(data, path.name)  # the checks of any input image (size, decompression bombs), on the first frame
+    with Image.open(io.BytesIO(data)) as image:
+        total = getattr(image, "n_frames", 1)
+        selected = _selected(frame_range, total, path)
+        pictures, durations = [], []
+        for index in selected:
+            image.seek(index)
+            pictures.append(np.asarray(image.convert("RGB")))
+            durations.append(image.info.get("duration", 0))
     fps = 1000.0 / np.mean(durations) if durations and np.mean(durations) > 0 else settings.VIDEO_FPS
-    return Clip(path, [pictures[index] for index in selected], [f"frame_{index:05d}.png" for index in selected],
-                selected[0], len(pictures), round(float(fps), 3), hashlib.sha256(data).hexdigest())
+    return Clip(path, pictures, [f"frame_{index:05d}.png" for index in selected], selected[0], total,
+                round(float(fps), 3), hashlib.sha256(data).hexdigest())
 
 
 def _video_clip(path: Path, frame_range: str | None) -> Clip:
@@ -171,8 +177,8 @@ def read_clip(path: Path, frame_range: str | None = None) -> Clip:
         return _gif_clip(path, frame_range) if suffix == ".gif" else _video_clip(path, frame_range)
     except ImageError as error:
         raise SettingError("content", str(error)) from None
-    except OSError as error:
-        raise SettingError("content", f"cannot read {path} ({error.strerror or error})") from None
+    except (OSError, EOFError, ValueError) as error:  # a GIF cut short ends early: Pillow's EOFError
+        raise SettingError("content", f"cannot read {path} ({getattr(error, 'strerror', None) or error or 'truncated'})") from None
 
 
 # --- the work folder -------------------------------------------------------------------
@@ -381,13 +387,13 @@ class ClipOutcome:
     written: list[Path] = field(default_factory=list)
 
 
-def execute(clip_plan: ClipPlan, on_progress: Callable | None = None, should_stop: Callable | None = None,
+def execute(clip_plan: ClipPlan, callback: Callable | None = None,
             on_message: Callable[[str], None] | None = None) -> ClipOutcome:
     """Paint the clip's frames that are not done, keeping each in the work folder
-    as it finishes; `on_progress(step, progress)` sees every iteration (a
-    `neuralstyle.core.video.FrameStep` and the frame's Progress), a true
-    `should_stop()` ends the clip after the frame it is on (whose best image so
-    far is not kept). Writes the video or folder at the end (`finish`)."""
+    as it finishes; `callback(step, progress)` sees every iteration (a
+    `neuralstyle.core.video.FrameStep` and the frame's Progress), and a true
+    return ends the clip at the frame it is on (whose best image so far is not
+    kept). Writes the video or folder at the end (`finish`)."""
     plan, clip, spec = clip_plan.plan, clip_plan.clip, clip_plan.spec
     say = on_message or (lambda line: None)
     say(f"video: {plan.description}; {plan.memory_line()}")
@@ -409,9 +415,7 @@ def execute(clip_plan: ClipPlan, on_progress: Callable | None = None, should_sto
     outcome = {"stopped": None, "error": None}
 
     def on_frame(step, result):
-        if outcome["stopped"] or result.stopped == "interrupted" or result.error is not None:
-            outcome["stopped"] = outcome["stopped"] or ("error" if result.error else result.stopped)
-            outcome["error"] = result.error
+        if outcome["stopped"]:
             return  # a frame cut short is not kept: a resumed clip runs it whole
         pipeline.write_files([(_frame_file(work, step.pass_index, clip.names[step.frame]),
                                encode_image(result.image[..., :3], "PNG"))], overwrite=True)
@@ -420,19 +424,21 @@ def execute(clip_plan: ClipPlan, on_progress: Callable | None = None, should_sto
                         "seconds": round(result.seconds, 3), "loss": result.loss, "stopped": result.stopped})
         _write_state(work, spec, clip, entries)
 
-    def callback(step, progress):
-        if on_progress is not None:
-            on_progress(step, progress)
-        reason = pipeline.stop_reason(should_stop)
+    def each_iteration(step, progress):
+        reason = None if callback is None else pipeline.stop_reason(lambda item: callback(step, item), progress)
         if reason:
             outcome["stopped"] = reason
         return reason
 
     function, arguments = pipeline.synthesis_call(plan, video.stylise_clip)
     arguments.update(frames=clip.frames, done=clip_plan.done, flow_store=FlowStore(work / "flows"),
-                     on_frame=on_frame, callback=callback)
+                     on_frame=on_frame, callback=each_iteration)
+    from ..core.evaluator import NonFiniteLossError
+
     try:
         frames = function(**arguments)
+    except NonFiniteLossError as error:  # the frames before are kept; the record says what went wrong
+        frames, outcome["stopped"], outcome["error"] = [], "error", str(error)
     except (Interrupted, KeyboardInterrupt):  # before a frame's first iteration: the finished frames are kept
         _write_record(spec, {**base_record(spec, plan.inputs, plan.weights, device.describe()), "clip": clip.record(),
                              "frames": entries, "stopped": "interrupted", "interrupted": True})

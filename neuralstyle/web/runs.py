@@ -368,7 +368,7 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_
     points: list[dict] = []  # the loss curve: one row per part and iteration
     curve_drawn = [0.0]
 
-    def on_progress(progress):
+    def show(progress):
         if progress.iteration == 1:
             timing["first"] = progress.elapsed
         for part in ("content", "style", "tv"):
@@ -383,7 +383,7 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_
 
     def work():
         try:
-            outcome["result"] = pipeline.execute(plan, on_progress, should_stop=session.stop.is_set)
+            outcome["result"] = pipeline.execute(plan, lambda progress: show(progress) or session.stop.is_set())
         except BaseException as error:  # reported in the page, never raised in the worker thread
             outcome["error"] = error
             outcome["trace"] = traceback.format_exc()
