@@ -35,9 +35,9 @@ PHOTO, PAINTING = SAMPLES / "photo.png", SAMPLES / "painting.png"
 
 def sweep(cells: int, size: int, iterations: int, engine: list[str]) -> float:
     """Wall seconds of one `neuralstyle sweep` of `cells` cells into a new folder."""
-    seeds = ",".join(str(seed) for seed in range(cells))
+    seeds = [argument for seed in range(cells) for argument in ("--seed", str(seed))]
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "neuralstyle", "sweep", str(PHOTO), "--style", str(PAINTING), "--seed", seeds,
+        command = [sys.executable, "-m", "neuralstyle", "sweep", str(PHOTO), "--style", str(PAINTING), *seeds,
                    "--init", "noise", "--size", str(size), "--iterations", str(iterations), "-o", folder, "--quiet",
                    *engine]
         started = time.perf_counter()

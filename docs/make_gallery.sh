@@ -41,7 +41,7 @@ if want tradeoff; then  # Fig. 3
 fi
 if want sweep; then  # the paper's Fig. 3 (CVPR 2016) as a sweep: Tübingen × four paintings × two style weights
   $ns sweep $images/tubingen.jpg --style $images/starry_night.jpg --style $images/the_scream.jpg \
-      --style $images/shipwreck.jpg --style $images/seated-nude.jpg --style-weight 30,300 --size 256 \
+      --style $images/shipwreck.jpg --style $images/seated-nude.jpg --style-weight 30 --style-weight 300 --size 256 \
       --iterations 80 -o "$work/sweep"
   .venv/bin/python -c "from PIL import Image; Image.open('$work/sweep/contact_sheet.png').convert('RGB').save('docs/sweep_tubingen.jpg', quality=88, optimize=True)"
   cp "$work/sweep/sweep.json" docs/sweep_tubingen.json

@@ -214,7 +214,7 @@ def test_gif_command_takes_every_nth_frame_and_always_the_last(transfer_run, tmp
 def test_content_and_style_commands_write_images(tmp_path):
     content = neuralstyle("content", PHOTO, "-o", tmp_path / "c.png", "--size", 64, "--iterations", 3, "-q")
     style = neuralstyle("style", PORTRAIT, "-o", tmp_path / "s.jpg", "--size", 64, "--iterations", 3, "-q",
-                        "--style-layer", "block1_conv1:0.5", "--style-layer", "block2_conv1")
+                        "--style-layer", "block1_conv1:0.5,block2_conv1")
     assert content.returncode == 0 and style.returncode == 0, content.stderr + style.stderr
     with Image.open(tmp_path / "c.png") as c, Image.open(tmp_path / "s.jpg") as s:
         assert c.size == (64, 48)
@@ -395,3 +395,93 @@ def test_a_bare_command_prints_its_help_and_h_is_help_everywhere(command):
     assert "error" not in bare.stderr  # its help, not "Missing argument"
     short = neuralstyle(*command, "-h")
     assert short.returncode == 0 and "Usage: neuralstyle " + " ".join(command) in short.stdout
+
+
+def test_every_option_means_one_thing_in_one_form_on_every_command():
+    """One grammar: an option's name has one type, one panel and one wording on every
+    command (a setting's own per-mode words, and a sweep's note on repeating, aside);
+    a list of values is given once with commas; help texts carry no measurements."""
+    import enum
+    import re
+    import typing
+
+    import typer.main
+
+    from neuralstyle.cli.main import root
+    from neuralstyle.cli.sweep import ONE_FOR_ALL_HELP, STYLE_MASK_HELP, SWEEP_HELP
+    from neuralstyle.core import settings as settings_module
+    from neuralstyle.jobs.spec import RunSpec, help_for, metadata
+
+    uses: dict[str, list] = {}
+
+    def walk(command, prefix=""):
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                walk(sub, f"{prefix}{name} ")
+            return
+        for parameter in command.params:
+            if getattr(parameter, "param_type_name", "") == "option":
+                uses.setdefault(max(parameter.opts, key=len), []).append((prefix.strip(), parameter))
+
+    walk(typer.main.get_command(root))
+    assert len(uses) > 40
+    fields = set(RunSpec.__dataclass_fields__)
+    measurement = re.compile(r"\b\d+(\.\d+)?\s?(s|ms|min|x|×)\b|\bfaster\b|\bslower\b|\bseconds?\b")
+    problems = []
+    for option, found in uses.items():
+        setting = found[0][1].name
+        # A sweep repeats an option to sweep it: each value is what the other commands take once.
+        types = {(str(parameter.bare_type()).removeprefix("list[").removesuffix("]")
+                  if command == "sweep" and parameter.name in fields and metadata(parameter.name)["form"] != "list"
+                  else str(parameter.bare_type()), parameter.is_flag) for command, parameter in found}
+        panels = {parameter.rich_help_panel for _, parameter in found}
+        helps = {parameter.help.removesuffix(f" {SWEEP_HELP}").removesuffix(f" {ONE_FOR_ALL_HELP}")
+                 .removesuffix(f" {STYLE_MASK_HELP}") for _, parameter in found}
+        if len(panels) != 1:
+            problems.append(f"{option} sits in panels {panels}")
+        if setting == "output":  # what each command writes: an image, a video, a GIF, a folder
+            pass
+        elif setting in fields or setting == "style_mask":
+            setting = "style_masks" if setting == "style_mask" else setting
+            allowed = {help_for(setting, mode) for mode in settings_module.MODES}
+            if not helps <= allowed:
+                problems.append(f"{option} is worded {helps - allowed}")
+            for command, parameter in found if metadata(setting)["choices"] else ():
+                kind = parameter.type_descriptor.annotation
+                kind = typing.get_args(kind)[0] if typing.get_origin(kind) is list else kind
+                if not isinstance(kind, enum.EnumMeta) or {member.value for member in kind} != set(
+                        metadata(setting)["choices"]):
+                    problems.append(f"{command} {option} does not offer its choices")
+        elif len(helps) != 1:
+            problems.append(f"{option} is worded {len(helps)} ways: {helps}")
+        if len(types) != 1:
+            problems.append(f"{option} takes {types}")
+        problems += [f"{option}'s help carries a measurement: {text!r}" for text in helps if measurement.search(text)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_list_of_values_given_twice_is_refused_in_one_line(tmp_path):
+    result = neuralstyle("transfer", PHOTO, PAINTING, "-o", tmp_path / "out.png", "--style-layer", "block1_conv1",
+                         "--style-layer", "block2_conv1")
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("neuralstyle: error: --style-layer is given 2 times; give it once, its values "
+                                     "separated by commas (block1_conv1,block2_conv1)")
+
+
+def test_a_finished_run_is_extended_from_its_image_and_prints_its_losses_every_n(tmp_path):
+    first = neuralstyle("transfer", PHOTO, PAINTING, "-o", tmp_path / "a.png", "--size", 48, "--iterations", 4,
+                        "--history-size", 30, "--print-every", 2)
+    assert first.returncode == 0, first.stderr
+    printed = [line for line in first.stderr.splitlines() if line.startswith("iteration ")]
+    assert [line.split(":")[0] for line in printed] == ["iteration 0/4", "iteration 2/4", "iteration 4/4"]
+    record = json.loads((tmp_path / "a.json").read_text())
+    assert record["settings"]["history_size"] == 30 and record["arguments"]["history_size"] == 30
+    extended = neuralstyle("rerun", tmp_path / "a.json", "-o", tmp_path / "b.png", "--extend-to", 10)
+    assert extended.returncode == 0, extended.stderr
+    more = json.loads((tmp_path / "b.json").read_text())
+    assert more["iterations"] == 6 and more["arguments"]["init"] == str((tmp_path / "a.png").resolve())
+    # It starts where the first run ended (its 8-bit image) and goes on down.
+    assert more["history"][0]["total"] == pytest.approx(record["final_loss"]["total"], rel=0.02)
+    assert more["final_loss"]["total"] < more["history"][0]["total"]
+    too_few = neuralstyle("rerun", tmp_path / "a.json", "-o", tmp_path / "c.png", "--extend-to", 3)
+    assert too_few.returncode == 2 and "the run already made 4" in too_few.stderr

@@ -66,10 +66,16 @@ def written_cells(folder: Path) -> dict[str, bytes]:
 
 
 BAD_GRIDS = {
-    "a value that is not a number": (["--style-weight", "10,abc"], "--style-weight is 'abc'; it must be a number"),
-    "an unknown layer lists the real ones": (["--content-layer", "block2_conv2,block9_conv1"], "block5_conv4"),
-    "an empty value": (["--seed", "1,,2"], "--seed '1,,2' has an empty value"),
-    "columns that do not vary": (["--style-weight", "1,2", "--columns", "size"], "--columns size does not vary"),
+    "a value that is not a number": (["--style-weight", "10", "--style-weight", "abc"],
+                                     "Invalid value for '--style-weight'"),
+    "an unknown layer lists the real ones": (["--content-layer", "block2_conv2", "--content-layer", "block9_conv1"],
+                                             "block5_conv4"),
+    "an empty value": (["--content-layer", "block2_conv2", "--content-layer", ""], "--content-layer has an empty value"),
+    "a comma where a sweep repeats the option": (["--style-weight", "10,100"],
+                                                 "--style-weight '10,100' holds several values; a sweep takes one per "
+                                                 "option: repeat --style-weight"),
+    "columns that do not vary": (["--style-weight", "1", "--style-weight", "2", "--columns", "size"],
+                                 "--columns size does not vary"),
     "workers without ray": (["--workers", "2"], "--workers 2 needs --ray local"),
     "a grid file with an unknown key": (["--grid", "{grid}"], "unknown key(s) 'style_wieght'"),
     "a grid file that is not TOML": (["--grid", "{broken}"], "is not valid TOML"),
@@ -212,7 +218,7 @@ def test_a_sweep_here_writes_every_cell_a_contact_sheet_and_an_index_and_a_rerun
 def test_ctrl_c_stops_a_sweep_cleanly_and_says_what_finished(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "neuralstyle", "sweep", PHOTO, "--style", PAINTING,
-                                "--style-weight", "10,100,1000", "--size", "64", "--iterations", "40", "-o", out],
+                                "--style-weight", "10", "--style-weight", "100", "--style-weight", "1000", "--size", "64", "--iterations", "40", "-o", out],
                                stderr=subprocess.PIPE, text=True,
                                # a background job starts with SIGINT ignored; Ctrl-C reaches a terminal's job
                                preexec_fn=default_signals)
@@ -342,7 +348,7 @@ def test_a_bad_cell_on_the_cluster_is_reported_and_the_others_finish(cluster, tm
     broken.write_bytes(PHOTO.read_bytes()[:3000])
     out = tmp_path / "out"
     # broken.png fails as it is read; style weight 1e39 is infinite in float32 and fails on its worker.
-    result = neuralstyle("sweep", PHOTO, broken, "--style", PAINTING, "--style-weight", "100,1e39", *SMALL, "-o", out,
+    result = neuralstyle("sweep", PHOTO, broken, "--style", PAINTING, "--style-weight", "100", "--style-weight", "1e39", *SMALL, "-o", out,
                          "--ray", cluster.address, env=cluster.env)
     assert result.returncode == 1
     assert "4 cells: 1 written, 0 skipped (done before), 3 failed" in result.stderr

@@ -16,6 +16,7 @@ from ..jobs import pipeline
 from ..jobs.spec import default_of
 from .options import (
     COMMON,
+    PANELS,
     REQUIRED,
     Device,
     Model,
@@ -25,6 +26,7 @@ from .options import (
     Pooling,
     PoolingChoice,
     Weights,
+    list_values,
     one_line_errors,
     run_parameters,
     spec_option,
@@ -34,7 +36,8 @@ from .runner import register_run_command
 figure_app = typer.Typer(help="The figures of Gatys, Ecker and Bethge (CVPR 2016), one command each.",
                          no_args_is_help=True)
 
-FigureSize = Annotated[int, typer.Option(help="Longest side of each tile in px.", rich_help_panel="Figure")]
+OUTPUT_PANEL = PANELS["output"]
+FigureSize = Annotated[int, spec_option("size", mode="reconstructions")]  # the figures' words: each tile
 OneStyle = Annotated[Path, typer.Argument(help="Style image.", metavar="STYLE")]
 ShowInput = Annotated[bool, spec_option("show_input", "--show-input/--hide-input")]
 
@@ -59,8 +62,8 @@ _figure_command("styles", "Styles (Fig. 2): one content image in several styles.
 def inspect_command(
     image: Annotated[Path, typer.Argument(help="Image to look at through VGG.")],
     output: Output,
-    layer: Annotated[Optional[list[str]], typer.Option(help="Layer to show, repeatable (default: the style layers).")]
-    = None,
+    layer: Annotated[Optional[list[str]], typer.Option(
+        help="Layers to show, separated by commas (default: the style layers).")] = None,
     channels: Annotated[int, typer.Option(help="Also show each layer's N most active channels.")] = 0,
     size: FigureSize = settings.FIGURE_SIZE,
     model: Model = ModelChoice(default_of("model")),
@@ -76,7 +79,7 @@ def inspect_command(
     settings.output_suffix("output", output)
     pipeline.check_writable(output, overwrite)
     pipeline.check_writable(output.with_suffix(".json"), overwrite, "record")
-    layer_names = settings.layers("layer", model, layer or list(settings.STYLE_LAYERS))
+    layer_names = settings.layers("layer", model, list_values("layer", layer) or list(settings.STYLE_LAYERS))
     if not 0 <= settings.whole("channels", channels) <= 64:
         raise settings.SettingError("channels", f"⟨name⟩ is {channels}; it must be between 0 and 64")
     settings.choice("pooling", pooling, settings.POOLINGS)
@@ -110,7 +113,7 @@ def inspect_command(
 @one_line_errors
 def plot(
     records: Annotated[list[Path], typer.Argument(help="Run records (.json) of transfer, content or style runs.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG to write.", rich_help_panel=OUTPUT_PANEL)],
     overwrite: Overwrite = False,
 ):
     """The loss parts per iteration (log scale); several records are overlaid."""
@@ -138,12 +141,12 @@ def plot(
 @one_line_errors
 def gif(
     frames_dir: Annotated[Path, typer.Argument(help="Folder of frame_NNNNN.png files.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="GIF to write.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="GIF to write.", rich_help_panel=OUTPUT_PANEL)],
     duration: Annotated[int, typer.Option(help="Milliseconds per frame.")] = 80,
     hold_last: Annotated[int, typer.Option(help="Milliseconds the last frame stays up.")] = 1500,
     loop: Annotated[int, typer.Option(help="Times to loop; 0 = forever.")] = 0,
     every: Annotated[int, typer.Option(help="Use every N-th frame (the last is always kept).")] = 1,
-    size: Annotated[Optional[int], typer.Option(help="Longest side of the GIF in px.")] = None,
+    size: Annotated[Optional[int], spec_option("size")] = None,
     overwrite: Overwrite = False,
 ):
     """Assemble saved frames into an animated GIF."""

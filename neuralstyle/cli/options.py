@@ -144,11 +144,16 @@ def run_parameters(mode: str) -> list[tuple]:
             and name != "output"]
 
 
-def list_values(values) -> list[str] | None:
-    """A list option's values: each given value may hold several, comma-separated."""
+def list_values(setting: str, values) -> list[str] | None:
+    """A list option's values, given once and separated by commas: one form for a
+    list of values on every command (a list of files repeats its option instead,
+    as a file name may hold a comma; a sweep repeats an option to sweep over it)."""
     if values is None:
         return None
-    return [part.strip() for value in values for part in str(value).split(",") if part.strip()]
+    if len(values) > 1:
+        raise SettingError(setting, f"⟨name⟩ is given {len(values)} times; give it once, its values separated by "
+                                    f"commas ({','.join(values)})")
+    return [part.strip() for part in str(values[0]).split(",") if part.strip()]
 
 
 ModelChoice = choice_type("model")
@@ -182,6 +187,6 @@ def spec_options(values: dict) -> dict:
         if isinstance(value, enum.Enum):
             value = value.value
         elif metadata(name)["form"] == "list":
-            value = list_values(value)
+            value = list_values(name, value)
         options[name] = value
     return options

@@ -17,12 +17,9 @@ from ..jobs.records import read_record
 from ..jobs.spec import RunSpec
 from .options import COMMON, REQUIRED, DryRun, Output, Overwrite, Quiet, fail, one_line_errors, run_parameters
 from .runner import register_run_command, run_specs
-from .sweep import run_batch
+from .sweep import CpusPerCell, RayAddress, Workers, run_batch
 from .terminal import console
 from .video import resume_clip, run_clip
-
-Ray = Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", rich_help_panel="Cluster", help="With a folder: run its images as Ray tasks, "
-                                              "as `neuralstyle sweep --ray` does.")]
 
 
 def _transfer(spec_values: dict, values: dict) -> None:
@@ -32,8 +29,10 @@ def _transfer(spec_values: dict, values: dict) -> None:
         del spec_values["content"], spec_values["output"]
         specs = pipeline.folder_specs(content, values["output"], **spec_values)
         if values["ray"] is not None:
-            return run_batch(specs, values["ray"], None, 1, quiet, dry_run)
+            return run_batch(specs, values["ray"], values["workers"], values["cpus_per_cell"], quiet, dry_run)
     else:
+        if values["ray"] is not None or values["workers"] is not None:
+            raise SettingError("ray", "⟨name⟩ and ⟨workers⟩ run the images of a folder; CONTENT is one image")
         specs = [RunSpec(mode="transfer", **spec_values)]
     run_specs(specs, quiet, dry_run=dry_run)
 
@@ -53,14 +52,20 @@ def _image(help: str, metavar: str = "IMAGE"):
 def rerun(
     record: Annotated[Path, typer.Argument(help="Run record (the .json written beside an output).")],
     output: Output,
+    extend_to: Annotated[Optional[int], typer.Option(
+        help="Extend the run instead: go on from its image to this many iterations in all (at its last size; the "
+             "optimiser's history starts afresh).", rich_help_panel="Optimisation", show_default=False)] = None,
     overwrite: Overwrite = False,
     quiet: Quiet = False,
     dry_run: DryRun = False,
 ):
-    """Re-do a run exactly from its record, writing a new OUTPUT (a clip: a video or a folder)."""
+    """Re-do a run exactly from its record, writing a new OUTPUT (a clip: a video or a folder); with
+    --extend-to, go on from its image instead."""
     data, spec = read_record(record)
     try:
         spec = spec.replace(output=output, record=None, frames=None, gif=None, overwrite=overwrite)
+        if extend_to is not None:
+            spec = pipeline.extended_spec(data, spec, extend_to)
     except SettingError as error:
         raise SettingError(error.setting, f"{record}: {error.template}") from None
     if spec.mode == settings.VIDEO:
@@ -126,7 +131,8 @@ def register(root: typer.Typer) -> None:
                  [("content", _image("Content image, or a folder of them (OUTPUT is then a folder).", "CONTENT"),
                    REQUIRED),
                   ("styles", Annotated[list[Path], typer.Argument(help="Style image(s).", metavar="STYLE...")],
-                   REQUIRED)], [("ray", Ray, None)], _transfer)
+                   REQUIRED)], [("ray", RayAddress, None), ("workers", Workers, None), ("cpus_per_cell", CpusPerCell, 1)],
+                 _transfer)
     _run_command(root, "content", "Reconstruct an image from one layer's features, starting from noise.",
                  [("content", _image("Image to reconstruct."), REQUIRED)])
     _run_command(root, "style", "Synthesise a style image's texture from noise, matching Gram matrices.",

@@ -18,6 +18,7 @@ import json
 import math
 import sys
 import time
+import typing
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,7 +32,7 @@ from ..core.interrupts import Interrupted, SignalGuard, current_guard, writing
 from ..core.settings import SettingError
 from ..core.weights import WeightsError
 from ..jobs import cluster, contact_sheet, gallery, pipeline
-from ..jobs.spec import help_for
+from ..jobs.spec import help_for, metadata
 from ..jobs.sweep import (
     ONE_FOR_ALL,
     STYLE_MASKS,
@@ -46,40 +47,59 @@ from ..jobs.sweep import (
     read_grid_file,
     split_values,
 )
-from .options import PANELS, REQUIRED, DryRun, Overwrite, Quiet, one_line_errors, option_name, spec_option
+from .options import (
+    PANELS,
+    REQUIRED,
+    DryRun,
+    Overwrite,
+    Quiet,
+    one_line_errors,
+    option_name,
+    option_type,
+    spec_option,
+)
 from .terminal import console, message_fd
 
 CLUSTER = "Cluster"
 RayAddress = Annotated[Optional[str], typer.Option(
     "--ray", envvar="RAY_ADDRESS", show_envvar=True, rich_help_panel=CLUSTER,
-    help="Run the cells as Ray tasks: 'local' starts Ray on this machine, HOST:PORT (or 'auto') joins a running "
-         "cluster. Needs the cluster extra. Without it, cells run here one after another.")]
+    help="Run the runs as Ray tasks: 'local' starts Ray on this machine, HOST:PORT (or 'auto') joins a running "
+         "cluster. Needs the cluster extra. Without it, they run here one after another.")]
 Workers = Annotated[Optional[int], typer.Option(
-    help="With --ray local: how many cells run at once (default: one per CPU core).", rich_help_panel=CLUSTER)]
+    help="With --ray local: how many runs at once (default: one per CPU core).", rich_help_panel=CLUSTER)]
 CpusPerCell = Annotated[int, typer.Option(
-    help="With --ray: CPUs each cell asks for (TensorFlow's thread count in that worker).", rich_help_panel=CLUSTER)]
+    help="With --ray: CPUs each run asks for (TensorFlow's thread count in that worker).", rich_help_panel=CLUSTER)]
 THUMBNAIL = 256  # px: the longest side of a cell on the contact sheet
 # A grid larger than this asks first: each cell is a whole transfer, minutes each on a CPU, so a few hundred
 # are a day's work, and a list typed one value too long multiplies every other axis.
 MAX_UNASKED_CELLS = 200
 
 
-# The settings whose one value is a list say so in their own words here (their items are joined by +).
-LIST_HELP = {
-    "style_layers": "Style layers of a cell, NAME[:WEIGHT] joined by +, e.g. block1_conv1+block3_conv1:0.5 "
-                    "(default block1_conv1 … block5_conv1).",
-    "scales": "Coarse-to-fine: a number of sizes, or the sizes joined by +, e.g. 256+512 (see transfer --help).",
-    "iterations": "Optimiser iterations; with --scales, one per scale joined by +, e.g. 40+25.",
-}
+SWEEP_HELP = "Repeat to sweep over several values."
+ONE_FOR_ALL_HELP = "One for every cell (not swept)."
+STYLE_MASK_HELP = "In a sweep, one per --style: a cell with that style paints only its mask."
 
 
 def _sweep_help(setting: str) -> str:
-    return f"{LIST_HELP.get(setting) or help_for(setting)} Comma-separated values sweep."
+    """A setting's help as `transfer` words it, and how a sweep takes several values."""
+    return f"{help_for(setting, 'transfer')} {SWEEP_HELP}"
+
+
+def _axis_type(setting: str):
+    """A sweep's option for `setting`: repeated, each value of the type `transfer` takes
+    once (a choice as its Enum, so help and completion list them; a list of values as
+    its comma-separated text)."""
+    single = option_type(setting, "transfer")
+    if metadata(setting)["form"] == "list" or typing.get_origin(single) is not typing.Union:
+        element = str if metadata(setting)["form"] == "list" else single
+    else:
+        element = next(argument for argument in typing.get_args(single) if argument is not type(None))
+    return Optional[list[element]]
 
 
 def _parameters() -> list[tuple]:
-    settings_options = [(setting, Annotated[Optional[str], spec_option(setting, option_name(setting),
-                                                                       help=_sweep_help(setting))], None)
+    settings_options = [(setting, Annotated[_axis_type(setting), spec_option(setting, option_name(setting),
+                                                                             help=_sweep_help(setting))], None)
                         for setting in SWEEPABLE]
     return [
         ("output", Annotated[Path, typer.Option(
@@ -92,10 +112,9 @@ def _parameters() -> list[tuple]:
             show_default=False)], None),
         ("style_mask", Annotated[Optional[list[Path]], spec_option(
             STYLE_MASKS, option_name(STYLE_MASKS),
-            help="A greyscale mask per --style, repeated in their order, the content image's shape: a cell with that "
-                 "style paints only the white part (grey in part); the rest keeps the content.")], None),
+            help=f"{help_for(STYLE_MASKS)} {STYLE_MASK_HELP}")], None),
         *((setting, Annotated[Optional[Path], spec_option(
-            setting, option_name(setting), help=f"{help_for(setting)} One for every cell (not swept).")], None)
+            setting, option_name(setting), help=f"{help_for(setting)} {ONE_FOR_ALL_HELP}")], None)
           for setting in ONE_FOR_ALL),
         ("grid", Annotated[Optional[Path], typer.Option(
             help="A TOML (or YAML) file with content, style, columns and settings (a list sweeps); options given "
@@ -135,8 +154,8 @@ def sweep_command(**values):
     fixed = {setting: values[setting] or grid_file.get(setting) for setting in ONE_FOR_ALL
              if (values[setting] or grid_file.get(setting)) is not None}
     lists = {setting: grid_file[setting] for setting in SWEEPABLE if setting in grid_file}
-    lists.update({setting: split_values(setting, values[setting]) for setting in SWEEPABLE
-                  if values[setting] is not None})
+    lists.update({setting: split_values(setting, [getattr(value, "value", value) for value in values[setting]])
+                  for setting in SWEEPABLE if values[setting] is not None})
     output = values["output"]
     if output.exists() and not output.is_dir():
         raise SettingError("output", f"⟨name⟩ {output} is a file; a sweep writes into a folder")

@@ -21,6 +21,7 @@ from pathlib import Path
 from . import hardware
 from .hardware import cgroup_folders, read_text
 from .layers import conv_layers, deepest
+from .settings import HISTORY_SIZE
 from .tiles import halo, largest_window, tile_grid
 
 ACTIVATION_COPIES = 4.0  # conv output, ReLU output, their gradients (float32)
@@ -112,19 +113,22 @@ def gigabytes(count: float) -> str:
     return f"{count / 1e9:.1f} GB"
 
 
-# float64 values per optimised value: L-BFGS-B's history (2 x 10 pairs) and
+# float64 values per optimised value: L-BFGS-B's history (2 x history_size pairs) and
 # work arrays (x, gradient, bounds, 5 more), the Evaluator's last point, last
 # gradient, best point and scaled gradient; Adam's moments and copies.
-OPTIMIZER_VALUES = {"lbfgs": 2 * 10 + 9 + 4, "adam": 8}
+LBFGS_WORK_VALUES = 9 + 4
+ADAM_VALUES = 8
 IMAGE_BYTES = 36  # per output pixel: the float32 image, its gradient and a window's copy
 STYLE_IMAGE_BYTES = 24  # per pixel of a scaled style image: float32 RGB and its Caffe copy
 MIN_TILE = 128  # px: smaller cores spend most of each pass on their halos
 MEMORY_MARGIN = 0.1  # of what is free, left to the rest of the machine by default
 
 
-def optimizer_bytes(optimizer: str, pixels: int) -> float:
-    """What the optimiser and the image arrays of one size keep, in bytes."""
-    return pixels * (3 * 8 * OPTIMIZER_VALUES.get(optimizer, OPTIMIZER_VALUES["lbfgs"]) + IMAGE_BYTES)
+def optimizer_bytes(optimizer: str, pixels: int, history_size: int = HISTORY_SIZE) -> float:
+    """What the optimiser (L-BFGS-B keeping `history_size` steps, or Adam) and the
+    image arrays of one size keep, in bytes."""
+    values = ADAM_VALUES if optimizer == "adam" else 2 * history_size + LBFGS_WORK_VALUES
+    return pixels * (3 * 8 * values + IMAGE_BYTES)
 
 
 def pass_bytes(model: str, layers, pixels: int, precision: str = "float32") -> float:
@@ -204,7 +208,8 @@ def _size_plan(model: str, layers, width: int, height: int, precision: str, room
 
 
 def plan_memory(model: str, layers, outputs, styles=(), *, input_pixels: int = 0, precision: str = "float32",
-                optimizer: str = "lbfgs", budget: float | None = None) -> MemoryPlan:
+                optimizer: str = "lbfgs", budget: float | None = None,
+                history_size: int = HISTORY_SIZE) -> MemoryPlan:
     """How each size of a run is evaluated within `budget` bytes: `outputs` are
     the (width, height) it optimises, `styles` ``(layers, width, height)`` of
     the style images it only reads. Raises MemoryError saying which part does
@@ -213,11 +218,11 @@ def plan_memory(model: str, layers, outputs, styles=(), *, input_pixels: int = 0
     fixed_base = BASE_BYTES + input_pixels * PIXEL_BYTES
     plans, needs = [], []
     for width, height in outputs:
-        fixed = fixed_base + optimizer_bytes(optimizer, width * height)
+        fixed = fixed_base + optimizer_bytes(optimizer, width * height, history_size)
         if budget is not None and fixed > budget:
             raise MemoryError(
                 f"at {width}x{height} px the {optimizer} optimiser's arrays alone need about "
-                f"{gigabytes(optimizer_bytes(optimizer, width * height))} (with TensorFlow and the inputs "
+                f"{gigabytes(optimizer_bytes(optimizer, width * height, history_size))} (with TensorFlow and the inputs "
                 f"{gigabytes(fixed)}), more than the {gigabytes(budget)} allowed, tiles or not")
         try:
             plan = _size_plan(model, layers, width, height, precision, None if budget is None else budget - fixed)

@@ -90,10 +90,13 @@ def ended_whole(stopped) -> bool:
                                                              or stopped.upper().startswith(SOLVER_CONVERGED)))
 OPTIMIZER = "lbfgs"
 LEARNING_RATE = 5.0  # Adam's step, in pixel units (0–255 scale)
+HISTORY_SIZE = 10  # L-BFGS-B's memory: the last steps it models the curvature from (SciPy's default)
+MAX_HISTORY_SIZE = 1000  # each step kept costs two float64 copies of the image
 TRANSFER_INIT = "content"  # Gatys's code starts from the content image
 RECONSTRUCTION_INIT = "noise"  # the paper's reconstructions start from white noise
 SEED = 0
 SAVE_EVERY = 1  # a progress frame every N iterations
+PRINT_EVERY = 0  # a line of losses every N iterations (0: none; the command line shows a live bar)
 CHECKPOINT_EVERY = 20  # iterations between a run's resumable checkpoints (0: none)
 
 FIGURE_SIZE = 256  # longest side of each tile of a figure, px
@@ -183,6 +186,15 @@ def positive(setting: str, value) -> float:
     number = _number(setting, value)
     if not math.isfinite(number) or number <= 0:
         _fail(setting, f"⟨name⟩ is {shown(value)}; it must be a finite number > 0")
+    return number
+
+
+def history_size(value) -> int:
+    """L-BFGS-B's memory, in steps: a whole number from 1 to MAX_HISTORY_SIZE."""
+    number = whole("history_size", value, 1)
+    if number > MAX_HISTORY_SIZE:
+        _fail("history_size", f"⟨name⟩ is {shown(value)}; it must be at most {MAX_HISTORY_SIZE} (each step kept "
+                              f"holds two copies of the image)")
     return number
 
 

@@ -244,11 +244,12 @@ def _render(height: int, width: int, alpha, finish) -> Callable[[np.ndarray], np
 
 
 def _check_run(model: str, iterations, optimizer: str, learning_rate: float, pooling: str, precision: str,
-               tv_weight: float) -> float:
+               tv_weight: float, history_size: int) -> float:
     """The settings every entry point shares (`neuralstyle.core.settings`'s checks); returns the TV weight."""
     _iteration_plan(iterations, len(iterations) if isinstance(iterations, (list, tuple)) else 1)
     settings.choice("optimizer", optimizer, settings.OPTIMIZERS)
     settings.positive("learning_rate", learning_rate)
+    settings.history_size(history_size)
     settings.choice("pooling", pooling, settings.POOLINGS)
     settings.choice("precision", precision, settings.PRECISIONS)
     return settings.non_negative("tv_weight", tv_weight)
@@ -277,7 +278,8 @@ def _iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | No
 
 
 def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
-                    optimizer, learning_rate, callback, temporal_weight: float = 0.0):
+                    optimizer, learning_rate, callback, temporal_weight: float = 0.0,
+                    history_size: int = settings.HISTORY_SIZE):
     height, width = stage.init_rgb.shape[:2]
     evaluator = Evaluator(
         feature_model, height, width, content_targets=stage.content_targets, style_targets=stage.style_targets,
@@ -290,7 +292,8 @@ def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, conten
                              learning_rate=float(learning_rate), bounds=caffe_bounds(height, width), callback=callback,
                              convergence=stage.convergence)
     return minimize_lbfgs(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
-                          bounds=caffe_bounds(height, width), callback=callback, convergence=stage.convergence)
+                          bounds=caffe_bounds(height, width), callback=callback, convergence=stage.convergence,
+                          history_size=history_size)
 
 
 def _run_stages(
@@ -306,6 +309,7 @@ def _run_stages(
     learning_rate: float,
     callback: Callable[[Progress], bool | None] | None,
     frames_every: int | None,
+    history_size: int = settings.HISTORY_SIZE,
     run_settings: dict,
     finish: Callable[[np.ndarray], np.ndarray] = lambda rgb: rgb,
     resume: Resume | None = None,
@@ -317,7 +321,8 @@ def _run_stages(
     `stages` yields `_Stage`s (from `resume.scale` on, when resuming); it is
     sent the float RGB result of each stage. `finish` maps the optimised float
     RGB to what the user sees (colour put back)."""
-    run_settings = {**run_settings, "precision": feature_model.precision, "optimizer": optimizer, **({"learning_rate": learning_rate} if optimizer == "adam" else {})}
+    run_settings = {**run_settings, "precision": feature_model.precision, "optimizer": optimizer,
+                    **({"learning_rate": learning_rate} if optimizer == "adam" else {"history_size": history_size})}
     frames: list[np.ndarray] = []
     history: list[dict] = list(resume.history) if resume else []
     started = time.perf_counter() - (resume.seconds if resume else 0.0)
@@ -344,7 +349,7 @@ def _run_stages(
         phase_reached("first-evaluation")
         outcome = _optimize_stage(feature_model, stage, style_layer_weights=style_layer_weights,
                             content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                            optimizer=optimizer, learning_rate=learning_rate, callback=on_iteration,
+                            optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=on_iteration,
                             temporal_weight=temporal_weight)
         history += [{**entry, "iteration": done + entry["iteration"], "evaluations": evaluations + entry["evaluations"],
                      "scale": scale} for entry in outcome.history if (scale == 0 and not resume) or entry["iteration"] > 0]
@@ -402,6 +407,7 @@ def transfer(
     iterations: int | Sequence[int] | str = settings.ITERATIONS,
     optimizer: str = settings.OPTIMIZER,
     learning_rate: float = settings.LEARNING_RATE,
+    history_size: int = settings.HISTORY_SIZE,
     model: str = settings.MODEL,
     weights=settings.WEIGHTS,
     pooling: str = settings.POOLING,
@@ -471,7 +477,7 @@ def transfer(
     blend = list(settings.style_blend(style_blend, len(styles)) or [1.0] * len(styles))
     content_weight = settings.non_negative("content_weight", content_weight)
     style_weight = settings.non_negative("style_weight", style_weight)
-    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
     settings.positive("style_scale", style_scale)
     temporal_weight = settings.non_negative("temporal_weight", temporal_weight)
     sides = list(settings.scale_sizes(settings.whole("size", size, 1), scales))
@@ -513,7 +519,7 @@ def transfer(
 
     memory = memory or _memory_plan(model, [content_layer, *layer_weights], sizes,
                                     [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs],
-                                    [content_image, *style_images], precision, optimizer, max_memory)
+                                    [content_image, *style_images], precision, optimizer, max_memory, history_size)
     phase_reached("model")
     feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision, device)
 
@@ -572,7 +578,7 @@ def transfer(
     return _run_stages(
         feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
         style_layer_weights=layer_weights, content_weight=content_weight, style_weight=style_weight,
-        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
+        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=callback,
         frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
         temporal_weight=temporal_weight,
     )
@@ -622,12 +628,14 @@ def _content_guides(mask: np.ndarray, model: str, layer: str, width: int, height
     return {layer: np.sqrt(guide / mean).astype(np.float32) if mean > 0 else guide.astype(np.float32)}
 
 
-def _memory_plan(model, layers, sizes, style_passes, inputs, precision, optimizer, max_memory) -> MemoryPlan:
+def _memory_plan(model, layers, sizes, style_passes, inputs, precision, optimizer, max_memory,
+                 history_size: int) -> MemoryPlan:
     """How each size of a run is evaluated (`neuralstyle.core.memory.plan_memory`)."""
     pixels = sum(image.width * image.height for image in inputs)
     try:
         return plan_memory(model, layers, sizes, style_passes, input_pixels=pixels, precision=precision,
-                           optimizer=optimizer, budget=default_budget() if max_memory is None else float(max_memory))
+                           optimizer=optimizer, budget=default_budget() if max_memory is None else float(max_memory),
+                           history_size=history_size)
     except MemoryError as error:
         raise settings.SettingError("max_memory", f"{error}; lower the size or raise ⟨name⟩") from None
 
@@ -688,6 +696,7 @@ def reconstruct_content(
     iterations: int | str = settings.ITERATIONS,
     optimizer: str = settings.OPTIMIZER,
     learning_rate: float = settings.LEARNING_RATE,
+    history_size: int = settings.HISTORY_SIZE,
     tv_weight: float = 0.0,
     model: str = settings.MODEL,
     weights=settings.WEIGHTS,
@@ -704,13 +713,13 @@ def reconstruct_content(
     starting from seeded white noise (Gatys et al. 2016, Fig. 1, top row)."""
     model = settings.model(model)
     content_layer = settings.layers("content_layer", model, [content_layer])[0]
-    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
     source = to_rgb(image)
     width, height = fit_size(source.width, source.height, int(size))
     _check_size(width, height, model, [content_layer], "the output")
     source = resize(source, width, height)
     memory = memory or _memory_plan(model, [content_layer], [(width, height)], [], [source], precision, optimizer,
-                                    max_memory)
+                                    max_memory, history_size)
     phase_reached("model")
     feature_model = cached_feature_model([content_layer], model, weights, pooling,
                                          resolve_precision(precision, "content", device)[0], device)
@@ -721,7 +730,7 @@ def reconstruct_content(
                    style_targets={}, tile=tile, **_single_budget(iterations))
     return _run_reconstruction(
         "content", {"content_layer": content_layer}, feature_model, _resumed(stage, resume), source.alpha, {},
-        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
+        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, tv_weight=tv_weight,
         model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume,
         device=device)
 
@@ -737,6 +746,7 @@ def reconstruct_style(
     iterations: int | str = settings.ITERATIONS,
     optimizer: str = settings.OPTIMIZER,
     learning_rate: float = settings.LEARNING_RATE,
+    history_size: int = settings.HISTORY_SIZE,
     tv_weight: float = 0.0,
     model: str = settings.MODEL,
     weights=settings.WEIGHTS,
@@ -754,11 +764,11 @@ def reconstruct_style(
     The output has the style image's aspect ratio, longest side `size` px."""
     model = settings.model(model)
     layer_weights = settings.style_layers(style_layers, model)
-    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight)
+    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
     source = resize_max_side(to_rgb(image), int(size))
     _check_size(source.width, source.height, model, layer_weights, "the output")
     memory = memory or _memory_plan(model, list(layer_weights), [(source.width, source.height)], [], [source],
-                                    precision, optimizer, max_memory)
+                                    precision, optimizer, max_memory, history_size)
     phase_reached("model")
     feature_model = cached_feature_model(list(layer_weights), model, weights, pooling,
                                          resolve_precision(precision, "style", device)[0], device)
@@ -769,7 +779,7 @@ def reconstruct_style(
                    tile=memory.tile_for(source.width, source.height), **_single_budget(iterations))
     return _run_reconstruction(
         "style", {"style_layers": layer_weights}, feature_model, _resumed(stage, resume), None, layer_weights,
-        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, tv_weight=tv_weight,
+        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, tv_weight=tv_weight,
         model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume,
         device=device)
 
@@ -789,7 +799,8 @@ def _resumed(stage: _Stage, resume: Resume | None) -> _Stage:
 
 
 def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _Stage, alpha,
-                        style_layer_weights: dict, *, size, init, seed, optimizer, learning_rate, tv_weight, model,
+                        style_layer_weights: dict, *, size, init, seed, optimizer, learning_rate, history_size,
+                        tv_weight, model,
                         pooling, callback, frames_every, memory: MemoryPlan, resume: Resume | None,
                         device: str) -> Result:
     """One single-scale run of content (content weight 1) or style (style weight 1) reconstruction."""
@@ -804,6 +815,6 @@ def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _
     return _run_stages(
         feature_model=feature_model, stages=iter([stage]), alpha=alpha, style_layer_weights=style_layer_weights,
         content_weight=1.0 if mode == "content" else 0.0, style_weight=0.0 if mode == "content" else 1.0,
-        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, callback=callback,
+        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=callback,
         frames_every=frames_every, run_settings=run_settings, resume=resume,
     )

@@ -355,7 +355,7 @@ def plan_run_memory(spec: RunSpec, passes: PlannedPasses, budget: float | None, 
     try:
         return plan_memory(spec.model, list(passes.layers), list(passes.sizes), list(passes.styles),
                            input_pixels=passes.input_pixels, precision=spec.precision, optimizer=spec.optimizer,
-                           budget=budget)
+                           budget=budget, history_size=spec.history_size)
     except MemoryError as error:
         raise SettingError("size", f"{error}{where}; lower ⟨size⟩" + (" or ⟨style_scale⟩" if spec.mode == "transfer"
                                                                        else "") + " or raise ⟨max_memory⟩") from None
@@ -371,7 +371,7 @@ def plan_for_device(plan: Plan, device) -> Plan:
     # The VGG passes run on the GPU; the process, the inputs and the optimiser's arrays stay on the host.
     passes = plan.passes
     host = BASE_BYTES + passes.input_pixels * PIXEL_BYTES + max(
-        optimizer_bytes(plan.spec.optimizer, width * height) for width, height in passes.sizes)
+        optimizer_bytes(plan.spec.optimizer, width * height, plan.spec.history_size) for width, height in passes.sizes)
     memory = plan_run_memory(plan.spec, passes, host + device.free * (1 - MEMORY_MARGIN), f" on {device.describe()}")
     return replace(plan, memory=memory, memory_bytes=memory.need)
 
@@ -475,7 +475,7 @@ def execute(plan: Plan, callback: Callback | None = None, on_message: Callable[[
     started = time.time()
     if spec.is_figure:
         return _execute_figure(plan, device.describe(), started, callback)
-    return _execute_single(plan, device.describe(), started, callback, keep_checkpoints)
+    return _execute_single(plan, device.describe(), started, callback, keep_checkpoints, say)
 
 
 def synthesis_call(plan: Plan, function=None):
@@ -518,7 +518,7 @@ def stop_reason(callback: Callback | None, progress) -> str | None:
 
 
 def _execute_single(plan: Plan, device: str, started: float, callback: Callback | None,
-                    keep_checkpoints: bool) -> Outcome:
+                    keep_checkpoints: bool, say: Callable[[str], None] = lambda line: None) -> Outcome:
     spec = plan.spec
     frames: list[tuple[int, bytes]] = []
     frame_pixels: list[np.ndarray] = []
@@ -536,6 +536,8 @@ def _execute_single(plan: Plan, device: str, started: float, callback: Callback 
             frames.append((progress.iteration, pixels))
             if spec.gif is not None:
                 frame_pixels.append(pixels)
+        if spec.print_every and progress.iteration % spec.print_every == 0:
+            say(loss_line(progress))
         history.append({"iteration": progress.iteration, **progress.loss.as_dict(),
                         "evaluations": progress.evaluations, "elapsed": round(progress.elapsed, 4),
                         "scale": progress.scale})
@@ -571,6 +573,14 @@ def _execute_single(plan: Plan, device: str, started: float, callback: Callback 
             raise
         result = error.result  # NaN after a good start: the best image so far is the outcome, with the error
     return outcome_of(result)
+
+
+def loss_line(progress) -> str:
+    """One iteration's losses as a line of text (`print_every`)."""
+    loss = progress.loss
+    return (f"iteration {progress.iteration}/{progress.iterations}: loss {loss.total:.6g} (content {loss.content:.4g}, "
+            f"style {loss.style:.4g}, tv {loss.tv:.3g}"
+            + (f", temporal {loss.temporal:.4g}" if loss.temporal else "") + f"), {progress.elapsed:.1f} s")
 
 
 def _single_outcome(plan: Plan, result, device: str, started: float, frames: list, frame_pixels: list,
@@ -611,6 +621,26 @@ def _earlier_frames(plan: Plan) -> list[tuple[int, np.ndarray]]:
             with Image.open(path) as image:
                 found.append((int(match.group(1)), np.asarray(image.convert("RGBA" if image.mode == "RGBA" else "RGB"))))
     return found
+
+
+def extended_spec(data: dict, spec: RunSpec, iterations: int) -> RunSpec:
+    """The spec that takes a recorded run on to `iterations` in all: from its output
+    image, at its last size, for the iterations it has not run (SettingError naming
+    ⟨extend_to⟩ where it cannot)."""
+    if spec.mode not in settings.RUN_MODES:
+        raise SettingError("extend_to", f"a {spec.command} cannot be extended; rerun it with its own settings")
+    done = data.get("iterations")
+    recorded = data.get("output", {}).get("path") if isinstance(data.get("output"), dict) else None
+    if not isinstance(done, int) or not recorded:
+        raise SettingError("extend_to", "the record does not say how far its run went, or where its image is")
+    if iterations <= done:
+        raise SettingError("extend_to", f"⟨name⟩ {iterations}: the run already made {done}; give more to extend it")
+    image = Path(recorded)
+    sha256 = data["output"].get("sha256")
+    if not image.is_file() or (sha256 and hashlib.sha256(image.read_bytes()).hexdigest() != sha256):
+        raise SettingError("extend_to", f"the run's image {image} is gone or changed since; it is where an "
+                                        f"extension starts")
+    return spec.replace(init=str(image), iterations=iterations - done, scales=1, size=spec.scales[-1])
 
 
 def resumed_spec(state: checkpoints.State) -> RunSpec:

@@ -28,7 +28,7 @@ SCHEMA_VERSION = 2  # of the serialised spec, a run record's "arguments"
 CONTENT, STYLE, REGIONS, VIDEO, OPTIMISATION, MODEL, OUTPUT, FIGURE, MEMORY = (
     "Content", "Style", "Regions", "Video", "Optimisation", "Model", "Output", "Figure", "Memory and resume")
 # How a face takes a setting whose type alone does not say: a LIST of values (an option
-# repeated, or commas), free TEXT (checked by RunSpec), a PATH, PATHS (an option repeated), or an INPUT file (see
+# given once, separated by commas), free TEXT (checked by RunSpec), a PATH, PATHS (an option repeated), or an INPUT file (see
 # `neuralstyle.jobs.roles`); None: a number, a flag or a choice, as its default and choices say.
 LIST, TEXT, PATH, PATHS, INPUT = "list", "text", "path", "paths", "input"
 
@@ -68,7 +68,8 @@ class RunSpec:
     content_layer: str | None = _setting(None, "Layer whose features carry the content.", _WITH_CONTENT_LAYER,
                                          group=CONTENT)
     style_layers: Mapping[str, float] | None = _setting(
-        None, "NAME[:WEIGHT], repeatable; default block1_conv1 … block5_conv1, equal weights.", _WITH_STYLE_LAYERS,
+        None, "NAME[:WEIGHT], separated by commas; default block1_conv1 … block5_conv1, equal weights.",
+        _WITH_STYLE_LAYERS,
         group=STYLE, form=LIST)
     content_weight: float = _setting(settings.CONTENT_WEIGHT, "Weight of the content loss.", _TRANSFER, group=CONTENT)
     style_weight: float = _setting(settings.STYLE_WEIGHT, "Weight of the style loss.", _TRANSFER, group=STYLE)
@@ -134,6 +135,9 @@ class RunSpec:
                               group=OPTIMISATION, choices=settings.OPTIMIZERS)
     learning_rate: float = _setting(settings.LEARNING_RATE, "Adam's step size, in pixel units (0–255).", _OPTIMISED,
                                     group=OPTIMISATION)
+    history_size: int = _setting(settings.HISTORY_SIZE, "L-BFGS-B's memory: how many recent steps model the "
+                                                        "curvature (more: steadier steps, two image copies each).",
+                                 _OPTIMISED, group=OPTIMISATION)
     model: str = _setting(settings.MODEL, f"Network: {' or '.join(settings.MODELS)}.", group=MODEL,
                           choices=settings.MODELS)
     weights: str = _setting(settings.WEIGHTS,
@@ -148,6 +152,8 @@ class RunSpec:
                                             "cpu, or gpu[:N] (the Nth GPU, from 0).", group=MODEL, form=TEXT)
     frames: Path | None = _setting(None, "Folder for progress frames frame_00000.png … (0 = start).", _ONE_IMAGE,
                                    group=OUTPUT, form=PATH)
+    print_every: int = _setting(settings.PRINT_EVERY, "Print the losses every N iterations, one line each, for logs "
+                                                      "(0: only the live bar).", _SINGLE, group=OUTPUT)
     save_every: int | None = _setting(None, {None: "A progress frame every N iterations.",
                                              "figures": "With --gif: a grid frame every N iterations."},
                                       settings.RUN_MODES + settings.FIGURES, group=OUTPUT)
@@ -385,6 +391,7 @@ def _checked(spec: RunSpec) -> dict:
         raise SettingError("iterations", f"⟨name⟩ auto is for single runs; a figure runs the same number for every "
                                          f"tile (e.g. {settings.FIGURE_ITERATIONS})")
     values["save_every"] = settings.whole("save_every", values["save_every"], 1)
+    values["print_every"] = settings.whole("print_every", spec.print_every, 0)
     values["max_memory"] = settings.memory_amount("max_memory", spec.max_memory)
     values["checkpoint_every"] = settings.whole("checkpoint_every", spec.checkpoint_every, 0)
     values["seed"] = settings.whole("seed", spec.seed, 0)
@@ -393,6 +400,7 @@ def _checked(spec: RunSpec) -> dict:
     values["preserve_color"] = settings.choice("preserve_color", spec.preserve_color, settings.COLOR_MODES)
     values["optimizer"] = settings.choice("optimizer", spec.optimizer, settings.OPTIMIZERS)
     values["learning_rate"] = settings.positive("learning_rate", spec.learning_rate)
+    values["history_size"] = settings.history_size(spec.history_size)
     values["pooling"] = settings.choice("pooling", spec.pooling, settings.POOLINGS)
     values["device"] = settings.device(spec.device)
     values["precision"] = settings.choice("precision", spec.precision, settings.PRECISIONS)

@@ -1,8 +1,10 @@
 """Sweeps: a grid of transfers over contents × styles × any `RunSpec` setting,
 each cell an ordinary run with its own image and record.
 
-A grid is given as lists: ``--style-weight 10,100,1000`` on the command line,
-or a TOML (or YAML) file. Every cell is a `RunSpec`, so every value is checked
+A grid is given as lists: an option repeated on the command line
+(``--style-weight 10 --style-weight 100``; each value written as `transfer`
+takes it, so ``--iterations 40,25`` is one value, a count per scale), or a
+TOML (or YAML) file. Every cell is a `RunSpec`, so every value is checked
 by `RunSpec` itself (`neuralstyle.core.settings`), once, before anything runs. A
 cell's file name is made of its content, its style and the value of each
 setting that varies (``photo__painting__style_weight-100.png``), so it is
@@ -44,9 +46,9 @@ NOT_SWEPT = ("mode", "content", "styles", "output", "record", "frames", "save_ev
              "style_masks", "style_image_masks", "content_mask", "style_regions", "style_region_colors")
 SWEEPABLE = tuple(spec_field.name for spec_field in dataclasses.fields(RunSpec)
                   if applies_to(spec_field.name, "transfer") and spec_field.name not in NOT_SWEPT)
-# Settings whose one value is itself a list: on the command line its items are joined by ITEM_SEPARATOR.
+# Settings whose one value is itself a list (its items separated by commas, as on `transfer`).
 LIST_VALUED = ("style_layers", "scales", "iterations")
-ITEM_SEPARATOR = "+"
+NAME_SEPARATOR = "+"  # between a list value's items in a cell's name
 # Settings a sweep takes one value of, the same for every cell: never an axis.
 ONE_FOR_ALL = ("content_mask",)
 STYLE_MASKS = "style_masks"  # the RunSpec field a cell's own style mask goes in (one per style of the sweep)
@@ -82,13 +84,19 @@ class Grid:
         return tuple(setting for setting, _ in self.axes if setting != self.columns)
 
 
-def split_values(setting: str, text: str) -> list:
-    """A command line's list of values: '10,100' → ['10', '100']; a list-valued
-    setting's items are joined by '+': '40+25,80' → ['40,25', '80']."""
-    values = [item.strip() for item in str(text).split(",")]
-    if not all(values):
-        raise SettingError(setting, f"⟨name⟩ {shown(text)} has an empty value; give values separated by commas")
-    return [value.replace(ITEM_SEPARATOR, ",") if setting in LIST_VALUED else value for value in values]
+def split_values(setting: str, given: list[str]) -> list:
+    """A command line's values of an axis: the option repeated, each occurrence one
+    value written as `transfer` takes it (['10', '100']; a list-valued setting's
+    value keeps its commas: ['40,25', '80']). A comma in a one-number setting is
+    refused, saying to repeat the option."""
+    values = [str(item).strip() for item in given]
+    for value in values:
+        if not value:
+            raise SettingError(setting, "⟨name⟩ has an empty value")
+        if "," in value and setting not in LIST_VALUED:
+            raise SettingError(setting, f"⟨name⟩ {shown(value)} holds several values; a sweep takes one per option: "
+                                        f"repeat ⟨name⟩ for each value to sweep over")
+    return values
 
 
 def grid_values(setting: str, value) -> list:
@@ -99,8 +107,6 @@ def grid_values(setting: str, value) -> list:
         return [value]
     if not value:
         raise SettingError(setting, "⟨name⟩ is an empty list; give at least one value")
-    if setting in LIST_VALUED:
-        return [item.replace(ITEM_SEPARATOR, ",") if isinstance(item, str) else item for item in value]
     return value
 
 
@@ -169,13 +175,13 @@ def label(setting: str, spec: RunSpec) -> str:
     if setting == "content":
         return value.stem
     if setting == "styles":
-        return ITEM_SEPARATOR.join(path.stem for path in value)
+        return NAME_SEPARATOR.join(path.stem for path in value)
     if setting == "style_layers":
-        return ITEM_SEPARATOR.join(name if weight == 1 else f"{name}:{weight:g}" for name, weight in value.items())
+        return NAME_SEPARATOR.join(name if weight == 1 else f"{name}:{weight:g}" for name, weight in value.items())
     if setting in ("init", "weights") and value not in (*settings.INITS, *settings.WEIGHT_SOURCES):
         return Path(value).stem
     if isinstance(value, (list, tuple)):
-        return ITEM_SEPARATOR.join(map(str, value))
+        return NAME_SEPARATOR.join(map(str, value))
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -425,6 +425,8 @@ def execute(clip_plan: ClipPlan, callback: Callable | None = None,
         _write_state(work, spec, clip, entries)
 
     def each_iteration(step, progress):
+        if spec.print_every and progress.iteration % spec.print_every == 0:
+            say(f"frame {step.frame + 1}/{step.frames}, {pipeline.loss_line(progress)}")
         reason = None if callback is None else pipeline.stop_reason(lambda item: callback(step, item), progress)
         if reason:
             outcome["stopped"] = reason
