@@ -128,3 +128,21 @@ def test_a_type_checker_sees_what_the_public_functions_take_and_return(tmp_path)
     assert any('Revealed type is "neuralstyle.core.synthesis.Result"' in line for line in lines), checked.stdout
     assert any("numpy" in line and "ndarray" in line for line in lines if "Revealed type" in line), checked.stdout
     assert any('Unexpected keyword argument "sise"' in line for line in lines), checked.stdout
+
+
+def test_several_content_layers_hold_the_photo_at_each_of_them():
+    from neuralstyle.core.images import resize, to_rgb
+    from neuralstyle.core.synthesis import cached_feature_model, image_features
+
+    one = neuralstyle.transfer(PHOTO, PAINTING, size=64, iterations=25, precision="float32", content_weight=20)
+    two = neuralstyle.transfer(PHOTO, PAINTING, size=64, iterations=25, precision="float32", content_weight=20,
+                               content_layer="block4_conv2,conv2_2")
+    assert two.settings["content_layer"] == "block4_conv2,block2_conv2"
+    model = cached_feature_model(["block2_conv2"], "vgg19", "auto", "max", "float32", "cpu")
+    photo = resize(to_rgb(PHOTO), 64, 48).rgb
+
+    def distance(image):
+        ours, theirs = (image_features(model, picture)["block2_conv2"] for picture in (image.astype(np.float32), photo))
+        return float(np.mean(np.square(ours - theirs)) / np.mean(np.square(theirs)))
+
+    assert distance(two.image) < 0.8 * distance(one.image)

@@ -392,7 +392,7 @@ def transfer(
     content,
     style,
     *,
-    content_layer: str = settings.CONTENT_LAYER,
+    content_layer: str | Sequence[str] = settings.CONTENT_LAYER,
     style_layers: Sequence[str] | Mapping[str, float] = settings.STYLE_LAYERS,
     content_weight: float = settings.CONTENT_WEIGHT,
     style_weight: float = settings.STYLE_WEIGHT,
@@ -448,6 +448,8 @@ def transfer(
 
     The output's longest side is `size` px (content aspect ratio kept); each
     style image is scaled so its longest side is ``size * style_scale``.
+    `content_layer` is a layer name, or several (a list, or names separated by
+    commas) whose content losses are averaged.
     `style_layers` is a list of layer names (equal weights) or a mapping
     ``name -> weight``. `init` is 'content', 'noise', 'style' or an image.
     `scales` > 1 runs coarse-to-fine: first at ``size / 2**(scales-1)``, each
@@ -469,7 +471,8 @@ def transfer(
     """
     model = settings.model(model)
     layer_weights = settings.style_layers(style_layers, model)
-    content_layer = settings.layers("content_layer", model, [content_layer])[0]
+    content_layers = settings.layers("content_layer", model, settings.as_list("content_layer", content_layer))
+    network_layers = list(dict.fromkeys([*content_layers, *layer_weights]))
     settings.choice("preserve_color", preserve_color, settings.COLOR_MODES)
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:
@@ -492,7 +495,7 @@ def transfer(
                                           [(content_image.width, content_image.height)]) or (None,)
     sizes = [fit_size(content_image.width, content_image.height, side) for side in sides]
     for width, height in sizes:
-        _check_size(width, height, model, [content_layer, *layer_weights], "the output")
+        _check_size(width, height, model, network_layers, "the output")
     output_width, output_height = sizes[-1]
     finish = lambda rgb: rgb  # noqa: E731
     if preserve_color == "histogram":
@@ -517,11 +520,11 @@ def transfer(
     for width, height in (pair for pairs in style_sizes for pair in pairs):
         _check_size(width, height, model, layer_weights, "a style image")
 
-    memory = memory or _memory_plan(model, [content_layer, *layer_weights], sizes,
+    memory = memory or _memory_plan(model, network_layers, sizes,
                                     [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs],
                                     [content_image, *style_images], precision, optimizer, max_memory, history_size)
     phase_reached("model")
-    feature_model = cached_feature_model([content_layer, *layer_weights], model, weights, pooling, precision, device)
+    feature_model = cached_feature_model(network_layers, model, weights, pooling, precision, device)
 
     def stages():
         previous = previous_content = None
@@ -550,17 +553,20 @@ def transfer(
                 guides, normalise_regions, memory.tile_for)
             previous = yield _Stage(
                 init_rgb=init_rgb,
-                content_targets={content_layer: START if starts_at_content else
-                                 image_features(feature_model, sized_content.rgb, tile)[content_layer]},
+                content_targets=dict.fromkeys(content_layers, START) if starts_at_content else {
+                    layer: features for layer, features in image_features(feature_model, sized_content.rgb, tile).items()
+                    if layer in content_layers},
                 style_targets={} if regions is not None else
                 blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
                 style_regions=regions or [], iterations=count, tile=tile, convergence=convergence,
                 content_guides=None if content_mask_array is None else
-                _content_guides(content_mask_array, model, content_layer, width, height), temporal=temporal_here,
+                {layer: guide for content_layer in content_layers
+                 for layer, guide in _content_guides(content_mask_array, model, content_layer, width, height).items()},
+                temporal=temporal_here,
             )
 
     run_settings = {
-        "mode": "transfer", "content_layer": content_layer, "style_layers": layer_weights,
+        "mode": "transfer", "content_layer": ",".join(content_layers), "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
         "style_blend": blend, "size": int(size), "style_scale": float(style_scale), "preserve_color": preserve_color,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),

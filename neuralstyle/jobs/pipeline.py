@@ -245,7 +245,7 @@ def _layers_used(spec: RunSpec) -> list[str]:
     if spec.mode == "style":
         return list(spec.style_layers)
     if spec.mode == "transfer":
-        return [spec.content_layer, *spec.style_layers]
+        return list(dict.fromkeys([*spec.content_layers, *spec.style_layers]))
     return [conv_layers(spec.model)[-1].name if spec.mode == "reconstructions" else "block5_conv1"]
 
 

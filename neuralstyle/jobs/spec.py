@@ -65,8 +65,10 @@ class RunSpec:
                                           "video": "Video to write (.mp4, .mov, .webm, .mkv, .avi, .gif), or a folder "
                                                    "(DIR/): one PNG per frame and the record."},
                                    group=OUTPUT, form=PATH)
-    content_layer: str | None = _setting(None, "Layer whose features carry the content.", _WITH_CONTENT_LAYER,
-                                         group=CONTENT)
+    content_layer: str | None = _setting(
+        None, {None: "Layer whose features carry the content.",
+               "transfer": "Layer(s) whose features carry the content, separated by commas (their losses averaged)."},
+        _WITH_CONTENT_LAYER, group=CONTENT, form=LIST)
     style_layers: Mapping[str, float] | None = _setting(
         None, "NAME[:WEIGHT], separated by commas; default block1_conv1 … block5_conv1, equal weights.",
         _WITH_STYLE_LAYERS,
@@ -189,6 +191,11 @@ class RunSpec:
     def iteration_caps(self) -> tuple[int, ...]:
         """The most iterations each scale runs (iterations 'auto' may stop earlier)."""
         return settings.iteration_caps(self.iterations, len(self.scales))
+
+    @property
+    def content_layers(self) -> tuple[str, ...]:
+        """The layer(s) whose features carry the content."""
+        return tuple(self.content_layer.split(","))
 
     @property
     def record_path(self) -> Path:
@@ -371,7 +378,11 @@ def _checked(spec: RunSpec) -> dict:
     values["guides"] = settings.choice("guides", spec.guides, settings.GUIDES)
 
     # Layers and weights.
-    values["content_layer"] = settings.layers("content_layer", model, [values["content_layer"]])[0]
+    content_layers = settings.layers("content_layer", model, settings.as_list("content_layer", values["content_layer"]))
+    if len(content_layers) > 1 and mode not in _TRANSFER:
+        raise SettingError("content_layer", f"⟨name⟩ {','.join(content_layers)}: a {mode} reconstruction takes "
+                                            f"one layer")
+    values["content_layer"] = ",".join(content_layers)
     values["style_layers"] = (settings.style_layers(spec.style_layers, model)
                               if mode in _WITH_STYLE_LAYERS else spec.style_layers)
     values["content_weight"] = settings.non_negative("content_weight", spec.content_weight)

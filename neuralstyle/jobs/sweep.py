@@ -47,7 +47,7 @@ NOT_SWEPT = ("mode", "content", "styles", "output", "record", "frames", "save_ev
 SWEEPABLE = tuple(spec_field.name for spec_field in dataclasses.fields(RunSpec)
                   if applies_to(spec_field.name, "transfer") and spec_field.name not in NOT_SWEPT)
 # Settings whose one value is itself a list (its items separated by commas, as on `transfer`).
-LIST_VALUED = ("style_layers", "scales", "iterations")
+LIST_VALUED = ("content_layer", "style_layers", "scales", "iterations")
 NAME_SEPARATOR = "+"  # between a list value's items in a cell's name
 # Settings a sweep takes one value of, the same for every cell: never an axis.
 ONE_FOR_ALL = ("content_mask",)

@@ -339,7 +339,7 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, resume: bool = False, pre
         shutil.rmtree(work_folder(spec), ignore_errors=True)  # frames of a run that is started again
         pipeline.check_outputs(spec)
     inputs = {"content": [clip.first_image()], **pipeline.read_inputs(spec)}
-    layer_names = [spec.content_layer, *spec.style_layers]
+    layer_names = list(dict.fromkeys([*spec.content_layers, *spec.style_layers]))
     main = inputs["content"][0]
     sizes = [pipeline.check_fits("a frame of", main, side, spec.model, layer_names) for side in spec.scales]
     style_passes = [(list(spec.style_layers), *pipeline.check_fits("style image", style, max(1, round(
