@@ -146,3 +146,12 @@ def test_several_content_layers_hold_the_photo_at_each_of_them():
         return float(np.mean(np.square(ours - theirs)) / np.mean(np.square(theirs)))
 
     assert distance(two.image) < 0.8 * distance(one.image)
+
+
+def test_each_style_image_may_have_its_own_size():
+    result = neuralstyle.transfer(PHOTO, [PAINTING, SAMPLES / "portrait.png"], size=64, iterations=2,
+                                  style_scale=[1.0, 0.5])
+    assert result.settings["style_scale"] == [1.0, 0.5]
+    assert result.settings["style_sizes"] == [[[64, 64], [25, 32]]]  # the portrait (402x512) at half the output
+    with pytest.raises(neuralstyle.core.settings.SettingError, match="one for all, or one per style"):
+        neuralstyle.transfer(PHOTO, PAINTING, size=64, iterations=2, style_scale=[1.0, 0.5])

@@ -94,3 +94,36 @@ def test_the_docs_site_builds_strictly(tmp_path):
     for page in (ROOT / "docs").glob("*.md"):
         built_page = site / ("index.html" if page.stem == "index" else f"{page.stem}/index.html")
         assert built_page.is_file(), f"docs/{page.name} was not built"
+
+
+def test_the_docs_name_every_command_option_and_public_name_the_code_has():
+    """The CLI and API pages are checked against the code: a command, an option or a
+    public name added without its words in the docs fails here."""
+    import typer.main
+
+    import neuralstyle
+    from neuralstyle.cli.main import root
+
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    cli_page = (docs / "cli.md").read_text()
+    every_page = "".join(page.read_text() for page in docs.glob("*.md"))
+    missing = []
+
+    def walk(command, prefix=""):
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                walk(sub, f"{prefix}{name} ")
+            return
+        if f"neuralstyle {prefix.strip()}" not in cli_page and f"### {prefix.split()[0]}" not in cli_page:
+            missing.append(f"command {prefix.strip()} (docs/cli.md)")
+        for parameter in command.params:
+            if getattr(parameter, "param_type_name", "") == "option":
+                name = max(parameter.opts, key=len)
+                if name not in every_page and name not in ("--help", "--version"):
+                    missing.append(f"{prefix.strip()} {name}")
+
+    walk(typer.main.get_command(root))
+    api_page = (docs / "api.md").read_text()
+    missing += [f"neuralstyle.{name} (docs/api.md)" for name in neuralstyle.__all__
+                if name != "__version__" and name not in api_page]
+    assert not missing, missing

@@ -377,6 +377,22 @@ def style_blend(value, styles: int) -> tuple[float, ...] | None:
     return blend
 
 
+def style_scales(value, styles: int) -> tuple[float, ...]:
+    """Each style image's size relative to the output's: one value for all, or one per
+    style image ('1,0.5' or a list), each positive and at most MAX_STYLE_SCALE."""
+    items = [part for item in as_list("style_scale", value)
+             for part in (as_list("style_scale", item) if isinstance(item, str) else [item])]
+    scales = tuple(positive("style_scale", item) for item in items)
+    if len(scales) not in (1, styles):
+        _fail("style_scale", f"{len(scales)} ⟨name⟩ values {list(scales)} for {styles} style image(s); give one for "
+                             f"all, or one per style")
+    for scale in scales:
+        if scale > MAX_STYLE_SCALE:
+            _fail("style_scale", f"⟨name⟩ is {shown(scale)}; it must be at most {MAX_STYLE_SCALE:g} (the style "
+                                 f"image's side relative to the output's)")
+    return scales * styles if len(scales) == 1 else scales
+
+
 def scale_sizes(size: int, scales) -> tuple[int, ...]:
     """The longest sides of a coarse-to-fine run: `scales` sizes halving down to
     `size` (3 at 1024 → 256, 512, 1024), or ascending sizes ending at `size`

@@ -399,7 +399,7 @@ def transfer(
     tv_weight: float = settings.TV_WEIGHT,
     style_blend: Sequence[float] | None = None,
     size: int = settings.SIZE,
-    style_scale: float = settings.STYLE_SCALE,
+    style_scale: float | Sequence[float] = settings.STYLE_SCALE,
     scales: int | Sequence[int] = settings.SCALES,
     preserve_color: str = settings.PRESERVE_COLOR,
     init="content",
@@ -447,7 +447,8 @@ def transfer(
     its root mean square, so a region's Gram is an average over its own area.
 
     The output's longest side is `size` px (content aspect ratio kept); each
-    style image is scaled so its longest side is ``size * style_scale``.
+    style image is scaled so its longest side is ``size * style_scale`` (one
+    value, or one per style image).
     `content_layer` is a layer name, or several (a list, or names separated by
     commas) whose content losses are averaged.
     `style_layers` is a list of layer names (equal weights) or a mapping
@@ -481,7 +482,7 @@ def transfer(
     content_weight = settings.non_negative("content_weight", content_weight)
     style_weight = settings.non_negative("style_weight", style_weight)
     tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
-    settings.positive("style_scale", style_scale)
+    style_scales = settings.style_scales(style_scale, len(styles))
     temporal_weight = settings.non_negative("temporal_weight", temporal_weight)
     sides = list(settings.scale_sizes(settings.whole("size", size, 1), scales))
     iterations_per_scale, convergence = _iteration_plan(iterations, len(sides))
@@ -515,8 +516,9 @@ def transfer(
         if not isinstance(init, str):
             init = gray(luminance(to_rgb(init).rgb))
         temporal = [replace(target, image=gray(luminance(np.asarray(target.image, np.float32)))) for target in temporal]
-    style_sides = [max(1, round(side * style_scale)) for side in sides]
-    style_sizes = [[fit_size(image.width, image.height, side) for image in style_images] for side in style_sides]
+    style_sides = [[max(1, round(side * scale)) for scale in style_scales] for side in sides]  # per size, per style
+    style_sizes = [[fit_size(image.width, image.height, side) for image, side in zip(style_images, sides_here)]
+                   for sides_here in style_sides]
     for width, height in (pair for pairs in style_sizes for pair in pairs):
         _check_size(width, height, model, layer_weights, "a style image")
 
@@ -533,7 +535,7 @@ def transfer(
             if scale < first:
                 continue
             sized_content = resize(content_image, width, height)
-            sized_styles = [resize_max_side(image, style_side) for image in style_images]
+            sized_styles = [resize_max_side(image, side) for image, side in zip(style_images, style_side)]
             if resume and scale == first:
                 init_rgb, count = resume.start_rgb(height, width), count - resume.scale_iterations
             elif previous is None:
@@ -568,7 +570,7 @@ def transfer(
     run_settings = {
         "mode": "transfer", "content_layer": ",".join(content_layers), "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
-        "style_blend": blend, "size": int(size), "style_scale": float(style_scale), "preserve_color": preserve_color,
+        "style_blend": blend, "size": int(size), "style_scale": style_scales[0] if len(set(style_scales)) == 1 else list(style_scales), "preserve_color": preserve_color,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),
         "iterations": "auto" if convergence else iterations_per_scale, "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling, "device": device,
         "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],

@@ -280,8 +280,8 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
     if spec.mode == "transfer":
         style_layers = list(spec.style_layers)
         for side in spec.scales:
-            for style in inputs["style"]:
-                style_passes.append((style_layers, *check_fits("style image", style, max(1, round(side * spec.style_scale)),
+            for style, scale in zip(inputs["style"], spec.style_scales):
+                style_passes.append((style_layers, *check_fits("style image", style, max(1, round(side * scale)),
                                                                spec.model, style_layers)))
     elif spec.is_figure:
         for style in inputs["style"]:

@@ -79,8 +79,9 @@ class RunSpec:
                                        group=OPTIMISATION)
     style_blend: tuple[float, ...] | None = _setting(None, "Weights of several styles, e.g. 0.7,0.3.", _TRANSFER,
                                                      group=STYLE, form=LIST)
-    style_scale: float = _setting(settings.STYLE_SCALE, "Style image size relative to the output.", _TRANSFER,
-                                  group=STYLE)
+    style_scale: float | tuple[float, ...] = _setting(
+        settings.STYLE_SCALE, "Style image size relative to the output: one for all, or one per style image, "
+        "separated by commas.", _TRANSFER, group=STYLE, form=LIST)
     style_masks: tuple[Path, ...] = _setting(
         (), "A greyscale mask per style image, repeated in the styles' order, the content image's shape: white paints "
         "that style, grey in part; pixels no mask covers keep the content.", _TRANSFER, group=REGIONS, form=PATHS)
@@ -191,6 +192,11 @@ class RunSpec:
     def iteration_caps(self) -> tuple[int, ...]:
         """The most iterations each scale runs (iterations 'auto' may stop earlier)."""
         return settings.iteration_caps(self.iterations, len(self.scales))
+
+    @property
+    def style_scales(self) -> tuple[float, ...]:
+        """Each style image's size relative to the output, in the styles' order."""
+        return settings.style_scales(self.style_scale, max(len(self.styles), 1))
 
     @property
     def content_layers(self) -> tuple[str, ...]:
@@ -389,10 +395,8 @@ def _checked(spec: RunSpec) -> dict:
     values["style_weight"] = settings.non_negative("style_weight", spec.style_weight)
     values["tv_weight"] = settings.non_negative("tv_weight", values["tv_weight"])
     values["style_blend"] = settings.style_blend(spec.style_blend, len(styles)) if mode in _TRANSFER else None
-    values["style_scale"] = settings.positive("style_scale", spec.style_scale)
-    if values["style_scale"] > settings.MAX_STYLE_SCALE:
-        raise SettingError("style_scale", f"⟨name⟩ is {shown(spec.style_scale)}; it must be at most "
-                                          f"{settings.MAX_STYLE_SCALE:g} (the style image's side relative to the output's)")
+    scales = settings.style_scales(spec.style_scale, max(len(styles), 1))
+    values["style_scale"] = scales[0] if len(set(scales)) == 1 else scales
 
     # Sizes and budgets.
     size = values["size"] = settings.whole("size", values["size"], 1)

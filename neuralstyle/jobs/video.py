@@ -343,8 +343,8 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, resume: bool = False, pre
     main = inputs["content"][0]
     sizes = [pipeline.check_fits("a frame of", main, side, spec.model, layer_names) for side in spec.scales]
     style_passes = [(list(spec.style_layers), *pipeline.check_fits("style image", style, max(1, round(
-        side * spec.style_scale)), spec.model, list(spec.style_layers))) for side in spec.scales
-        for style in inputs["style"]]
+        side * scale)), spec.model, list(spec.style_layers))) for side in spec.scales
+        for style, scale in zip(inputs["style"], spec.style_scales)]
     regions = pipeline.region_masks(spec, inputs, sizes[0])
     pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
     passes = pipeline.PlannedPasses(tuple(layer_names), tuple(sizes), tuple(style_passes), pixels)
