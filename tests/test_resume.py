@@ -184,3 +184,56 @@ def test_an_oversized_record_is_refused_before_it_is_read(tmp_path, monkeypatch)
     monkeypatch.setattr(type(huge), "read_text", lambda self, *a, **k: pytest.fail("the record was read"))
     with pytest.raises(SettingError, match="a neuralstyle run record is at most 64 MiB"):
         records.read_record(huge)
+
+
+def sha256(path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_resume_writes_beside_the_checkpoint_and_never_over_another_runs_finished_work(tmp_path):
+    import shutil
+
+    common = dict(mode="transfer", content=PAIR[0], styles=[PAIR[1]], size=48, iterations=12, checkpoint_every=2)
+    first, moved = tmp_path / "first", tmp_path / "moved"
+    first.mkdir()
+    interrupted_run(RunSpec(**common, output=first / "cut.png"), at=4)
+    shutil.move(first, moved)  # the interrupted run's folder goes elsewhere ...
+    first.mkdir()
+    pipeline.write(pipeline.run(RunSpec(**common, output=first / "cut.png")))  # ... and a new run finishes there
+    theirs = {name: sha256(first / name) for name in ("cut.png", "cut.json")}
+
+    result = neuralstyle("resume", moved / "cut.json")
+    assert result.returncode == 0, result.stderr
+    assert {name: sha256(first / name) for name in theirs} == theirs  # the finished run is untouched
+    record = json.loads((moved / "cut.json").read_text())
+    assert record["iterations"] == 12 and record["output"]["path"] == str((moved / "cut.png").resolve())
+
+    # A checkpoint whose output another run finished since: refused in one line, unless --overwrite.
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    interrupted_run(RunSpec(**common, output=spare / "cut.png"), at=4)
+    kept = (spare / "cut.checkpoint.npz").read_bytes()
+    pipeline.write(pipeline.run(RunSpec(**common, output=spare / "cut.png", overwrite=True)))
+    (spare / "cut.checkpoint.npz").write_bytes(kept)
+    finished = sha256(spare / "cut.png")
+    refused = neuralstyle("resume", spare / "cut.checkpoint.npz")
+    assert refused.returncode == 2 and sha256(spare / "cut.png") == finished
+    assert "not the interrupted run's record" in assert_one_clean_line(refused.stderr)
+    forced = neuralstyle("resume", spare / "cut.checkpoint.npz", "--overwrite")
+    assert forced.returncode == 0, forced.stderr
+
+
+def test_two_resumes_of_one_checkpoint_do_not_both_run(tmp_path):
+    spec = RunSpec(mode="transfer", content=PAIR[0], styles=[PAIR[1]], size=64, iterations=400, checkpoint_every=2,
+                   output=tmp_path / "cut.png")
+    interrupted_run(spec, at=4)
+    first = start(["resume", tmp_path / "cut.json"])
+    watcher = Watcher(first)
+    watcher.wait_for("resuming at iteration 4", timeout=120)
+    second = neuralstyle("resume", tmp_path / "cut.json")
+    assert second.returncode == 2
+    assert "another neuralstyle run is making" in assert_one_clean_line(second.stderr)
+    first.send_signal(signal.SIGINT)
+    assert watcher.finish()[0] == 130

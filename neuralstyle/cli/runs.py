@@ -79,16 +79,19 @@ def resume(
     run: Annotated[Path, typer.Argument(
         help="The interrupted run's record, output or checkpoint (OUT.json, OUT.png or OUT.checkpoint.npz; a clip's "
              "OUT.json, video or folder).")],
+    overwrite: Overwrite = False,
     quiet: Quiet = False,
     dry_run: DryRun = False,
 ):
     """Continue an interrupted run (Ctrl-C, a kill, a crash, a reboot) from its last
-    checkpoint to the iterations it asked for, writing its own outputs; a clip
-    goes on from its first unfinished frame."""
+    checkpoint to the iterations it asked for, writing its own outputs beside the
+    checkpoint (files another run wrote there since are replaced only with
+    --overwrite); a clip goes on from its first unfinished frame."""
     if resume_clip(run, quiet, dry_run):
         return
-    state = checkpoints.load(checkpoints.find(run))
-    run_specs([pipeline.resumed_spec(state)], quiet, dry_run=dry_run, resume_from=state)
+    checkpoint = checkpoints.find(run)
+    state = checkpoints.load(checkpoint)
+    run_specs([pipeline.resumed_spec(state, checkpoint, overwrite)], quiet, dry_run=dry_run, resume_from=state)
 
 
 APP_INSTALL = 'the web app needs Gradio: pip install "neuralstyle[app]" (in a clone: pip install -e ".[app]")'

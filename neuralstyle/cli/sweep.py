@@ -171,7 +171,10 @@ def sweep_command(**values):
     grid = make_grid(contents, styles, lists, output, fixed=fixed, style_masks=masks,
                      columns=values["columns"] or grid_file.get("columns"), overwrite=values["overwrite"])
     output.mkdir(parents=True, exist_ok=True)
-    run_cells(list(grid.cells), values, resume=True, grid=grid)
+    # One sweep at a time into a folder: a second would paint the first's cells again and call them failed.
+    with pipeline.exclusive(output / ".neuralstyle-sweep-lock", SettingError(
+            "output", f"another neuralstyle sweep is running into {output}; wait for it, or choose another ⟨name⟩")):
+        run_cells(list(grid.cells), values, resume=True, grid=grid)
 
 
 def _confirmed(count: int) -> bool:

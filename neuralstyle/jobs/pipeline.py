@@ -643,17 +643,52 @@ def extended_spec(data: dict, spec: RunSpec, iterations: int) -> RunSpec:
     return spec.replace(init=str(image), iterations=iterations - done, scales=1, size=spec.scales[-1])
 
 
-def resumed_spec(state: checkpoints.State) -> RunSpec:
-    """The spec of the run a checkpoint holds, allowed to replace its own outputs
-    (written when it was interrupted)."""
-    return RunSpec.from_record(state.spec, record_version=2).replace(overwrite=True)
+def resumed_spec(state: checkpoints.State, checkpoint: Path | None = None, overwrite: bool = False) -> RunSpec:
+    """The spec of the run a checkpoint holds, writing beside `checkpoint` (where
+    it was moved, its outputs go with it), and allowed to replace its own outputs
+    (the image and record written when it was interrupted) but nothing else: a
+    file there that another run wrote since is refused (SettingError) unless
+    `overwrite`."""
+    spec = RunSpec.from_record(state.spec, record_version=2)
+    if checkpoint is not None and Path(os.path.abspath(checkpoint)) != Path(
+            os.path.abspath(checkpoints.checkpoint_path(spec.output))):
+        here = Path(checkpoint).parent
+        spec = spec.replace(output=here / spec.output.name,
+                            **{name: here / getattr(spec, name).name for name in ("record", "frames", "gif")
+                               if getattr(spec, name) is not None})
+    if not overwrite:
+        check_own_outputs(spec)
+    return spec.replace(overwrite=True)
 
 
-def resume_plan(state: checkpoints.State, fetch_weights: bool = True) -> Plan:
+def check_own_outputs(spec: RunSpec) -> None:
+    """The files a resumed run would replace are its own: the image and record its
+    interruption wrote (the record unfinished, the image the one it names by sha256).
+    SettingError naming the first that is not."""
+    record = None
+    if spec.record_path.is_file():
+        try:
+            record = json.loads(spec.record_path.read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
+            record = None
+    unfinished = isinstance(record, dict) and (not settings.ended_whole(record.get("stopped")) or record.get("error"))
+    if spec.record_path.exists() and not unfinished:
+        raise SettingError("overwrite", f"{spec.record_path} is not the interrupted run's record (another run "
+                                        f"finished there since); resuming would replace it: move it away, or pass "
+                                        f"⟨name⟩")
+    if spec.output.exists():
+        written = record.get("output", {}).get("sha256") if unfinished and isinstance(record.get("output"), dict) \
+            else None
+        if written is None or hashlib.sha256(spec.output.read_bytes()).hexdigest() != written:
+            raise SettingError("overwrite", f"{spec.output} is not the interrupted run's image (another run wrote "
+                                            f"it since); resuming would replace it: move it away, or pass ⟨name⟩")
+
+
+def resume_plan(state: checkpoints.State, fetch_weights: bool = True, spec: RunSpec | None = None) -> Plan:
     """The plan that continues the run whose checkpoint `state` is (see
-    `neuralstyle.jobs.checkpoints.load`), from where it stood. Refuses (SettingError)
-    when an input changed since."""
-    spec = resumed_spec(state)
+    `neuralstyle.jobs.checkpoints.load`), from where it stood, as `spec` (default:
+    `resumed_spec(state)`). Refuses (SettingError) when an input changed since."""
+    spec = spec or resumed_spec(state)
     plan = prepare(spec, fetch_weights)
     for role, items in plan.inputs.items():
         recorded = state.inputs.get(role, [])
@@ -787,16 +822,39 @@ def _folder_lock(folder: Path):
         os.close(handle)
 
 
+@contextlib.contextmanager
+def exclusive(lock: Path, busy: SettingError):
+    """Hold the lock file `lock` for the length of a job, or raise `busy` at once when
+    another live process holds it (the system lets go when a process dies); the
+    file goes at the end."""
+    try:
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise SettingError(busy.setting, f"cannot write {lock} ({error.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)
+    finally:
+        os.close(handle)
+
+
 def _lock_path(spec: RunSpec) -> Path:
     return spec.output.with_name(f".{spec.output.name}.neuralstyle-lock")
 
 
 @contextlib.contextmanager
-def claim(spec: RunSpec):
-    """Hold `spec`'s output for the length of a run. Without `overwrite` a second
-    run for the same output is refused at once (SettingError), before it works;
-    with `overwrite` runs go on side by side and the last to write wins, whole."""
-    if spec.overwrite:
+def claim(spec: RunSpec, exclusive: bool = False):
+    """Hold `spec`'s output for the length of a run. Without `overwrite` (or when
+    `exclusive`, as a resume is) a second run for the same output is refused at
+    once (SettingError), before it works; with `overwrite` runs go on side by side
+    and the last to write wins, whole."""
+    if spec.overwrite and not exclusive:
         yield
         return
     guard = current_guard()

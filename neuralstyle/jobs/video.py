@@ -15,7 +15,6 @@ folder goes. Nothing here prints.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import importlib
 import io
@@ -300,23 +299,9 @@ def claim_clip(spec: RunSpec):
     """Hold the clip that writes `spec`'s output for the length of a run: a second
     run or resume of it meanwhile is refused at once (SettingError), before it
     works; the system lets go when a process dies."""
-    lock = spec.output.with_name(f".{spec.output.name}.neuralstyle-clip-lock")
-    try:
-        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as error:
-        raise SettingError("output", f"cannot write beside {spec.output} ({error.strerror})") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SettingError("output", f"another neuralstyle run is painting {spec.output}; wait for it, or "
-                                         f"choose another ⟨output⟩") from None
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
-    finally:
-        os.close(handle)
+    with pipeline.exclusive(spec.output.with_name(f".{spec.output.name}.neuralstyle-clip-lock"), SettingError(
+            "output", f"another neuralstyle run is painting {spec.output}; wait for it, or choose another ⟨output⟩")):
+        yield
 
 
 def check_unfinished(spec: RunSpec) -> None:
