@@ -547,6 +547,18 @@ def test_the_app_stops_serving_on_ctrl_c_and_sigterm(tmp_path, signal_number, co
         while time.time() < deadline and process.poll() is None and "neuralstyle app: http" not in log.read_text():
             time.sleep(0.2)
         assert urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).status == 200
+        # A request for a file the page never uploaded is refused, and the terminal says so in one line.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/gradio_api/call/lambda", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}]}).encode())
+        event = json.loads(urllib.request.urlopen(request, timeout=10).read())["event_id"]
+        answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/gradio_api/call/lambda/{event}", timeout=30).read()
+        assert b"event: error" in answer and b"root:" not in answer
+        deadline = time.time() + 10
+        while time.time() < deadline and "refused a request" not in log.read_text():
+            time.sleep(0.2)
+        refusals = [line for line in log.read_text().splitlines() if "refused a request" in line]
+        assert len(refusals) == 1 and "/etc/passwd" in refusals[0] and "not uploaded" in refusals[0]
         process.send_signal(signal_number)
         assert process.wait(timeout=30) == code
         with pytest.raises(OSError):  # nothing serves there any more

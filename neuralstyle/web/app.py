@@ -23,7 +23,9 @@ says so. Gradio is an optional extra: ``pip install "neuralstyle[app]"``.
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -278,6 +280,52 @@ def _supported(component, **options) -> dict:
     return {key: value for key, value in options.items() if key in inspect.signature(component.__init__).parameters}
 
 
+# Requests Gradio refuses (a file the page never uploaded, a path outside the app's folders): the server is
+# fine and the terminal says so in one line, where Gradio prints a whole traceback.
+REFUSALS = ("gradio.exceptions.InvalidPathError", "gradio.exceptions.Error")
+
+
+class OneLineRefusals(io.TextIOBase):
+    """A stderr through which a traceback that ends in one of `REFUSALS` becomes
+    one line; every other line, tracebacks of real faults included, passes as it is."""
+
+    def __init__(self, stream):
+        self.stream, self.pending, self.traceback = stream, "", None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            self._line(line + "\n")
+        return len(text)
+
+    def _line(self, line: str) -> None:
+        if self.traceback is None:
+            if line.startswith("Traceback (most recent call last):"):
+                self.traceback = [line]
+            else:
+                self.stream.write(line)
+            return
+        self.traceback.append(line)
+        if line[:1].isspace():  # a frame of the traceback
+            return
+        lines, self.traceback = self.traceback, None
+        kind, _, message = line.partition(": ")
+        if kind in REFUSALS:
+            self.stream.write(f"neuralstyle app: refused a request: {message.strip()}\n")
+        else:
+            self.stream.write("".join(lines))
+
+    def flush(self) -> None:
+        if self.pending and self.traceback is None:
+            self.stream.write(self.pending)
+            self.pending = ""
+        self.stream.flush()
+
+
 def launch(host: str = "127.0.0.1", port: int = 7860, output_dir: str | os.PathLike | None = None,
            on_start=print) -> None:
     """Build the app, start serving it, report its URL through `on_start`, and
@@ -285,6 +333,7 @@ def launch(host: str = "127.0.0.1", port: int = 7860, output_dir: str | os.PathL
     (`neuralstyle.core.interrupts.SignalGuard`, as the CLI does), until that flag
     is set; then the server closes and this returns."""
     folder = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="neuralstyle-app-"))
+    terminal, sys.stderr = sys.stderr, OneLineRefusals(sys.stderr)
     blocks = build(folder)
     blocks.queue(default_concurrency_limit=1)
     options = dict(server_name=host, server_port=port, prevent_thread_lock=True, quiet=True,
@@ -303,3 +352,5 @@ def launch(host: str = "127.0.0.1", port: int = 7860, output_dir: str | os.PathL
         pass
     finally:
         blocks.close()
+        sys.stderr.flush()
+        sys.stderr = terminal
