@@ -229,7 +229,26 @@ def masks(tmp_path):
     return {"left": save_mask(left, tmp_path / "left.png"), "right": save_mask(right, tmp_path / "right.png"),
             "black": save_mask(np.zeros((768, 1024)), tmp_path / "black.png"),
             "square": save_mask(np.ones((500, 500)), tmp_path / "square.png"),
-            "dot": save_mask(np.pad(np.ones((1, 1)), ((400, 367), (500, 523))), tmp_path / "dot.png")}
+            "dot": save_mask(np.pad(np.ones((1, 1)), ((400, 367), (500, 523))), tmp_path / "dot.png"),
+            "folder": str(folder(tmp_path / "a_folder.png")), "bomb": str(bomb(tmp_path / "bomb.png"))}
+
+
+def folder(path):
+    path.mkdir()
+    return path
+
+
+def bomb(path, side: int = 40_000):
+    """A PNG whose header claims side x side px (1.6 billion pixels) with a few bytes of data."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    return path
 
 
 @pytest.mark.parametrize("arguments, words", [
@@ -246,6 +265,9 @@ def masks(tmp_path):
     (["{PAINTING}", "--style-mask", "{left}", "--style-regions", "{left}", "--style-region-colors", "white"],
      "give --style-mask or --style-regions (a colour map), not both"),
     (["{PAINTING}", "--style-regions", "{left}", "--style-region-colors", "not-a-colour"], "not a colour"),
+    (["{PAINTING}", "--style-mask", "{folder}"], "a_folder.png is a directory, not an image"),
+    (["{PAINTING}", "--style-mask", "{bomb}"], "bomb.png (1,600,000,000 pixels) has more than"),
+    (["{PAINTING}", "--content-mask", "{bomb}"], "refusing to decode it"),
 ])
 def test_every_unusable_mask_is_one_line_and_exit_2_before_tensorflow_loads(arguments, words, masks, tmp_path):
     import subprocess

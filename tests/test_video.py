@@ -214,6 +214,7 @@ def test_an_interrupted_clip_keeps_its_frames_and_resumes_to_the_same_frames(pan
         assert interrupted.returncode == -signal.SIGKILL
     kept = sorted(path.name for path in (tmp_path / ".cut.neuralstyle-work" / "pass0").glob("*.png"))
     assert 2 <= len(kept) < 6
+    kept_pixels = {name: np.asarray(Image.open(tmp_path / ".cut.neuralstyle-work" / "pass0" / name)) for name in kept}
     # Starting again without --overwrite would throw the finished frames away: refused, with the way on.
     again = neuralstyle("video", pan_clip["folder"], *common, "-o", cut)
     assert again.returncode == 2 and "neuralstyle resume" in again.stderr
@@ -225,6 +226,8 @@ def test_an_interrupted_clip_keeps_its_frames_and_resumes_to_the_same_frames(pan
     for name in names:
         a, b = (np.asarray(Image.open(folder / name), np.float32) for folder in (whole, cut))
         assert np.abs(a - b).mean() < 1.0, name
+    for name, pixels in kept_pixels.items():  # the frames finished before the signal are not painted again
+        assert np.array_equal(np.asarray(Image.open(cut / name)), pixels), name
     first, second = (json.loads((folder / "record.json").read_text()) for folder in (whole, cut))
     for entry_a, entry_b in zip(first["frames"], second["frames"]):
         assert entry_b["loss"]["total"] == pytest.approx(entry_a["loss"]["total"], rel=0.02)
@@ -256,6 +259,15 @@ def test_a_bad_clip_is_one_line_and_exit_code_2(case, pan_clip, tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("neuralstyle: error: ") and expected in lines[0], result.stderr
+
+
+def test_a_mask_of_another_shape_than_the_clip_is_one_line_and_exit_code_2(pan_clip, tmp_path):
+    Image.new("L", (50, 50), 255).save(tmp_path / "square.png")
+    result = neuralstyle("video", pan_clip["folder"], PAINTING, "-o", tmp_path / "out", "--size", 64,
+                         "--style-mask", tmp_path / "square.png")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another aspect ratio" in lines[0], result.stderr
 
 
 def test_an_existing_output_and_a_missing_video_extra_are_refused_in_one_line(pan_clip, tmp_path):
