@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 from processes import default_signals
@@ -485,3 +486,15 @@ def test_a_finished_run_is_extended_from_its_image_and_prints_its_losses_every_n
     assert more["final_loss"]["total"] < more["history"][0]["total"]
     too_few = neuralstyle("rerun", tmp_path / "a.json", "-o", tmp_path / "c.png", "--extend-to", 3)
     assert too_few.returncode == 2 and "the run already made 4" in too_few.stderr
+
+
+def test_a_tiff_output_keeps_16_bits_a_channel(tmp_path):
+    import tifffile
+
+    result = neuralstyle("transfer", PHOTO, PAINTING, "-o", tmp_path / "out.tif", "--size", 48, "--iterations", 4)
+    assert result.returncode == 0, result.stderr
+    deep = tifffile.imread(tmp_path / "out.tif")
+    assert deep.dtype == np.uint16 and deep.shape == (36, 48, 3)
+    assert len(np.unique(deep)) > 256  # more levels than 8 bits hold: the optimised image before its rounding
+    record = json.loads((tmp_path / "out.json").read_text())
+    assert record["output"]["sha256"] == hashlib.sha256((tmp_path / "out.tif").read_bytes()).hexdigest()

@@ -238,16 +238,38 @@ def to_uint8(rgb: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
     return pixels
 
 
+def to_uint16(rgb: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """float RGB 0–255 (and optional alpha) → ``uint16`` (H, W, 3) or (H, W, 4) 0–65535, rounded:
+    the optimised image without the 8-bit rounding, for 16-bit files."""
+    scale = 65535.0 / 255.0
+    pixels = np.clip(np.rint(np.asarray(rgb, np.float64) * scale), 0, 65535).astype(np.uint16)
+    if alpha is not None:
+        channel = np.clip(np.rint(np.asarray(alpha, np.float64) * scale), 0, 65535).astype(np.uint16)
+        pixels = np.concatenate([pixels, channel[..., None]], axis=2)
+    return pixels
+
+
 def to_pil(pixels: np.ndarray) -> Image.Image:
     """A ``uint8`` (H, W, 3|4) array as a PIL image (RGB or RGBA)."""
     return Image.fromarray(pixels, mode="RGBA" if pixels.shape[2] == 4 else "RGB")
 
 
 def encode_image(pixels: np.ndarray, format: str) -> bytes:
-    """A ``uint8`` (H, W, 3|4) array encoded as PNG, JPEG or WebP bytes. JPEG has
-    no transparency, so RGBA is flattened onto white there."""
-    image = to_pil(pixels)
+    """A ``uint8`` (H, W, 3|4) array encoded as PNG, JPEG, WebP or TIFF bytes; a
+    ``uint16`` one as a 16-bit TIFF (tifffile: Pillow writes 8-bit RGB only), or
+    rounded to 8 bits for the other formats. JPEG has no transparency, so RGBA
+    is flattened onto white there."""
     format = format.upper().replace("JPG", "JPEG")
+    if format == "TIFF":
+        import tifffile
+
+        buffer = io.BytesIO()
+        tifffile.imwrite(buffer, pixels, photometric="rgb", compression="zlib",
+                         extrasamples=["unassalpha"] if pixels.shape[2] == 4 else None)
+        return buffer.getvalue()
+    if pixels.dtype == np.uint16:
+        pixels = np.rint(pixels / 257.0).astype(np.uint8)
+    image = to_pil(pixels)
     if format == "JPEG" and image.mode == "RGBA":
         background = Image.new("RGB", image.size, (255, 255, 255))
         background.paste(image, mask=image.getchannel("A"))
@@ -258,11 +280,11 @@ def encode_image(pixels: np.ndarray, format: str) -> bytes:
     return buffer.getvalue()
 
 
-SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
 def output_format(path: str | os.PathLike) -> str:
-    """The format an output's suffix asks for ('PNG', 'JPEG', 'WEBP'), or ImageError."""
+    """The format an output's suffix asks for ('PNG', 'JPEG', 'WEBP', 'TIFF': 16 bits a channel), or ImageError."""
     suffix = Path(path).suffix.lower()
     if suffix not in SAVE_FORMATS:
         raise ImageError(f"cannot save {path}: unknown image type {suffix!r}; use one of {', '.join(SAVE_FORMATS)}")

@@ -35,7 +35,7 @@ GUIDE = "resized"
 BACKENDS = ("tensorflow", "torch", "jax")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".gif")  # clips read and written (ffmpeg; a GIF: Pillow)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")  # inputs of a batch
-OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")  # TIFF: 16 bits a channel
 
 # --- defaults -------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ from .images import (
     resize_max_side,
     to_rgb,
     to_uint8,
+    to_uint16,
 )
 from .interrupts import phase_reached
 from .layers import minimum_size
@@ -75,6 +76,7 @@ class Result:
     settings: dict
     frames: list[np.ndarray] = field(default_factory=list, repr=False)
     error: str | None = None
+    image16: np.ndarray | None = field(default=None, repr=False)  # uint16 0–65535: the image before 8-bit rounding
 
     @property
     def interrupted(self) -> bool:
@@ -359,8 +361,9 @@ def _run_stages(
         if outcome.stopped in ("callback", "interrupted", "error") or scale == len(run_settings["scales"]) - 1:
             break
         stage = stages.send(rgb)
+    finished = finish(rgb)
     result = Result(
-        image=to_uint8(finish(rgb), alpha), loss=outcome.loss.as_dict(), history=history, iterations=done,
+        image=to_uint8(finished, alpha), image16=to_uint16(finished, alpha), loss=outcome.loss.as_dict(), history=history, iterations=done,
         evaluations=evaluations, seconds=time.perf_counter() - started, stopped=outcome.stopped,
         weights=feature_model.weights.record() if feature_model.weights else {"source": "random"},
         settings=run_settings, frames=frames, error=outcome.error,

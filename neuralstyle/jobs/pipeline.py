@@ -121,11 +121,14 @@ class Outcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     encoded: bytes = field(default=b"", repr=False)  # the output file's bytes (its sha256 is in the record)
+    image16: np.ndarray | None = field(default=None, repr=False)  # uint16: what a 16-bit TIFF output holds
     resumed: bool = False  # continued from a checkpoint: the frames folder holds the run's earlier frames
 
     def __post_init__(self):
         if not self.encoded:
-            self.encoded = encode_image(self.image, output_format(self.spec.output))
+            format = output_format(self.spec.output)
+            self.encoded = encode_image(self.image16 if format == "TIFF" and self.image16 is not None else self.image,
+                                        format)
             if isinstance(self.record.get("output"), dict):
                 self.record["output"]["sha256"] = hashlib.sha256(self.encoded).hexdigest()
 
@@ -602,7 +605,7 @@ def _single_outcome(plan: Plan, result, device: str, started: float, frames: lis
         warnings.append(f"the result is almost uniform (pixel std {spread:.2f}); "
                         f"try a lower ⟨style_weight⟩ or another ⟨init⟩")
     return Outcome(spec, result.image, record, frames, gif, stopped=result.stopped, error=result.error,
-                   warnings=warnings, resumed=plan.resume is not None)
+                   warnings=warnings, resumed=plan.resume is not None, image16=result.image16)
 
 
 def _input_hashes(plan: Plan) -> dict[str, list[str]]:

@@ -61,7 +61,7 @@ class RunSpec:
     content: Path | None = _setting(None, "Content image (transfer, content reconstruction, figures); for video, the "
                                           "clip: a video file or a folder of frames.", form=INPUT)
     styles: tuple[Path, ...] = _setting((), "Style image(s) (transfer, style reconstruction, figures).", form=INPUT)
-    output: Path | None = _setting(None, {None: "Image to write (.png, .jpg, .webp).",
+    output: Path | None = _setting(None, {None: "Image to write (.png, .jpg, .webp; .tif keeps 16 bits a channel).",
                                           "video": "Video to write (.mp4, .mov, .webm, .mkv, .avi, .gif), or a folder "
                                                    "(DIR/): one PNG per frame and the record."},
                                    group=OUTPUT, form=PATH)
