@@ -209,6 +209,12 @@ def test_a_sweep_here_writes_every_cell_a_contact_sheet_and_an_index_and_a_rerun
     assert again.returncode == 0, again.stderr
     assert "4 cells: 0 written, 4 skipped (done before)" in again.stderr
     assert before == {name: (out / name).stat().st_mtime_ns for name in cells}
+    # A dry run of a larger grid says what is left and how long it should take, timed by the cells done.
+    dry = neuralstyle("sweep", "--grid", tmp_path / "grid.toml", "-o", out, "--dry-run", "--style-weight", "10",
+                      "--style-weight", "100", "--style-weight", "1000")
+    assert dry.returncode == 0, dry.stderr
+    assert re.search(r"would run 2 of 6 cells \(4 done already\); in this process; about \d+ s one after another, "
+                     r"timed by the 4 done", dry.stderr), dry.stderr
 
     changed = neuralstyle("sweep", "--grid", tmp_path / "grid.toml", "-o", out, "--iterations", "9")
     assert changed.returncode == 2  # same names, other settings: refused like any run's output

@@ -16,6 +16,7 @@ import inspect
 import io
 import json
 import math
+import statistics
 import sys
 import time
 import typing
@@ -27,11 +28,12 @@ from PIL import Image
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..core import weights
-from ..core.images import ImageError
+from ..core.images import ImageError, fit_size
 from ..core.interrupts import Interrupted, SignalGuard, current_guard, writing
 from ..core.settings import SettingError
 from ..core.weights import WeightsError
 from ..jobs import cluster, contact_sheet, gallery, pipeline
+from ..jobs.records import duration
 from ..jobs.spec import help_for, metadata
 from ..jobs.sweep import (
     ONE_FOR_ALL,
@@ -239,7 +241,8 @@ def run_cells(cells: list[Cell], options: dict, resume: bool, grid: Grid | None 
         skipped = len(cells) - len(todo)
         if options["dry_run"]:
             say(f"would run {len(todo)} of {len(cells)} cells ({skipped} done already); "
-                f"{'on Ray at ' + options['ray'] if options['ray'] else 'in this process'}")
+                f"{'on Ray at ' + options['ray'] if options['ray'] else 'in this process'}; "
+                f"{_expected_time([cells[index] for index in todo], status)}")
             return
         started = time.time()
         try:
@@ -254,6 +257,28 @@ def run_cells(cells: list[Cell], options: dict, resume: bool, grid: Grid | None 
                 with writing():
                     _write_summary(grid, status)
         _report(cells, status, skipped, started, guard, say)
+
+
+def _expected_time(todo: list[Cell], status: dict) -> str:
+    """What the cells left should take one after another, timed by the cells done here
+    already (optimiser seconds per iteration per pixel, their median); a sweep with none
+    done says so."""
+    rates = []
+    for entry in status.values():
+        record = entry.get("record_data") or {}
+        width, height = (record.get("output") or {}).get("size") or (0, 0)
+        if record.get("optimizer_seconds") and record.get("iterations") and width * height:
+            rates.append(record["optimizer_seconds"] / record["iterations"] / (width * height))
+    if not todo:
+        return "nothing left to run"
+    if not rates:
+        return "no cell has run here yet to time the rest by (each cell is a whole transfer)"
+    work = 0.0
+    for cell in todo:
+        with Image.open(cell.spec.content) as picture:  # the header only
+            sides = [fit_size(*picture.size, side) for side in cell.spec.scales]
+        work += sum(caps * width * height for caps, (width, height) in zip(cell.spec.iteration_caps, sides))
+    return f"about {duration(statistics.median(rates) * work)} one after another, timed by the {len(rates)} done"
 
 
 def _prepare(cells: list[Cell], todo: list[int], status: dict, say) -> list:

@@ -117,8 +117,8 @@ class RunSpec:
     scales: tuple[int, ...] | int | str = _setting(
         settings.SCALES,
         "Coarse-to-fine: a number of sizes halving down to --size (3 → 256,512,1024 at 1024), or the sizes, "
-        "e.g. 384,768,1536. It trades some content for style; --content-weight 1.3 keeps the content "
-        "(docs: large-prints.md).", _TRANSFER, group=OPTIMISATION, form=TEXT)
+        "e.g. 384,768,1536. It trades some content for style (docs: large-prints.md says how much, and the "
+        "content weight that keeps it).", _TRANSFER, group=OPTIMISATION, form=TEXT)
     iterations: tuple[int, ...] | int | str | None = _setting(
         None, {"transfer": "Optimiser iterations; with --scales, one number per scale or one for all (e.g. "
                            f"300,150,50); or auto: stop when the loss stops falling (at most {settings.ITERATIONS} "
@@ -132,8 +132,8 @@ class RunSpec:
         choices=settings.COLOR_MODES)
     init: str | None = _setting(None, {"transfer": "Start image: content, noise, style, or a path to an image.",
                                        None: "Start image: noise, or a path to an image."}, _SINGLE, group=CONTENT)
-    seed: int = _setting(settings.SEED, "Seed of the noise image and of anything else drawn at random (runs are "
-                                        "reproducible).", group=OPTIMISATION)
+    seed: int = _setting(settings.SEED, "Seed of whatever a run draws at random (a noise start image): one seed, "
+                                        "one result.", group=OPTIMISATION)
     optimizer: str = _setting(settings.OPTIMIZER, "lbfgs (one long L-BFGS-B run) or adam.", _OPTIMISED,
                               group=OPTIMISATION, choices=settings.OPTIMIZERS)
     learning_rate: float = _setting(settings.LEARNING_RATE, "Adam's step size, in pixel units (0–255).", _OPTIMISED,
