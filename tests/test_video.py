@@ -321,3 +321,23 @@ def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction()
     # The second pass runs backward and holds each frame to the later ones of its own shot, not across the cut.
     assert temporal[(1, 5)] == 0 and temporal[(1, 2)] == 0
     assert all(temporal[(1, f)] > 0 for f in (4, 3, 1, 0))
+
+
+def test_the_shots_of_a_clip_are_painted_as_ray_tasks(tmp_path):
+    pytest.importorskip("ray")
+    first, _ = pan(PHOTO, 64, 48, 3, 2.0)
+    second, _ = pan(SAMPLES / "photo2.png", 64, 48, 2, 2.0)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for index, frame in enumerate(first + second):
+        Image.fromarray(frame).save(folder / f"f{index}.png")
+    result = neuralstyle("video", folder, PAINTING, "-o", tmp_path / "out", "--size", 64, "--iterations", 3,
+                         "--ray", "local", "--workers", 2, env={**__import__("os").environ,
+                                                               "RAY_USAGE_STATS_ENABLED": "0"})
+    assert result.returncode == 0, result.stderr
+    assert "2 shot(s); 2 to paint as Ray tasks" in result.stderr
+    assert sorted(path.name for path in (tmp_path / "out").glob("*.png")) == [f"f{index}.png" for index in range(5)]
+    record = json.loads((tmp_path / "out" / "record.json").read_text())
+    assert sorted(entry["frame"] for entry in record["frames"]) == list(range(5))
+    # Each shot starts afresh: the first frame of the second shot feels no pull from the first shot.
+    assert {entry["frame"]: entry["loss"]["temporal"] for entry in record["frames"]}[3] == 0

@@ -11,15 +11,17 @@ import typer
 
 from ..core import weights
 from ..core.interrupts import Interrupted, SignalGuard, current_guard
-from ..jobs import pipeline, preload, video
+from ..jobs import cluster, pipeline, preload, video
 from ..jobs.records import duration
 from ..jobs.spec import RunSpec
 from .options import COMMON, REQUIRED, run_parameters, spec_option
 from .runner import register_run_command
+from .sweep import CpusPerCell, RayAddress, Workers
 from .terminal import ProgressDisplay, console, message_fd
 
 
-def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = False) -> None:
+def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = False, ray: str | None = None,
+             workers: int | None = None, cpus_per_cell: int = 1) -> None:
     """Check, paint and write one clip with a progress bar (frames done, the frame's
     iteration, the clip's time left); exit with the code its end calls for."""
     say = (lambda line: None) if quiet else (lambda line: console.print(line, markup=False, soft_wrap=True))
@@ -49,7 +51,8 @@ def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = F
                 return guard.should_stop()
 
             try:
-                outcome = video.execute(plan, each_iteration, on_message=say)
+                outcome = video.execute(plan, each_iteration, on_message=say, ray=ray, workers=workers,
+                                        cpus_per_shot=cpus_per_cell)
             except (Interrupted, KeyboardInterrupt):
                 display.stop()
                 console.print(f"neuralstyle: interrupted ({guard.signal_name}) before a frame's first iteration; "
@@ -71,7 +74,9 @@ def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = F
 
 
 def _video(spec_values: dict, values: dict) -> None:
-    run_clip(RunSpec(mode="video", **spec_values), values["quiet"], values["dry_run"])
+    cluster.check_engine_options(values["ray"], values["workers"], values["cpus_per_cell"])
+    run_clip(RunSpec(mode="video", **spec_values), values["quiet"], values["dry_run"], ray=values["ray"],
+             workers=values["workers"], cpus_per_cell=values["cpus_per_cell"])
 
 
 def resume_clip(path: Path, quiet: bool, dry_run: bool) -> bool:
@@ -92,7 +97,9 @@ def register(root: typer.Typer) -> None:
     register_run_command(
         root, "video", "Paint every frame of CLIP in the style of STYLE, each held to the earlier ones by optical "
         "flow so that the clip does not flicker (Ruder et al., 2016).\n\nNeeds the video extra. An interrupted clip "
-        "keeps its finished frames: `neuralstyle resume OUT.json` goes on from there.",
+        "keeps its finished frames: `neuralstyle resume OUT.json` goes on from there. With --ray, the clip's shots "
+        "(cut apart where the flow finds a cut) are painted as Ray tasks; the frames of one shot run in order.",
         [("content", clip, REQUIRED), ("styles", styles, REQUIRED), ("output", output, REQUIRED),
-         *run_parameters("video"), *COMMON], _video)
+         *run_parameters("video"), *COMMON, ("ray", RayAddress, None), ("workers", Workers, None),
+         ("cpus_per_cell", CpusPerCell, 1)], _video)
 

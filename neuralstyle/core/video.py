@@ -154,17 +154,8 @@ def stylise_clip(
     as `transfer` does: the frames finished before were seen by `on_frame`. A cut (`shots`)
     starts a shot painted afresh from `init`.
     """
-    if not len(frames):
-        raise ValueError("the clip has no frames")
-    first = to_rgb(frames[0])
-    width, height = fit_size(first.width, first.height, int(size))
-    sized = []
-    for index, frame in enumerate(frames):
-        image = to_rgb(frame)
-        if (image.width, image.height) != (first.width, first.height):
-            raise ValueError(f"frame {index} is {image.width}x{image.height} px and frame 0 "
-                             f"{first.width}x{first.height}; a clip's frames share one size")
-        sized.append(np.rint(resize(RGBImage(image.rgb), width, height).rgb).astype(np.uint8))
+    sized = sized_frames(frames, size)
+    height, width = sized[0].shape[:2]
     distances = settings.frame_distances(long_term)
     passes = settings.whole("passes", passes, 1)
     flows = Flows(sized, flow_store)
@@ -214,6 +205,30 @@ def stylise_clip(
             if asked:
                 return [current[index] for index in sorted(current)]
     return [outputs[passes - 1][index] for index in range(len(sized))]
+
+
+def sized_frames(frames: Sequence, size: int) -> list[np.ndarray]:
+    """A clip's frames (any image the API takes, one size) as ``uint8`` RGB at the
+    painted size: longest side `size` px."""
+    if not len(frames):
+        raise ValueError("the clip has no frames")
+    first = to_rgb(frames[0])
+    width, height = fit_size(first.width, first.height, int(size))
+    sized = []
+    for index, frame in enumerate(frames):
+        image = to_rgb(frame)
+        if (image.width, image.height) != (first.width, first.height):
+            raise ValueError(f"frame {index} is {image.width}x{image.height} px and frame 0 "
+                             f"{first.width}x{first.height}; a clip's frames share one size")
+        sized.append(np.rint(resize(RGBImage(image.rgb), width, height).rgb).astype(np.uint8))
+    return sized
+
+
+def shot_ranges(frames: Sequence, size: int, flow_store: MutableMapping | None = None) -> list[range]:
+    """The frames of each shot of a clip (`shots`): independent of each other, so they
+    may be painted apart, on other machines."""
+    numbers = shots(Flows(sized_frames(frames, size), flow_store), len(frames))
+    return [range(numbers.index(shot), len(numbers) - numbers[::-1].index(shot)) for shot in sorted(set(numbers))]
 
 
 def frame_steps(count: int, passes: int) -> list[FrameStep]:

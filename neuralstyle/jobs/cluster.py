@@ -162,29 +162,7 @@ class RayEngine:
     joins that cluster. Each cell asks for `cpus_per_cell` CPUs."""
 
     def __init__(self, address: str, workers: int | None = None, cpus_per_cell: int = 1):
-        try:
-            import ray
-        except ImportError:
-            raise SettingError("ray", INSTALL) from None
-        self.ray = ray
-        package = Path(__file__).resolve().parents[1]  # the whole neuralstyle package
-        options = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                       runtime_env={"py_modules": [str(package)], "env_vars": {"PYTHONUNBUFFERED": "1"}})
-        if address not in ("local", "auto"):
-            reachable(address)
-        sigterm = signal.getsignal(signal.SIGTERM)  # ray.init sets its own (sys.exit); the caller's guard keeps it
-        try:
-            if address == "local":
-                ray.init(address="local", num_cpus=workers or cpu_limit(), **options)  # whatever RAY_ADDRESS says
-            else:
-                ray.init(address=address, **options)
-        except (ConnectionError, RuntimeError, ValueError) as error:
-            text = " ".join(str(error).split())
-            hint = ("; a cluster with token authentication needs RAY_AUTH_MODE=token and its token here too "
-                    "(docs: sweeps.md)" if "uthentication" in text or "auth" in text.lower() else "")
-            raise SettingError("ray", f"cannot reach a Ray cluster at ⟨name⟩ {address!r} ({text[:300]}){hint}") from None
-        finally:
-            signal.signal(signal.SIGTERM, sigterm)
+        self.ray = ray = start_ray(address, workers)
         self.cpus_per_cell = cpus_per_cell
         self.task = ray.remote(ray_cell).options(num_cpus=cpus_per_cell, max_retries=RETRIES,
                                                   retry_exceptions=False)
@@ -230,6 +208,35 @@ class RayEngine:
 
     def close(self) -> None:
         self.ray.shutdown()
+
+
+def start_ray(address: str, workers: int | None = None):
+    """Ray, started on this machine with `workers` CPUs (address 'local'; default all)
+    or joined to the cluster at `address` ('auto': RAY_ADDRESS), with the neuralstyle
+    package shipped to its workers. SettingError in one line where it cannot be."""
+    try:
+        import ray
+    except ImportError:
+        raise SettingError("ray", INSTALL) from None
+    package = Path(__file__).resolve().parents[1]  # the whole neuralstyle package
+    options = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                   runtime_env={"py_modules": [str(package)], "env_vars": {"PYTHONUNBUFFERED": "1"}})
+    if address not in ("local", "auto"):
+        reachable(address)
+    sigterm = signal.getsignal(signal.SIGTERM)  # ray.init sets its own (sys.exit); the caller's guard keeps it
+    try:
+        if address == "local":
+            ray.init(address="local", num_cpus=workers or cpu_limit(), **options)  # whatever RAY_ADDRESS says
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        text = " ".join(str(error).split())
+        hint = ("; a cluster with token authentication needs RAY_AUTH_MODE=token and its token here too "
+                "(docs: sweeps.md)" if "uthentication" in text or "auth" in text.lower() else "")
+        raise SettingError("ray", f"cannot reach a Ray cluster at ⟨name⟩ {address!r} ({text[:300]}){hint}") from None
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    return ray
 
 
 def reachable(address: str, seconds: float = 5) -> None:

@@ -31,7 +31,7 @@ from PIL import Image
 
 from ..core import settings
 from ..core.images import ImageError, decode_image, encode_image
-from ..core.interrupts import Interrupted, phase_reached
+from ..core.interrupts import Interrupted, current_guard, phase_reached
 from ..core.settings import SettingError
 from . import pipeline, preload
 from .records import base_record
@@ -373,12 +373,18 @@ class ClipOutcome:
 
 
 def execute(clip_plan: ClipPlan, callback: Callable | None = None,
-            on_message: Callable[[str], None] | None = None) -> ClipOutcome:
+            on_message: Callable[[str], None] | None = None, ray: str | None = None,
+            workers: int | None = None, cpus_per_shot: int = 1) -> ClipOutcome:
     """Paint the clip's frames that are not done, keeping each in the work folder
     as it finishes; `callback(step, progress)` sees every iteration (a
     `neuralstyle.core.video.FrameStep` and the frame's Progress), and a true
     return ends the clip at the frame it is on (whose best image so far is not
-    kept). Writes the video or folder at the end (`finish`)."""
+    kept). With `ray` (an address, as `neuralstyle.jobs.cluster.start_ray` takes it)
+    the clip's shots are painted as Ray tasks, `cpus_per_shot` CPUs each: frames
+    within a shot depend on each other, shots do not; a shot comes back whole
+    (no per-iteration callback; a signal cancels the shots not back yet), and a
+    resumed shot that was begun is painted again. Writes the video or folder at
+    the end (`finish`)."""
     plan, clip, spec = clip_plan.plan, clip_plan.clip, clip_plan.spec
     say = on_message or (lambda line: None)
     say(f"video: {plan.description}; {plan.memory_line()}")
@@ -423,7 +429,10 @@ def execute(clip_plan: ClipPlan, callback: Callable | None = None,
     from ..core.evaluator import NonFiniteLossError
 
     try:
-        frames = function(**arguments)
+        if ray is None:
+            frames = function(**arguments)
+        else:
+            frames = _shots_on_ray(clip_plan, arguments, ray, workers, cpus_per_shot, on_frame, outcome, say)
     except NonFiniteLossError as error:  # the frames before are kept; the record says what went wrong
         frames, outcome["stopped"], outcome["error"] = [], "error", str(error)
     except (Interrupted, KeyboardInterrupt):  # before a frame's first iteration: the finished frames are kept
@@ -443,6 +452,63 @@ def execute(clip_plan: ClipPlan, callback: Callable | None = None,
         _write_record(spec, record)
         result.written = [spec.record_path]
     return result
+
+
+def paint_shot(frames: list, styles: list, arguments: dict, cpus: int) -> list[tuple]:
+    """One shot of a clip inside a Ray worker: `neuralstyle.core.video.stylise_clip` on
+    its frames, TensorFlow with `cpus` threads, the weights found (or fetched) where
+    the worker is. Returns each finished frame as (FrameStep, Result)."""
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(cpus))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(cpus))
+    from ..core.video import stylise_clip
+    from ..core.weights import resolve_weights
+
+    arguments = {**arguments, "weights": resolve_weights(arguments["model"], arguments["weights"], download=True)}
+    finished: list[tuple] = []
+    stylise_clip(frames, styles, on_frame=lambda step, result: finished.append((step, replace(result, frames=[]))),
+                 **arguments)
+    return finished
+
+
+def _shots_on_ray(clip_plan: ClipPlan, arguments: dict, address: str, workers, cpus: int, on_frame, outcome: dict,
+                  say) -> list:
+    """The clip's unfinished shots as Ray tasks; each shot's frames are kept as it comes
+    back. A signal (the front end's guard) cancels the shots not back yet."""
+    from ..core.video import FrameStep, shot_ranges
+    from . import cluster
+
+    spec, clip = clip_plan.spec, clip_plan.clip
+    shots = shot_ranges(clip.frames, spec.size, arguments["flow_store"])
+    ray = cluster.start_ray(address, workers)
+    try:
+        task = ray.remote(paint_shot).options(num_cpus=cpus, max_retries=cluster.RETRIES, retry_exceptions=False)
+        shared = {key: value for key, value in arguments.items()
+                  if key not in ("frames", "done", "flow_store", "on_frame", "callback", "memory")}
+        shared["weights"] = spec.weights  # found again where each task runs
+        styles, pending = shared.pop("style"), {}
+        for shot in shots:
+            if all((pass_index, frame) in clip_plan.done for pass_index in range(spec.passes) for frame in shot):
+                continue
+            pending[task.remote([clip.frames[frame] for frame in shot], styles, shared, cpus)] = shot
+        say(f"{len(shots)} shot(s); {len(pending)} to paint as Ray tasks, {cpus} CPU(s) each")
+        guard = current_guard()
+        while pending:
+            if guard is not None and guard.received is not None:
+                for reference in pending:
+                    ray.cancel(reference, force=True)
+                outcome["stopped"] = "interrupted"
+                return []
+            finished, _ = ray.wait(list(pending), num_returns=1, timeout=0.25)
+            for reference in finished:
+                shot = pending.pop(reference)
+                for step, result in ray.get(reference):
+                    frame = shot[step.frame]
+                    on_frame(FrameStep(step.pass_index, frame, frame, len(clip.frames), spec.passes), result)
+                say(f"shot of frames {shot.start + 1}–{shot.stop} painted")
+    finally:
+        ray.shutdown()
+    work = work_folder(spec)
+    return [np.asarray(Image.open(_frame_file(work, spec.passes - 1, name)).convert("RGB")) for name in clip.names]
 
 
 def _write_record(spec: RunSpec, record: dict) -> None:
