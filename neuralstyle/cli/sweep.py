@@ -65,8 +65,9 @@ from .terminal import console, message_fd
 CLUSTER = "Cluster"
 RayAddress = Annotated[Optional[str], typer.Option(
     "--ray", envvar="RAY_ADDRESS", show_envvar=True, rich_help_panel=CLUSTER,
-    help="Run the runs as Ray tasks: 'local' starts Ray on this machine, HOST:PORT (or 'auto') joins a running "
-         "cluster. Needs the cluster extra. Without it, they run here one after another.")]
+    help="Run as Ray tasks (a sweep's cells, a folder's images, a clip's shots): 'local' starts Ray on this "
+         "machine, HOST:PORT (or 'auto') joins a running cluster. Needs the cluster extra. Without it, they run "
+         "here one after another.")]
 Workers = Annotated[Optional[int], typer.Option(
     help="With --ray local: how many runs at once (default: one per CPU core).", rich_help_panel=CLUSTER)]
 CpusPerCell = Annotated[int, typer.Option(
