@@ -71,9 +71,10 @@ BAD_GRIDS = {
     "an unknown layer lists the real ones": (["--content-layer", "block2_conv2", "--content-layer", "block9_conv1"],
                                              "block5_conv4"),
     "an empty value": (["--content-layer", "block2_conv2", "--content-layer", ""], "--content-layer has an empty value"),
-    "a comma where a sweep repeats the option": (["--style-weight", "10,100"],
-                                                 "--style-weight '10,100' holds several values; a sweep takes one per "
-                                                 "option: repeat --style-weight"),
+    "a comma where a sweep repeats the option": (["--init", "content,noise"],
+                                                 "--init 'content,noise' holds several values; a sweep takes one per "
+                                                 "option: repeat --init"),
+    "a list where one number goes": (["--style-weight", "10,100"], "Invalid value for '--style-weight'"),
     "columns that do not vary": (["--style-weight", "1", "--style-weight", "2", "--columns", "size"],
                                  "--columns size does not vary"),
     "workers without ray": (["--workers", "2"], "--workers 2 needs --ray local"),
