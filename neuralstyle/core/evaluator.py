@@ -200,35 +200,42 @@ class Evaluator:
             self._pass = TiledStep(feature_model, height, width, tile, content=content, style=style,
                                    tv_weight=tv_weight)
 
-    def _temporal_terms(self, temporal, weight: float) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Each `TemporalTarget` as (its image as a flattened Caffe tensor, its per-element coefficient)."""
+    def _temporal_terms(self, temporal, weight: float):
+        """The `TemporalTarget`s folded into one weighted centre per element: with
+        coefficients ``c_j`` and targets ``t_j`` (flattened Caffe tensors),
+        ``Σ_j c_j (x − t_j)² = A (x − m)² + R`` where ``A = Σ c_j``, ``m = Σ c_j t_j / A``
+        and ``R = Σ_j c_j (t_j − m)²``, so an evaluation does one pass whatever the
+        number of earlier frames. Returns (A, m, R), or None without a temporal term."""
         from .images import preprocess
 
-        terms, height, width = [], self.shape[1], self.shape[2]
+        height, width = self.shape[1], self.shape[2]
+        total = centre = None
+        pairs = []
         for target in temporal:
             if target.image.shape[:2] != (height, width) or target.weight.shape != (height, width):
                 raise ValueError(f"a temporal target is {target.image.shape[1]}x{target.image.shape[0]} px with "
                                  f"weights of {target.weight.shape[::-1]}; this image is {width}x{height} px")
             coefficient = np.repeat(np.asarray(target.weight, np.float64)[..., None], 3, axis=-1).reshape(-1)
-            terms.append((preprocess(np.asarray(target.image, np.float32)).reshape(-1).astype(np.float64),
-                          coefficient * float(weight) / (coefficient.size * TEMPORAL_SCALE)))
-        return terms if weight else []
+            coefficient *= float(weight) / (coefficient.size * TEMPORAL_SCALE)
+            pairs.append((coefficient, preprocess(np.asarray(target.image, np.float32)).reshape(-1).astype(np.float64)))
+        if not weight or not pairs:
+            return None
+        total = sum(coefficient for coefficient, _ in pairs)
+        centre = np.divide(sum(coefficient * image for coefficient, image in pairs), total,
+                           out=np.zeros_like(total), where=total > 0)
+        rest = float(sum(np.sum(coefficient * np.square(image - centre)) for coefficient, image in pairs))
+        return total, centre, rest
 
-    def _temporal_part(self, x: np.ndarray) -> tuple[float, np.ndarray | None]:
+    def _temporal_part(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """The temporal loss at the flattened point `x` and its gradient.
 
         It is a per-pixel square and needs no network: it is computed here, on
         the host in float64 where the gradient arrives for SciPy anyway, and
         added to the network's loss and gradient, the same for whole and tiled
         passes and every backend."""
-        if not self._temporal:
-            return 0.0, None
-        loss, gradient = 0.0, np.zeros_like(x)
-        for target, coefficient in self._temporal:
-            difference = x - target
-            loss += float(np.sum(coefficient * np.square(difference)))
-            gradient += 2.0 * coefficient * difference
-        return loss, gradient
+        total, centre, rest = self._temporal
+        difference = x - centre
+        return float(np.dot(total, np.square(difference))) + rest, 2.0 * total * difference
 
     def _losses(self, features, image, *arguments):
         """[total, content, style, tv] (float32 scalars) of `features`, the
@@ -289,10 +296,10 @@ class Evaluator:
         self.passes += 1
         parts = LossParts(*(float(value) for value in parts))
         gradient = gradient.astype(np.float64).reshape(-1)
-        if self._temporal:
+        if self._temporal is not None:
             temporal, temporal_gradient = self._temporal_part(np.asarray(x, np.float64).reshape(-1))
             parts = replace(parts, total=parts.total + temporal, temporal=temporal)
-            gradient = gradient + temporal_gradient
+            gradient += temporal_gradient
         if not (np.isfinite(parts.total) and np.isfinite(gradient).all()):
             raise NonFiniteLossError(
                 f"the loss became {parts.total} at evaluation {self.passes} (content {parts.content:.4g}, "

@@ -423,6 +423,7 @@ def transfer(
     normalise_regions: bool = True,
     temporal: Sequence[TemporalTarget] = (),
     temporal_weight: float = settings.TEMPORAL_WEIGHT,
+    stop_when_converged: bool = False,
     max_memory: float | None = None,
     memory: MemoryPlan | None = None,
     callback: Callable[[Progress], bool | None] | None = None,
@@ -461,7 +462,8 @@ def transfer(
     size (or give the sizes as a list);
     `iterations` is per scale (one number, or one per scale), or 'auto': each
     scale stops when the loss stops falling (`neuralstyle.core.evaluator.Convergence`),
-    after at most ``settings.ITERATIONS``.
+    after at most ``settings.ITERATIONS``; `stop_when_converged` applies that rule
+    within the iterations given.
     `preserve_color` is 'none', 'luminance' or 'histogram' (see
     `neuralstyle.core.color`). `callback(progress)` runs at the start and after
     every iteration; return True from it to stop, and the best image so far is
@@ -489,6 +491,9 @@ def transfer(
     temporal_weight = settings.non_negative("temporal_weight", temporal_weight)
     sides = list(settings.scale_sizes(settings.whole("size", size, 1), scales))
     iterations_per_scale, convergence = _iteration_plan(iterations, len(sides))
+    auto = convergence is not None
+    if stop_when_converged and convergence is None:  # the rule of 'auto' within the iterations given
+        convergence = Convergence()
 
     content_image = to_rgb(content)
     style_images = [to_rgb(image) for image in styles]
@@ -575,7 +580,9 @@ def transfer(
         "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
         "style_blend": blend, "size": int(size), "style_scale": style_scales[0] if len(set(style_scales)) == 1 else list(style_scales), "preserve_color": preserve_color,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),
-        "iterations": "auto" if convergence else iterations_per_scale, "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling, "device": device,
+        "iterations": "auto" if auto else iterations_per_scale,
+        "stops_when_converged": convergence is not None,
+        "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling, "device": device,
         "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
         "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes], "tiling": _tiling(memory),
         **({} if region_masks is None else {

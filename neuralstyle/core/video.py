@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import settings
-from .evaluator import Convergence, TemporalTarget
+from .evaluator import TemporalTarget
 from .flow import inside, long_term_weights, optical_flow, reliability, warp
 from .images import RGBImage, fit_size, resize, to_rgb
 from .synthesis import transfer
@@ -178,25 +178,20 @@ def stylise_clip(
                                 flows(frame, earlier[0]) if earlier else None)
             holds = pass_index >= passes // 2
             asked = []  # why the caller stopped this frame, if it did
-            # A frame that starts from its neighbour warped starts near its optimum: it stops where its loss stops
-            # falling (the rule of iterations=auto), within the iterations asked for.
-            convergence, losses = (Convergence(), []) if start is not None else (None, None)
 
-            def frame_callback(progress, step=step, convergence=convergence, losses=losses):
-                reason = None if callback is None else callback(step, progress)
+            def frame_callback(progress, step=step):
+                reason = callback(step, progress)
                 if reason:
                     asked.append(reason)
-                    return reason
-                if convergence is not None:
-                    losses.append(progress.loss.total)
-                    if progress.iteration < progress.iterations and convergence.converged(losses):
-                        return convergence.reason(losses)
-                return None
+                return reason
 
+            # A frame that starts from its neighbour warped starts near its optimum: it stops where its loss stops
+            # falling (the rule of iterations=auto), within the iterations asked for.
             result = transfer(
                 sized[frame], style, size=max(width, height), init=init if start is None else start,
                 temporal=targets if holds else (), temporal_weight=temporal_weight if holds else 0.0,
-                callback=frame_callback, **transfer_settings)
+                stop_when_converged=start is not None,
+                callback=None if callback is None else frame_callback, **transfer_settings)
             current[frame] = result.image[..., :3]
             if on_frame is not None:
                 on_frame(step, result)
