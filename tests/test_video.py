@@ -48,7 +48,7 @@ def pan_clip(tmp_path_factory) -> dict:
     """A 6-frame pan over the photo, 2 px a frame, as a folder of PNGs and as an .mp4 with a sound track."""
     import imageio_ffmpeg
 
-    from neuralstyle.jobs.video import encode_video
+    from neuralstyle.jobs.clips import encode_video
 
     folder = tmp_path_factory.mktemp("clip")
     frames, flows = pan(PHOTO, 96, 64, 6, 2.0)

