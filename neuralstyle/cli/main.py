@@ -11,6 +11,7 @@ costs a fraction of a second and gets one line on stderr and exit code 2.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from typing import Annotated
 
@@ -19,9 +20,10 @@ from typer.exceptions import TyperException
 
 from .. import __version__
 from ..core.interrupts import SignalGuard
+from ..jobs import preload
 from . import figures, model, runs, sweep, video
 from .options import EXIT_BAD_INPUT, EXIT_INTERRUPTED, one_line
-from .terminal import console, keep_native_noise_off_the_terminal, message_fd
+from .terminal import console, flush_output, keep_native_noise_off_the_terminal, message_fd
 
 root = typer.Typer(
     add_completion=True,
@@ -65,6 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     # made (a visible part of the exit: benchmarks/startup.py); the process is
     # ending, so nothing is left for them to free that exiting does not.
     gc.freeze()
+    if preload.importing():
+        # A signal before the first iteration can end the command while TensorFlow's
+        # native libraries are still loading in the background; the interpreter's
+        # normal exit then aborts (C++ terminate, SIGABRT), so end the process here.
+        flush_output()
+        os._exit(code)
     sys.exit(code)
 
 

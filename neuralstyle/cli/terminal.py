@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import sys
 import threading
 import time
 import warnings
@@ -32,6 +33,16 @@ def message_fd() -> int:
 
 
 _terminal_fd = [2]
+_flushes: list = []
+
+
+def flush_output() -> None:
+    """Write out what is buffered for the terminal (for an exit that skips `atexit`)."""
+    sys.stdout.flush()
+    console.file.flush()
+    for flush in _flushes:
+        flush()
+    _flushes.clear()
 
 
 def keep_native_noise_off_the_terminal() -> None:
@@ -58,13 +69,12 @@ def keep_native_noise_off_the_terminal() -> None:
     forwarder.start()
 
     def flush_at_exit():
-        import sys
-
         sys.stderr.flush()
         os.dup2(terminal, 2)  # closes the pipe's last writer: the forwarder reads to the end
         forwarder.join(timeout=5)
 
-    atexit.register(flush_at_exit)
+    _flushes.append(flush_at_exit)
+    atexit.register(flush_output)
     for module in ("tensorflow", "keras", "jax", "torch", "absl"):
         warnings.filterwarnings("ignore", module=module)
 

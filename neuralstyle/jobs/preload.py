@@ -67,6 +67,11 @@ def start() -> None:
     _thread.start()
 
 
+def importing() -> bool:
+    """True while the background import is still under way."""
+    return _thread is not None and _thread.is_alive()
+
+
 def load() -> None:
     """Return once the backend is imported: join the import `start` began, or
     import it here (nothing hidden: other threads of a host program may want
