@@ -14,6 +14,15 @@ matches its own loss gets no credit here:
   similarity, position by position, between the output's and the photograph's
   features at ``CONTENT_LAYERS``, again outside both losses.
 
+For the trade-off against every peer (benchmarks/tradeoff.py), `relative_verdict`
+reads the layers ``RELATIVE_STYLE_LAYERS`` and ``RELATIVE_CONTENT_LAYERS`` and
+divides the output's style distance by the photograph's own (1: no more of the
+painting than the photo has; 0: the painting's feature distributions), so
+pairs whose photo starts near or far from the painting compare alike. A
+result *dominates* a peer's (`dominates`) when its relative style distance is
+at most the peer's and its content similarity at least the peer's less
+``CONTENT_MARGIN``.
+
 The painting and the photograph are resized to the output's longest side
 first, as both tools do. A result is "at least as good" as a reference when
 its style distance is at most ``STYLE_TOLERANCE`` × the reference's and its
@@ -33,6 +42,9 @@ from functools import lru_cache
 
 import numpy as np
 
+RELATIVE_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv4", "block4_conv4")
+RELATIVE_CONTENT_LAYERS = ("block3_conv4", "block5_conv2")
+CONTENT_MARGIN = 0.02
 STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
 CONTENT_LAYERS = ("block3_conv2", "block5_conv2")
 DIRECTIONS = 128
@@ -53,7 +65,8 @@ class Verdict:
 def _model():
     from neuralstyle.core.model import FeatureModel
 
-    return FeatureModel([*STYLE_LAYERS, *CONTENT_LAYERS], weights="imagenet-q8")
+    layers = dict.fromkeys([*STYLE_LAYERS, *CONTENT_LAYERS, *RELATIVE_STYLE_LAYERS, *RELATIVE_CONTENT_LAYERS])
+    return FeatureModel(list(layers), weights="imagenet-q8")
 
 
 def features(image) -> dict[str, np.ndarray]:
@@ -86,12 +99,45 @@ def judge(output, content, style) -> Verdict:
     painting = resize_max_side(to_rgb(style), side)
     ours, theirs, photo_features = features(result.rgb), features(painting.rgb), features(photo.rgb)
     style_distance = np.mean([sliced_wasserstein(ours[name], theirs[name]) for name in STYLE_LAYERS])
+    return Verdict(float(style_distance), _content_similarity(ours, photo_features, CONTENT_LAYERS))
+
+
+def _content_similarity(ours: dict, photo: dict, layers) -> float:
     similarities = []
-    for name in CONTENT_LAYERS:
-        a, b = ours[name], photo_features[name]
+    for name in layers:
+        a, b = ours[name], photo[name]
         cosine = (a * b).sum(axis=1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
         similarities.append(cosine.mean())
-    return Verdict(float(style_distance), float(np.mean(similarities)))
+    return float(np.mean(similarities))
+
+
+@lru_cache(maxsize=8)
+def _references(content: str, style: str, width: int, height: int) -> tuple[dict, dict]:
+    """The photograph's and the painting's features at an output's size (files, cached per size)."""
+    from neuralstyle.core.images import resize, resize_max_side, to_rgb
+
+    photo = resize(to_rgb(content), width, height)
+    painting = resize_max_side(to_rgb(style), max(width, height))
+    return features(photo.rgb), features(painting.rgb)
+
+
+def relative_verdict(output, content: str, style: str) -> Verdict:
+    """The trade-off benchmark's `Verdict` of `output` (uint8 RGB, PIL or a path) against the photograph
+    and painting files: style distance relative to the photo's own (see the module), content similarity."""
+    from neuralstyle.core.images import to_rgb
+
+    result = to_rgb(output)
+    photo, painting = _references(str(content), str(style), result.width, result.height)
+    ours = features(result.rgb)
+    distance = np.mean([sliced_wasserstein(ours[name], painting[name]) for name in RELATIVE_STYLE_LAYERS])
+    baseline = np.mean([sliced_wasserstein(photo[name], painting[name]) for name in RELATIVE_STYLE_LAYERS])
+    return Verdict(float(distance / baseline), _content_similarity(ours, photo, RELATIVE_CONTENT_LAYERS))
+
+
+def dominates(candidate: Verdict, peer: Verdict) -> bool:
+    """Whether `candidate` has at most the peer's relative style distance and at least its content less CONTENT_MARGIN."""
+    return (candidate.style_distance <= peer.style_distance
+            and candidate.content_similarity >= peer.content_similarity - CONTENT_MARGIN)
 
 
 def at_least_as_good(candidate: Verdict, reference: Verdict) -> bool:
