@@ -34,6 +34,11 @@ if want styles; then  # Fig. 2
       $images/shipwreck.jpg $images/seated-nude.jpg -o docs/styles.jpg --size 256 --iterations 150 --hide-input --overwrite
   rm -rf docs/styles_tiles
 fi
+if want balance; then  # the default balance (content/style 0.2) beside lighter and heavier ones
+  $ns figure tradeoff $images/golden_gate.jpg $images/the_scream.jpg -o docs/balance.jpg \
+      --size 256 --iterations 100 --content-layers block4_conv2 --ratios 1e-2,5e-2,2e-1,6e-1 --overwrite
+  rm -rf docs/balance_tiles
+fi
 if want tradeoff; then  # Fig. 3
   $ns figure tradeoff $images/tubingen.jpg $images/starry_night.jpg -o docs/tradeoff.jpg \
       --size 256 --iterations 100 --ratios 1e-3,1e-2,1e-1,1 --overwrite

