@@ -153,7 +153,9 @@ def test_every_committed_docs_record_loads_into_a_spec_through_the_migration(pat
         assert loaded.preserve_color == arguments["preserve_color"]
         assert loaded.style_layers == {name: 1.0 for name in settings.STYLE_LAYERS}
     if loaded.mode == "tradeoff":
-        assert loaded.tradeoff_ratios == tuple(float(part) for part in arguments["ratios"].split(","))
+        # "1e-3,1e-2" (first format) or [0.001, 0.01] (RunSpec's)
+        ratios = arguments["ratios"].split(",") if "ratios" in arguments else arguments["tradeoff_ratios"]
+        assert loaded.tradeoff_ratios == tuple(float(part) for part in ratios)
     # It reruns through the same validation that made it.
     assert RunSpec.from_record(loaded.to_record(), record_version=2) == loaded
 
