@@ -212,7 +212,7 @@ def small_disk(tmp_path):
 def test_a_full_disk_is_one_line_leaves_no_partial_file_and_keeps_the_earlier_results(small_disk):
     (small_disk / "out.png").write_bytes(b"earlier image")
     (small_disk / "out.json").write_text('{"earlier": "record"}')
-    (small_disk / "filler").write_bytes(b"x" * 150_000)  # what is left holds the image, not its frames too
+    (small_disk / "filler").write_bytes(b"x" * 188_000)  # 8 KB left: less than the first frame, whatever it shows
     result = neuralstyle("transfer", CONTENT, STYLE, "-o", small_disk / "out.png", "--size", "96", "--iterations",
                          "3", "--frames", small_disk / "frames", "--overwrite", "-q")
     assert result.returncode == 1
