@@ -35,10 +35,7 @@ import argparse
 import functools
 import json
 import os
-import resource
-import subprocess
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -47,8 +44,7 @@ SHARED = ROOT.parent / "shared" / "images"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import judge  # noqa: E402
 import neural_style_peer  # noqa: E402
-from quality import cpu_flags, git_state  # noqa: E402
-from run import ensure_peer  # noqa: E402  (pastiche's environment)
+from quality import Bench, cpu_flags, git_state  # noqa: E402  (Bench: whole processes timed, pastiche's command)
 
 PHOTOS = ("tubingen", "golden_gate")
 PAINTINGS = ("starry_night", "the_scream", "shipwreck", "seated-nude", "picasso_selfport1907")
@@ -75,31 +71,16 @@ class Timed:
         return judge.Verdict(self.style_distance, self.content_similarity)
 
 
-def timed(command: list, log: Path) -> tuple[float, float]:
-    """Run `command` (its output to `log`); return its wall and CPU seconds."""
-    with log.open("a") as stream:
-        stream.write(f"\n$ {' '.join(map(str, command))}\n")
-        stream.flush()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        result = subprocess.run(list(map(str, command)), stdout=stream, stderr=subprocess.STDOUT)
-        seconds = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, command))} failed (exit {result.returncode}); see {log}")
-    return seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def judged(run: Timed, content: Path, style: Path) -> Timed:
     verdict = judge.relative_verdict(run.output, content, style)
     run.style_distance, run.content_similarity = verdict.style_distance, verdict.content_similarity
     return run
 
 
-def peer_run(peer: str, content: Path, style: Path, size: int, work: Path) -> Timed:
-    """The peer's default picture of the pair at `size` (run once; kept in `work`)."""
+def peer_run(bench: Bench, peer: str, content: Path, style: Path, size: int) -> Timed:
+    """The peer's default picture of the pair at `size` (run once; kept in the work folder)."""
     stem = f"{content.stem}_{style.stem}_{size}_{peer}"
-    out, note = work / f"{stem}.png", work / f"{stem}.json"
+    out, note = bench.work / f"{stem}.png", bench.work / f"{stem}.json"
     if note.exists() and out.exists():
         return Timed(**json.loads(note.read_text()))
     if peer == "neural-style":
@@ -108,13 +89,15 @@ def peer_run(peer: str, content: Path, style: Path, size: int, work: Path) -> Ti
                    "-image_size", size, "-gpu", "c", "-model_file", model_file, "-disable_check",
                    "-output_image", out, "-print_iter", "0", "-save_iter", "0", "-seed", "0"]
     else:
-        command = [ensure_peer(), "-m", "pastiche", "--device", "cpu", "--no-verbose", "--size", size,
-                   "--style-size", size, "--num-steps", PASTICHE_STEPS, "--content", content, "--styles", style,
-                   "--output", out]
-    seconds, cpu = timed(command, work / "log.txt")
-    run = judged(Timed(str(out), seconds, cpu), content, style)
+        command = bench.peer_command(content, style, out, size, PASTICHE_STEPS)
+    run = judged(whole_process(bench, command, out), content, style)
     note.write_text(json.dumps(asdict(run)))
     return run
+
+
+def whole_process(bench: Bench, command: list, out: Path, iterations: int | None = None) -> Timed:
+    seconds = bench.timed([str(part) for part in command])
+    return Timed(str(out), seconds, bench.last_cpu, iterations=iterations)
 
 
 def our_command(content: Path, style: Path, size: int, out: Path, *extra) -> list:
@@ -137,23 +120,22 @@ def first_dominating(frames: Path, content: Path, style: Path, peer: judge.Verdi
     return found
 
 
-def measure(pair: str, size: int, peers: tuple[str, ...], work: Path) -> dict:
+def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...]) -> dict:
     photo, painting = pair.split(":")
     content, style = SHARED / f"{photo}.jpg", SHARED / f"{painting}.jpg"
     stem = f"{photo}_{painting}_{size}"
-    result = {"pair": pair, "size": size, "peers": {peer: peer_run(peer, content, style, size, work) for peer in peers}}
-    frames = work / f"{stem}_frames"
-    out = work / f"{stem}_neuralstyle.png"
-    seconds, cpu = timed(our_command(content, style, size, out, "--frames", frames, "--save-every", EVERY),
-                         work / "log.txt")
-    result["ours"] = judged(Timed(str(out), seconds, cpu), content, style)
+    result = {"pair": pair, "size": size, "peers": {peer: peer_run(bench, peer, content, style, size) for peer in peers}}
+    frames = bench.work / f"{stem}_frames"
+    out = bench.work / f"{stem}_neuralstyle.png"
+    command = our_command(content, style, size, out, "--frames", frames, "--save-every", EVERY)
+    result["ours"] = judged(whole_process(bench, command, out), content, style)
     result["reached"] = {}
     for peer, reference in result["peers"].items():
         reached = None
         for iterations in first_dominating(frames, content, style, reference.verdict)[:3]:
-            out = work / f"{stem}_neuralstyle_{iterations}.png"
-            seconds, cpu = timed(our_command(content, style, size, out, "--iterations", iterations), work / "log.txt")
-            run = judged(Timed(str(out), seconds, cpu, iterations=iterations), content, style)
+            out = bench.work / f"{stem}_neuralstyle_{iterations}.png"
+            command = our_command(content, style, size, out, "--iterations", iterations)
+            run = judged(whole_process(bench, command, out, iterations), content, style)
             if judge.dominates(run.verdict, reference.verdict):
                 reached = run
                 break
@@ -210,6 +192,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="pictures, frames and the children's log")
     arguments = parser.parse_args()
     arguments.work.mkdir(parents=True, exist_ok=True)
+    bench = Bench(arguments.work, precision="", snapshot=None, extra=[])
     peers = tuple(filter(None, arguments.peers.split(",")))
     pairs, sizes = arguments.pairs.split(","), [int(size) for size in arguments.sizes.split(",")]
     if arguments.only == "peers":
@@ -217,13 +200,13 @@ def main() -> None:
             for pair in pairs:
                 photo, painting = pair.split(":")
                 for peer in peers:
-                    run = peer_run(peer, SHARED / f"{photo}.jpg", SHARED / f"{painting}.jpg", size, arguments.work)
+                    run = peer_run(bench, peer, SHARED / f"{photo}.jpg", SHARED / f"{painting}.jpg", size)
                     print(f"{pair} {size} {peer}: {run.seconds:.1f} s, {figures(run)}", flush=True)
         return
     results = []
     for size in sizes:
         for pair in pairs:
-            results.append(measure(pair, size, peers, arguments.work))
+            results.append(measure(bench, pair, size, peers))
             print(f"done {pair} at {size}", file=sys.stderr, flush=True)
     print(f"- {cpu_flags()}\n- {git_state(None)}; KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}\n")
     print("\n".join(table(results, peers)))

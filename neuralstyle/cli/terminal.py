@@ -33,16 +33,18 @@ def message_fd() -> int:
 
 
 _terminal_fd = [2]
-_flushes: list = []
+_forwarder: list[threading.Thread] = []  # the thread that filters fd 2, while it runs
 
 
 def flush_output() -> None:
-    """Write out what is buffered for the terminal (for an exit that skips `atexit`)."""
+    """Write out what is buffered for the terminal; the filter on fd 2 reads to the end and
+    stops. Registered with `atexit`, and called before an exit that skips it (os._exit)."""
     sys.stdout.flush()
+    sys.stderr.flush()
     console.file.flush()
-    for flush in _flushes:
-        flush()
-    _flushes.clear()
+    if _forwarder:
+        os.dup2(_terminal_fd[0], 2)  # closes the pipe's last writer: the forwarder reads to the end
+        _forwarder.pop().join(timeout=5)
 
 
 def keep_native_noise_off_the_terminal() -> None:
@@ -67,13 +69,7 @@ def keep_native_noise_off_the_terminal() -> None:
 
     forwarder = threading.Thread(target=forward, name="neuralstyle-stderr", daemon=True)
     forwarder.start()
-
-    def flush_at_exit():
-        sys.stderr.flush()
-        os.dup2(terminal, 2)  # closes the pipe's last writer: the forwarder reads to the end
-        forwarder.join(timeout=5)
-
-    _flushes.append(flush_at_exit)
+    _forwarder.append(forwarder)
     atexit.register(flush_output)
     for module in ("tensorflow", "keras", "jax", "torch", "absl"):
         warnings.filterwarnings("ignore", module=module)

@@ -209,7 +209,6 @@ class Evaluator:
         from .images import preprocess
 
         height, width = self.shape[1], self.shape[2]
-        total = centre = None
         pairs = []
         for target in temporal:
             if target.image.shape[:2] != (height, width) or target.weight.shape != (height, width):
