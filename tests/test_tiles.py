@@ -123,7 +123,9 @@ def test_a_tiled_run_paints_the_whole_runs_picture(pair):
     (whole, whole_loss), (tiled, tiled_loss), (nudged, nudged_loss) = runs
     assert np.abs(tiled[2] - whole[2]).max() <= 1
     assert np.abs(tiled[20] - whole[20]).mean() < np.abs(nudged[20] - whole[20]).mean()
-    assert abs(tiled_loss - whole_loss) <= 0.01 * whole_loss
+    # The final loss: within 1 %, or within what the thousandth's nudge moved it by where that is more (on some
+    # CPUs the nudge alone moves it by 1.5 % at 20 iterations).
+    assert abs(tiled_loss - whole_loss) <= max(0.01 * whole_loss, abs(nudged_loss - whole_loss))
 
 
 # --- the CLI: --max-memory ------------------------------------------------------------------------

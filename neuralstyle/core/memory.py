@@ -217,7 +217,8 @@ def plan_memory(model: str, layers, outputs, styles=(), *, input_pixels: int = 0
     or even the smallest tile."""
     fixed_base = BASE_BYTES + input_pixels * PIXEL_BYTES
     plans, needs = [], []
-    for width, height in outputs:
+    # Largest first: where a size does not fit, the largest is the one to name.
+    for width, height in reversed(outputs):
         fixed = fixed_base + optimizer_bytes(optimizer, width * height, history_size)
         if budget is not None and fixed > budget:
             raise MemoryError(
@@ -229,7 +230,7 @@ def plan_memory(model: str, layers, outputs, styles=(), *, input_pixels: int = 0
         except MemoryError as error:
             raise MemoryError(f"at {width}x{height} px, {error} (the optimiser's arrays take "
                               f"{gigabytes(fixed)} of the {gigabytes(budget)} allowed)") from None
-        plans.append(plan)
+        plans.insert(0, plan)
         needs.append(fixed + plan.need)
     style_plans = []
     for style_layers, width, height in styles:
