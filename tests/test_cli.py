@@ -344,6 +344,36 @@ def test_a_run_prints_only_its_own_lines(transfer_run):
     assert lines and all(OWN_LINES.match(line) for line in lines), transfer_run["stderr"]
 
 
+def test_a_coarse_to_fine_runs_bar_and_estimate_count_each_larger_size_at_its_pixels_cost(monkeypatch):
+    """300 iterations at 256x192 then 100 at 512x384 (four times the pixels): at 1 s per small iteration
+    the run expects 300 + 400 s, and the bar is 3/7 full when the small size is done."""
+    import io
+    import types
+
+    from rich.console import Console
+
+    from neuralstyle.cli import terminal
+
+    printed = io.StringIO()
+    monkeypatch.setattr(terminal, "console", Console(file=printed, width=200))
+    clock = iter([10.0, 13.0])  # perf_counter at iterations 1 and 4
+    monkeypatch.setattr(terminal.time, "perf_counter", lambda: next(clock))
+    display = terminal.ProgressDisplay(False, schedule=[(300, 256 * 192), (100, 512 * 384)])
+    loss = types.SimpleNamespace(total=1.0, content=0.5, style=0.5, tv=0.0, temporal=0.0)
+
+    def report(iteration, scale, scale_iteration, size):
+        display(types.SimpleNamespace(iteration=iteration, iterations=400, loss=loss, tile=None, scale=scale,
+                                      scale_iteration=scale_iteration, size=size))
+
+    for iteration in range(5):
+        report(iteration, 0, iteration, (256, 192))
+    assert "about 1.00 s per iteration at 256x192: expect 11.7 min for 400 iterations" in printed.getvalue()
+    report(300, 1, 0, (512, 384))
+    task = display.progress.tasks[0]
+    assert task.total == 700 and task.completed == 300 and task.fields["iteration"] == 300
+    display.stop()
+
+
 def test_help_shows_the_choices_and_groups_the_options():
     text = neuralstyle("transfer", "--help", env={**os.environ, "COLUMNS": "160"}).stdout
     for choice in ("<max|avg>", "<vgg16|vgg19>", "<auto|float32|bfloat16|float16>", "<none|luminance|histogram>"):

@@ -71,9 +71,15 @@ VIDEO_FPS = 24.0  # frames per second of a video made from a folder of frames
 SIZE = 512  # longest side of the output, px
 STYLE_SCALE = 1.0  # style image's longest side relative to the output's
 MAX_STYLE_SCALE = 16.0
-SCALES = 1  # coarse-to-fine: number of sizes, halving down from SIZE
+# Coarse-to-fine: "auto" halves the output's longest side down to COARSEST_SIDE (one size below twice it), so
+# the large structures form at the size the default balance was chosen at and every size has the same look;
+# or a number of sizes halving down from SIZE, or the sizes. Each size after the first runs FINER_SHARE of the
+# first's iterations (benchmarks/schedule.py).
+SCALES = "auto"
+COARSEST_SIDE = 256
+FINER_SHARE = 1 / 3
 PRESERVE_COLOR = "none"
-ITERATIONS = 300  # optimiser iterations (per scale); also the most that iterations=auto runs
+ITERATIONS = 300  # optimiser iterations (at the first size); also the most that iterations=auto runs per size
 # iterations=auto stops when the loss fell by less than AUTO_TOLERANCE of itself per iteration over the
 # last AUTO_WINDOW iterations (after AUTO_MINIMUM at least): benchmarks/auto_stop.py measured where.
 AUTO_TOLERANCE = 5e-4
@@ -396,14 +402,21 @@ def style_scales(value, styles: int) -> tuple[float, ...]:
     return scales * styles if len(scales) == 1 else scales
 
 
-def scale_sizes(size: int, scales) -> tuple[int, ...]:
-    """The longest sides of a coarse-to-fine run: `scales` sizes halving down to
-    `size` (3 at 1024 → 256, 512, 1024), or ascending sizes ending at `size`
-    (``"384,768"`` or a list)."""
+def scale_sizes(size: int, scales, schedule: bool = True) -> tuple[int, ...]:
+    """The longest sides of a coarse-to-fine run: 'auto' halves `size` while
+    the half is at least COARSEST_SIDE (512 → 256, 512; 1024 → 256, 512, 1024;
+    one size below 512), or one size where `schedule` is false (a clip's frames);
+    a count of sizes halving down to `size` (3 at 1024 → 256, 512, 1024); or
+    ascending sizes ending at `size` (``"384,768"`` or a list)."""
+    if isinstance(scales, str) and scales.strip().lower() == "auto":
+        sides = [size]
+        while schedule and sides[0] / 2 >= COARSEST_SIDE:
+            sides.insert(0, round(sides[0] / 2))
+        return tuple(sides)
     items = as_list("scales", scales)
     sides = [whole("scales", item, 1) for item in items]
     if not sides:
-        _fail("scales", f"⟨name⟩ is {shown(scales)}; give a count like 3 or sizes like 256,512,1024")
+        _fail("scales", f"⟨name⟩ is {shown(scales)}; give auto, a count like 3 or sizes like 256,512,1024")
     is_count = not isinstance(scales, (list, tuple)) and sides[0] != size  # a list is always sizes
     if len(sides) == 1 and is_count:
         count = sides[0]
@@ -416,10 +429,11 @@ def scale_sizes(size: int, scales) -> tuple[int, ...]:
 
 
 def per_scale(setting: str, value, count: int) -> tuple[int, ...]:
-    """Iterations per scale: one whole number for all, or one per scale ('300,100')."""
+    """Iterations per scale: one number per scale ('300,100'), or one number for
+    the first scale, each later scale running FINER_SHARE of it (300 → 300, 100)."""
     values = [whole(setting, item, 0) for item in as_list(setting, value)]
     if len(values) == 1:
-        return tuple(values * count)
+        return (values[0], *[round(values[0] * FINER_SHARE)] * (count - 1))
     if len(values) != count:
         _fail(setting, f"⟨name⟩ gives {len(values)} numbers {values} for {count} scale(s); give one, or one per scale")
     return tuple(values)

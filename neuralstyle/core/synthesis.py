@@ -403,7 +403,7 @@ def transfer(
     style_blend: Sequence[float] | None = None,
     size: int = settings.SIZE,
     style_scale: float | Sequence[float] = settings.STYLE_SCALE,
-    scales: int | Sequence[int] = settings.SCALES,
+    scales: int | str | Sequence[int] = settings.SCALES,
     preserve_color: str = settings.PRESERVE_COLOR,
     init="content",
     seed: int = settings.SEED,
@@ -457,10 +457,12 @@ def transfer(
     commas) whose content losses are averaged.
     `style_layers` is a list of layer names (equal weights) or a mapping
     ``name -> weight``. `init` is 'content', 'noise', 'style' or an image.
-    `scales` > 1 runs coarse-to-fine: first at ``size / 2**(scales-1)``, each
-    result upsampled, with the content's finer detail added, to start the next
-    size (or give the sizes as a list);
-    `iterations` is per scale (one number, or one per scale), or 'auto': each
+    `scales` runs coarse-to-fine, each result upsampled, with the content's
+    finer detail added, to start the next size: 'auto' halves `size` down to
+    ``settings.COARSEST_SIDE`` (256, 512 at 512; one size below 512), a count
+    halves it that many times less one, or give the sizes as a list; 1 is one size.
+    `iterations` is the first size's count (each later size runs
+    ``settings.FINER_SHARE`` of it), or one per size, or 'auto': each
     scale stops when the loss stops falling (`neuralstyle.core.evaluator.Convergence`),
     after at most ``settings.ITERATIONS``; `stop_when_converged` applies that rule
     within the iterations given.

@@ -116,13 +116,14 @@ class RunSpec:
                                        "figures": "Longest side of each tile in px."}, group=OUTPUT)
     scales: tuple[int, ...] | int | str = _setting(
         settings.SCALES,
-        "Coarse-to-fine: a number of sizes halving down to --size (3 → 256,512,1024 at 1024), or the sizes, "
-        "e.g. 384,768,1536. It trades some content for style (docs: large-prints.md says how much, and the "
-        "content weight that keeps it).", _TRANSFER, group=OPTIMISATION, form=TEXT)
+        f"Coarse-to-fine: auto halves --size down to {settings.COARSEST_SIDE} px (512 → 256,512; one size below "
+        f"{2 * settings.COARSEST_SIDE}, and for a clip's frames); 1 for one size; a number of sizes halving down to "
+        "--size (3 → 256,512,1024 at 1024); or the sizes, e.g. 384,768,1536.", _TRANSFER, group=OPTIMISATION,
+        form=TEXT)
     iterations: tuple[int, ...] | int | str | None = _setting(
-        None, {"transfer": "Optimiser iterations; with --scales, one number per scale or one for all (e.g. "
-                           f"300,150,50); or auto: stop when the loss stops falling (at most {settings.ITERATIONS} "
-                           "per scale).",
+        None, {"transfer": f"Optimiser iterations at the first size, each later size of --scales running "
+                           f"{settings.FINER_SHARE:.2g} of them; or one number per size (e.g. 300,150,50); or auto: "
+                           f"stop each size when the loss stops falling (at most {settings.ITERATIONS} each).",
                None: f"Optimiser iterations, or auto: stop when the loss stops falling (at most "
                      f"{settings.ITERATIONS}).",
                "figures": "Iterations per tile."}, group=OPTIMISATION, form=TEXT)
@@ -224,9 +225,18 @@ class RunSpec:
 
     def replace(self, **changes) -> RunSpec:
         """A copy with `changes` (checked again); settings not named keep their
-        values, except that a single-scale spec's one scale follows a new size."""
-        if "size" in changes and "scales" not in changes and len(self.scales) == 1:
-            changes["scales"] = 1
+        values, except that a single-scale spec's one scale, and the sizes of a
+        spec on the default schedule, follow a new size."""
+        if "size" in changes and "scales" not in changes:
+            on_schedule = self.mode not in _TRANSFER or self.scales == settings.scale_sizes(
+                self.size, settings.SCALES, schedule=self.mode != settings.VIDEO)
+            follows = on_schedule or len(self.scales) == 1
+            if follows:
+                changes["scales"] = settings.SCALES if on_schedule else 1
+            # iterations made from one number follow the new count of sizes
+            if follows and "iterations" not in changes and isinstance(self.iterations, tuple) and \
+                    self.iterations == settings.per_scale("iterations", self.iterations[0], len(self.iterations)):
+                changes["iterations"] = self.iterations[0]
         return dataclasses.replace(self, **changes)
 
     def __hash__(self) -> int:
@@ -400,7 +410,8 @@ def _checked(spec: RunSpec) -> dict:
 
     # Sizes and budgets.
     size = values["size"] = settings.whole("size", values["size"], 1)
-    values["scales"] = settings.scale_sizes(size, spec.scales) if mode in _TRANSFER else (size,)
+    values["scales"] = (settings.scale_sizes(size, spec.scales, schedule=mode != settings.VIDEO) if mode in _TRANSFER
+                        else (size,))
     values["iterations"] = settings.iterations(values["iterations"], len(values["scales"]))
     if values["iterations"] == "auto" and mode in settings.FIGURES:
         raise SettingError("iterations", f"⟨name⟩ auto is for single runs; a figure runs the same number for every "
