@@ -40,7 +40,7 @@ def main() -> None:
               *[SHARED / f"{name}.jpg" for name in ("tubingen", "golden_gate") if (SHARED / f"{name}.jpg").exists()]]
     step = COUNTS[0]
     print(f"- {cpu_flags()}\n- {git_state(None)}\n")
-    print(f"| photo | precision | " + " | ".join(f"PSNR at {count}" for count in COUNTS) + " |")
+    print("| photo | precision | " + " | ".join(f"PSNR at {count}" for count in COUNTS) + " |")
     print("|---|---|" + "---|" * len(COUNTS))
     for precision in arguments.precisions.split(","):
         stylizer = Stylizer(precision=precision)

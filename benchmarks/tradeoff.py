@@ -40,11 +40,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "images"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import judge  # noqa: E402
 import neural_style_peer  # noqa: E402
-from quality import Bench, cpu_flags, git_state  # noqa: E402  (Bench: whole processes timed, pastiche's command)
+from quality import Bench, cpu_flags, git_state, images_of  # noqa: E402  (Bench: whole processes timed, pastiche's command)
 
 PHOTOS = ("tubingen", "golden_gate")
 PAINTINGS = ("starry_night", "the_scream", "shipwreck", "seated-nude", "picasso_selfport1907")
@@ -121,9 +120,8 @@ def first_dominating(frames: Path, content: Path, style: Path, peer: judge.Verdi
 
 
 def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...]) -> dict:
-    photo, painting = pair.split(":")
-    content, style = SHARED / f"{photo}.jpg", SHARED / f"{painting}.jpg"
-    stem = f"{photo}_{painting}_{size}"
+    content, style = images_of(pair)
+    stem = f"{content.stem}_{style.stem}_{size}"
     result = {"pair": pair, "size": size, "peers": {peer: peer_run(bench, peer, content, style, size) for peer in peers}}
     frames = bench.work / f"{stem}_frames"
     out = bench.work / f"{stem}_neuralstyle.png"
@@ -198,9 +196,8 @@ def main() -> None:
     if arguments.only == "peers":
         for size in sizes:
             for pair in pairs:
-                photo, painting = pair.split(":")
                 for peer in peers:
-                    run = peer_run(bench, peer, SHARED / f"{photo}.jpg", SHARED / f"{painting}.jpg", size)
+                    run = peer_run(bench, peer, *images_of(pair), size)
                     print(f"{pair} {size} {peer}: {run.seconds:.1f} s, {figures(run)}", flush=True)
         return
     results = []
