@@ -68,9 +68,8 @@ def our_curve(bench: Bench, content: Path, style: Path, size: int, weight: float
                                    "--save-every", EVERY)
     seconds = bench.timed([str(part) for part in command])
     record = json.loads(out.with_suffix(".json").read_text())
-    elapsed = {entry["iteration"]: entry["elapsed"] for entry in record["history"]}
-    at = lambda iterations: seconds - (record["optimizer_seconds"] - elapsed[iterations])  # noqa: E731
-    points = [point(judge.relative_verdict(frame, content, style), at(iterations), weight=weight, iterations=iterations)
+    points = [point(judge.relative_verdict(frame, content, style), tradeoff.seconds_at(record, seconds, iterations),
+                    weight=weight, iterations=iterations)
               for iterations in JUDGED if iterations < record["iterations"]
               for frame in [frames / f"frame_{iterations:05d}.png"] if frame.exists()]
     points.append(point(judge.relative_verdict(out, content, style), seconds, weight=weight,

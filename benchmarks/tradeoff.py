@@ -63,7 +63,7 @@ class Timed:
     cpu_seconds: float
     style_distance: float = float("nan")
     content_similarity: float = float("nan")
-    iterations: int | None = None
+    iterations: str | int | None = None  # what --iterations was
 
     @property
     def verdict(self) -> judge.Verdict:
@@ -94,7 +94,7 @@ def peer_run(bench: Bench, peer: str, content: Path, style: Path, size: int) -> 
     return run
 
 
-def whole_process(bench: Bench, command: list, out: Path, iterations: int | None = None) -> Timed:
+def whole_process(bench: Bench, command: list, out: Path, iterations: str | None = None) -> Timed:
     seconds = bench.timed([str(part) for part in command])
     return Timed(str(out), seconds, bench.last_cpu, iterations=iterations)
 
@@ -102,6 +102,33 @@ def whole_process(bench: Bench, command: list, out: Path, iterations: int | None
 def our_command(content: Path, style: Path, size: int, out: Path, *extra) -> list:
     return [sys.executable, "-m", "neuralstyle", "transfer", content, style, "-o", out, "--size", size, "--quiet",
             "--overwrite", *extra]
+
+
+def iterations_to(iteration: int, counts: list[int]) -> str:
+    """The --iterations of a run that stops where the default run's frame `iteration` was (its sizes ran
+    `counts` iterations each): within the first size, that count on the default schedule (each larger size
+    then runs its share, so the output has the full size); later, the sizes before in full and this one in
+    part."""
+    done = 0
+    for scale, count in enumerate(counts):
+        if iteration <= done + count:
+            if scale == 0:
+                return str(iteration)
+            return ",".join(map(str, [*counts[:scale], iteration - done] + [0] * (len(counts) - scale - 1)))
+        done += count
+    return ",".join(map(str, counts))
+
+
+def seconds_at(record: dict, seconds: float, iteration: int) -> float:
+    """Seconds since launch at the end of `iteration` of a run that took `seconds` in all: its wall time
+    less what its optimiser still had to do (each size's history counts its elapsed time from 0)."""
+    before, last, scale, elapsed = 0.0, 0.0, 0, {}
+    for entry in record["history"]:
+        if entry.get("scale", 0) != scale:
+            before, scale = before + last, entry.get("scale", 0)
+        last = entry["elapsed"]
+        elapsed[entry["iteration"]] = before + last
+    return seconds - (before + last - elapsed[iteration])
 
 
 @functools.lru_cache(maxsize=None)
@@ -127,11 +154,13 @@ def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...]) -> dict:
     out = bench.work / f"{stem}_neuralstyle.png"
     command = our_command(content, style, size, out, "--frames", frames, "--save-every", EVERY)
     result["ours"] = judged(whole_process(bench, command, out), content, style)
+    counts = json.loads(out.with_suffix(".json").read_text())["settings"]["iterations"]
     result["reached"] = {}
     for peer, reference in result["peers"].items():
         reached = None
-        for iterations in first_dominating(frames, content, style, reference.verdict)[:3]:
-            out = bench.work / f"{stem}_neuralstyle_{iterations}.png"
+        for iteration in first_dominating(frames, content, style, reference.verdict)[:3]:
+            iterations = iterations_to(iteration, counts)
+            out = bench.work / f"{stem}_neuralstyle_{iterations.replace(',', '-')}.png"
             command = our_command(content, style, size, out, "--iterations", iterations)
             run = judged(whole_process(bench, command, out, iterations), content, style)
             if judge.dominates(run.verdict, reference.verdict):
