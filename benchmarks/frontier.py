@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import judge  # noqa: E402
 import tradeoff  # noqa: E402
+from neuralstyle.core import settings  # noqa: E402
 from quality import Bench, cpu_flags, git_state, images_of  # noqa: E402
 
 CONTENT_WEIGHTS = (10.0, 20.0, 40.0)
@@ -117,7 +118,7 @@ def plot(results: list[dict], path: Path, size: int) -> None:
 
     columns = min(5, len(results))
     rows = -(-len(results) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.0 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(max(3.2 * columns, 7.0), 3.0 * rows + 0.4), squeeze=False)
     for axis, result in zip(axes.flat, results):
         for weight, curve in result["ours"].items():
             axis.plot([p["style"] for p in curve], [p["content"] for p in curve], "-o", markersize=2.5,
@@ -140,9 +141,13 @@ def plot(results: list[dict], path: Path, size: int) -> None:
         axis.set_xlabel("style distance (lower: more painting)", fontsize=7)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    figure.legend(unique.values(), unique.keys(), loc="lower center", ncol=len(unique), fontsize=7, frameon=False)
-    figure.suptitle(f"{size} px: style distance against content; circles: the finished default run", fontsize=9)
-    figure.tight_layout(rect=(0, 0.05, 1, 0.97))
+    columns_of_legend = 3
+    legend_rows = -(-len(unique) // columns_of_legend)
+    figure.legend(unique.values(), unique.keys(), loc="lower center", ncol=columns_of_legend, fontsize=7,
+                  frameon=False)
+    figure.suptitle(f"{size} px: style distance against content along each run; circles: where a run finished "
+                    f"(content weight {settings.CONTENT_WEIGHT:g} is the default)", fontsize=8)
+    figure.tight_layout(rect=(0, 0.035 * legend_rows / rows + 0.02, 1, 0.96))
     figure.savefig(path, dpi=110)
 
 
@@ -155,6 +160,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="pictures, frames, cached runs and the children's log")
     parser.add_argument("--plot", type=Path, help="write the panels here (PNG)")
     arguments = parser.parse_args()
+    if arguments.plot:
+        try:
+            import matplotlib  # noqa: F401  (before the runs, not after them)
+        except ImportError:
+            parser.error("--plot needs matplotlib (pip install -e '.[plot]')")
     arguments.work.mkdir(parents=True, exist_ok=True)
     bench = Bench(arguments.work, precision="", snapshot=None, extra=[])
     weights = [float(weight) for weight in arguments.content_weights.split(",")]
