@@ -121,11 +121,11 @@ def iterations_to(iteration: int, counts: list[int]) -> str:
 
 def seconds_at(record: dict, seconds: float, iteration: int) -> float:
     """Seconds since launch at the end of `iteration` of a run that took `seconds` in all: its wall time
-    less what its optimiser still had to do (each size's history counts its elapsed time from 0)."""
-    before, last, scale, elapsed = 0.0, 0.0, 0, {}
+    less what its optimiser still had to do."""
+    before, last, elapsed = 0.0, 0.0, {}
     for entry in record["history"]:
-        if entry.get("scale", 0) != scale:
-            before, scale = before + last, entry.get("scale", 0)
+        if entry["elapsed"] < last:  # a record from before the sizes shared one clock: this size's began at 0
+            before += last
         last = entry["elapsed"]
         elapsed[entry["iteration"]] = before + last
     return seconds - (before + last - elapsed[iteration])

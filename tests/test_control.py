@@ -54,17 +54,22 @@ def test_blend_weights_move_the_result_between_styles():
     assert half.settings["style_blend"] == [0.5, 0.5]
 
 
-def test_coarse_to_fine_passes_through_the_sizes_it_announces():
-    sizes_seen = []
+def test_coarse_to_fine_passes_through_the_sizes_it_announces_on_one_clock():
+    sizes_seen, clock = [], []
     result = transfer(open_sample("photo.png"), open_sample("painting.png"),
                       size=128, scales=3, iterations=[4, 3, 2],
-                      callback=lambda progress: sizes_seen.append(progress.image().shape[1::-1]))
+                      callback=lambda progress: sizes_seen.append(progress.image().shape[1::-1])
+                      or clock.append(progress.elapsed))
     announced = [tuple(pair) for pair in result.settings["scales"]]
     assert announced == [(32, 24), (64, 48), (128, 96)]
     assert list(dict.fromkeys(sizes_seen)) == announced  # in that order
     assert result.image.shape == (96, 128, 3)
     assert result.iterations == 9 and [entry["iteration"] for entry in result.history] == list(range(10))
     assert [entry["scale"] for entry in result.history] == [0] * 5 + [1] * 3 + [2] * 2
+    # The seconds a progress report and the record give run on across the sizes (an estimate of the time
+    # left, a plot against time), rather than starting again at each.
+    recorded = [entry["elapsed"] for entry in result.history]
+    assert recorded == sorted(recorded) and clock == sorted(clock) and clock[-1] >= recorded[4] > 0
 
 
 def test_coarse_to_fine_starts_each_finer_scale_with_the_content_detail():

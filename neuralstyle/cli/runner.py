@@ -87,8 +87,7 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
     spec = plan.spec
     guard.iterating = False  # each run of a batch has its own start, which a signal may cut short
     display = ProgressDisplay(quiet, stops_when_converged=spec.iterations == "auto",
-                              schedule=[(count, width * height) for count, (width, height)
-                                        in zip(spec.iteration_caps, plan.sizes)])
+                              share_done=plan.share_done if len(plan.sizes) > 1 else None)
     try:
         outcome = pipeline.execute(plan, lambda progress: display(progress) or guard.should_stop(), on_message=say)
     except (NonFiniteLossError, DeviceMemoryError) as error:

@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -79,15 +79,14 @@ def keep_native_noise_off_the_terminal() -> None:
 class ProgressDisplay:
     """A live bar with the iteration (and a figure's tile), the loss parts, elapsed and time left."""
 
-    def __init__(self, quiet: bool, stops_when_converged: bool = False, schedule: Sequence[tuple[int, int]] = ()):
-        """`schedule`: (iterations, pixels) of each size of a coarse-to-fine run, so that the time it
-        expects weighs each size's iterations by its pixels (a larger size's iteration costs more)."""
+    def __init__(self, quiet: bool, stops_when_converged: bool = False,
+                 share_done: Callable[[object], float] | None = None):
+        """`share_done(progress)`: the share of a coarse-to-fine run done, 0–1, its sizes weighed by their pixels
+        (`neuralstyle.jobs.pipeline.Plan.share_done`); without it, iterations over iterations."""
         self.quiet, self.first, self.task = quiet, None, None
         self.stops_when_converged = stops_when_converged  # iterations=auto: the total is a most
-        # Each size's iterations in units of the first size's (a larger size's iteration costs its pixels' share
-        # more), so that the bar and the time left count work rather than iterations.
-        self.costs = [pixels / schedule[0][1] for _, pixels in schedule] if len(schedule) > 1 else []
-        self.counts = [count for count, _ in schedule]
+        self.weighted = share_done is not None  # its iterations differ in cost: say where one was timed
+        self.share_done = share_done or (lambda progress: progress.iteration / max(progress.iterations, 1))
         self.progress = Progress(
             TextColumn("{task.fields[tile]}{task.fields[iteration]}/{task.fields[iterations]}"), BarColumn(bar_width=20),
             TextColumn("{task.fields[losses]}"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
@@ -96,36 +95,29 @@ class ProgressDisplay:
 
     def __call__(self, progress) -> None:
         if self.task is None:
-            self.task = self.progress.add_task("run", total=self.work(len(self.counts), 0) if self.costs else
-                                               progress.iterations, losses="", tile="", iteration=0, iterations=0)
+            self.task = self.progress.add_task("run", total=1.0, losses="", tile="", iteration=0, iterations=0)
             self.progress.start()
         loss = progress.loss
-        done = self.work(progress.scale, progress.scale_iteration) if self.costs else progress.iteration
+        share = self.share_done(progress)
         self.progress.update(
-            self.task, completed=done, iteration=progress.iteration, iterations=progress.iterations,
+            self.task, completed=share, iteration=progress.iteration, iterations=progress.iterations,
             tile=f"{progress.tile}  " if progress.tile else "",
             losses=f"loss {loss.total:.4g} = content {loss.content:.3g} + style {loss.style:.3g} + tv {loss.tv:.2g}"
                    + (f" + temporal {loss.temporal:.3g}" if loss.temporal else ""),
         )
         # Time from iteration 1 on: iteration 0 includes compiling the step.
         if progress.iteration == 1:
-            self.first = (time.perf_counter(), progress.iteration)
+            self.first = (time.perf_counter(), progress.iteration, share)
         elif progress.iteration == 4 and self.first and not self.quiet and progress.tile is None:
-            per_iteration = (time.perf_counter() - self.first[0]) / (progress.iteration - self.first[1])
-            expected, where = per_iteration * progress.iterations, ""
-            if self.costs and progress.size:
-                expected = per_iteration / self.costs[progress.scale] * self.work(len(self.counts), 0)
-                where = f" at {progress.size[0]}x{progress.size[1]}"
+            seconds = time.perf_counter() - self.first[0]
+            per_iteration = seconds / (progress.iteration - self.first[1])
+            expected = seconds / max(share - self.first[2], 1e-12)
+            where = f" at {progress.size[0]}x{progress.size[1]}" if self.weighted and progress.size else ""
             self.progress.console.print(
                 f"about {per_iteration:.2f} s per iteration{where}: expect "
                 f"{'at most ' if self.stops_when_converged else ''}{duration(expected)} "
                 f"for {progress.iterations} iterations"
             )
-
-    def work(self, scale: int, scale_iteration: int) -> float:
-        """Iterations done, in units of the first size's, after `scale_iteration` at size `scale` (0: the first)."""
-        return sum(count * cost for count, cost in zip(self.counts[:scale], self.costs)) + \
-            scale_iteration * self.costs[min(scale, len(self.costs) - 1)]
 
     def stop(self) -> None:
         if self.task is not None:

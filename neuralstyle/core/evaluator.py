@@ -334,7 +334,7 @@ class Progress:
     iterations: int
     evaluations: int
     loss: LossParts
-    elapsed: float
+    elapsed: float  # seconds of optimisation so far (a coarse-to-fine run's sizes on one clock)
     x: np.ndarray = field(repr=False)
     render: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     tile: str | None = None  # the tile of a figure this run makes, if any

@@ -336,12 +336,15 @@ def _run_stages(
         height, width = stage.init_rgb.shape[:2]
         render = _render(height, width, alpha, finish)
         already = resume.scale_iterations if resume and scale == first else 0
+        # One clock for the whole run: each stage's optimiser counts from 0, so it goes on from the last entry's.
+        clock = history[-1]["elapsed"] if history else 0.0
 
         def on_iteration(progress: Progress, offset=done, shown=scale == 0 and not resume, render=render,
-                         scale=scale, already=already):
+                         scale=scale, already=already, clock=clock):
             if progress.iteration == 0 and not shown:
                 return None  # the previous stage (or the interrupted run) already showed this image
             progress = replace(progress, iteration=offset + progress.iteration, iterations=total_iterations,
+                               elapsed=clock + progress.elapsed,
                                evaluations=evaluations + progress.evaluations, render=render, scale=scale,
                                scale_iteration=already + progress.iteration, size=(width, height))
             if frames_every and progress.iteration % frames_every == 0:
@@ -354,7 +357,8 @@ def _run_stages(
                             optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=on_iteration,
                             temporal_weight=temporal_weight)
         history += [{**entry, "iteration": done + entry["iteration"], "evaluations": evaluations + entry["evaluations"],
-                     "scale": scale} for entry in outcome.history if (scale == 0 and not resume) or entry["iteration"] > 0]
+                     "elapsed": round(clock + entry["elapsed"], 4), "scale": scale}
+                    for entry in outcome.history if (scale == 0 and not resume) or entry["iteration"] > 0]
         done += outcome.iterations
         evaluations += outcome.evaluations
         rgb = deprocess(outcome.x.reshape(height, width, 3))

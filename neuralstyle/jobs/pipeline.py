@@ -104,6 +104,17 @@ class Plan:
     def memory_line(self) -> str:
         return self.memory.describe() if self.memory else f"about {gigabytes(self.memory_bytes)} of memory"
 
+    def share_done(self, progress) -> float:
+        """The share of the run done at `progress`, 0–1, each iteration weighted by its size's pixels (a
+        coarse-to-fine run's iteration at twice the side costs about four times one at the first size)."""
+        caps, sizes = self.spec.iteration_caps, self.sizes
+        if len(sizes) < 2 or len(caps) != len(sizes):
+            return progress.iteration / max(progress.iterations, 1)
+        costs = [width * height for width, height in sizes]
+        scale = min(progress.scale, len(sizes) - 1)
+        done = sum(count * cost for count, cost in zip(caps[:scale], costs)) + progress.scale_iteration * costs[scale]
+        return min(done / sum(count * cost for count, cost in zip(caps, costs)), 1.0)
+
 
 @dataclass
 class Outcome:

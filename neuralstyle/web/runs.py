@@ -370,7 +370,7 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_
 
     def show(progress):
         if progress.iteration == 1:
-            timing["first"] = progress.elapsed
+            timing["first"] = (progress.elapsed, plan.share_done(progress))
         for part in ("content", "style", "tv"):
             # From iteration 1 on: a transfer starts at content loss 0, which a log scale cannot show.
             value = getattr(progress.loss, part)
@@ -401,8 +401,11 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_
             loss = progress.loss
             left = ""
             if "first" in timing and progress.iteration > 1:
-                per_iteration = (progress.elapsed - timing["first"]) / (progress.iteration - 1)
-                left = f" · about {duration(per_iteration * (progress.iterations - progress.iteration))} left"
+                # Per share of the run rather than per iteration: a coarse-to-fine run's larger sizes cost more.
+                first_seconds, first_share = timing["first"]
+                share = plan.share_done(progress)
+                per_share = (progress.elapsed - first_seconds) / max(share - first_share, 1e-12)
+                left = f" · about {duration(per_share * (1 - share))} left"
             update = {c["live"]: pixels}
             if points and time.monotonic() - curve_drawn[0] >= 1.0:  # redrawn at every iteration, it swamps the page
                 import pandas as pd
