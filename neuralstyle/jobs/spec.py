@@ -228,8 +228,7 @@ class RunSpec:
         values, except that a single-scale spec's one scale, and the sizes of a
         spec on the default schedule, follow a new size."""
         if "size" in changes and "scales" not in changes:
-            on_schedule = self.mode not in _TRANSFER or self.scales == settings.scale_sizes(
-                self.size, settings.SCALES, schedule=self.mode != settings.VIDEO)
+            on_schedule = self.mode not in _TRANSFER or self.scales == _sizes(self.mode, self.size, settings.SCALES)
             follows = on_schedule or len(self.scales) == 1
             if follows:
                 changes["scales"] = settings.SCALES if on_schedule else 1
@@ -335,6 +334,12 @@ def _path(setting: str, value, required: bool = False) -> Path | None:
     return Path(value)
 
 
+def _sizes(mode: str, size: int, scales) -> tuple[int, ...]:
+    """The longest sides a transfer of `mode` optimises: a clip's frames one size each (each starts from the
+    last one warped, not from a coarse picture)."""
+    return settings.scale_sizes(size, scales, schedule=mode != settings.VIDEO)
+
+
 def _checked(spec: RunSpec) -> dict:
     """Every value of `spec` checked and in its canonical form, mode defaults filled in."""
     mode = settings.choice("mode", spec.mode, settings.MODES)
@@ -410,8 +415,7 @@ def _checked(spec: RunSpec) -> dict:
 
     # Sizes and budgets.
     size = values["size"] = settings.whole("size", values["size"], 1)
-    values["scales"] = (settings.scale_sizes(size, spec.scales, schedule=mode != settings.VIDEO) if mode in _TRANSFER
-                        else (size,))
+    values["scales"] = _sizes(mode, size, spec.scales) if mode in _TRANSFER else (size,)
     values["iterations"] = settings.iterations(values["iterations"], len(values["scales"]))
     if values["iterations"] == "auto" and mode in settings.FIGURES:
         raise SettingError("iterations", f"⟨name⟩ auto is for single runs; a figure runs the same number for every "
