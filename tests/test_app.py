@@ -346,6 +346,9 @@ class Page:
                 stop_pressed.append(True)
                 return None
             link = self.link("record-file")
+            if link and link != previous and stop_after is not None:
+                raise AssertionError(f"the run ended before Stop was pressed; the page showed {len(seen)} "
+                                     f"progress images: {self.text('status')!r}")
             return link if link != previous else None
 
         stop_pressed: list[bool] = []

@@ -396,6 +396,10 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_
     try:
         while True:
             kind, progress, pixels = updates.get()
+            while kind != "done" and not updates.empty():
+                # Show the newest: a page that draws slower than the run would otherwise fall ever further
+                # behind it (and a Stop pressed at what it shows would come long after).
+                kind, progress, pixels = updates.get_nowait()
             if kind == "done":
                 break
             loss = progress.loss
