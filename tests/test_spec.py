@@ -115,7 +115,10 @@ def test_the_default_schedule_forms_a_large_picture_at_256_px_first_and_spends_a
 def test_mode_defaults_are_filled_in_so_a_spec_holds_every_value_it_runs_with():
     transfer = spec()
     assert (transfer.content_layer, transfer.init, transfer.tv_weight) == ("block4_conv2", "content", settings.TV_WEIGHT)
-    assert transfer.style_layers == {name: 1.0 for name in settings.STYLE_LAYERS}
+    # A transfer weighs block4_conv1 more than the paper does; a style reconstruction keeps the paper's equal weights.
+    assert transfer.style_layers == {**{name: 1.0 for name in settings.STYLE_LAYERS}, "block4_conv1": 6.0}
+    assert RunSpec(mode="style", styles=["s.jpg"], output="o.png").style_layers == {name: 1.0 for name in
+                                                                                   settings.STYLE_LAYERS}
     assert transfer.size == 512 and transfer.scales == (256, 512) and transfer.iterations == (300, 100)
     content = RunSpec(mode="content", content="c.jpg", output="o.png")
     assert (content.content_layer, content.init, content.tv_weight) == ("block2_conv2", "noise", 0.0)

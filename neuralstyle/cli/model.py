@@ -88,7 +88,8 @@ def layers(model: Model = ModelChoice(default_of("model"))):
         if layer.name == settings.RECONSTRUCTION_CONTENT_LAYER:
             uses.append("content (content command)")
         if layer.name in settings.STYLE_LAYERS:
-            uses.append("style")
+            weight = settings.TRANSFER_STYLE_LAYERS[layer.name]
+            uses.append("style" if weight == 1 else f"style (weight {weight:g} in a transfer)")
         print(f"{layer.name:<14} {layer.channels:>8} {layer.stride:>6}  {', '.join(uses)}")
 
 

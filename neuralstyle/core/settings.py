@@ -50,7 +50,12 @@ PRECISION = "auto"  # emulated bfloat16 is slower than float32 (benchmarks/READM
 CONTENT_LAYER = "block4_conv2"
 # Content reconstruction shows most when made from a shallower layer (the Keras VGG16 experiment).
 RECONSTRUCTION_CONTENT_LAYER = "block2_conv2"
-STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")  # the paper's
+# A transfer weighs block4_conv1 six times each of the others: by a judge that reads neither loss it takes more of the
+# painting and keeps as much of the photo or more, on every pair measured (benchmarks/balance.py's results).
+# Style reconstructions and the paper's figures keep the paper's equal weights.
+TRANSFER_STYLE_LAYERS = {**dict.fromkeys(STYLE_LAYERS, 1.0), "block4_conv1": 6.0}
+EQUAL_STYLE_LAYERS = dict.fromkeys(STYLE_LAYERS, 1.0)
 
 # Weights of the normalised losses (see neuralstyle.core.losses): they mean the same at every size.
 # The content weight was chosen against the peers' defaults over many photo x painting pairs by a judge
@@ -117,12 +122,13 @@ TRADEOFF_LAYERS = ("block2_conv2", "block4_conv2")
 TRADEOFF_RATIOS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
 # The settings whose default depends on the mode; None in a RunSpec means "the mode's default".
-_RECONSTRUCTION = {"content_layer": RECONSTRUCTION_CONTENT_LAYER, "init": RECONSTRUCTION_INIT, "tv_weight": 0.0,
+_RECONSTRUCTION = {"content_layer": RECONSTRUCTION_CONTENT_LAYER, "style_layers": EQUAL_STYLE_LAYERS,
+                   "init": RECONSTRUCTION_INIT, "tv_weight": 0.0,
                    "size": SIZE, "iterations": ITERATIONS, "save_every": SAVE_EVERY}
-_FIGURE = {"content_layer": CONTENT_LAYER, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": FIGURE_SIZE,
+_FIGURE = {"content_layer": CONTENT_LAYER, "style_layers": EQUAL_STYLE_LAYERS, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": FIGURE_SIZE,
            "iterations": FIGURE_ITERATIONS, "save_every": FIGURE_SAVE_EVERY}
 MODE_DEFAULTS = {
-    "transfer": {"content_layer": CONTENT_LAYER, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": SIZE,
+    "transfer": {"content_layer": CONTENT_LAYER, "style_layers": TRANSFER_STYLE_LAYERS, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": SIZE,
                  "iterations": ITERATIONS, "save_every": SAVE_EVERY},
     "content": _RECONSTRUCTION,
     "style": _RECONSTRUCTION,
@@ -342,9 +348,9 @@ def layers(setting: str, model_name: str, names) -> list[str]:
 def style_layers(value, model_name: str, setting: str = "style_layers") -> dict[str, float]:
     """Style layers and their relative weights, from a mapping ``name -> weight``,
     a list of names (equal weights) or of ``"NAME:WEIGHT"`` strings; None gives
-    the defaults. At least one weight must be positive."""
+    the paper's (equal weights). At least one weight must be positive."""
     if value is None:
-        return {name: 1.0 for name in STYLE_LAYERS}
+        return dict(EQUAL_STYLE_LAYERS)
     if isinstance(value, Mapping):
         pairs = [(layer_name(name), weight) for name, weight in value.items()]
     else:

@@ -70,7 +70,9 @@ class RunSpec:
                "transfer": "Layer(s) whose features carry the content, separated by commas (their losses averaged)."},
         _WITH_CONTENT_LAYER, group=CONTENT, form=LIST)
     style_layers: Mapping[str, float] | None = _setting(
-        None, "NAME[:WEIGHT], separated by commas; default block1_conv1 … block5_conv1, equal weights.",
+        None, {None: "NAME[:WEIGHT], separated by commas; default block1_conv1 … block5_conv1, equal weights.",
+               "transfer": "NAME[:WEIGHT], separated by commas; default block1_conv1 … block5_conv1, block4_conv1 "
+                           "weighted 6, the others 1."},
         _WITH_STYLE_LAYERS,
         group=STYLE, form=LIST)
     content_weight: float = _setting(settings.CONTENT_WEIGHT, "Weight of the content loss.", _TRANSFER, group=CONTENT)
@@ -404,7 +406,8 @@ def _checked(spec: RunSpec) -> dict:
         raise SettingError("content_layer", f"⟨name⟩ {','.join(content_layers)}: a {mode} reconstruction takes "
                                             f"one layer")
     values["content_layer"] = ",".join(content_layers)
-    values["style_layers"] = (settings.style_layers(spec.style_layers, model)
+    values["style_layers"] = (settings.style_layers(settings.mode_default(mode, "style_layers") if spec.style_layers is None
+                                                    else spec.style_layers, model)
                               if mode in _WITH_STYLE_LAYERS else spec.style_layers)
     values["content_weight"] = settings.non_negative("content_weight", spec.content_weight)
     values["style_weight"] = settings.non_negative("style_weight", spec.style_weight)
@@ -518,6 +521,8 @@ def migrate_v1(command, arguments: Mapping) -> dict:
     for old, new in moves.items():
         if old in arguments:
             arguments[new] = arguments.pop(old)
+    if arguments.get("style_layers") is None and mode in settings.TRANSFERS:  # the default then: the paper's, equal
+        arguments["style_layers"] = dict(settings.EQUAL_STYLE_LAYERS)
     if mode == "content":
         arguments["content"] = arguments.pop("image", None)
     elif mode == "style":

@@ -167,7 +167,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                                     value=layer.name in settings.STYLE_LAYERS, elem_id=f"style-{layer.name}",
                                     label=layer.name, container=False)
                                 layer_weights[layer.name] = gr.Number(
-                                    1.0, minimum=0, show_label=False, container=False,
+                                    settings.TRANSFER_STYLE_LAYERS.get(layer.name, 1.0), minimum=0, show_label=False, container=False,
                                     elem_id=f"weight-{layer.name}")
                             layer_columns[layer.name] = cell
                         for _ in range(4 - len(layers)):
@@ -212,9 +212,12 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                     gr.update(value=settings.mode_default(mode, "content_layer")) if applies_to("content_layer", mode)
                     else gr.update(),
                     gr.update(value=settings.mode_default(mode, "init")),
-                    *(gr.update(visible=role.count(mode) != roles.NONE) for role, _, _ in optional.values()))
+                    *(gr.update(visible=role.count(mode) != roles.NONE) for role, _, _ in optional.values()),
+                    # A transfer's default weighs block4_conv1 more; a style reconstruction's is the paper's, equal.
+                    *(gr.update(value=settings.mode_default(mode, "style_layers").get(name, 1.0)) for name in ALL_LAYERS))
 
-        mode.input(on_mode, mode, [tv_weight, content_layer, init, *(row for _, row, _ in optional.values())])
+        mode.input(on_mode, mode, [tv_weight, content_layer, init, *(row for _, row, _ in optional.values()),
+                                   *(layer_weights[name] for name in ALL_LAYERS)])
 
         settings_inputs = {mode, model, pooling, device, init, preserve_color, size, iterations, every, seed, content_weight,
                            style_weight, tv_weight, content_layer, *(widget for pair in pickers.values() for widget in pair),
