@@ -341,9 +341,11 @@ class Page:
                 seen.append(source)
             if self.text("status").startswith("Error"):
                 raise AssertionError(f"the run failed{self.errors()}")
-            if stop_after is not None and len(seen) >= stop_after:
+            # Stop once this run's own progress shows: the page may still show (and re-render) the last run's
+            # image before the new run has started, and a Stop pressed then has nothing to stop.
+            if stop_after is not None and len(seen) >= stop_after and "Iteration" in self.text("status"):
                 self.click("#stop")
-                stop_pressed.append(True)
+                stop_pressed.append(self.text("status"))
                 return None
             link = self.link("record-file")
             if link and link != previous and stop_after is not None:
@@ -357,6 +359,7 @@ class Page:
             stop_after = None
 
         record = self.wait_for(finished, RUN_TIMEOUT, "the run to finish", every=0.05)
+        self.stop_pressed_at = stop_pressed[0] if stop_pressed else None  # the status when Stop was pressed
         return set(seen), record
 
 
@@ -517,7 +520,7 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
     # Stop ends a long run early and keeps the best image so far.
     page.set_number("iterations", 400)
     _, record_link = page.run(stop_after=3)
-    assert "Stopped" in page.text("status")
+    assert "Stopped" in page.text("status"), f"Stop was pressed at {page.stop_pressed_at!r}"
     with urllib.request.urlopen(record_link, timeout=30) as response:
         record = json.loads(response.read())
     assert record["stopped"] == "callback" and 2 <= record["iterations"] < 400

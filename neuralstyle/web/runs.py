@@ -358,6 +358,9 @@ def resume_event(state: App, values: dict, c: dict):
             state.active -= 1
 
 
+PAGE_INTERVAL = 0.25  # s: the least time between two progress updates sent to the page
+
+
 def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_folder: bool = False):
     from ..jobs import pipeline
 
@@ -366,7 +369,7 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_
     timing = {}
 
     points: list[dict] = []  # the loss curve: one row per part and iteration
-    curve_drawn = [0.0]
+    curve_drawn, shown_at = [0.0], [0.0]
 
     def show(progress):
         if progress.iteration == 1:
@@ -396,12 +399,16 @@ def _execute(session: Session, plan, folder: Path, c: dict, history: list, keep_
     try:
         while True:
             kind, progress, pixels = updates.get()
+            # At most one picture per PAGE_INTERVAL, the newest: a browser that draws slower than the run
+            # would otherwise fall ever further behind it, and a Stop pressed at what it shows come too late.
+            pause = shown_at[0] + PAGE_INTERVAL - time.monotonic()
+            if kind != "done" and pause > 0:
+                time.sleep(pause)
             while kind != "done" and not updates.empty():
-                # Show the newest: a page that draws slower than the run would otherwise fall ever further
-                # behind it (and a Stop pressed at what it shows would come long after).
                 kind, progress, pixels = updates.get_nowait()
             if kind == "done":
                 break
+            shown_at[0] = time.monotonic()
             loss = progress.loss
             left = ""
             if "first" in timing and progress.iteration > 1:
