@@ -353,7 +353,7 @@ class Page:
                                      f"progress images: {self.text('status')!r}")
             return link if link != previous else None
 
-        stop_pressed: list[bool] = []
+        stop_pressed: list[str] = []  # the status when Stop was pressed
         if stop_after is not None:
             self.wait_for(lambda: finished() or stop_pressed, RUN_TIMEOUT, "progress to stop", every=0.05)
             stop_after = None

@@ -54,8 +54,8 @@ STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", 
 # A transfer weighs block4_conv1 six times each of the others: by a judge that reads neither loss it takes more of the
 # painting and keeps as much of the photo or more, on every pair measured (benchmarks/balance.py's results).
 # Style reconstructions and the paper's figures keep the paper's equal weights.
-TRANSFER_STYLE_LAYERS = {**dict.fromkeys(STYLE_LAYERS, 1.0), "block4_conv1": 6.0}
 EQUAL_STYLE_LAYERS = dict.fromkeys(STYLE_LAYERS, 1.0)
+TRANSFER_STYLE_LAYERS = {**EQUAL_STYLE_LAYERS, "block4_conv1": 6.0}
 
 # Weights of the normalised losses (see neuralstyle.core.losses): they mean the same at every size.
 # The content weight was chosen against the peers' defaults over many photo x painting pairs by a judge
@@ -125,11 +125,11 @@ TRADEOFF_RATIOS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 _RECONSTRUCTION = {"content_layer": RECONSTRUCTION_CONTENT_LAYER, "style_layers": EQUAL_STYLE_LAYERS,
                    "init": RECONSTRUCTION_INIT, "tv_weight": 0.0,
                    "size": SIZE, "iterations": ITERATIONS, "save_every": SAVE_EVERY}
-_FIGURE = {"content_layer": CONTENT_LAYER, "style_layers": EQUAL_STYLE_LAYERS, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": FIGURE_SIZE,
-           "iterations": FIGURE_ITERATIONS, "save_every": FIGURE_SAVE_EVERY}
+_FIGURE = {"content_layer": CONTENT_LAYER, "style_layers": EQUAL_STYLE_LAYERS, "init": TRANSFER_INIT,
+           "tv_weight": TV_WEIGHT, "size": FIGURE_SIZE, "iterations": FIGURE_ITERATIONS, "save_every": FIGURE_SAVE_EVERY}
 MODE_DEFAULTS = {
-    "transfer": {"content_layer": CONTENT_LAYER, "style_layers": TRANSFER_STYLE_LAYERS, "init": TRANSFER_INIT, "tv_weight": TV_WEIGHT, "size": SIZE,
-                 "iterations": ITERATIONS, "save_every": SAVE_EVERY},
+    "transfer": {"content_layer": CONTENT_LAYER, "style_layers": TRANSFER_STYLE_LAYERS, "init": TRANSFER_INIT,
+                 "tv_weight": TV_WEIGHT, "size": SIZE, "iterations": ITERATIONS, "save_every": SAVE_EVERY},
     "content": _RECONSTRUCTION,
     "style": _RECONSTRUCTION,
     **{figure: _FIGURE for figure in FIGURES},
