@@ -47,7 +47,7 @@ if tile is None:  # the same loss, its content target taken from a first evaluat
     from neuralstyle.core.evaluator import START, Evaluator
     from neuralstyle.core.synthesis import blended_style_grams
 
-    layers = settings.style_layers(None, "vgg19")
+    layers = settings.TRANSFER_STYLE_LAYERS  # what transfer_evaluator weighs by default
     grams = blended_style_grams(evaluator.feature_model, [style], [1.0], layers)
     from_start = Evaluator(evaluator.feature_model, content.height, content.width,
                            content_targets={settings.CONTENT_LAYER: START}, style_targets=grams,
