@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from sample_images import open_sample, sample_rgb
 from skimage.color import rgb2yiq
+from skimage.exposure import match_histograms
 
 from neuralstyle.core import color, images
 from neuralstyle.core.experiments import psnr
-from neuralstyle.core.synthesis import transfer, upsample_with_content_detail
+from neuralstyle.core.synthesis import recolored, transfer, upsample_with_content_detail
 
 
 def test_luminance_mode_keeps_the_content_colours():
@@ -35,6 +36,68 @@ def test_histogram_mode_gives_the_style_the_content_colour_statistics():
     covariance_error = np.linalg.norm(np.cov(matched.T) - np.cov(target.T)) / np.linalg.norm(np.cov(target.T))
     assert mean_error.max() < 0.01, mean_error
     assert covariance_error < 0.01, covariance_error
+
+
+def _quantiles(rgb: np.ndarray) -> np.ndarray:
+    """Each channel's 1st … 99th percentile, ``(99, 3)``."""
+    return np.percentile(np.asarray(rgb, np.float64).reshape(-1, 3), np.arange(1, 100), axis=0)
+
+
+def test_a_transfer_starts_from_the_photo_in_the_paintings_colours():
+    """The default start (init 'recolored'): each channel of the photo mapped so that its
+    histogram is the painting's, every pixel keeping its rank, so every edge stays where it was."""
+    photo, painting = sample_rgb("photo.png", 96), sample_rgb("painting.png", 96)
+    seen = []
+    transfer(photo.rgb, painting.rgb, size=96, iterations=1,
+             callback=lambda progress: seen.append(progress.image()) if progress.iteration == 0 else None)
+    start = seen[0][..., :3].astype(np.float64)
+    assert np.abs(_quantiles(start) - _quantiles(painting.rgb)).max() < 3  # grey levels, of 255 (ties, uint8)
+    assert np.abs(_quantiles(photo.rgb) - _quantiles(painting.rgb)).max() > 50  # the photo's own are far from them
+    for channel in range(3):
+        ranked = start[..., channel].reshape(-1)[np.argsort(photo.rgb[..., channel].reshape(-1), kind="stable")]
+        assert np.all(np.diff(ranked) >= -1), channel  # monotone in the photo's value (uint8 rounding aside)
+    np.testing.assert_allclose(start, recolored(photo.rgb, painting.rgb), atol=0.51)
+
+
+def test_a_recolored_start_with_colour_preservation_is_the_photo_itself():
+    photo, painting = sample_rgb("photo.png", 64), sample_rgb("painting.png", 64)
+    for mode in ("luminance", "histogram"):
+        np.testing.assert_array_equal(recolored(photo, painting, preserve_color=mode), photo.rgb)
+
+
+def test_a_blend_starts_from_the_styles_pooled_colours():
+    photo, painting, portrait = (images.resize(sample_rgb(name), 64, 48).rgb
+                                 for name in ("photo2.png", "painting.png", "portrait.png"))
+    start = recolored(photo, [painting, portrait])  # equal weights, equal sizes: each pixel counts alike
+    np.testing.assert_allclose(start, match_histograms(photo, np.concatenate([painting, portrait]), channel_axis=-1),
+                               atol=1e-3)
+    weighted = recolored(photo, [painting, portrait], style_blend=[3, 1])  # as if the painting came three times
+    np.testing.assert_allclose(weighted, match_histograms(photo, np.concatenate([painting] * 3 + [portrait]),
+                                                          channel_axis=-1), atol=1e-3)
+    only_first = recolored(photo, [painting, portrait], style_blend=[1.0, 0.0])
+    np.testing.assert_array_equal(only_first, recolored(photo, painting))
+
+
+def test_a_style_image_mask_takes_the_colours_from_its_part_of_the_painting():
+    photo, painting = sample_rgb("photo.png", 64).rgb, sample_rgb("painting.png", 64).rgb
+    top = np.zeros(painting.shape[:2], np.float32)
+    top[: painting.shape[0] // 2] = 1
+    start = recolored(photo, painting, style_image_masks=[top])
+    np.testing.assert_allclose(start, match_histograms(photo, painting[: painting.shape[0] // 2], channel_axis=-1),
+                               atol=1e-3)
+
+
+def test_with_regions_each_region_starts_in_its_own_styles_colours_and_the_rest_as_it_was():
+    photo, painting, portrait = (sample_rgb(name, 64) for name in ("photo.png", "painting.png", "portrait.png"))
+    height, width = photo.rgb.shape[:2]
+    left, right = np.zeros((height, width), np.float32), np.zeros((height, width), np.float32)
+    left[:, : width // 3] = 1
+    right[:, 2 * width // 3:] = 1
+    start = recolored(photo, [painting, portrait], style_masks=[left, right])
+    alone = {name: recolored(photo, style) for name, style in (("painting", painting), ("portrait", portrait))}
+    np.testing.assert_allclose(start[:, : width // 3], alone["painting"][:, : width // 3], atol=1e-3)
+    np.testing.assert_allclose(start[:, 2 * width // 3:], alone["portrait"][:, 2 * width // 3:], atol=1e-3)
+    np.testing.assert_allclose(start[:, width // 3: 2 * width // 3], photo.rgb[:, width // 3: 2 * width // 3], atol=1e-3)
 
 
 def test_blend_one_to_zero_is_the_first_style_alone():

@@ -150,11 +150,14 @@ def test_a_loss_that_is_not_finite_from_the_start_is_one_line_and_nothing_writte
 
 def test_zero_iterations_give_the_start_image(tmp_path):
     from neuralstyle.core import images
-    from neuralstyle.core.synthesis import transfer
+    from neuralstyle.core.synthesis import recolored, transfer
 
     result = transfer(Image.open(CONTENT), Image.open(STYLE), size=32, iterations=0)
-    start_image = images.to_uint8(images.resize_max_side(images.to_rgb(images.read_image(CONTENT)), 32).rgb)
-    assert result.iterations == 0 and (result.image == start_image).all()
+    photo = images.resize_max_side(images.to_rgb(images.read_image(CONTENT)), 32)
+    style = images.resize_max_side(images.to_rgb(images.read_image(STYLE)), 32)
+    assert result.iterations == 0 and (result.image == images.to_uint8(recolored(photo, style))).all()
+    from_photo = transfer(Image.open(CONTENT), Image.open(STYLE), size=32, iterations=0, init="content")
+    assert (from_photo.image == images.to_uint8(photo.rgb)).all()
 
 
 # --- files: claimed, never clobbered, whole ---------------------------------------------------

@@ -97,7 +97,7 @@ def test_changing_the_size_of_a_made_spec_moves_its_one_scale_and_a_record_keeps
     assert spec(scales="256,512").replace(size=1024, scales=2).scales == (512, 1024)
     record = spec(init="start.png", weights="my.h5").to_record()
     assert record["init"] == str(Path("start.png").resolve()) and record["weights"] == str(Path("my.h5").resolve())
-    assert spec().to_record()["init"] == "content"
+    assert spec().to_record()["init"] == "recolored"
     assert hash(spec()) == hash(spec()) and len({spec(), spec(), spec(seed=1)}) == 2
 
 
@@ -114,7 +114,7 @@ def test_the_default_schedule_forms_a_large_picture_at_256_px_first_and_spends_a
 
 def test_mode_defaults_are_filled_in_so_a_spec_holds_every_value_it_runs_with():
     transfer = spec()
-    assert (transfer.content_layer, transfer.init, transfer.tv_weight) == ("block4_conv2", "content", settings.TV_WEIGHT)
+    assert (transfer.content_layer, transfer.init, transfer.tv_weight) == ("block4_conv2", "recolored", settings.TV_WEIGHT)
     # A transfer weighs block4_conv1 more than the paper does; a style reconstruction keeps the paper's equal weights.
     assert transfer.style_layers == {**{name: 1.0 for name in settings.STYLE_LAYERS}, "block4_conv1": 6.0}
     assert RunSpec(mode="style", styles=["s.jpg"], output="o.png").style_layers == {name: 1.0 for name in

@@ -20,6 +20,7 @@ from neuralstyle.core.synthesis import (
     image_features,
     reconstruct_content,
     reconstruct_style,
+    recolored,
     transfer,
 )
 
@@ -147,8 +148,8 @@ def test_a_run_that_starts_at_its_content_image_needs_no_pass_for_the_content_ta
 
 
 def test_a_transfer_from_the_content_image_makes_no_vgg_pass_for_its_content_target(photo, painting, monkeypatch):
-    """init 'content' (the default): the first evaluation gives the target, its content loss exactly 0;
-    any other start needs a pass of the content image of its own."""
+    """init 'content': the first evaluation gives the target, its content loss exactly 0;
+    any other start (the default, recolored, too) needs a pass of the content image of its own."""
     from neuralstyle.core import synthesis
 
     content_passes = []
@@ -160,10 +161,12 @@ def test_a_transfer_from_the_content_image_makes_no_vgg_pass_for_its_content_tar
 
     monkeypatch.setattr(synthesis, "image_features", counted)
     assert sample_rgb("painting.png", 64).rgb.shape != (48, 64, 3)
-    from_content = transfer(photo, painting, size=64, iterations=2)
+    from_content = transfer(photo, painting, size=64, iterations=2, init="content")
     assert sum(content_passes) == 0 and from_content.history[0]["content"] == 0.0
     from_noise = transfer(photo, painting, size=64, iterations=2, init="noise")
     assert sum(content_passes) == 1 and from_noise.history[0]["content"] > 0
+    recoloured = transfer(photo, painting, size=64, iterations=2)
+    assert sum(content_passes) == 2 and 0 < recoloured.history[0]["content"] < from_noise.history[0]["content"]
     assert from_content.history[-1]["content"] > 0, "after the start the content target is in force"
 
 
@@ -223,7 +226,8 @@ def test_a_callback_sees_every_iteration_and_can_stop_the_run(photo, painting):
 def test_frames_are_kept_every_n_iterations_starting_with_the_start(photo, painting):
     result = transfer(photo, painting, size=64, iterations=6, frames_every=2)
     assert len(result.frames) == 4  # iterations 0, 2, 4, 6
-    np.testing.assert_array_equal(result.frames[0], images.to_uint8(sample_rgb("photo.png", 64).rgb))
+    start = recolored(sample_rgb("photo.png", 64), sample_rgb("painting.png", 64))  # the default start
+    np.testing.assert_array_equal(result.frames[0], images.to_uint8(start))
     np.testing.assert_array_equal(result.frames[-1], result.image)
 
 
@@ -240,7 +244,7 @@ def test_transparency_of_the_content_is_put_back(painting):
     [
         ({"size": 8}, "the output would be 8x6 px; the layers used need at least 16 px"),
         ({"style_weight": -1}, "style_weight is -1; it must be a finite number ≥ 0"),
-        ({"init": "photo"}, "unknown init 'photo'; choose one of content, noise, style"),
+        ({"init": "photo"}, "unknown init 'photo'; choose one of recolored, content, noise, style"),
         ({"content_layer": "block6_conv2"}, "unknown layer 'block6_conv2'; VGG19 has"),
         ({"scales": 2, "iterations": [5, 5, 5]}, r"iterations gives 3 numbers \[5, 5, 5\] for 2 scale"),
         ({"optimizer": "sgd"}, "unknown optimizer 'sgd'; choose one of lbfgs, adam"),

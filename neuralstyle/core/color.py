@@ -8,6 +8,9 @@ chrominance channels; the same matrix as scikit-image's ``rgb2yiq``).
 * ``histogram``: the style image's colours are mapped, before the run, so that
   their RGB mean and covariance equal the content's.
 
+A transfer's ``recolored`` start goes the other way: the content image with each
+channel's histogram matched to the style's (`matched_histograms`).
+
 All functions take and return float RGB ``(H, W, 3)`` arrays in 0–255.
 """
 
@@ -62,6 +65,32 @@ def with_chrominance(luminance_rgb: np.ndarray, content_rgb: np.ndarray) -> np.n
     yiq = rgb2yiq(content_rgb / 255.0)
     yiq[..., 0] = luminance(luminance_rgb) / 255.0
     return np.clip(yiq2rgb(yiq) * 255.0, 0, 255).astype(np.float32)
+
+
+def matched_histograms(rgb: np.ndarray, references: list[np.ndarray], shares: list[float],
+                       weights: list[np.ndarray | None] | None = None) -> np.ndarray:
+    """`rgb` ``(H, W, 3)`` with each channel mapped, monotonically, so that its distribution
+    is the `references`' pooled: reference ``i`` counts ``shares[i]`` (> 0) in all, each of its
+    pixels by its weight in ``weights[i]`` (``(h, w)``, ≥ 0; None: alike). A pixel keeps its
+    rank in the channel, so every edge stays where it was; float32, within the references' range.
+    (scikit-image's ``match_histograms`` does this for one reference, unweighted.)"""
+    weights = weights or [None] * len(references)
+    counts = [np.ones(reference.shape[:2]) if weight is None else np.asarray(weight, np.float64)
+              for reference, weight in zip(references, weights)]
+    counts = [share * count.reshape(-1) / max(count.sum(), 1e-12) for share, count in zip(shares, counts)]
+    pooled_weights = np.concatenate(counts)
+    counted = pooled_weights > 0  # a value no pixel counts for is no step of the target's distribution
+    mapped = np.empty(np.shape(rgb), np.float32)
+    for channel in range(3):
+        pooled = np.concatenate([np.asarray(reference, np.float32)[..., channel].reshape(-1) for reference in references])
+        values, where = np.unique(pooled[counted], return_inverse=True)
+        target_quantiles = np.cumsum(np.bincount(where.reshape(-1), weights=pooled_weights[counted]))
+        own, position, own_counts = np.unique(np.asarray(rgb, np.float32)[..., channel], return_inverse=True,
+                                              return_counts=True)
+        own_quantiles = np.cumsum(own_counts) / own_counts.sum()
+        mapped[..., channel] = np.interp(own_quantiles, target_quantiles / target_quantiles[-1],
+                                         values)[position.reshape(np.shape(rgb)[:2])]
+    return mapped
 
 
 def _symmetric_power(covariance: np.ndarray, power: float) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import settings
 from .backend import device_scope, keras, resolve_device, resolve_precision
-from .color import gray, luminance, match_color_statistics, matched_luminance, with_chrominance
+from .color import gray, luminance, match_color_statistics, matched_histograms, matched_luminance, with_chrominance
 from .evaluator import (
     START,
     Convergence,
@@ -151,9 +151,40 @@ def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | N
             return content.rgb
         if init == "style" and style is not None:
             return resize(style, width, height).rgb
-        allowed = [name for name, image in (("content", content), ("noise", True), ("style", style)) if image is not None]
+        allowed = [name for name, given in (("recolored", content is not None and style is not None),
+                                            ("content", content is not None), ("noise", True), ("style", style is not None))
+                   if given]
         raise ValueError(f"unknown init {init!r}; choose one of {', '.join(allowed)} or give an image")
     return resize(to_rgb(init), width, height).rgb
+
+
+def recolored(content, style, *, style_blend: Sequence[float] | None = None, preserve_color: str = "none",
+              style_masks: Sequence | None = None, style_image_masks: Sequence | None = None) -> np.ndarray:
+    """A transfer's ``recolored`` start: `content` (any image the API takes) as float RGB 0–255 at
+    its own size, each channel's histogram matched to the style's
+    (`neuralstyle.core.color.matched_histograms`): the structure of the photo in the painting's
+    palette. Several styles pool their pixels by `style_blend`; with `style_masks` each region
+    takes its own style's colours, and what no mask covers keeps its own; `style_image_masks`
+    take a style's colours from that part of it. With `preserve_color` other than 'none' the
+    style has the content's colours: the content as it is."""
+    image = to_rgb(content)
+    if settings.choice("preserve_color", preserve_color, settings.COLOR_MODES) != "none":
+        return image.rgb
+    styles = [to_rgb(one) for one in (style if isinstance(style, (list, tuple)) else [style])]
+    blend = list(settings.style_blend(style_blend, len(styles)) or [1.0] * len(styles))
+    own_masks = [None if mask is None else resize_mask(np.asarray(mask, np.float32), one.width, one.height)
+                 for one, mask in zip(styles, style_image_masks or [None] * len(styles))]
+    if style_masks is None:
+        used = [index for index, weight in enumerate(blend) if weight > 0]
+        return matched_histograms(image.rgb, [styles[index].rgb for index in used], [blend[index] for index in used],
+                                  [own_masks[index] for index in used])
+    shares = [resize_mask(np.asarray(mask, np.float32), image.width, image.height) for mask in style_masks]
+    covered = np.sum(shares, axis=0)
+    scale = np.maximum(covered, 1.0)[..., None]  # overlapping masks split a pixel, as the losses blend
+    start = image.rgb.astype(np.float32) * (1.0 - np.clip(covered, 0.0, 1.0))[..., None]
+    for share, one, own in zip(shares, styles, own_masks):
+        start += share[..., None] / scale * matched_histograms(image.rgb, [one.rgb], [1.0], [own])
+    return start.astype(np.float32)
 
 
 def image_features(feature_model: FeatureModel, rgb: np.ndarray, tile: int | None = None) -> dict[str, np.ndarray]:
@@ -409,7 +440,7 @@ def transfer(
     style_scale: float | Sequence[float] = settings.STYLE_SCALE,
     scales: int | str | Sequence[int] = settings.SCALES,
     preserve_color: str = settings.PRESERVE_COLOR,
-    init="content",
+    init=settings.TRANSFER_INIT,
     seed: int = settings.SEED,
     iterations: int | Sequence[int] | str = settings.ITERATIONS,
     optimizer: str = settings.OPTIMIZER,
@@ -460,7 +491,8 @@ def transfer(
     `content_layer` is a layer name, or several (a list, or names separated by
     commas) whose content losses are averaged.
     `style_layers` is a list of layer names (equal weights) or a mapping
-    ``name -> weight``. `init` is 'content', 'noise', 'style' or an image.
+    ``name -> weight``. `init` is 'recolored' (the content in the style's colours,
+    `recolored`), 'content', 'noise', 'style' or an image.
     `scales` runs coarse-to-fine, each result upsampled, with the content's
     finer detail added, to start the next size: 'auto' halves `size` down to
     ``settings.COARSEST_SIDE`` (256, 512 at 512; one size below 512), a count
@@ -542,6 +574,8 @@ def transfer(
     phase_reached("model")
     feature_model = cached_feature_model(network_layers, model, weights, pooling, precision, device)
 
+    recolors = isinstance(init, str) and init == "recolored"
+
     def stages():
         previous = previous_content = None
         first = resume.scale if resume else 0
@@ -552,8 +586,12 @@ def transfer(
             sized_styles = [resize_max_side(image, side) for image, side in zip(style_images, style_side)]
             if resume and scale == first:
                 init_rgb, count = resume.start_rgb(height, width), count - resume.scale_iterations
-            elif previous is None:
-                init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
+            elif previous is None and recolors and preserve_color == "none":
+                init_rgb = recolored(sized_content, sized_styles, style_blend=blend, style_masks=region_masks,
+                                     style_image_masks=image_masks)
+            elif previous is None:  # with preserve_color the style has the content's colours: recolored is the content
+                init_rgb = _initial_rgb("content" if recolors else init, seed, height, width, sized_content,
+                                        sized_styles[0])
             else:
                 init_rgb = upsample_with_content_detail(previous, previous_content, sized_content)
             previous_content = sized_content

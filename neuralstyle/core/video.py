@@ -31,7 +31,7 @@ from . import settings
 from .evaluator import TemporalTarget
 from .flow import inside, long_term_weights, optical_flow, reliability, warp
 from .images import RGBImage, fit_size, resize, to_rgb
-from .synthesis import transfer
+from .synthesis import recolored, transfer
 
 BLEND = 0.5  # multi-pass: a start pixel's share from the neighbour warped where the flow is trusted (the paper's δ)
 # A cut: where less than this share of a frame can be traced to the frame before, a new shot starts, painted
@@ -82,6 +82,10 @@ class Flows:
         return self.store[key]
 
 
+# The transfer settings that say what colours a `recolored` start takes.
+RECOLOR_SETTINGS = ("style_blend", "preserve_color", "style_masks", "style_image_masks")
+
+
 def shots(flows: Flows, count: int) -> list[int]:
     """The shot of each frame (0, 1, …): a new one starts where less than `CUT` of a
     frame can be traced to the frame before (`neuralstyle.core.flow.reliability`)."""
@@ -105,17 +109,17 @@ def temporal_targets(frame: int, earlier: Sequence[int], outputs: Mapping[int, n
     return targets, (reliable[0] if reliable else None)
 
 
-def frame_start(step: FrameStep, content: np.ndarray, nearest: TemporalTarget | None,
+def frame_start(step: FrameStep, fill: np.ndarray, nearest: TemporalTarget | None,
                 nearest_reliable: np.ndarray | None, earlier_pass: np.ndarray | None, flow: np.ndarray | None):
     """Where a frame's optimisation starts (float RGB 0–255), or None for the run's own `init`:
-    the first pass, the nearest output warped (the content where the warp leaves the
-    frame); a later pass, its own last output, blended with the warped neighbour where
-    the flow is trusted."""
+    the first pass, the nearest output warped (`fill`, the frame as the run's own start has
+    it, where the warp leaves the frame); a later pass, its own last output, blended with
+    the warped neighbour where the flow is trusted."""
     if step.pass_index == 0:
         if nearest is None:
             return None
         kept = inside(flow)[..., None]
-        return kept * nearest.image + (1 - kept) * content
+        return kept * nearest.image + (1 - kept) * fill
     if nearest is None:
         return earlier_pass.astype(np.float32)
     trusted = nearest_reliable[..., None]
@@ -135,7 +139,7 @@ def stylise_clip(
     flow_store: MutableMapping | None = None,
     on_frame: Callable[[FrameStep, object], None] | None = None,
     callback: Callable[[FrameStep, object], bool | str | None] | None = None,
-    init="content",
+    init=settings.TRANSFER_INIT,
     **transfer_settings,
 ) -> list[np.ndarray]:
     """Paint every frame of a clip in `style`; returns the last pass's frames
@@ -162,6 +166,7 @@ def stylise_clip(
     shot = shots(flows, len(sized))
     done = dict(done or {})
     outputs: dict[int, dict[int, np.ndarray]] = {}
+    recolors = isinstance(init, str) and init == "recolored"
     for pass_index in range(passes):
         order = pass_order(pass_index, len(sized))
         current = outputs.setdefault(pass_index, {})
@@ -173,7 +178,11 @@ def stylise_clip(
             earlier = [order[position - distance] for distance in distances
                        if position - distance >= 0 and shot[order[position - distance]] == shot[frame]]
             targets, nearest_reliable = temporal_targets(frame, earlier, current, flows)
-            start = frame_start(step, sized[frame].astype(np.float32), targets[0] if targets else None,
+            # Where the warp leaves the frame, the start is the frame as the run's own start would have it.
+            fill = sized[frame].astype(np.float32) if not recolors else recolored(
+                sized[frame], style, **{name: transfer_settings[name] for name in RECOLOR_SETTINGS
+                                        if name in transfer_settings})
+            start = frame_start(step, fill, targets[0] if targets else None,
                                 nearest_reliable, outputs[pass_index - 1][frame] if pass_index else None,
                                 flows(frame, earlier[0]) if earlier else None)
             holds = pass_index >= passes // 2

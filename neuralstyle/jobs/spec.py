@@ -133,7 +133,8 @@ class RunSpec:
         settings.PRESERVE_COLOR, "none; luminance (transfer on luminance, keep the content's colours); "
         "histogram (give the style the content's colour statistics).", _TRANSFER, group=STYLE,
         choices=settings.COLOR_MODES)
-    init: str | None = _setting(None, {"transfer": "Start image: content, noise, style, or a path to an image.",
+    init: str | None = _setting(None, {"transfer": "Start image: recolored (the content in the style's colours), "
+                                                   "content, noise, style, or a path to an image.",
                                        None: "Start image: noise, or a path to an image."}, _SINGLE, group=CONTENT)
     seed: int = _setting(settings.SEED, "Seed of whatever a run draws at random (a noise start image): one seed, "
                                         "one result.", group=OPTIMISATION)
@@ -278,6 +279,9 @@ class RunSpec:
         for required in ("mode", "output"):
             if required not in arguments:
                 raise SettingError(required, "the record has no ⟨name⟩")
+        if isinstance(arguments["mode"], str) and arguments["mode"] in settings.MODES:
+            # A record holds every setting; those its mode does not use kept the defaults of their day.
+            arguments = {name: value for name, value in arguments.items() if applies_to(name, arguments["mode"])}
         return cls(**arguments)
 
 
@@ -523,6 +527,8 @@ def migrate_v1(command, arguments: Mapping) -> dict:
             arguments[new] = arguments.pop(old)
     if arguments.get("style_layers") is None and mode in settings.TRANSFERS:  # the default then: the paper's, equal
         arguments["style_layers"] = dict(settings.EQUAL_STYLE_LAYERS)
+    if arguments.get("init") is None and mode in settings.TRANSFERS:  # the default then: the content image itself
+        arguments["init"] = "content"
     if mode == "content":
         arguments["content"] = arguments.pop("image", None)
     elif mode == "style":

@@ -182,7 +182,8 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                     tv_weight = gr.Number(settings.TV_WEIGHT, minimum=0, label="TV weight", elem_id="tv-weight",
                                           min_width=70)
                 init = gr.Radio(list(settings.INITS), value=settings.TRANSFER_INIT, elem_id="init",
-                                label="Start from (reconstructions: noise)")
+                                label="Start from (reconstructions: noise)",
+                                info="recolored: the content image in the style's colours")
                 preserve_color = gr.Radio(list(settings.COLOR_MODES), value=default_of("preserve_color"),
                                           label="Preserve colour", elem_id="preserve-color")
                 pooling = gr.Radio(list(settings.POOLINGS), value=default_of("pooling"), label="Pooling", elem_id="pooling")
