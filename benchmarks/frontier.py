@@ -26,7 +26,8 @@ each peer's default. With --plot, one panel per pair: style distance against
 content, neuralstyle's curves (one per content weight, iterations along them),
 the peers' points.
 
-Runs are cached in the work folder (a JSON file per run); the machine may be
+Runs are cached in the work folder (a JSON file per run; neuralstyle's are run
+again once the package's code is newer); the machine may be
 busy, so wall times are printed with that caveat, and style / content do not
 depend on it.
 """
@@ -62,7 +63,7 @@ def our_curve(bench: Bench, content: Path, style: Path, size: int, weight: float
     launch (the process's wall time less what its optimiser still had to do; the last point is the result)."""
     stem = f"{content.stem}_{style.stem}_{size}_cw{weight:g}"
     note = bench.work / f"{stem}_points.json"
-    if note.exists():
+    if tradeoff.made_with_this_code(note):
         return json.loads(note.read_text())
     frames, out = bench.work / f"{stem}_frames", bench.work / f"{stem}.png"
     command = tradeoff.our_command(content, style, size, out, "--content-weight", weight, "--frames", frames,

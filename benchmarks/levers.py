@@ -12,8 +12,8 @@ at --size on every pair, and its picture is judged (benchmarks/judge.py
 run). Prints, per pair, each variant's style distance / content with N where it
 dominates neural-style's picture and P where it dominates pastiche's (n, p: it
 does not), then per variant the pairs it dominates per peer and those where it
-beats the default on both counts. Runs are cached in the work folder. Reads
-../shared/images.
+beats the default on both counts. Runs are cached in the work folder (one older
+than the package's code is run again). Reads ../shared/images.
 """
 
 from __future__ import annotations

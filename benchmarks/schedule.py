@@ -10,7 +10,7 @@ picture is judged (benchmarks/judge.py `relative_verdict`). Beside it: the
 default run's figures at 256 px (the look every size should keep: within
 ``tradeoff.BALANCE``), and pastiche's default picture at this size with
 whether the variant dominates it and the ratio of the wall times. Runs and the
-peer's picture are cached in the work folder. Reads ../shared/images.
+peer's picture are cached in the work folder (a run older than the package's code is run again). Reads ../shared/images.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def variant_run(bench: Bench, content: Path, style: Path, size: int, label: str,
     slug = "".join(character if character.isalnum() else "-" for character in label)
     stem = f"{content.stem}_{style.stem}_{size}_schedule_{slug}"
     note, out = bench.work / f"{stem}_judged.json", bench.work / f"{stem}.png"
-    if note.exists():
+    if tradeoff.made_with_this_code(note):
         return tradeoff.Timed(**json.loads(note.read_text()))
     run = tradeoff.judged(tradeoff.whole_process(
         bench, tradeoff.our_command(content, style, size, out, *shlex.split(options)), out), content, style)

@@ -70,6 +70,13 @@ class Timed:
         return judge.Verdict(self.style_distance, self.content_similarity)
 
 
+def made_with_this_code(note: Path) -> bool:
+    """Whether a cached neuralstyle run (its note) was made after the package's code last changed: an
+    older one, e.g. "the default" before a default moved, is run again."""
+    code = max(path.stat().st_mtime for path in (ROOT / "neuralstyle").rglob("*.py"))
+    return note.exists() and note.stat().st_mtime > code
+
+
 def judged(run: Timed, content: Path, style: Path) -> Timed:
     verdict = judge.relative_verdict(run.output, content, style)
     run.style_distance, run.content_similarity = verdict.style_distance, verdict.content_similarity

@@ -15,8 +15,8 @@ only="$*"
 if want transfer; then  # Gatys et al. Fig. 2 setting, with its progress GIF
   $ns transfer $images/tubingen.jpg $images/starry_night.jpg -o docs/tubingen_starry_night.jpg \
       --size 256 --iterations 100 --frames "$work/frames" --save-every 2 --overwrite
-  # The run starts from the content photo, so the first frames are near-copies of
-  # it (frame 2 is 27 dB from the photo); the GIF starts at iteration 10, painted.
+  # The run starts from the photo in the painting's colours, so the first frames are
+  # near-copies of that start; the GIF starts at iteration 10, painted.
   rm "$work"/frames/frame_0000[0-8].png
   $ns gif "$work/frames" -o docs/tubingen_starry_night.gif --every 6 --size 160 --overwrite
 fi
