@@ -165,7 +165,9 @@ def test_every_committed_docs_record_loads_into_a_spec_through_the_migration(pat
     if loaded.mode == "transfer":
         assert [str(style) for style in loaded.styles] == arguments["styles"]
         assert loaded.preserve_color == arguments["preserve_color"]
-        assert loaded.style_layers == {name: 1.0 for name in settings.STYLE_LAYERS}
+        # What the record says, or (a first-format record that left them out) the defaults of its day.
+        assert loaded.style_layers == (arguments.get("style_layers") or {name: 1.0 for name in settings.STYLE_LAYERS})
+        assert loaded.init == (arguments.get("init") or "content")
     if loaded.mode == "tradeoff":
         # "1e-3,1e-2" (first format) or [0.001, 0.01] (RunSpec's)
         ratios = arguments["ratios"].split(",") if "ratios" in arguments else arguments["tradeoff_ratios"]
