@@ -169,7 +169,7 @@ def recolored(content, style, *, style_blend: Sequence[float] | None = None, pre
     style has the content's colours: the content as it is."""
     image = to_rgb(content)
     if settings.choice("preserve_color", preserve_color, settings.COLOR_MODES) != "none":
-        return image.rgb
+        return image.rgb  # the very array given in an RGBImage
     styles = [to_rgb(one) for one in (style if isinstance(style, (list, tuple)) else [style])]
     blend = list(settings.style_blend(style_blend, len(styles)) or [1.0] * len(styles))
     own_masks = [None if mask is None else resize_mask(np.asarray(mask, np.float32), one.width, one.height)
@@ -586,12 +586,12 @@ def transfer(
             sized_styles = [resize_max_side(image, side) for image, side in zip(style_images, style_side)]
             if resume and scale == first:
                 init_rgb, count = resume.start_rgb(height, width), count - resume.scale_iterations
-            elif previous is None and recolors and preserve_color == "none":
-                init_rgb = recolored(sized_content, sized_styles, style_blend=blend, style_masks=region_masks,
-                                     style_image_masks=image_masks)
-            elif previous is None:  # with preserve_color the style has the content's colours: recolored is the content
-                init_rgb = _initial_rgb("content" if recolors else init, seed, height, width, sized_content,
-                                        sized_styles[0])
+            elif previous is None and recolors:
+                # With preserve_color this is the content's own array, so its target comes from the start.
+                init_rgb = recolored(sized_content, sized_styles, style_blend=blend, preserve_color=preserve_color,
+                                     style_masks=region_masks, style_image_masks=image_masks)
+            elif previous is None:
+                init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
             else:
                 init_rgb = upsample_with_content_detail(previous, previous_content, sized_content)
             previous_content = sized_content

@@ -178,10 +178,12 @@ def stylise_clip(
             earlier = [order[position - distance] for distance in distances
                        if position - distance >= 0 and shot[order[position - distance]] == shot[frame]]
             targets, nearest_reliable = temporal_targets(frame, earlier, current, flows)
-            # Where the warp leaves the frame, the start is the frame as the run's own start would have it.
-            fill = sized[frame].astype(np.float32) if not recolors else recolored(
-                sized[frame], style, **{name: transfer_settings[name] for name in RECOLOR_SETTINGS
-                                        if name in transfer_settings})
+            # Where the warp leaves the frame, the start is the frame as the run's own start would have it
+            # (recoloured only where a warped neighbour makes the start: the first pass, after a shot's first frame).
+            fill = sized[frame].astype(np.float32)
+            if recolors and pass_index == 0 and targets:
+                fill = recolored(fill, style, **{name: transfer_settings[name] for name in RECOLOR_SETTINGS
+                                                 if name in transfer_settings})
             start = frame_start(step, fill, targets[0] if targets else None,
                                 nearest_reliable, outputs[pass_index - 1][frame] if pass_index else None,
                                 flows(frame, earlier[0]) if earlier else None)
