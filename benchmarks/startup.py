@@ -33,7 +33,7 @@ CONTENT, STYLE = SHARED / "tubingen.jpg", SHARED / "starry_night.jpg"
 
 # (module, attribute) of each step the probe times, in the order a run reaches them.
 STEPS = [
-    ("neuralstyle.jobs.pipeline", "read_inputs", "read and check the images"),
+    ("neuralstyle.jobs.inputs", "read_inputs", "read and check the images"),
     ("neuralstyle.jobs.pipeline", "plan_memory", "plan memory"),
     ("neuralstyle.jobs.pipeline", "resolve_weights", "find and decode the weights"),
     ("neuralstyle.jobs.preload", "load", "wait for the Keras import"),

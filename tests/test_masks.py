@@ -208,7 +208,7 @@ def test_a_masked_run_records_its_masks_and_reruns_bit_exactly(tmp_path):
 
 
 def test_a_colour_map_paints_each_colour_in_its_style(tmp_path):
-    from neuralstyle.jobs import pipeline
+    from neuralstyle.jobs import inputs, pipeline
     from neuralstyle.jobs.spec import RunSpec
 
     regions = np.zeros((768, 1024, 3), np.uint8)
@@ -219,7 +219,7 @@ def test_a_colour_map_paints_each_colour_in_its_style(tmp_path):
                    style_regions=tmp_path / "regions.png", style_region_colors="red,blue")
     plan = pipeline.prepare(spec, fetch_weights=False)
     assert "each style in its own region" in plan.description and "cover 100%" in plan.description
-    masks = pipeline.region_masks(spec, plan.inputs)
+    masks = inputs.region_masks(spec, plan.inputs)
     assert masks[0][:, :512].all() and not masks[0][:, 512:].any() and masks[1][:, 512:].all()
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core import settings
-from ..jobs import pipeline
+from ..jobs import inputs, outputs, pipeline, preload
 from ..jobs.spec import default_of
 from .options import (
     COMMON,
@@ -74,17 +74,17 @@ def inspect_command(
     overwrite: Overwrite = False,
 ):
     """Each layer's mean activation map beside its Gram matrix; a record beside it as for every run."""
-    pipeline.check_backend()
+    preload.check_backend()
     model, pooling, device = settings.model(model.value), pooling.value, settings.device(device)
     settings.output_suffix("output", output)
-    pipeline.check_writable(output, overwrite)
-    pipeline.check_writable(output.with_suffix(".json"), overwrite, "record")
+    outputs.check_writable(output, overwrite)
+    outputs.check_writable(output.with_suffix(".json"), overwrite, "record")
     layer_names = settings.layers("layer", model, list_values("layer", layer) or list(settings.STYLE_LAYERS))
     if not 0 <= settings.whole("channels", channels) <= 64:
         raise settings.SettingError("channels", f"⟨name⟩ is {channels}; it must be between 0 and 64")
     settings.choice("pooling", pooling, settings.POOLINGS)
-    picture = pipeline.read_input(image)
-    width, height = pipeline.check_fits("image", picture, settings.whole("size", size, 1), model, layer_names)
+    picture = inputs.read_input(image)
+    width, height = inputs.check_fits("image", picture, settings.whole("size", size, 1), model, layer_names)
     from ..core.memory import check_fits_in_memory
 
     try:
@@ -105,8 +105,8 @@ def inspect_command(
     arguments = dict(image=picture.path, layers=layer_names, channels=channels, size=size, model=model,
                      weights=weights, pooling=pooling, show_input=show_input, device=device)
     record = inspect_record(arguments, {"image": [picture]}, resolved, place.describe(), figure, output, encoded)
-    pipeline.write_files([(output, encoded), (output.with_suffix(".json"), json.dumps(record, indent=1).encode())],
-                         overwrite)
+    outputs.write_files([(output, encoded), (output.with_suffix(".json"), json.dumps(record, indent=1).encode())],
+                        overwrite)
     print(f"wrote {output}, {output.with_suffix('.json')}")
 
 
@@ -121,7 +121,7 @@ def plot(
 
     if output.suffix.lower() != ".png":
         raise settings.SettingError("output", f"{output} must end in .png")
-    pipeline.check_writable(output, overwrite)
+    outputs.check_writable(output, overwrite)
     runs = []
     for path in records:
         try:
@@ -134,7 +134,7 @@ def plot(
         picture = loss_curves(runs)
     except ImportError:
         raise settings.SettingError("records", PLOT_INSTALL) from None
-    pipeline.write_files([(output, picture)], overwrite)
+    outputs.write_files([(output, picture)], overwrite)
     print(f"wrote {output}")
 
 
@@ -156,15 +156,15 @@ def gif(
         raise settings.SettingError("frames_dir", f"{frames_dir} is not a folder of frames")
     if output.suffix.lower() != ".gif":
         raise settings.SettingError("output", f"{output} must end in .gif")
-    pipeline.check_writable(output, overwrite)
+    outputs.check_writable(output, overwrite)
     for name, value, minimum in (("duration", duration, 1), ("every", every, 1), ("loop", loop, 0),
                                  ("hold_last", hold_last, 0), ("size", 1 if size is None else size, 1)):
         settings.whole(name, value, minimum)
     paths = list_frames(frames_dir)
     if not paths:
         raise settings.SettingError("frames_dir", f"no frame_NNNNN.png files in {frames_dir}")
-    pipeline.write_files([(output, make_gif(paths, duration_ms=duration, hold_last_ms=hold_last, loop=loop,
-                                            every=every, max_side=size))], overwrite)
+    outputs.write_files([(output, make_gif(paths, duration_ms=duration, hold_last_ms=hold_last, loop=loop,
+                                           every=every, max_side=size))], overwrite)
     print(f"wrote {output} from {len(paths)} frames")
 
 

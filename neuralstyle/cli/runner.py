@@ -14,7 +14,7 @@ import typer
 from ..core import settings, weights
 from ..core.interrupts import Interrupted, SignalGuard, current_guard
 from ..core.settings import SettingError
-from ..jobs import checkpoints, pipeline, preload
+from ..jobs import checkpoints, inputs, outputs, pipeline, preload
 from ..jobs.records import duration
 from ..jobs.spec import RunSpec
 from .options import one_line_errors, option_name, spec_options
@@ -31,14 +31,14 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
     with contextlib.ExitStack() as stack:
         guard = current_guard() or stack.enter_context(SignalGuard(message_fd()))
         for spec in specs:
-            pipeline.check_outputs(spec)
+            outputs.check_outputs(spec)
         if len(specs) > 1:  # a batch: every input is checked before the first image runs
             for spec in specs:
-                pipeline.read_inputs(spec)
+                inputs.read_inputs(spec)
         started, written = time.time(), []
         try:
             for spec in specs:
-                with pipeline.claim(spec, exclusive=resume_from is not None):
+                with outputs.claim(spec, exclusive=resume_from is not None):
                     if not dry_run:
                         fetch_missing_weights([spec], say)
                     plan = (pipeline.resume_plan(resume_from, fetch_weights=not dry_run, spec=spec) if resume_from

@@ -12,7 +12,7 @@ import typer
 from ..core import settings
 from ..core.interrupts import current_guard
 from ..core.settings import SettingError
-from ..jobs import checkpoints, pipeline
+from ..jobs import checkpoints, outputs, pipeline, preload
 from ..jobs.records import read_record
 from ..jobs.spec import RunSpec
 from .options import COMMON, REQUIRED, DryRun, Output, Overwrite, Quiet, fail, one_line_errors, run_parameters
@@ -111,12 +111,12 @@ def app_command(
         fail(APP_INSTALL)
     if not 0 <= port <= 65535:
         raise SettingError("port", f"--port {port} must be between 0 and 65535")
-    pipeline.check_backend()
+    preload.check_backend()
     if output_dir is not None:
         if output_dir.exists() and not output_dir.is_dir():
             raise SettingError("output_dir", f"--output-dir {output_dir} is not a folder")
         output_dir.mkdir(parents=True, exist_ok=True)
-        pipeline.check_writable(output_dir / ".neuralstyle-app", overwrite=True, setting="output_dir")
+        outputs.check_writable(output_dir / ".neuralstyle-app", overwrite=True, setting="output_dir")
     from ..web.app import launch
 
     launch(host=host, port=port, output_dir=output_dir, on_start=lambda line: print(line, flush=True))

@@ -31,7 +31,7 @@ from ..core.images import ImageError, fit_size
 from ..core.interrupts import Interrupted, SignalGuard, current_guard, writing
 from ..core.settings import SettingError
 from ..core.weights import WeightsError
-from ..jobs import cluster, contact_sheet, gallery, pipeline
+from ..jobs import cluster, contact_sheet, gallery, outputs, pipeline
 from ..jobs.records import duration
 from ..jobs.spec import help_for, metadata
 from ..jobs.sweep import (
@@ -175,7 +175,7 @@ def sweep_command(**values):
                      columns=values["columns"] or grid_file.get("columns"), overwrite=values["overwrite"])
     output.mkdir(parents=True, exist_ok=True)
     # One sweep at a time into a folder: a second would paint the first's cells again and call them failed.
-    with pipeline.hold_lock(output / ".neuralstyle-sweep-lock", SettingError(
+    with outputs.hold_lock(output / ".neuralstyle-sweep-lock", SettingError(
             "output", f"another neuralstyle sweep is running into {output}; wait for it, or choose another ⟨name⟩")):
         run_cells(list(grid.cells), values, resume=True, grid=grid)
 
@@ -237,7 +237,7 @@ def run_cells(cells: list[Cell], options: dict, resume: bool, grid: Grid | None 
             if record is not None:
                 status[index] = {"status": "skipped", "record_data": record}
                 continue
-            pipeline.check_outputs(cell.spec)  # a file in the way is a bad argument: exit 2 before any work
+            outputs.check_outputs(cell.spec)  # a file in the way is a bad argument: exit 2 before any work
             todo.append(index)
         skipped = len(cells) - len(todo)
         if options["dry_run"]:
@@ -409,4 +409,4 @@ def _write_summary(grid: Grid, status: dict) -> None:
                "axes": {setting: list(labels) for setting, labels in grid.axes}, "columns": grid.columns,
                "rows": list(grid.rows)}
     files = dict(zip(SUMMARY_FILES, (sheet.getvalue(), page.encode(), json.dumps(summary, indent=1).encode())))
-    pipeline.write_files([(folder / name, data) for name, data in files.items()], overwrite=True)
+    outputs.write_files([(folder / name, data) for name, data in files.items()], overwrite=True)

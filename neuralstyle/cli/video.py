@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..core.interrupts import Interrupted, SignalGuard, current_guard
-from ..jobs import cluster, pipeline, preload, video
+from ..jobs import cluster, outputs, preload, video
 from ..jobs.records import duration
 from ..jobs.spec import RunSpec
 from .options import COMMON, REQUIRED, run_parameters, spec_option
@@ -29,7 +29,7 @@ def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = F
         stack.enter_context(video.claim_clip(spec))
         if not resume:
             video.check_unfinished(spec)
-        with pipeline.claim(spec) if not resume else contextlib.nullcontext():
+        with outputs.claim(spec) if not resume else contextlib.nullcontext():
             if not dry_run:
                 fetch_missing_weights([spec], say)
             plan = video.prepare(spec, fetch_weights=not dry_run, resume=resume, preload_backend=not dry_run)

@@ -18,7 +18,7 @@ from PIL import Image
 from ..core import settings
 from ..core.images import ImageError, decode_image
 from ..core.settings import SettingError
-from . import pipeline
+from . import inputs
 
 INSTALL = 'video needs OpenCV and ffmpeg: pip install "neuralstyle[video]" (in a clone: pip install -e ".[video]")'
 
@@ -58,9 +58,9 @@ class Clip:
                 "frames": [self.start, self.start + len(self.frames)], "of": self.total, "fps": self.fps,
                 "audio": self.has_audio}
 
-    def first_image(self) -> pipeline.InputImage:
+    def first_image(self) -> inputs.InputImage:
         """The first frame as a run's content image (it sets the output's size; masks take its shape)."""
-        return pipeline.InputImage(self.path, self.sha256, Image.fromarray(self.frames[0]))
+        return inputs.InputImage(self.path, self.sha256, Image.fromarray(self.frames[0]))
 
 
 def _selected(setting_range: str | None, total: int, path: Path) -> range:

@@ -31,7 +31,8 @@ from pathlib import Path
 from ..core.hardware import cpu_limit
 from ..core.images import decode_image, read_file
 from ..core.settings import SettingError
-from .pipeline import InputImage, Outcome, Plan, execute
+from .inputs import InputImage
+from .pipeline import Outcome, Plan, execute
 from .spec import RunSpec
 
 RETRIES = 3  # times a cell is run again after its worker or node died (Ray's max_retries)

@@ -20,10 +20,7 @@ to `on_message`.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
-import importlib.util
 import inspect
 import json
 import os
@@ -33,13 +30,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageColor
+from PIL import Image
 
 from ..core import settings
-from ..core.guides import COVERED, area, checked_masks, masks_from_regions, resize_mask, same_aspect
-from ..core.images import decode_image, encode_image, fit_size, output_format, read_file
-from ..core.interrupts import current_guard, phase_reached, writing
-from ..core.layers import conv_layers, minimum_size
+from ..core.guides import area
+from ..core.images import encode_image, output_format
+from ..core.interrupts import phase_reached
+from ..core.layers import conv_layers
 from ..core.memory import (
     BASE_BYTES,
     MEMORY_MARGIN,
@@ -55,24 +52,14 @@ from ..core.settings import SettingError
 from ..core.weights import Weights, resolve_weights
 from . import checkpoints, preload, roles
 from .frames import FRAME_PATTERN, frame_path
+from .inputs import InputImage, check_fits, read_inputs, region_masks
+from .outputs import check_outputs, check_own_outputs, tile_folder, write_files
 from .records import base_record, run_record
 from .spec import RunSpec
 
 # The one callback convention, the core's too: called with each `neuralstyle.core.evaluator.Progress`, it
 # returns a reason to stop (e.g. 'interrupted'), True ('callback'), or nothing to go on.
 Callback = Callable[[object], "str | bool | None"]
-
-
-@dataclass
-class InputImage:
-    """An input as read: its path, the sha256 of the bytes decoded, and the image."""
-
-    path: Path
-    sha256: str
-    image: Image.Image = field(repr=False)
-
-    def record(self) -> dict:
-        return {"path": str(self.path.resolve()), "sha256": self.sha256, "size": list(self.image.size)}
 
 
 @dataclass(frozen=True)
@@ -159,98 +146,7 @@ class FigureStopped(Exception):
     """A figure was asked to stop: its grid is incomplete and nothing is written."""
 
 
-def tile_folder(spec: RunSpec) -> Path:
-    """Where a figure's tiles go: ``OUT_tiles/`` beside ``OUT.png``."""
-    return spec.output.with_name(f"{spec.output.stem}_tiles")
-
-
 # --- prepare: every check that needs no TensorFlow -------------------------------
-
-
-def check_backend() -> str:
-    """KERAS_BACKEND names a backend neuralstyle can take gradients on, and it is installed."""
-    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    if backend not in settings.BACKENDS:
-        raise SettingError("KERAS_BACKEND", f"KERAS_BACKEND is {backend!r}; neuralstyle runs on "
-                                            f"{', '.join(settings.BACKENDS)}")
-    if importlib.util.find_spec(backend) is None:
-        raise SettingError("KERAS_BACKEND", f"KERAS_BACKEND is {backend!r} but {backend} is not installed; "
-                                            f"pip install 'neuralstyle[{backend}]'")
-    return backend
-
-
-def check_writable(path: Path, overwrite: bool, setting: str = "output") -> None:
-    """`path` can be written: its folder exists and takes files, and it does not
-    exist unless `overwrite`."""
-    if path.is_dir():
-        raise SettingError(setting, f"{path} is a directory")
-    if os.path.lexists(path) and not path.exists():
-        raise SettingError(setting, f"{path} is a link to nothing; remove it or choose another path")
-    if path.exists() and not overwrite:
-        raise SettingError(setting, f"{path} exists; pass ⟨overwrite⟩ to replace it")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SettingError(setting, f"cannot write {path}: folder {folder} does not exist")
-    try:  # a real write test: permission bits lie under root and on read-only mounts
-        probe = folder / f".neuralstyle-probe-{os.getpid()}-{time.time_ns()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as error:
-        raise SettingError(setting, f"cannot write to {folder} ({error.strerror})") from None
-
-
-def check_folder(folder: Path, overwrite: bool, setting: str, holds: str) -> None:
-    """A folder a run fills with files: not a file, and not already holding such files unless `overwrite`."""
-    if folder.exists() and not folder.is_dir():
-        raise SettingError(setting, f"⟨name⟩ {folder} exists and is not a folder")
-    def taken(entry: Path) -> bool:  # a file a run of this kind would write
-        if holds == "frames":
-            return bool(FRAME_PATTERN.match(entry.name))
-        return holds == "tiles" or entry.suffix.lower() in (".png", ".json")
-
-    if folder.is_dir() and not overwrite and any(taken(entry) for entry in folder.iterdir()):
-        raise SettingError(setting, f"{folder} already holds {holds}; pass ⟨overwrite⟩ or choose another folder")
-    existing = next(parent for parent in [folder, *folder.parents] if os.path.lexists(parent) or parent == Path("."))
-    if not existing.is_dir():
-        raise SettingError(setting, f"cannot make ⟨name⟩ {folder}: {existing} is not a folder")
-    check_writable(existing / f".neuralstyle-probe-{os.getpid()}", True, setting)
-
-
-def read_input(path: Path) -> InputImage:
-    """Read an input image once: its bytes are hashed and decoded together, so the
-    record's sha256 is of exactly what the run used."""
-    path = Path(path)
-    data = read_file(path, str(path))
-    return InputImage(path, hashlib.sha256(data).hexdigest(), decode_image(data, str(path)))
-
-
-def read_inputs(spec: RunSpec) -> dict[str, list[InputImage]]:
-    """Every input image of `spec` by role (`neuralstyle.jobs.roles`), read and checked."""
-    paths_by_role: dict[str, list[Path]] = {}
-    for role in roles.used_by(spec.mode):
-        if role.is_clip(spec.mode):  # a video or a folder of frames: `neuralstyle.jobs.video` reads it
-            continue
-        paths = role.paths(spec)
-        for path in paths:
-            if role.choices and not path.exists():  # neither a named choice nor a file
-                raise SettingError(role.field, f"unknown ⟨name⟩ {str(path)!r}; choose "
-                                               f"{', '.join(role.choices[spec.mode])} or a path to an image")
-        paths_by_role[role.name] = paths
-    read: dict[Path, InputImage] = {}  # an image in two roles is read once
-    for path in (path for paths in paths_by_role.values() for path in paths):
-        if path not in read:
-            read[path] = read_input(path)
-    return {role: [read[path] for path in paths] for role, paths in paths_by_role.items()}
-
-
-def check_fits(what: str, source: InputImage, side: int, model: str, layer_names) -> tuple[int, int]:
-    """`source`'s size with its longest side at `side` px, if the layers can see it."""
-    width, height = fit_size(*source.image.size, side)
-    needed = minimum_size(model, layer_names)
-    if min(width, height) < needed:
-        raise SettingError("size", f"{what} {source.path.name} at ⟨size⟩ {side} would be {width}x{height} px; "
-                                   f"the layers used need at least {needed} px on each side")
-    return width, height
 
 
 def _layers_used(spec: RunSpec) -> list[str]:
@@ -261,21 +157,6 @@ def _layers_used(spec: RunSpec) -> list[str]:
     if spec.mode == "transfer":
         return list(dict.fromkeys([*spec.content_layers, *spec.style_layers]))
     return [conv_layers(spec.model)[-1].name if spec.mode == "reconstructions" else "block5_conv1"]
-
-
-def check_outputs(spec: RunSpec) -> None:
-    """The backend is usable, and every file and folder `spec` writes can be written."""
-    check_backend()
-    if spec.writes_folder:
-        check_folder(spec.output, spec.overwrite, "output", "frames and a record")
-        return
-    for setting, path in (("output", spec.output), ("record", spec.record_path), ("gif", spec.gif)):
-        if path is not None:
-            check_writable(path, spec.overwrite, setting)
-    if spec.frames is not None:
-        check_folder(spec.frames, spec.overwrite, "frames", "frames")
-    if spec.is_figure:
-        check_folder(tile_folder(spec), spec.overwrite, "output", "tiles")
 
 
 def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = False) -> Plan:
@@ -322,45 +203,6 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
     weights = None if not fetch_weights and needs_fetch(spec.model, spec.weights) else \
         resolve_weights(spec.model, spec.weights, download=fetch_weights)
     return Plan(spec, inputs, weights, need, _describe(spec, inputs, sizes, regions), memory, sizes, passes=passes)
-
-
-def region_masks(spec: RunSpec, inputs: dict, first_size: tuple[int, int] | None = None) -> list | None:
-    """The style masks of a transfer as float32 arrays: its ⟨style_masks⟩, or its
-    ⟨style_regions⟩ map split by ⟨style_region_colors⟩; None without regions.
-    Every mask of the run (content and style-image masks too) is checked here,
-    before TensorFlow loads: one per style, the shape of its image, covering
-    something, and at the first scale's size (`first_size`) all of them
-    together still covering a pixel. Raises SettingError."""
-    content = inputs["content"][0]
-    styles = [item.image.size for item in inputs["style"]]
-    checked_masks("style_image_masks", [item.image for item in inputs.get("style_image_mask", [])], styles)
-    checked_masks("content_mask", [item.image for item in inputs.get("content_mask", [])], [content.image.size])
-    if inputs.get("style_regions"):
-        item = inputs["style_regions"][0]
-        if not same_aspect(*item.image.size, *content.image.size):
-            raise SettingError("style_regions", f"⟨name⟩ {item.path.name} is {item.image.width}x{item.image.height} "
-                                                f"px and the content image {content.image.width}x"
-                                                f"{content.image.height}: another aspect ratio, so resizing would "
-                                                f"shift its regions; give a map of the content's shape")
-        rgb = np.asarray(item.image.convert("RGB"))
-        masks = masks_from_regions(rgb, [ImageColor.getrgb(color) for color in spec.style_region_colors])
-        for color, mask in zip(spec.style_region_colors, masks):
-            if not mask.any():
-                colors, counts = np.unique(rgb.reshape(-1, 3), axis=0, return_counts=True)
-                common = ", ".join("#%02x%02x%02x" % tuple(colors[index]) for index in np.argsort(-counts)[:6])
-                raise SettingError("style_region_colors", f"⟨name⟩ {color} is nowhere in {item.path.name}; its "
-                                                          f"most common colours are {common}")
-    elif inputs.get("style_mask"):
-        masks = checked_masks("style_masks", [item.image for item in inputs["style_mask"]],
-                              [content.image.size] * len(styles), required=True)
-    else:
-        return None
-    if first_size is not None:
-        union = resize_mask(np.clip(np.sum(masks, axis=0), 0.0, 1.0), *first_size)
-        if float(union.max()) < COVERED:
-            raise SettingError("style_masks", f"at {first_size[0]}x{first_size[1]} px the masks together cover no "
-                                              f"pixel; give larger regions or a larger ⟨size⟩")
-    return masks
 
 
 def plan_run_memory(spec: RunSpec, passes: PlannedPasses, budget: float | None, where: str = "") -> MemoryPlan:
@@ -675,29 +517,6 @@ def resumed_spec(state: checkpoints.State, checkpoint: Path | None = None, overw
     return spec.replace(overwrite=True)
 
 
-def check_own_outputs(spec: RunSpec) -> None:
-    """The files a resumed run would replace are its own: the image and record its
-    interruption wrote (the record unfinished, the image the one it names by sha256).
-    SettingError naming the first that is not."""
-    record = None
-    if spec.record_path.is_file():
-        try:
-            record = json.loads(spec.record_path.read_text())
-        except (OSError, ValueError, UnicodeDecodeError):
-            record = None
-    unfinished = isinstance(record, dict) and (not settings.ended_whole(record.get("stopped")) or record.get("error"))
-    if spec.record_path.exists() and not unfinished:
-        raise SettingError("overwrite", f"{spec.record_path} is not the interrupted run's record (another run "
-                                        f"finished there since); resuming would replace it: move it away, or pass "
-                                        f"⟨name⟩")
-    if spec.output.exists():
-        written = record.get("output", {}).get("sha256") if unfinished and isinstance(record.get("output"), dict) \
-            else None
-        if written is None or hashlib.sha256(spec.output.read_bytes()).hexdigest() != written:
-            raise SettingError("overwrite", f"{spec.output} is not the interrupted run's image (another run wrote "
-                                            f"it since); resuming would replace it: move it away, or pass ⟨name⟩")
-
-
 def resume_plan(state: checkpoints.State, fetch_weights: bool = True, spec: RunSpec | None = None) -> Plan:
     """The plan that continues the run whose checkpoint `state` is (see
     `neuralstyle.jobs.checkpoints.load`), from where it stood, as `spec` (default:
@@ -784,108 +603,6 @@ def write(outcome: Outcome) -> list[Path]:
     if outcome.tiles:
         written.insert(1, tile_folder(spec))
     return written
-
-
-def write_files(files: list[tuple[Path, bytes]], overwrite: bool) -> None:
-    """Write (path, bytes) pairs as one unit: each whole to a temporary file beside
-    its target first; only when all are written are they moved into place, in
-    order (a record last). Without `overwrite` a file that appeared meanwhile is
-    never replaced (SettingError); a failure (a full disk, say: OSError) leaves no
-    partial file and the earlier versions in place. A second signal waits."""
-    folder = files[-1][0].parent
-    # Runs with overwrite may finish together: one at a time moves its files in, so each image keeps its record.
-    with writing(), (_folder_lock(folder) if overwrite and folder.is_dir() else contextlib.nullcontext()):
-        for parent in sorted({path.parent for path, _ in files}):
-            parent.mkdir(parents=True, exist_ok=True)
-        temporaries: list[tuple[Path, Path]] = []
-        try:
-            for path, data in files:
-                temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-                temporaries.append((temporary, path))
-                with open(temporary, "wb") as file:
-                    file.write(data)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.chmod(temporary, 0o666 & ~_umask())
-            phase_reached("writing")
-            if not overwrite:
-                for _, path in temporaries:
-                    if os.path.lexists(path):
-                        raise SettingError("output", f"{path} appeared while the run went on; pass ⟨overwrite⟩ "
-                                                     f"to replace it")
-            for temporary, path in temporaries:
-                if overwrite:
-                    os.replace(temporary, path)
-                else:
-                    os.link(temporary, path)  # fails if `path` exists: never clobber
-                    os.unlink(temporary)
-        finally:
-            for temporary, _ in temporaries:
-                temporary.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def _folder_lock(folder: Path):
-    """An exclusive lock on a folder among processes, held briefly (the system
-    releases it when a process dies)."""
-    handle = os.open(folder if str(folder) else ".", os.O_RDONLY)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(handle)
-
-
-@contextlib.contextmanager
-def hold_lock(lock: Path, busy: SettingError):
-    """Hold the lock file `lock` for the length of a job, or raise `busy` at once when
-    another live process holds it (the system lets go when a process dies); the
-    file goes at the end, and a signal guard knows to remove it if the process is cut short."""
-    guard = current_guard()
-    try:
-        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as error:
-        raise SettingError(busy.setting, f"cannot write beside {lock.parent} ({error.strerror})") from None
-    if guard is not None:
-        guard.leftovers.add(str(lock))
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise busy from None
-        try:
-            yield
-        finally:
-            lock.unlink(missing_ok=True)
-            if guard is not None:
-                guard.leftovers.discard(str(lock))
-    finally:
-        os.close(handle)
-
-
-def _lock_path(spec: RunSpec) -> Path:
-    return spec.output.with_name(f".{spec.output.name}.neuralstyle-lock")
-
-
-@contextlib.contextmanager
-def claim(spec: RunSpec, exclusive: bool = False):
-    """Hold `spec`'s output for the length of a run. Without `overwrite` (or when
-    `exclusive`, as a resume is) a second run for the same output is refused at
-    once (SettingError), before it works; with `overwrite` runs go on side by side
-    and the last to write wins, whole."""
-    if spec.overwrite and not exclusive:
-        yield
-        return
-    with hold_lock(_lock_path(spec), SettingError("output", f"another neuralstyle run is making {spec.output}; "
-                                                            f"wait for it, or choose another ⟨output⟩")):
-        check_outputs(spec)  # the run that held it may have finished meanwhile
-        yield
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # --- batches -------------------------------------------------------------------------

@@ -20,9 +20,13 @@ run's own collections do not walk it either.
 from __future__ import annotations
 
 import gc
+import importlib.util
 import os
 import sys
 import threading
+
+from ..core import settings
+from ..core.settings import SettingError
 
 _MODULE = "neuralstyle.core.synthesis"  # imports the backend, Keras, the model and the evaluator
 OPTIONAL = ("pandas", "matplotlib", "jax")
@@ -30,6 +34,18 @@ OPTIONAL = ("pandas", "matplotlib", "jax")
 
 class BackendError(RuntimeError):
     """Keras or the library under it (TensorFlow, torch, JAX) cannot be imported: a broken installation."""
+
+
+def check_backend() -> str:
+    """KERAS_BACKEND names a backend neuralstyle can take gradients on, and it is installed."""
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend not in settings.BACKENDS:
+        raise SettingError("KERAS_BACKEND", f"KERAS_BACKEND is {backend!r}; neuralstyle runs on "
+                                            f"{', '.join(settings.BACKENDS)}")
+    if importlib.util.find_spec(backend) is None:
+        raise SettingError("KERAS_BACKEND", f"KERAS_BACKEND is {backend!r} but {backend} is not installed; "
+                                            f"pip install 'neuralstyle[{backend}]'")
+    return backend
 
 
 _thread: threading.Thread | None = None

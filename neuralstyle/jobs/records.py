@@ -46,7 +46,7 @@ def base_record(spec, inputs: dict, weights, device: str) -> dict:
     """What every run record holds: the command, the serialised `RunSpec`
     (``arguments``), the inputs with the sha256 of the bytes read, the weights,
     the device and the library versions. `inputs` maps a role to
-    `neuralstyle.jobs.pipeline.InputImage`s."""
+    `neuralstyle.jobs.inputs.InputImage`s."""
     return {
         "neuralstyle_record": RECORD_VERSION,
         "command": spec.command,

@@ -30,8 +30,9 @@ from ..core import settings
 from ..core.images import encode_image
 from ..core.interrupts import Interrupted, current_guard, phase_reached
 from ..core.settings import SettingError
-from . import pipeline, preload
+from . import outputs, pipeline, preload
 from .clips import Clip, check_video_extra, encode_video, read_clip
+from .inputs import check_fits, read_inputs, region_masks
 from .records import base_record
 from .spec import RunSpec
 
@@ -157,7 +158,7 @@ def claim_clip(spec: RunSpec):
     """Hold the clip that writes `spec`'s output for the length of a run: a second
     run or resume of it meanwhile is refused at once (SettingError), before it
     works; the system lets go when a process dies."""
-    with pipeline.hold_lock(spec.output.with_name(f".{spec.output.name}.neuralstyle-clip-lock"), SettingError(
+    with outputs.hold_lock(spec.output.with_name(f".{spec.output.name}.neuralstyle-clip-lock"), SettingError(
             "output", f"another neuralstyle run is painting {spec.output}; wait for it, or choose another ⟨output⟩")):
         yield
 
@@ -180,15 +181,15 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, resume: bool = False, pre
     if not resume:
         check_unfinished(spec)
         shutil.rmtree(work_folder(spec), ignore_errors=True)  # frames of a run that is started again
-        pipeline.check_outputs(spec)
-    inputs = {"content": [clip.first_image()], **pipeline.read_inputs(spec)}
+        outputs.check_outputs(spec)
+    inputs = {"content": [clip.first_image()], **read_inputs(spec)}
     layer_names = list(dict.fromkeys([*spec.content_layers, *spec.style_layers]))
     main = inputs["content"][0]
-    sizes = [pipeline.check_fits("a frame of", main, side, spec.model, layer_names) for side in spec.scales]
-    style_passes = [(list(spec.style_layers), *pipeline.check_fits("style image", style, max(1, round(
+    sizes = [check_fits("a frame of", main, side, spec.model, layer_names) for side in spec.scales]
+    style_passes = [(list(spec.style_layers), *check_fits("style image", style, max(1, round(
         side * scale)), spec.model, list(spec.style_layers))) for side in spec.scales
         for style, scale in zip(inputs["style"], spec.style_scales)]
-    regions = pipeline.region_masks(spec, inputs, sizes[0])
+    regions = region_masks(spec, inputs, sizes[0])
     pixels = sum(item.image.width * item.image.height for items in inputs.values() for item in items)
     passes = pipeline.PlannedPasses(tuple(layer_names), tuple(sizes), tuple(style_passes), pixels)
     memory = pipeline.plan_run_memory(spec, passes, spec.max_memory or pipeline.default_budget())
@@ -213,7 +214,7 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, resume: bool = False, pre
 
 def _write_state(work: Path, spec: RunSpec, clip: Clip, entries: list) -> None:
     data = json.dumps({"arguments": spec.to_record(), "clip": clip.record(), "frames": entries}).encode()
-    pipeline.write_files([(work / STATE, data)], overwrite=True)
+    outputs.write_files([(work / STATE, data)], overwrite=True)
 
 
 @dataclass
@@ -266,7 +267,7 @@ def execute(clip_plan: ClipPlan, callback: Callable | None = None,
     def on_frame(step, result):
         if outcome["stopped"]:
             return  # a frame cut short is not kept: a resumed clip runs it whole
-        pipeline.write_files([(_frame_file(work, step.pass_index, clip.names[step.frame]),
+        outputs.write_files([(_frame_file(work, step.pass_index, clip.names[step.frame]),
                                encode_image(result.image[..., :3], "PNG"))], overwrite=True)
         entries.append({"pass": step.pass_index, "frame": step.frame, "name": clip.names[step.frame],
                         "iterations": result.iterations, "evaluations": result.evaluations,
@@ -371,7 +372,7 @@ def _shots_on_ray(clip_plan: ClipPlan, arguments: dict, address: str, workers, c
 
 def _write_record(spec: RunSpec, record: dict) -> None:
     """An unfinished clip's record, for `resume` to find (the frames are in the work folder)."""
-    pipeline.write_files([(spec.record_path, json.dumps(record, indent=1).encode())], overwrite=True)
+    outputs.write_files([(spec.record_path, json.dumps(record, indent=1).encode())], overwrite=True)
 
 
 def finish(spec: RunSpec, clip: Clip, frames: list[np.ndarray], record: dict) -> list[Path]:
@@ -389,7 +390,7 @@ def finish(spec: RunSpec, clip: Clip, frames: list[np.ndarray], record: dict) ->
         record["output"]["sha256"] = hashlib.sha256(data).hexdigest()
         files = [(spec.output, data)]
     files.append((spec.record_path, json.dumps(record, indent=1).encode()))
-    pipeline.write_files(files, overwrite=True)
+    outputs.write_files(files, overwrite=True)
     shutil.rmtree(work_folder(spec), ignore_errors=True)
     return [spec.output, spec.record_path]
 
