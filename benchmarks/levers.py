@@ -14,11 +14,16 @@ dominates neural-style's picture and P where it dominates pastiche's (n, p: it
 does not), then per variant the pairs it dominates per peer and those where it
 beats the default on both counts. Runs are cached in the work folder (one older
 than the package's code is run again). Reads ../shared/images.
+
+``--per-pair-weight "label=K,REF,EXPONENT"`` adds a variant whose content weight
+differs per pair: ``K · (s0 / REF) ** EXPONENT``, where s0 is the pair's
+`photo_style_loss`, e.g. ``"scaled=28,60,0.5"``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -36,16 +41,34 @@ VARIANTS = ("the photo's own colours (--init content)=--init content;"
 MARKS = {"neural-style": "N", "pastiche": "P"}
 
 
+def photo_style_loss(bench: Bench, content: Path, style: Path, size: int) -> float:
+    """s0: the default run's style loss at the photograph itself (a whole process of 0 iterations started
+    from the photo; its record's loss), how far the photo starts from the painting in neuralstyle's own
+    terms."""
+    out = bench.work / f"{content.stem}_{style.stem}_{size}_photo_loss.png"
+    record = out.with_suffix(".json")
+    if not tradeoff.made_with_this_code(record):
+        bench.timed([str(part) for part in tradeoff.our_command(content, style, size, out, "--iterations", "0",
+                                                                 "--init", "content")])
+    return json.loads(record.read_text())["final_loss"]["style"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", default=",".join(f"{p}:{q}" for p in tradeoff.PHOTOS for q in tradeoff.PAINTINGS))
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--variants", default=VARIANTS)
+    parser.add_argument("--per-pair-weight", help="label=K,REF,EXPONENT: content weight K·(s0/REF)^EXPONENT per pair")
     parser.add_argument("--work", type=Path, required=True)
     arguments = parser.parse_args()
     arguments.work.mkdir(parents=True, exist_ok=True)
     bench = Bench(arguments.work, precision="", snapshot=None, extra=[])
     variants = [(DEFAULT, "")] + [tuple(item.split("=", 1)) for item in arguments.variants.split(";") if item.strip()]
+    per_pair = None
+    if arguments.per_pair_weight:
+        label, numbers = arguments.per_pair_weight.split("=", 1)
+        per_pair = (label, *map(float, numbers.split(",")))
+        variants.append((label, None))
     counts = {label: {"better": 0, **{tool: [0, 0] for tool in tradeoff.PEERS}} for label, _ in variants}
     lines = ["| pair | " + " | ".join(label for label, _ in variants) + " | "
              + " | ".join(f"{tool} default" for tool in tradeoff.PEERS) + " |",
@@ -56,6 +79,11 @@ def main() -> None:
                  for tool in tradeoff.PEERS}
         cells, default = [], None
         for label, options in variants:
+            if options is None:  # the per-pair weight
+                _, factor, reference, exponent = per_pair
+                s0 = photo_style_loss(bench, content, style, arguments.size)
+                options = f"--content-weight {factor * (s0 / reference) ** exponent:.1f}"
+                print(f"{pair}: s0 {s0:.1f}, {options}", file=sys.stderr, flush=True)
             verdict = variant_run(bench, content, style, arguments.size, label, options).verdict
             default = default or verdict
             if label != DEFAULT and verdict.style_distance <= default.style_distance \

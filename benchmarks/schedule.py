@@ -16,6 +16,7 @@ peer's picture are cached in the work folder (a run older than the package's cod
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shlex
 import sys
@@ -36,7 +37,9 @@ BASE_SIZE = 256
 
 def variant_run(bench: Bench, content: Path, style: Path, size: int, label: str, options: str) -> tradeoff.Timed:
     slug = "".join(character if character.isalnum() else "-" for character in label)
-    stem = f"{content.stem}_{style.stem}_{size}_schedule_{slug}"
+    # The options in the name too: one label may carry another weight per pair, or after an edit.
+    digest = f"_{hashlib.sha1(options.encode()).hexdigest()[:8]}" if options else ""
+    stem = f"{content.stem}_{style.stem}_{size}_schedule_{slug}{digest}"
     note, out = bench.work / f"{stem}_judged.json", bench.work / f"{stem}.png"
     if tradeoff.made_with_this_code(note):
         return tradeoff.Timed(**json.loads(note.read_text()))
