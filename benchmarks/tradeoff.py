@@ -64,6 +64,10 @@ class Timed:
     style_distance: float = float("nan")
     content_similarity: float = float("nan")
     iterations: str | int | None = None  # what --iterations was
+    # The machine's 1-minute load average around the run, its own threads included (a run alone on 2 cores
+    # reads about 1-2; NaN in notes from before it was kept): a cached peer time taken while other work ran
+    # shows as such instead of passing for a quiet one.
+    load: float = float("nan")
 
     @property
     def verdict(self) -> judge.Verdict:
@@ -103,7 +107,7 @@ def peer_run(bench: Bench, peer: str, content: Path, style: Path, size: int) -> 
 
 def whole_process(bench: Bench, command: list, out: Path, iterations: str | None = None) -> Timed:
     seconds = bench.timed([str(part) for part in command])
-    return Timed(str(out), seconds, bench.last_cpu, iterations=iterations)
+    return Timed(str(out), seconds, bench.last_cpu, iterations=iterations, load=bench.last_load)
 
 
 def our_command(content: Path, style: Path, size: int, out: Path, *extra) -> list:
@@ -177,23 +181,29 @@ def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...]) -> dict:
     return result
 
 
+def timing(run: Timed) -> str:
+    """Wall s (CPU s, load average) of a whole process."""
+    load = "?" if run.load != run.load else f"{run.load:.1f}"
+    return f"{run.seconds:.1f} ({run.cpu_seconds:.1f}, load {load})"
+
+
 def figures(run: Timed) -> str:
     return f"{run.style_distance:.3f} / {run.content_similarity:.3f}"
 
 
 def table(results: list[dict], peers: tuple[str, ...]) -> list[str]:
-    head = "| pair | size | neuralstyle default: wall s (CPU s), style / content |"
+    head = "| pair | size | neuralstyle default: wall s (CPU s, load), style / content |"
     rule = "|---|---|---|"
     for peer in peers:
-        head += f" {peer} default: wall s (CPU s), style / content | dominated? | neuralstyle first dominating: iterations, wall s, ratio (CPU ratio) |"
+        head += f" {peer} default: wall s (CPU s, load), style / content | dominated? | neuralstyle first dominating: iterations, wall s, ratio (CPU ratio) |"
         rule += "---|---|---|"
     lines = [head, rule]
     for result in results:
         ours = result["ours"]
-        line = f"| {result['pair']} | {result['size']} | {ours.seconds:.1f} ({ours.cpu_seconds:.1f}), {figures(ours)} |"
+        line = f"| {result['pair']} | {result['size']} | {timing(ours)}, {figures(ours)} |"
         for peer in peers:
             reference, reached = result["peers"][peer], result["reached"][peer]
-            line += (f" {reference.seconds:.1f} ({reference.cpu_seconds:.1f}), {figures(reference)} |"
+            line += (f" {timing(reference)}, {figures(reference)} |"
                      f" {'yes' if judge.dominates(ours.verdict, reference.verdict) else 'no'} |")
             line += (f" {reached.iterations}, {reached.seconds:.1f} s, {reached.seconds / reference.seconds:.2f}"
                      f" ({reached.cpu_seconds / reference.cpu_seconds:.2f}) |" if reached else " never |")
@@ -234,7 +244,7 @@ def main() -> None:
             for pair in pairs:
                 for peer in peers:
                     run = peer_run(bench, peer, *images_of(pair), size)
-                    print(f"{pair} {size} {peer}: {run.seconds:.1f} s, {figures(run)}", flush=True)
+                    print(f"{pair} {size} {peer}: {timing(run)}, {figures(run)}", flush=True)
         return
     results = []
     for size in sizes:
