@@ -268,7 +268,7 @@ def execute(clip_plan: ClipPlan, callback: Callable | None = None,
         if outcome["stopped"]:
             return  # a frame cut short is not kept: a resumed clip runs it whole
         outputs.write_files([(_frame_file(work, step.pass_index, clip.names[step.frame]),
-                               encode_image(result.image[..., :3], "PNG"))], overwrite=True)
+                              encode_image(result.image[..., :3], "PNG"))], overwrite=True)
         entries.append({"pass": step.pass_index, "frame": step.frame, "name": clip.names[step.frame],
                         "iterations": result.iterations, "evaluations": result.evaluations,
                         "seconds": round(result.seconds, 3), "loss": result.loss, "stopped": result.stopped})
