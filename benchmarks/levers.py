@@ -17,7 +17,8 @@ than the package's code is run again). Reads ../shared/images.
 
 ``--per-pair-weight "label=K,REF,EXPONENT"`` adds a variant whose content weight
 differs per pair: ``K · (s0 / REF) ** EXPONENT``, where s0 is the pair's
-`photo_style_loss`, e.g. ``"scaled=28,60,0.5"``.
+`photo_style_loss`, e.g. ``"scaled=28,60,0.5"``, under ``--balance fixed``: what
+the default's balance 'pair' does inside the run, emulated from outside.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def main() -> None:
             if options is None:  # the per-pair weight
                 _, factor, reference, exponent = per_pair
                 s0 = photo_style_loss(bench, content, style, arguments.size)
-                options = f"--content-weight {factor * (s0 / reference) ** exponent:.1f}"
+                options = f"--balance fixed --content-weight {factor * (s0 / reference) ** exponent:.1f}"
                 print(f"{pair}: s0 {s0:.1f}, {options}", file=sys.stderr, flush=True)
             verdict = variant_run(bench, content, style, arguments.size, label, options).verdict
             default = default or verdict

@@ -403,7 +403,7 @@ def test_a_transfer_run_in_the_browser_streams_progress_and_offers_image_gif_and
     record = json.loads(downloaded.read_text())
     assert record["neuralstyle_record"] == 2 and record["command"] == "transfer"
     arguments, settings = record["arguments"], record["settings"]
-    assert arguments["schema"] == 2 and arguments["mode"] == "transfer"
+    assert arguments["schema"] == 3 and arguments["mode"] == "transfer"
     assert arguments["size"] == 64 and arguments["iterations"] == [5] and arguments["save_every"] == 1
     assert arguments["content_layer"] == "block3_conv2"
     assert arguments["style_layers"] == {"block1_conv1": 1.0, "block2_conv1": 1.0, "block2_conv2": 0.5,

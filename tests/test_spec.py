@@ -129,11 +129,23 @@ def test_mode_defaults_are_filled_in_so_a_spec_holds_every_value_it_runs_with():
                                                                                     "block2_conv1": 1.0}
 
 
+def test_a_record_made_before_balance_pair_reruns_with_the_weights_as_it_took_them():
+    data = json.loads(json.dumps(spec().to_record()))
+    assert spec().balance == "pair" and data["balance"] == "pair"  # a new run's default, recorded
+    del data["balance"]
+    assert RunSpec.from_record({**data, "schema": 2}, record_version=2).balance == "fixed"
+    figure = RunSpec(mode="tradeoff", content="c.jpg", styles=["s.jpg"], output="o.png").to_record()
+    del figure["balance"]
+    assert RunSpec.from_record({**figure, "schema": 2}, record_version=2).balance == settings.BALANCE
+    with pytest.raises(SettingError, match="unknown balance 'even'; choose one of pair, fixed"):
+        spec(balance="even")
+
+
 def test_a_spec_survives_its_record_and_a_record_with_an_edit_is_checked_again(tmp_path):
     original = spec(style_blend=None, scales="256,512", iterations="20,10", frames=tmp_path / "f", gif=tmp_path / "a.gif",
                     style_layers={"block1_conv1": 0.5, "block3_conv1": 2.0}, preserve_color="luminance")
     data = json.loads(json.dumps(original.to_record()))  # through JSON, as on disk
-    assert data["schema"] == 2
+    assert data["schema"] == 3
     again = RunSpec.from_record(data, record_version=2)
     assert again.to_record() == original.to_record()
     for edit, setting in ((dict(size="big"), "size"), (dict(colour="red"), "arguments"),

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sample_images import open_sample, sample_rgb
 
-from neuralstyle.core import images
+from neuralstyle.core import images, settings
 from neuralstyle.core.evaluator import START, Evaluator, NonFiniteLossError, minimize_lbfgs
 from neuralstyle.core.experiments import psnr, style_distance
 from neuralstyle.core.losses import gram_matrix
@@ -149,25 +149,79 @@ def test_a_run_that_starts_at_its_content_image_needs_no_pass_for_the_content_ta
 
 def test_a_transfer_from_the_content_image_makes_no_vgg_pass_for_its_content_target(photo, painting, monkeypatch):
     """init 'content': the first evaluation gives the target, its content loss exactly 0;
-    any other start (the default, recolored, too) needs a pass of the content image of its own."""
+    any other start (the default, recolored, too) needs a pass of the content image of its own.
+    Balance 'pair' measures the photo once at 256 px, with the content target's own pass at that size."""
     from neuralstyle.core import synthesis
 
-    content_passes = []
+    passes = []
     original = synthesis.image_features
 
     def counted(feature_model, rgb, tile=None):
-        content_passes.append(rgb.shape == (48, 64, 3))  # the photo at 64 px; the painting's size differs
+        passes.append(rgb.shape[:2])
         return original(feature_model, rgb, tile)
 
     monkeypatch.setattr(synthesis, "image_features", counted)
-    assert sample_rgb("painting.png", 64).rgb.shape != (48, 64, 3)
-    from_content = transfer(photo, painting, size=64, iterations=2, init="content")
-    assert sum(content_passes) == 0 and from_content.history[0]["content"] == 0.0
-    from_noise = transfer(photo, painting, size=64, iterations=2, init="noise")
-    assert sum(content_passes) == 1 and from_noise.history[0]["content"] > 0
-    recoloured = transfer(photo, painting, size=64, iterations=2)
-    assert sum(content_passes) == 2 and 0 < recoloured.history[0]["content"] < from_noise.history[0]["content"]
+
+    def photo_passes(run) -> dict:
+        passes.clear()
+        result = run()
+        return result, {side: passes.count(shape) for side, shape in ((64, (48, 64)), (256, (192, 256)))}
+
+    from_content, count = photo_passes(lambda: transfer(photo, painting, size=64, iterations=2, init="content",
+                                                        balance="fixed"))
+    assert count == {64: 0, 256: 0} and from_content.history[0]["content"] == 0.0
     assert from_content.history[-1]["content"] > 0, "after the start the content target is in force"
+    from_noise, count = photo_passes(lambda: transfer(photo, painting, size=64, iterations=2, init="noise",
+                                                      balance="fixed"))
+    assert count == {64: 1, 256: 0} and from_noise.history[0]["content"] > 0
+    recoloured, count = photo_passes(lambda: transfer(photo, painting, size=64, iterations=2))
+    assert count == {64: 1, 256: 1} and recoloured.history[0]["content"] > 0
+    measured, count = photo_passes(lambda: transfer(photo, painting, size=64, iterations=2, init="content"))
+    assert count == {64: 0, 256: 1} and measured.history[0]["content"] == 0.0
+    _, count = photo_passes(lambda: transfer(photo, painting, size=256, iterations=1))
+    assert count == {64: 0, 256: 1}, "at 256 px the measure is the content target"
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["whole", "regions"])
+def test_balance_pair_weighs_the_content_by_how_far_the_photo_starts_from_the_painting(photo, painting, masked):
+    """The record's pair_distance is the style loss at the photo itself, per unit style weight, as the
+    run's own loss counts it (with regions too), and the content weight used is the one given times
+    sqrt(distance / 0.6), within 0.5-3; balance 'fixed' takes the weight as given."""
+    from neuralstyle.core.losses import pair_balance
+
+    masks = {}
+    if masked:
+        left = np.zeros((photo.height, photo.width), np.float32)
+        left[:, : photo.width // 3] = 1.0
+        masks = {"style_masks": [left, 1.0 - left]}
+    styles = [painting, np.asarray(painting)[::-1]] if masked else painting
+    common = dict(size=64, iterations=0, precision="float32", **masks)
+    at_photo = transfer(photo, styles, init="content", balance="fixed", style_weight=1.0,
+                        **{**common, "size": settings.BALANCE_SIDE})  # measured there, whatever the run's size
+    paired = transfer(photo, styles, init="noise", **common)
+    fixed = transfer(photo, styles, init="noise", balance="fixed", **common)
+    distance = paired.settings["pair_distance"]
+    assert distance == pytest.approx(at_photo.history[0]["style"], rel=1e-3)
+    factor = pair_balance(distance)
+    assert paired.settings["balanced_content_weight"] == pytest.approx(settings.CONTENT_WEIGHT * factor, rel=1e-5)
+    assert paired.history[0]["content"] == pytest.approx(factor * fixed.history[0]["content"], rel=1e-4)
+    assert "pair_distance" not in fixed.settings and fixed.settings["balance"] == "fixed"
+    assert pair_balance(0.6) == 1.0 and pair_balance(2.4) == 2.0 and pair_balance(0.0) == 0.5 \
+        and pair_balance(1e6) == 3.0
+
+
+def test_a_photo_far_from_its_painting_is_balanced_towards_itself(photo, painting):
+    """A busy photo against a flat painting starts farther from it than the painting's own detail does,
+    and is given more content weight: how far a pair starts, not the weights alone, sets the balance."""
+    flat = np.full((48, 64, 3), (90, 120, 160), np.uint8) + np.random.default_rng(0).integers(0, 3, (48, 64, 3),
+                                                                                               dtype=np.uint8)
+    near = transfer(photo, photo, size=64, iterations=0, precision="float32")
+    far = transfer(photo, flat, size=64, iterations=0, precision="float32")
+    assert transfer(photo, flat, size=128, iterations=0, precision="float32").settings["pair_distance"] == \
+        far.settings["pair_distance"], "one balance at every size"
+    assert near.settings["pair_distance"] < 0.01 and near.settings["balanced_content_weight"] == \
+        pytest.approx(settings.CONTENT_WEIGHT * 0.5)
+    assert far.settings["pair_distance"] > 1.0 and far.settings["balanced_content_weight"] > settings.CONTENT_WEIGHT
 
 
 def test_the_evaluator_runs_one_pass_per_distinct_point():

@@ -313,8 +313,16 @@ def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction()
     seen = []
     outputs = stylise_clip(frames, Image.open(PAINTING), size=64, iterations=4, passes=2,
                            on_frame=lambda step, result: seen.append((step.pass_index, step.frame,
-                                                                      result.loss["temporal"])))
+                                                                      result.loss["temporal"],
+                                                                      result.settings["pair_distance"])))
     assert len(outputs) == 6 and all(output.shape == (48, 64, 3) for output in outputs)
+    # Every frame, of either shot, keeps the first frame's balance (balance 'pair'), so the balance cannot flicker.
+    from neuralstyle.core.synthesis import transfer
+
+    first_frame = transfer(frames[0], Image.open(PAINTING), size=64, iterations=0).settings["pair_distance"]
+    assert {distance for *_, distance in seen} == {first_frame}
+    assert transfer(frames[3], Image.open(PAINTING), size=64, iterations=0).settings["pair_distance"] != first_frame
+    seen = [entry[:3] for entry in seen]
     assert [(p, f) for p, f, _ in seen] == [(0, f) for f in range(6)] + [(1, f) for f in range(5, -1, -1)]
     temporal = {(p, f): value for p, f, value in seen}
     assert all(temporal[(0, f)] == 0 for f in range(6))  # of two passes, the first only warps its starts
@@ -341,3 +349,5 @@ def test_the_shots_of_a_clip_are_painted_as_ray_tasks(tmp_path):
     assert sorted(entry["frame"] for entry in record["frames"]) == list(range(5))
     # Each shot starts afresh: the first frame of the second shot feels no pull from the first shot.
     assert {entry["frame"]: entry["loss"]["temporal"] for entry in record["frames"]}[3] == 0
+    # Both shots take the clip's first frame's balance, though the second shot's frames are another photo.
+    assert len({entry["pair_distance"] for entry in record["frames"]}) == 1

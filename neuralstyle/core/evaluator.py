@@ -105,6 +105,27 @@ def _guided(*tensors, guide=None):
     return tensors if guide is None else tuple(tensor * guide for tensor in tensors)
 
 
+def style_terms(style_targets: dict, style_regions, style_weight: float, style_layer_weights: dict | None) -> list:
+    """The style loss as terms ``(layer, target_gram, coefficient, guide)``: one per
+    layer of `style_targets` (guide None) and one per layer of each `StyleRegion`
+    (its guide ``(h, w)`` float32). Weights and target scales fold into one
+    coefficient per term, so a step does one multiply per layer and no division;
+    the layer weights are normalised to sum to 1 over the layers that have targets."""
+    style_regions = list(style_regions)
+    style_layer_weights = style_layer_weights or {
+        layer: 1.0 for layer in dict.fromkeys([*style_targets, *(layer for region in style_regions
+                                                                 for layer in region.grams)])}
+    layer_weight_sum = sum(style_layer_weights[layer] for layer in style_layer_weights
+                           if layer in style_targets or any(layer in region.grams for region in style_regions)) or 1.0
+    terms = [(layer, gram, style_weight * style_layer_weights[layer] / layer_weight_sum / target_scale(gram), None)
+             for layer, gram in style_targets.items()]
+    terms += [(layer, gram, style_weight * region.weight * style_layer_weights[layer] / layer_weight_sum
+               / target_scale(gram), np.asarray(region.guides[layer], np.float32))
+              for region in style_regions for layer, gram in region.grams.items()
+              if region.weight and np.any(region.guides[layer])]
+    return terms
+
+
 class Evaluator:
     """Loss and gradient of one image of fixed size against fixed targets.
 
@@ -146,23 +167,9 @@ class Evaluator:
         self.feature_model = feature_model
         content_targets = content_targets or {}
         style_targets = style_targets or {}
-        style_regions = list(style_regions)
-        style_layer_weights = style_layer_weights or {
-            layer: 1.0 for layer in dict.fromkeys([*style_targets, *(layer for region in style_regions
-                                                                     for layer in region.grams)])}
-        layer_weight_sum = sum(style_layer_weights[layer] for layer in style_layer_weights
-                               if layer in style_targets or any(layer in region.grams for region in style_regions)) \
-            or 1.0
 
-        # Weights and target scales fold into one coefficient per layer, so the
-        # compiled step does one multiply per layer and no divisions.
         self._content_weight = content_weight / max(len(content_targets), 1)
-        style = [(layer, gram, style_weight * style_layer_weights[layer] / layer_weight_sum / target_scale(gram), None)
-                 for layer, gram in style_targets.items()]
-        style += [(layer, gram, style_weight * region.weight * style_layer_weights[layer] / layer_weight_sum
-                   / target_scale(gram), np.asarray(region.guides[layer], np.float32))
-                  for region in style_regions for layer, gram in region.grams.items()
-                  if region.weight and np.any(region.guides[layer])]
+        style = style_terms(style_targets, style_regions, style_weight, style_layer_weights)
         self._content_guides = {layer: np.asarray(guide, np.float32) for layer, guide in (content_guides or {}).items()}
         self._tv_weight = float(tv_weight)
         self._temporal = self._temporal_terms(temporal, temporal_weight)

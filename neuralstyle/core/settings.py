@@ -64,6 +64,13 @@ CONTENT_WEIGHT = 28.0
 FIGURE_CONTENT_WEIGHT = 1.0
 STYLE_WEIGHT = 100.0
 TV_WEIGHT = 1e-5
+# How the content weight meets each pair: "pair" scales it by how far the photo starts from the painting (its style
+# loss at style weight 1, measured once at the run's first size: neuralstyle.core.losses.pair_balance), so a photo
+# that starts far from a painting keeps as much of itself as one that starts near; "fixed" takes it as given (runs
+# recorded before "pair" existed, and the paper's figures).
+BALANCES = ("pair", "fixed")
+BALANCE = "pair"
+BALANCE_SIDE = 256  # px, the longest side the pair is measured at, whatever the run's size: one balance at every size
 
 # Video (Ruder et al., GCPR 2016): the weight of a frame's pull towards the earlier frames warped into it
 # (a mean square in units of the 0–255 range), the earlier frames it is held to (1: the previous one), and

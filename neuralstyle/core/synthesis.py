@@ -30,6 +30,7 @@ from .evaluator import (
     TemporalTarget,
     minimize_adam,
     minimize_lbfgs,
+    style_terms,
 )
 from .guides import area, checked_masks, layer_guides, resize_mask
 from .images import (
@@ -47,7 +48,7 @@ from .images import (
 )
 from .interrupts import phase_reached
 from .layers import minimum_size
-from .losses import gram_array
+from .losses import gram_array, host_style_loss, pair_balance
 from .memory import MemoryPlan, default_budget, plan_memory
 from .model import FeatureModel
 from .tiles import TiledPasses
@@ -434,6 +435,8 @@ def transfer(
     style_layers: Sequence[str] | Mapping[str, float] = settings.TRANSFER_STYLE_LAYERS,
     content_weight: float = settings.CONTENT_WEIGHT,
     style_weight: float = settings.STYLE_WEIGHT,
+    balance: str = settings.BALANCE,
+    balance_content=None,
     tv_weight: float = settings.TV_WEIGHT,
     style_blend: Sequence[float] | None = None,
     size: int = settings.SIZE,
@@ -491,7 +494,14 @@ def transfer(
     `content_layer` is a layer name, or several (a list, or names separated by
     commas) whose content losses are averaged.
     `style_layers` is a list of layer names (equal weights) or a mapping
-    ``name -> weight``. `init` is 'recolored' (the content in the style's colours,
+    ``name -> weight``. `balance` 'pair' multiplies `content_weight` by
+    `neuralstyle.core.losses.pair_balance` of the photo's style loss (at style
+    weight 1, at ``settings.BALANCE_SIDE`` px whatever `size`; the record's
+    ``pair_distance``), so a photo far
+    from its painting keeps as much of itself as one near it; 'fixed' takes the
+    weights as given. `balance_content` (default `content`) is the image measured:
+    a clip's frames all take its first frame's, so their balance does not flicker.
+    `init` is 'recolored' (the content in the style's colours,
     `recolored`), 'content', 'noise', 'style' or an image.
     `scales` runs coarse-to-fine, each result upsampled, with the content's
     finer detail added, to start the next size: 'auto' halves `size` down to
@@ -524,6 +534,7 @@ def transfer(
     blend = list(settings.style_blend(style_blend, len(styles)) or [1.0] * len(styles))
     content_weight = settings.non_negative("content_weight", content_weight)
     style_weight = settings.non_negative("style_weight", style_weight)
+    balance = settings.choice("balance", balance, settings.BALANCES)
     tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
     style_scales = settings.style_scales(style_scale, len(styles))
     temporal_weight = settings.non_negative("temporal_weight", temporal_weight)
@@ -534,6 +545,7 @@ def transfer(
         convergence = Convergence()
 
     content_image = to_rgb(content)
+    balance_source = None if balance_content is None else to_rgb(balance_content)
     style_images = [to_rgb(image) for image in styles]
     settings.choice("guides", guides, settings.GUIDES)
     region_masks = checked_masks("style_masks", style_masks, [(content_image.width, content_image.height)] * len(styles), required=True)
@@ -558,6 +570,8 @@ def transfer(
             return with_chrominance(rgb, colour_by_size[(width, height)])
 
         content_image = RGBImage(gray(luminance(content_image.rgb)), content_image.alpha)
+        if balance_source is not None:
+            balance_source = RGBImage(gray(luminance(balance_source.rgb)))
         # The run optimises luminance alone: a start image and earlier frames are taken as theirs.
         if not isinstance(init, str):
             init = gray(luminance(to_rgb(init).rgb))
@@ -575,6 +589,17 @@ def transfer(
     feature_model = cached_feature_model(network_layers, model, weights, pooling, precision, device)
 
     recolors = isinstance(init, str) and init == "recolored"
+    first_regions = first_features = None  # the first size's, where balance 'pair' made them already
+    if balance == "pair":
+        side = _balance_side(content_image, style_images, style_scales, model, network_layers, layer_weights, sides[0])
+        pair_distance, regions, features = _pair_distance(
+            feature_model, balance_source or content_image, style_images, style_scales, blend, layer_weights,
+            region_masks, image_masks, guides, normalise_regions, side, memory.tile_for)
+        if side == sides[0]:  # the first size's own targets: no passes of their own
+            first_regions, first_features = regions, None if balance_source is not None else features
+        balanced_weight = content_weight * pair_balance(pair_distance)
+    else:
+        pair_distance, balanced_weight = None, content_weight
 
     def stages():
         previous = previous_content = None
@@ -602,13 +627,15 @@ def transfer(
             temporal_here = [TemporalTarget(resize(RGBImage(np.asarray(target.image, np.float32)), width, height).rgb,
                                             resize_mask(np.asarray(target.weight, np.float32), width, height))
                              for target in temporal]
-            regions = None if region_masks is None else _style_regions(
-                feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width, height,
-                guides, normalise_regions, memory.tile_for)
+            regions = first_regions if scale == 0 and first_regions is not None else None if region_masks is None \
+                else _style_regions(feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width,
+                                    height, guides, normalise_regions, memory.tile_for)
+            features = first_features if scale == 0 and first_features is not None else None
             previous = yield _Stage(
                 init_rgb=init_rgb,
                 content_targets=dict.fromkeys(content_layers, START) if starts_at_content else {
-                    layer: features for layer, features in image_features(feature_model, sized_content.rgb, tile).items()
+                    layer: value for layer, value in (features or image_features(feature_model, sized_content.rgb,
+                                                                                  tile)).items()
                     if layer in content_layers},
                 style_targets={} if regions is not None else
                 blended_style_grams(feature_model, sized_styles, blend, layer_weights, memory.tile_for),
@@ -621,8 +648,10 @@ def transfer(
 
     run_settings = {
         "mode": "transfer", "content_layer": ",".join(content_layers), "style_layers": layer_weights,
-        "content_weight": content_weight, "style_weight": style_weight, "tv_weight": tv_weight,
-        "style_blend": blend, "size": int(size), "style_scale": style_scales[0] if len(set(style_scales)) == 1 else list(style_scales), "preserve_color": preserve_color,
+        "content_weight": content_weight, "style_weight": style_weight, "balance": balance,
+        **({} if pair_distance is None else {"pair_distance": round(pair_distance, 6),
+                                             "balanced_content_weight": round(balanced_weight, 6)}),
+        "tv_weight": tv_weight, "style_blend": blend, "size": int(size), "style_scale": style_scales[0] if len(set(style_scales)) == 1 else list(style_scales), "preserve_color": preserve_color,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),
         "iterations": "auto" if auto else iterations_per_scale,
         "stops_when_converged": convergence is not None,
@@ -639,11 +668,39 @@ def transfer(
     }
     return _run_stages(
         feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
-        style_layer_weights=layer_weights, content_weight=content_weight, style_weight=style_weight,
+        style_layer_weights=layer_weights, content_weight=balanced_weight, style_weight=style_weight,
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=callback,
         frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
         temporal_weight=temporal_weight,
     )
+
+
+def _balance_side(content: RGBImage, styles, style_scales, model: str, layers, style_layers, first_side: int) -> int:
+    """The longest side (px) balance 'pair' measures a pair at: ``settings.BALANCE_SIDE`` at every
+    run size, so the balance is one at every size; the run's first size where the layers cannot
+    see an image that small."""
+    side = settings.BALANCE_SIDE
+    sizes = [(fit_size(content.width, content.height, side), layers)]
+    sizes += [(fit_size(image.width, image.height, max(1, round(side * scale))), style_layers)
+              for image, scale in zip(styles, style_scales)]
+    return side if all(min(size) >= minimum_size(model, used) for size, used in sizes) else first_side
+
+
+def _pair_distance(feature_model, photo: RGBImage, styles, style_scales, blend, layer_weights, region_masks,
+                   image_masks, guides: str, normalise: bool, side: int, tile_for) -> tuple[float, list | None, dict]:
+    """Balance 'pair''s measure of how far `photo` starts from the painting: its style loss at
+    style weight 1, as the run counts it (blend, regions and layer weights), with the photo's
+    longest side `side` px and each style's ``side * style_scale``. Returns it with what it made
+    on the way: the style regions (None without masks) and the photo's features."""
+    width, height = fit_size(photo.width, photo.height, side)
+    sized_styles = [resize_max_side(image, max(1, round(side * scale))) for image, scale in zip(styles, style_scales)]
+    regions = None if region_masks is None else _style_regions(
+        feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width, height, guides, normalise,
+        tile_for)
+    targets = {} if regions is not None else blended_style_grams(feature_model, sized_styles, blend, layer_weights,
+                                                                  tile_for)
+    features = image_features(feature_model, resize(photo, width, height).rgb, tile_for(width, height))
+    return host_style_loss(features, style_terms(targets, regions or [], 1.0, layer_weights)), regions, features
 
 
 def _guided_grams(feature_model: FeatureModel, rgb: np.ndarray, guides: dict, tile: int | None) -> dict:

@@ -140,6 +140,7 @@ def stylise_clip(
     on_frame: Callable[[FrameStep, object], None] | None = None,
     callback: Callable[[FrameStep, object], bool | str | None] | None = None,
     init=settings.TRANSFER_INIT,
+    balance_content=None,
     **transfer_settings,
 ) -> list[np.ndarray]:
     """Paint every frame of a clip in `style`; returns the last pass's frames
@@ -156,9 +157,12 @@ def stylise_clip(
     then ends at that frame, whose result `on_frame` still sees. Ctrl-C raises
     `neuralstyle.core.synthesis.RunInterrupted` and a NaN `NonFiniteLossError`,
     as `transfer` does: the frames finished before were seen by `on_frame`. A cut (`shots`)
-    starts a shot painted afresh from `init`.
+    starts a shot painted afresh from `init`. Every frame takes the balance of
+    `balance_content` (default the first frame; a shot painted apart passes its
+    clip's), so the balance of content and style does not flicker.
     """
     sized = sized_frames(frames, size)
+    balance_content = sized[0] if balance_content is None else sized_frames([balance_content], size)[0]
     height, width = sized[0].shape[:2]
     distances = settings.frame_distances(long_term)
     passes = settings.whole("passes", passes, 1)
@@ -200,6 +204,7 @@ def stylise_clip(
             # falling (the rule of iterations=auto), within the iterations asked for.
             result = transfer(
                 sized[frame], style, size=max(width, height), init=init if start is None else start,
+                balance_content=balance_content,
                 temporal=targets if holds else (), temporal_weight=temporal_weight if holds else 0.0,
                 stop_when_converged=start is not None,
                 callback=None if callback is None else frame_callback, **transfer_settings)

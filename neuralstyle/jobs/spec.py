@@ -21,7 +21,7 @@ from ..core.settings import SettingError, shown
 from . import roles
 from .frames import FRAME_PATTERN
 
-SCHEMA_VERSION = 2  # of the serialised spec, a run record's "arguments"
+SCHEMA_VERSION = 3  # of the serialised spec, a run record's "arguments"; 3 added balance
 
 
 # Groups of settings (the command line's help panels).
@@ -77,6 +77,10 @@ class RunSpec:
         group=STYLE, form=LIST)
     content_weight: float = _setting(settings.CONTENT_WEIGHT, "Weight of the content loss.", _TRANSFER, group=CONTENT)
     style_weight: float = _setting(settings.STYLE_WEIGHT, "Weight of the style loss.", _TRANSFER, group=STYLE)
+    balance: str = _setting(
+        settings.BALANCE, "pair: the content weight grows with how far the photo starts from the painting, so every "
+        "pair keeps as much of its photo; fixed: the weights as given (the paper's figures, runs recorded before "
+        "pair).", _TRANSFER, group=STYLE, choices=settings.BALANCES)
     tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE,
                                        group=OPTIMISATION)
     style_blend: tuple[float, ...] | None = _setting(None, "Weights of several styles, e.g. 0.7,0.3.", _TRANSFER,
@@ -269,6 +273,10 @@ class RunSpec:
             arguments = migrate_v1(command, arguments)
         arguments = dict(arguments)
         schema = arguments.pop("schema", SCHEMA_VERSION)
+        if schema == 2:  # before balance existed, a transfer's weights were taken as given
+            if arguments.get("mode") in settings.TRANSFERS:
+                arguments.setdefault("balance", "fixed")
+            schema = SCHEMA_VERSION
         if schema != SCHEMA_VERSION:
             raise SettingError("schema", f"record ⟨name⟩ {shown(schema)} is not one this version reads ({SCHEMA_VERSION})")
         known = {spec_field.name for spec_field in dataclasses.fields(cls)}
@@ -415,6 +423,7 @@ def _checked(spec: RunSpec) -> dict:
                               if mode in _WITH_STYLE_LAYERS else spec.style_layers)
     values["content_weight"] = settings.non_negative("content_weight", spec.content_weight)
     values["style_weight"] = settings.non_negative("style_weight", spec.style_weight)
+    values["balance"] = settings.choice("balance", spec.balance, settings.BALANCES)
     values["tv_weight"] = settings.non_negative("tv_weight", values["tv_weight"])
     values["style_blend"] = settings.style_blend(spec.style_blend, len(styles)) if mode in _TRANSFER else None
     scales = settings.style_scales(spec.style_scale, max(len(styles), 1))
@@ -537,7 +546,7 @@ def migrate_v1(command, arguments: Mapping) -> dict:
         arguments["styles"] = [arguments.pop("style")]
     if "style_blend" in arguments and isinstance(arguments["style_blend"], list):
         arguments["style_blend"] = ",".join(map(str, arguments["style_blend"])) or None
-    return {"schema": SCHEMA_VERSION, "mode": mode, **arguments}
+    return {"schema": 2, "mode": mode, **arguments}  # as the second format wrote it: migrated on from there
 
 
 _FIELDS = {spec_field.name: spec_field for spec_field in dataclasses.fields(RunSpec)}

@@ -271,7 +271,9 @@ def execute(clip_plan: ClipPlan, callback: Callable | None = None,
                               encode_image(result.image[..., :3], "PNG"))], overwrite=True)
         entries.append({"pass": step.pass_index, "frame": step.frame, "name": clip.names[step.frame],
                         "iterations": result.iterations, "evaluations": result.evaluations,
-                        "seconds": round(result.seconds, 3), "loss": result.loss, "stopped": result.stopped})
+                        "seconds": round(result.seconds, 3), "loss": result.loss, "stopped": result.stopped,
+                        **({"pair_distance": result.settings["pair_distance"]} if "pair_distance" in result.settings
+                           else {})})
         _write_state(work, spec, clip, entries)
 
     def each_iteration(step, progress):
@@ -345,6 +347,7 @@ def _shots_on_ray(clip_plan: ClipPlan, arguments: dict, address: str, workers, c
                   if key not in ("frames", "done", "flow_store", "on_frame", "callback", "memory")}
         shared["weights"] = spec.weights  # found again where each task runs
         styles, pending = shared.pop("style"), {}
+        shared["balance_content"] = clip.frames[0]  # every shot takes the clip's first frame's balance
         for shot in shots:
             if all((pass_index, frame) in clip_plan.done for pass_index in range(spec.passes) for frame in shot):
                 continue

@@ -181,6 +181,8 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                                              elem_id="style-weight", min_width=70)
                     tv_weight = gr.Number(settings.TV_WEIGHT, minimum=0, label="TV weight", elem_id="tv-weight",
                                           min_width=70)
+                balance = gr.Radio(list(settings.BALANCES), value=default_of("balance"), label="Balance", elem_id="balance",
+                                   info="pair: the content weight grows with how far the photo starts from the painting")
                 init = gr.Radio(list(settings.INITS), value=settings.TRANSFER_INIT, elem_id="init",
                                 label="Start from (reconstructions: noise)",
                                 info="recolored: the content image in the style's colours")
@@ -220,14 +222,15 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
         mode.input(on_mode, mode, [tv_weight, content_layer, init, *(row for _, row, _ in optional.values()),
                                    *(layer_weights[name] for name in ALL_LAYERS)])
 
-        settings_inputs = {mode, model, pooling, device, init, preserve_color, size, iterations, every, seed, content_weight,
+        settings_inputs = {mode, model, pooling, device, init, preserve_color, balance, size, iterations, every, seed, content_weight,
                            style_weight, tv_weight, content_layer, *(widget for pair in pickers.values() for widget in pair),
                            *(upload for _, _, upload in optional.values()),
                            token, history, *layer_boxes.values(), *layer_weights.values()}
         outputs = [live, result_image, curve, status, image_file, gif_file, record_file, gallery, runs_table, history]
 
         # The widgets that set RunSpec fields, by field name: the spec is built from these.
-        widgets = dict(mode=mode, model=model, pooling=pooling, device=device, init=init, preserve_color=preserve_color, size=size,
+        widgets = dict(mode=mode, model=model, pooling=pooling, device=device, init=init, preserve_color=preserve_color,
+                       balance=balance, size=size,
                        iterations=iterations, save_every=every, seed=seed, content_weight=content_weight,
                        style_weight=style_weight, tv_weight=tv_weight, content_layer=content_layer)
         named = dict(**{f"{role}_{part}": widget for role, pair in pickers.items()

@@ -99,6 +99,12 @@ def _short_layer(name: str) -> str:
     return name.replace("block", "b").replace("_conv", "c")
 
 
+def _balanced(settings: dict) -> str:
+    """' (pair: 39.2)': the content weight a run of balance 'pair' used, where it differs from the one given."""
+    used, given = settings.get("balanced_content_weight"), settings.get("content_weight")
+    return "" if used is None or used == given else f" (pair: {used:.3g})"
+
+
 def summary(record: dict) -> dict:
     """The settings of a run, one line each, for the gallery and the runs table."""
     settings, arguments = record["settings"], record["arguments"]
@@ -110,7 +116,7 @@ def summary(record: dict) -> dict:
         "model": settings["model"],
         "content layer": settings.get("content_layer", "") if mode != "style" else "",
         "style layers": " ".join(f"{_short_layer(name)}:{weight:g}" for name, weight in style.items()),
-        "weights c/s/tv": (f"{arguments.get('content_weight', '')}/{arguments.get('style_weight', '')}/"
+        "weights c/s/tv": (f"{arguments.get('content_weight', '')}{_balanced(settings)}/{arguments.get('style_weight', '')}/"
                            f"{settings.get('tv_weight', '')}" if mode == "transfer" else f"tv {settings['tv_weight']}"),
         "size": "x".join(map(str, settings["output_size"])),
         "iterations": record["iterations"],
