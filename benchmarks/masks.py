@@ -234,6 +234,7 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated, of {', '.join(PARTS)} (all)")
     parser.add_argument("--repeats", type=int, default=2, help="masked and unmasked runs each in the timing (2)")
     parser.add_argument("--precision", default="auto", help="as neuralstyle.transfer takes it (auto)")
+    parser.add_argument("--balance", default="pair", help="as neuralstyle.transfer takes it (pair)")
     parser.add_argument("--images", type=Path, default=SHARED, help="the pairs' folder (../shared/images)")
     parser.add_argument("--keep", type=Path, default=None, help="save every run's picture in this folder")
     parser.add_argument("--from", dest="source", type=Path, default=None,
@@ -288,7 +289,7 @@ def main() -> None:
         for size in args.sizes:
             width, height = fit_size(content.width, content.height, size)
             where = f"{width}x{height}"
-            common = dict(size=size, iterations=args.iterations, precision=args.precision)
+            common = dict(size=size, iterations=args.iterations, precision=args.precision, balance=args.balance)
             tag = f"{photo}_{style_a}_{style_b}_{size}"
 
             def picture(label: str, masks, **options) -> Timed:
