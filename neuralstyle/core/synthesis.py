@@ -592,9 +592,10 @@ def transfer(
     first_regions = first_features = None  # the first size's, where balance 'pair' made them already
     if balance == "pair":
         side = _balance_side(content_image, style_images, style_scales, model, network_layers, layer_weights, sides[0])
+        measured = content_image if balance_source is None else balance_source
         pair_distance, regions, features = _pair_distance(
-            feature_model, balance_source or content_image, style_images, style_scales, blend, layer_weights,
-            region_masks, image_masks, guides, normalise_regions, side, memory.tile_for)
+            feature_model, measured, style_images, style_scales, blend, layer_weights, region_masks, image_masks,
+            guides, normalise_regions, side, memory.tile_for)
         if side == sides[0]:  # the first size's own targets: no passes of their own
             first_regions, first_features = regions, None if balance_source is not None else features
         balanced_weight = content_weight * pair_balance(pair_distance)
