@@ -66,8 +66,8 @@ def our_curve(bench: Bench, content: Path, style: Path, size: int, weight: float
     if tradeoff.made_with_this_code(note):
         return json.loads(note.read_text())
     frames, out = bench.work / f"{stem}_frames", bench.work / f"{stem}.png"
-    command = tradeoff.our_command(content, style, size, out, "--content-weight", weight, "--frames", frames,
-                                   "--save-every", EVERY)
+    command = tradeoff.our_command(content, style, size, out, "--balance", "fixed", "--content-weight", weight,
+                                   "--frames", frames, "--save-every", EVERY)
     seconds = bench.timed([str(part) for part in command])
     record = json.loads(out.with_suffix(".json").read_text())
     points = [point(judge.relative_verdict(frame, content, style), tradeoff.seconds_at(record, seconds, iterations),

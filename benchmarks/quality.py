@@ -156,8 +156,8 @@ class Bench:
                    "--size", str(size), "--iterations", str(iterations), "--quiet", "--overwrite", *self.extra]
         if self.precision:
             command += ["--precision", self.precision]
-        if content_weight is not None:
-            command += ["--content-weight", repr(content_weight)]
+        if content_weight is not None:  # the weight as given, not scaled for the pair
+            command += ["--balance", "fixed", "--content-weight", repr(content_weight)]
         if frames is not None:
             command += ["--frames", str(frames), "--save-every", "1"]
         return command

@@ -207,7 +207,19 @@ def test_balance_pair_weighs_the_content_by_how_far_the_photo_starts_from_the_pa
     assert paired.history[0]["content"] == pytest.approx(factor * fixed.history[0]["content"], rel=1e-4)
     assert "pair_distance" not in fixed.settings and fixed.settings["balance"] == "fixed"
     assert pair_balance(0.6) == 1.0 and pair_balance(2.4) == 2.0 and pair_balance(0.0) == 0.5 \
-        and pair_balance(1e6) == 3.0
+        and pair_balance(1e6) == 3.0 and pair_balance(float("nan")) == 1.0
+
+
+@pytest.mark.parametrize("preserve_color", ["none", "histogram", "luminance"])
+def test_a_run_measured_on_another_image_takes_that_images_balance(photo, painting, preserve_color):
+    """balance_content (a clip's first frame) sets the balance of every frame, colours preserved or not."""
+    other = np.asarray(photo)[::-1, ::-1] // 2  # another frame: darker, upside down
+    common = dict(size=64, iterations=0, preserve_color=preserve_color)
+    first = transfer(photo, painting, **common).settings
+    later = transfer(other, painting, balance_content=photo, **common).settings
+    alone = transfer(other, painting, **common).settings
+    assert later["pair_distance"] == pytest.approx(first["pair_distance"], rel=1e-6)
+    assert alone["pair_distance"] != pytest.approx(first["pair_distance"], rel=1e-3)
 
 
 def test_a_photo_far_from_its_painting_is_balanced_towards_itself(photo, painting):

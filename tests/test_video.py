@@ -233,6 +233,28 @@ def test_an_interrupted_clip_keeps_its_frames_and_resumes_to_the_same_frames(pan
         assert entry_b["loss"]["total"] == pytest.approx(entry_a["loss"]["total"], rel=0.02)
 
 
+def test_a_clip_interrupted_under_the_previous_record_format_still_resumes(pan_clip, tmp_path):
+    """A work folder written before balance existed (schema 2) belongs to the same run once migrated: its
+    frames are kept, not refused as another run's."""
+    from neuralstyle.jobs.clips import read_clip
+    from neuralstyle.jobs.spec import RunSpec
+    from neuralstyle.jobs.video import STATE, load_state, work_folder
+
+    spec = RunSpec(mode="video", content=pan_clip["folder"], styles=[PAINTING], output=tmp_path / "out", size=64,
+                   balance="fixed")
+    clip = read_clip(spec.content)
+    work = work_folder(spec)
+    (work / "pass0").mkdir(parents=True)
+    Image.fromarray(clip.frames[0]).save(work / "pass0" / clip.names[0])
+    old = {**spec.to_record(), "schema": 2}
+    del old["balance"]
+    (work / STATE).write_text(json.dumps({"arguments": old, "clip": clip.record(),
+                                          "frames": [{"pass": 0, "frame": 0, "name": clip.names[0]}]}))
+    assert list(load_state(spec, clip)["done"]) == [(0, 0)]
+    with pytest.raises(Exception, match="other settings"):
+        load_state(spec.replace(balance="pair"), clip)
+
+
 BAD_CLIPS = {
     "unreadable video": ("garbage.mp4", "cannot read the video"),
     "empty folder": ("empty", "no frames"),

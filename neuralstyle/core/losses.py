@@ -93,7 +93,7 @@ def total_variation_loss(image):
 
 # Balance 'pair': the photo's style distance (the style loss at the photo, style weight 1) at which the content
 # weight is taken as given, and the range of the factor. The square-root law and the reference were fitted on
-# ten photo x painting pairs whose distances ran from 0.56 to 2.63 (benchmarks/levers.py --per-pair-weight);
+# ten photo x painting pairs whose distances ran from 0.56 to 2.61 (benchmarks/levers.py --per-pair-weight);
 # the range only guards pairs far outside them.
 PAIR_DISTANCE_REFERENCE = 0.6
 PAIR_FACTOR_RANGE = (0.5, 3.0)
@@ -102,7 +102,10 @@ PAIR_FACTOR_RANGE = (0.5, 3.0)
 def pair_balance(distance: float) -> float:
     """The factor balance 'pair' multiplies the content weight by, for a photo whose style
     loss at style weight 1 is `distance` (0 at the painting's own statistics; about 1 for
-    a flat image): ``sqrt(distance / 0.6)``, within 0.5–3."""
+    a flat image): ``sqrt(distance / 0.6)``, within 0.5–3; 1 (the weight as given) for a
+    distance that is not a number."""
+    if np.isnan(distance):
+        return 1.0
     low, high = PAIR_FACTOR_RANGE
     return float(np.clip(np.sqrt(max(float(distance), 0.0) / PAIR_DISTANCE_REFERENCE), low, high))
 

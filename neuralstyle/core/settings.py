@@ -65,7 +65,7 @@ FIGURE_CONTENT_WEIGHT = 1.0
 STYLE_WEIGHT = 100.0
 TV_WEIGHT = 1e-5
 # How the content weight meets each pair: "pair" scales it by how far the photo starts from the painting (its style
-# loss at style weight 1, measured once at the run's first size: neuralstyle.core.losses.pair_balance), so a photo
+# loss at style weight 1, measured once at BALANCE_SIDE whatever the size: neuralstyle.core.losses.pair_balance), so a photo
 # that starts far from a painting keeps as much of itself as one that starts near; "fixed" takes it as given (runs
 # recorded before "pair" existed, and the paper's figures).
 BALANCES = ("pair", "fixed")

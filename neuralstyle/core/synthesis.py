@@ -557,10 +557,11 @@ def transfer(
         _check_size(width, height, model, network_layers, "the output")
     output_width, output_height = sizes[-1]
     finish = lambda rgb: rgb  # noqa: E731
-    if preserve_color == "histogram":
-        style_images = [RGBImage(match_color_statistics(image.rgb, content_image.rgb)) for image in style_images]
-    elif preserve_color == "luminance":
-        style_images = [RGBImage(gray(matched_luminance(image.rgb, content_image.rgb))) for image in style_images]
+    # A clip's balance is measured against the styles as they meet its first frame, so that it is one for all.
+    measured_styles = None if balance_source is None else _coloured_styles(style_images, balance_source,
+                                                                            preserve_color)
+    style_images = _coloured_styles(style_images, content_image, preserve_color)
+    if preserve_color == "luminance":
         colour_source, colour_by_size = content_image, {}
 
         def finish(rgb):  # the content's chrominance at the size of `rgb` (sizes change across scales)
@@ -592,12 +593,16 @@ def transfer(
     first_regions = first_features = None  # the first size's, where balance 'pair' made them already
     if balance == "pair":
         side = _balance_side(content_image, style_images, style_scales, model, network_layers, layer_weights, sides[0])
-        measured = content_image if balance_source is None else balance_source
-        pair_distance, regions, features = _pair_distance(
-            feature_model, measured, style_images, style_scales, blend, layer_weights, region_masks, image_masks,
-            guides, normalise_regions, side, memory.tile_for)
-        if side == sides[0]:  # the first size's own targets: no passes of their own
-            first_regions, first_features = regions, None if balance_source is not None else features
+        if balance_source is None:
+            pair_distance, regions, features, measured_size = _pair_distance(
+                feature_model, content_image, style_images, style_scales, blend, layer_weights, region_masks,
+                image_masks, guides, normalise_regions, side, memory.tile_for)
+            if side == sides[0] and measured_size == sizes[0]:  # the first size's own targets: no passes of their own
+                first_regions, first_features = regions, features
+        else:
+            pair_distance, *_ = _pair_distance(
+                feature_model, balance_source, measured_styles, style_scales, blend, layer_weights, region_masks,
+                image_masks, guides, normalise_regions, side, memory.tile_for)
         balanced_weight = content_weight * pair_balance(pair_distance)
     else:
         pair_distance, balanced_weight = None, content_weight
@@ -688,11 +693,11 @@ def _balance_side(content: RGBImage, styles, style_scales, model: str, layers, s
 
 
 def _pair_distance(feature_model, photo: RGBImage, styles, style_scales, blend, layer_weights, region_masks,
-                   image_masks, guides: str, normalise: bool, side: int, tile_for) -> tuple[float, list | None, dict]:
+                   image_masks, guides: str, normalise: bool, side: int, tile_for) -> tuple[float, list | None, dict, tuple]:
     """Balance 'pair''s measure of how far `photo` starts from the painting: its style loss at
     style weight 1, as the run counts it (blend, regions and layer weights), with the photo's
     longest side `side` px and each style's ``side * style_scale``. Returns it with what it made
-    on the way: the style regions (None without masks) and the photo's features."""
+    on the way: the style regions (None without masks), the photo's features and its size (w, h)."""
     width, height = fit_size(photo.width, photo.height, side)
     sized_styles = [resize_max_side(image, max(1, round(side * scale))) for image, scale in zip(styles, style_scales)]
     regions = None if region_masks is None else _style_regions(
@@ -701,7 +706,18 @@ def _pair_distance(feature_model, photo: RGBImage, styles, style_scales, blend, 
     targets = {} if regions is not None else blended_style_grams(feature_model, sized_styles, blend, layer_weights,
                                                                   tile_for)
     features = image_features(feature_model, resize(photo, width, height).rgb, tile_for(width, height))
-    return host_style_loss(features, style_terms(targets, regions or [], 1.0, layer_weights)), regions, features
+    distance = host_style_loss(features, style_terms(targets, regions or [], 1.0, layer_weights))
+    return distance, regions, features, (width, height)
+
+
+def _coloured_styles(styles: list, photo: RGBImage, preserve_color: str) -> list:
+    """The style images as a run with `preserve_color` paints `photo` with them: given the photo's
+    colour statistics ('histogram'), or its luminance's and grey ('luminance'), or as they are."""
+    if preserve_color == "histogram":
+        return [RGBImage(match_color_statistics(image.rgb, photo.rgb)) for image in styles]
+    if preserve_color == "luminance":
+        return [RGBImage(gray(matched_luminance(image.rgb, photo.rgb))) for image in styles]
+    return styles
 
 
 def _guided_grams(feature_model: FeatureModel, rgb: np.ndarray, guides: dict, tile: int | None) -> dict:

@@ -162,7 +162,7 @@ def stylise_clip(
     clip's), so the balance of content and style does not flicker.
     """
     sized = sized_frames(frames, size)
-    balance_content = sized[0] if balance_content is None else sized_frames([balance_content], size)[0]
+    balance_content = frames[0] if balance_content is None else balance_content  # measured at its own 256 px
     height, width = sized[0].shape[:2]
     distances = settings.frame_distances(long_term)
     passes = settings.whole("passes", passes, 1)

@@ -80,7 +80,7 @@ class RunSpec:
     balance: str = _setting(
         settings.BALANCE, "pair: the content weight grows with how far the photo starts from the painting, so every "
         "pair keeps as much of its photo; fixed: the weights as given (the paper's figures, runs recorded before "
-        "pair).", _TRANSFER, group=STYLE, choices=settings.BALANCES)
+        "pair).", _TRANSFER, group=CONTENT, choices=settings.BALANCES)
     tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE,
                                        group=OPTIMISATION)
     style_blend: tuple[float, ...] | None = _setting(None, "Weights of several styles, e.g. 0.7,0.3.", _TRANSFER,

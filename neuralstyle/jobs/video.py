@@ -111,10 +111,14 @@ def load_state(spec: RunSpec, clip: Clip) -> dict:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise SettingError("content", f"{path} is not a clip's work state ({type(error).__name__}); remove "
                                       f"{work} to start again") from None
+    other = SettingError("content", f"{work} holds frames of a run with other settings; remove it, or resume that run")
+    try:  # read as a record is (an older format migrated), so a work state of an earlier version still resumes
+        recorded_spec = RunSpec.from_record(recorded_spec, record_version=2).to_record()
+    except (SettingError, TypeError):
+        raise other from None
     ours = {key: value for key, value in spec.to_record().items() if key != "overwrite"}
     if {key: value for key, value in recorded_spec.items() if key != "overwrite"} != ours:
-        raise SettingError("content", f"{work} holds frames of a run with other settings; remove it, or "
-                                      f"resume that run")
+        raise other
     if sha256 != clip.sha256:
         raise SettingError("content", f"{clip.path} changed since its frames in {work} were made; resuming would "
                                       f"mix two clips (remove {work} to start again)")
