@@ -147,13 +147,16 @@ def frame_verdict(path: Path, content: Path, style: Path) -> judge.Verdict:
     return judge.relative_verdict(path, content, style)
 
 
-def first_dominating(frames: Path, content: Path, style: Path, peer: judge.Verdict) -> list[int]:
-    """Iteration counts of the default run's frames that dominate `peer`, rising."""
+def first_dominating(frames: Path, content: Path, style: Path, peer: judge.Verdict, limit: int) -> list[int]:
+    """The first `limit` iteration counts of the default run's frames that dominate `peer`, rising
+    (the frames after them are not judged: at 1024 px each takes seconds)."""
     found = []
     for path in sorted(frames.glob("frame_*.png")):
         iteration = int(path.stem.split("_")[1])
         if iteration and judge.dominates(frame_verdict(path, content, style), peer):
             found.append(iteration)
+            if len(found) == limit:
+                break
     return found
 
 
@@ -169,7 +172,7 @@ def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...]) -> dict:
     result["reached"] = {}
     for peer, reference in result["peers"].items():
         reached = None
-        for iteration in first_dominating(frames, content, style, reference.verdict)[:3]:
+        for iteration in first_dominating(frames, content, style, reference.verdict, limit=3):
             iterations = iterations_to(iteration, counts)
             out = bench.work / f"{stem}_neuralstyle_{iterations.replace(',', '-')}.png"
             command = our_command(content, style, size, out, "--iterations", iterations)

@@ -506,6 +506,9 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
     page.upload("content-file", PHOTO)
     page.wait_for(lambda: "photo.png: 1024x768 px" in page.text("content-info"), 30, "the content preview")
     page.choose("mode", "Content reconstruction")
+    page.wait_for(lambda: not any(element.is_displayed() for element in
+                                  browser.find_elements(page.by.CSS_SELECTOR, "#balance")), 30,
+                  "the balance setting hidden: it means nothing to a reconstruction")
     page.set_number("size", 64)
     page.set_number("iterations", 3)
     page.set_number("every", 1)

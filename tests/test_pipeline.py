@@ -83,6 +83,20 @@ def test_outputs_are_checked_before_any_work(tmp_path):
         pipeline.prepare(tiny(tmp_path, output=tmp_path / "b.png", frames=tmp_path / "frames"))
 
 
+def test_the_memory_plan_counts_the_balance_measure_at_256_px_whatever_the_size(tmp_path):
+    """Balance 'pair' measures the pair at 256 px: a 32 px run with a large style scale plans
+    those passes too, so a style image the measure reads at 256 x 4 px is not a surprise."""
+    from neuralstyle.core.images import fit_size
+
+    with Image.open(CONTENT) as photo, Image.open(STYLE) as painting:
+        measured = [fit_size(*photo.size, 256), fit_size(*painting.size, 1024)]
+    paired = pipeline.prepare(tiny(tmp_path, style_scale=4.0)).passes.styles
+    fixed = pipeline.prepare(tiny(tmp_path, style_scale=4.0, balance="fixed")).passes.styles
+    assert [tuple(item[1:]) for item in paired if tuple(item[1:]) not in {tuple(f[1:]) for f in fixed}] == measured
+    assert pipeline.prepare(tiny(tmp_path, style_scale=4.0)).memory.need > \
+        pipeline.prepare(tiny(tmp_path, style_scale=4.0, balance="fixed")).memory.need
+
+
 def test_a_folder_batch_refuses_two_images_that_would_paint_one_output(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()

@@ -187,7 +187,7 @@ def test_balance_pair_weighs_the_content_by_how_far_the_photo_starts_from_the_pa
     """The record's pair_distance is the style loss at the photo itself, per unit style weight, as the
     run's own loss counts it (with regions too), and the content weight used is the one given times
     sqrt(distance / 0.6), within 0.5-3; balance 'fixed' takes the weight as given."""
-    from neuralstyle.core.losses import pair_balance
+    from neuralstyle.core.balance import pair_balance
 
     masks = {}
     if masked:
@@ -208,6 +208,23 @@ def test_balance_pair_weighs_the_content_by_how_far_the_photo_starts_from_the_pa
     assert "pair_distance" not in fixed.settings and fixed.settings["balance"] == "fixed"
     assert pair_balance(0.6) == 1.0 and pair_balance(2.4) == 2.0 and pair_balance(0.0) == 0.5 \
         and pair_balance(1e6) == 3.0 and pair_balance(float("nan")) == 1.0
+
+
+def test_balance_pair_gives_a_larger_size_more_content_weight_to_keep_the_look_of_the_measured_one(photo, painting):
+    """Above the side the pair is measured at (256 px) each size's content weight grows by
+    PAIR_SIZE_FACTOR per doubling, so a larger picture keeps as much of the photo as a smaller
+    one; sizes at or below it keep the pair's weight, and balance 'fixed' the weight as given."""
+    from neuralstyle.core.balance import PAIR_SIZE_FACTOR, size_balance
+
+    common = dict(size=320, scales=[128, 320], iterations=[1, 0], precision="float32")
+    paired = transfer(photo, painting, **common)
+    weight, grown = paired.settings["balanced_content_weight"], size_balance(320, settings.BALANCE_SIDE)
+    assert paired.settings["content_weights"] == pytest.approx([weight, weight * grown]) and 1.05 < grown < 1.3
+    fixed = transfer(photo, painting, balance="fixed", content_weight=weight, **common)
+    assert "content_weights" not in fixed.settings
+    assert paired.loss["content"] == pytest.approx(grown * fixed.loss["content"], rel=1e-3), "the 320 px size's weight"
+    assert size_balance(512, 256) == pytest.approx(PAIR_SIZE_FACTOR) and size_balance(256, 256) == 1.0 \
+        and size_balance(2048, 256) == pytest.approx(PAIR_SIZE_FACTOR ** 3) and size_balance(96, 256) == 1.0
 
 
 @pytest.mark.parametrize("preserve_color", ["none", "histogram", "luminance"])

@@ -122,10 +122,10 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
         raise typer.Exit(1)
     if "final_loss" in record:
         converged = record["stopped"] and settings.ended_whole(record["stopped"])  # iterations=auto ended it
-        balanced = record.get("settings", {}).get("balanced_content_weight")  # balance 'pair': this pair's weight
+        balanced = record.get("settings", {}).get("content_weights")  # balance 'pair': each size's weight
         say(f"wrote {written} ({record['iterations']} iterations, {record['evaluations']} evaluations, "
             f"{duration(record['optimizer_seconds'])}, loss {record['final_loss']['total']:.4g}"
-            + ("" if balanced is None else f", content weight {balanced:.3g} for this pair") + ")"
+            + ("" if not balanced else f", content weight {balanced[-1]:.3g} for this pair and size") + ")"
             + (f"; {record['stopped']}" if converged else ""))
     else:
         say(f"wrote {written}")

@@ -18,9 +18,8 @@ the paper (Gatys, Ecker, Bethge, CVPR 2016, eqs. 1–5):
   activations run from ~20 in block1 to ~400 in block4, so raw Gram errors
   differ by 10⁵ between layers), and dividing by the target's own scale
   balances them for any weights file.
-* balance 'pair' (not in the paper; the default): the content weight is scaled by
-  `pair_balance` of the photo's own style loss, so that a photo that starts far from
-  its painting keeps as much of itself as one that starts near.
+* balance 'pair' (not in the paper; the default): the content weight is scaled per
+  pair and size (`neuralstyle.core.balance`); `host_style_loss` is its measure.
 * total variation (not in the paper; jcjohnson's and the Keras example's
   smoothness term): the mean over pixels of the squared differences between
   horizontal and vertical neighbours, in Caffe units (0–255 scale).
@@ -89,25 +88,6 @@ def total_variation_loss(image):
     down = ops.square(image[:, 1:, :-1, :] - image[:, :-1, :-1, :])
     right = ops.square(image[:, :-1, 1:, :] - image[:, :-1, :-1, :])
     return ops.mean(down + right)
-
-
-# Balance 'pair': the photo's style distance (the style loss at the photo, style weight 1) at which the content
-# weight is taken as given, and the range of the factor. The square-root law and the reference were fitted on
-# ten photo x painting pairs whose distances ran from 0.56 to 2.61 (benchmarks/levers.py --per-pair-weight);
-# the range only guards pairs far outside them.
-PAIR_DISTANCE_REFERENCE = 0.6
-PAIR_FACTOR_RANGE = (0.5, 3.0)
-
-
-def pair_balance(distance: float) -> float:
-    """The factor balance 'pair' multiplies the content weight by, for a photo whose style
-    loss at style weight 1 is `distance` (0 at the painting's own statistics; about 1 for
-    a flat image): ``sqrt(distance / 0.6)``, within 0.5–3; 1 (the weight as given) for a
-    distance that is not a number."""
-    if np.isnan(distance):
-        return 1.0
-    low, high = PAIR_FACTOR_RANGE
-    return float(np.clip(np.sqrt(max(float(distance), 0.0) / PAIR_DISTANCE_REFERENCE), low, high))
 
 
 def host_style_loss(features: dict, terms) -> float:

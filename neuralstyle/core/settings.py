@@ -65,9 +65,10 @@ FIGURE_CONTENT_WEIGHT = 1.0
 STYLE_WEIGHT = 100.0
 TV_WEIGHT = 1e-5
 # How the content weight meets each pair: "pair" scales it by how far the photo starts from the painting (its style
-# loss at style weight 1, measured once at BALANCE_SIDE whatever the size: neuralstyle.core.losses.pair_balance), so a photo
-# that starts far from a painting keeps as much of itself as one that starts near; "fixed" takes it as given (runs
-# recorded before "pair" existed, and the paper's figures).
+# loss at style weight 1, measured once at BALANCE_SIDE whatever the size), so a photo that starts far from a painting
+# keeps as much of itself as one that starts near, and raises it at sizes above BALANCE_SIDE, so a larger picture has
+# the look of a smaller one (neuralstyle.core.balance); "fixed" takes it as given (runs recorded before "pair"
+# existed, and the paper's figures).
 BALANCES = ("pair", "fixed")
 BALANCE = "pair"
 BALANCE_SIDE = 256  # px, the longest side the pair is measured at, whatever the run's size: one balance at every size

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import settings
 from .backend import device_scope, keras, resolve_device, resolve_precision
+from .balance import balance_passes, pair_balance, size_balance
 from .color import gray, luminance, match_color_statistics, matched_histograms, matched_luminance, with_chrominance
 from .evaluator import (
     START,
@@ -48,7 +49,7 @@ from .images import (
 )
 from .interrupts import phase_reached
 from .layers import minimum_size
-from .losses import gram_array, host_style_loss, pair_balance
+from .losses import gram_array, host_style_loss
 from .memory import MemoryPlan, default_budget, plan_memory
 from .model import FeatureModel
 from .tiles import TiledPasses
@@ -302,6 +303,7 @@ class _Stage:
     style_regions: list = field(default_factory=list)  # guided style terms (`StyleRegion`), for masks
     content_guides: dict | None = None  # a content mask's guide on the content layer
     temporal: list = field(default_factory=list)  # a video frame's earlier outputs warped (`TemporalTarget`)
+    content_factor: float = 1.0  # times the run's content weight at this size (balance 'pair''s `size_balance`)
 
 
 def _iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | None]:
@@ -317,7 +319,8 @@ def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, conten
     height, width = stage.init_rgb.shape[:2]
     evaluator = Evaluator(
         feature_model, height, width, content_targets=stage.content_targets, style_targets=stage.style_targets,
-        style_regions=stage.style_regions, content_guides=stage.content_guides, content_weight=content_weight,
+        style_regions=stage.style_regions, content_guides=stage.content_guides,
+        content_weight=content_weight * stage.content_factor,
         style_weight=style_weight, style_layer_weights=style_layer_weights, tv_weight=tv_weight,
         temporal=stage.temporal, temporal_weight=temporal_weight, tile=stage.tile,
     )
@@ -495,11 +498,13 @@ def transfer(
     commas) whose content losses are averaged.
     `style_layers` is a list of layer names (equal weights) or a mapping
     ``name -> weight``. `balance` 'pair' multiplies `content_weight` by
-    `neuralstyle.core.losses.pair_balance` of the photo's style loss (at style
+    `neuralstyle.core.balance.pair_balance` of the photo's style loss (at style
     weight 1, at ``settings.BALANCE_SIDE`` px whatever `size`; the record's
     ``pair_distance``), so a photo far
-    from its painting keeps as much of itself as one near it; 'fixed' takes the
-    weights as given. `balance_content` (default `content`) is the image measured:
+    from its painting keeps as much of itself as one near it, and each size above
+    that side by `neuralstyle.core.balance.size_balance`, so a larger picture has
+    the look of a smaller one (the record's ``content_weights``, per size); 'fixed'
+    takes the weights as given. `balance_content` (default `content`) is the image measured:
     a clip's frames all take its first frame's, so their balance does not flicker.
     `init` is 'recolored' (the content in the style's colours,
     `recolored`), 'content', 'noise', 'style' or an image.
@@ -583,16 +588,21 @@ def transfer(
     for width, height in (pair for pairs in style_sizes for pair in pairs):
         _check_size(width, height, model, layer_weights, "a style image")
 
+    measured_side, measuring_passes = (None, []) if balance != "pair" else balance_passes(
+        (content_image.width, content_image.height), [(image.width, image.height) for image in style_images],
+        style_scales, model, network_layers, layer_weights, sides[0])
     memory = memory or _memory_plan(model, network_layers, sizes,
-                                    [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs],
+                                    [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs]
+                                    + measuring_passes,
                                     [content_image, *style_images], precision, optimizer, max_memory, history_size)
     phase_reached("model")
     feature_model = cached_feature_model(network_layers, model, weights, pooling, precision, device)
 
     recolors = isinstance(init, str) and init == "recolored"
+    content_factors = [1.0] * len(sides)
     first_regions = first_features = None  # the first size's, where balance 'pair' made them already
-    if balance == "pair":
-        side = _balance_side(content_image, style_images, style_scales, model, network_layers, layer_weights, sides[0])
+    if measured_side is not None:
+        side = measured_side
         if balance_source is None:
             pair_distance, regions, features, measured_size = _pair_distance(
                 feature_model, content_image, style_images, style_scales, blend, layer_weights, region_masks,
@@ -604,6 +614,8 @@ def transfer(
                 feature_model, balance_source, measured_styles, style_scales, blend, layer_weights, region_masks,
                 image_masks, guides, normalise_regions, side, memory.tile_for)
         balanced_weight = content_weight * pair_balance(pair_distance)
+        # Each size above the measured one is held to its look; those at or below it keep the pair's weight.
+        content_factors = [size_balance(stage_side, side) for stage_side in sides]
     else:
         pair_distance, balanced_weight = None, content_weight
 
@@ -649,14 +661,16 @@ def transfer(
                 content_guides=None if content_mask_array is None else
                 {layer: guide for content_layer in content_layers
                  for layer, guide in _content_guides(content_mask_array, model, content_layer, width, height).items()},
-                temporal=temporal_here,
+                temporal=temporal_here, content_factor=content_factors[scale],
             )
 
     run_settings = {
         "mode": "transfer", "content_layer": ",".join(content_layers), "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "balance": balance,
         **({} if pair_distance is None else {"pair_distance": round(pair_distance, 6),
-                                             "balanced_content_weight": round(balanced_weight, 6)}),
+                                             "balanced_content_weight": round(balanced_weight, 6),
+                                             "content_weights": [round(balanced_weight * factor, 6)
+                                                                 for factor in content_factors]}),
         "tv_weight": tv_weight, "style_blend": blend, "size": int(size), "style_scale": style_scales[0] if len(set(style_scales)) == 1 else list(style_scales), "preserve_color": preserve_color,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),
         "iterations": "auto" if auto else iterations_per_scale,
@@ -679,17 +693,6 @@ def transfer(
         frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
         temporal_weight=temporal_weight,
     )
-
-
-def _balance_side(content: RGBImage, styles, style_scales, model: str, layers, style_layers, first_side: int) -> int:
-    """The longest side (px) balance 'pair' measures a pair at: ``settings.BALANCE_SIDE`` at every
-    run size, so the balance is one at every size; the run's first size where the layers cannot
-    see an image that small."""
-    side = settings.BALANCE_SIDE
-    sizes = [(fit_size(content.width, content.height, side), layers)]
-    sizes += [(fit_size(image.width, image.height, max(1, round(side * scale))), style_layers)
-              for image, scale in zip(styles, style_scales)]
-    return side if all(min(size) >= minimum_size(model, used) for size, used in sizes) else first_side
 
 
 def _pair_distance(feature_model, photo: RGBImage, styles, style_scales, blend, layer_weights, region_masks,

@@ -33,6 +33,7 @@ import numpy as np
 from PIL import Image
 
 from ..core import settings
+from ..core.balance import balance_passes
 from ..core.guides import area
 from ..core.images import encode_image, output_format
 from ..core.interrupts import phase_reached
@@ -178,6 +179,9 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
             for style, scale in zip(inputs["style"], spec.style_scales):
                 style_passes.append((style_layers, *check_fits("style image", style, max(1, round(side * scale)),
                                                                spec.model, style_layers)))
+        if spec.balance == "pair":  # its measure's passes, at a size of their own
+            style_passes += balance_passes(main.image.size, [style.image.size for style in inputs["style"]],
+                                           spec.style_scales, spec.model, layer_names, style_layers, spec.scales[0])[1]
     elif spec.is_figure:
         for style in inputs["style"]:
             style_passes.append((layer_names, *check_fits("style image", style, spec.size, spec.model, layer_names)))

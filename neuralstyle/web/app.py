@@ -182,7 +182,8 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                     tv_weight = gr.Number(settings.TV_WEIGHT, minimum=0, label="TV weight", elem_id="tv-weight",
                                           min_width=70)
                 balance = gr.Radio(list(settings.BALANCES), value=default_of("balance"), label="Balance", elem_id="balance",
-                                   info="pair: the content weight grows with how far the photo starts from the painting")
+                                   info="pair: the content weight grows with how far the photo starts from the "
+                                        "painting, and with the size")
                 init = gr.Radio(list(settings.INITS), value=settings.TRANSFER_INIT, elem_id="init",
                                 label="Start from (reconstructions: noise)",
                                 info="recolored: the content image in the style's colours")
@@ -215,11 +216,12 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                     gr.update(value=settings.mode_default(mode, "content_layer")) if applies_to("content_layer", mode)
                     else gr.update(),
                     gr.update(value=settings.mode_default(mode, "init")),
+                    gr.update(visible=applies_to("balance", mode)),
                     *(gr.update(visible=role.count(mode) != roles.NONE) for role, _, _ in optional.values()),
                     # A transfer's default weighs block4_conv1 more; a style reconstruction's is the paper's, equal.
                     *(gr.update(value=settings.mode_default(mode, "style_layers").get(name, 1.0)) for name in ALL_LAYERS))
 
-        mode.input(on_mode, mode, [tv_weight, content_layer, init, *(row for _, row, _ in optional.values()),
+        mode.input(on_mode, mode, [tv_weight, content_layer, init, balance, *(row for _, row, _ in optional.values()),
                                    *(layer_weights[name] for name in ALL_LAYERS)])
 
         settings_inputs = {mode, model, pooling, device, init, preserve_color, balance, size, iterations, every, seed, content_weight,

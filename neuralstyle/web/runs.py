@@ -100,8 +100,9 @@ def _short_layer(name: str) -> str:
 
 
 def _balanced(settings: dict) -> str:
-    """' (pair: 39.2)': the content weight a run of balance 'pair' used, where it differs from the one given."""
-    used, given = settings.get("balanced_content_weight"), settings.get("content_weight")
+    """' (pair: 39.2)': the content weight a run of balance 'pair' used at its size, where it differs from the one given."""
+    used = (settings.get("content_weights") or [settings.get("balanced_content_weight")])[-1]  # the latter: older runs
+    given = settings.get("content_weight")
     return "" if used is None or used == given else f" (pair: {used:.3g})"
 
 

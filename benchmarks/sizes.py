@@ -1,0 +1,101 @@
+"""One look at every size: the default run's two figures at each of its sizes against its 256 px ones.
+
+    .venv/bin/python benchmarks/sizes.py --work /tmp/sizes                        # every pair, up to 1024 px
+    .venv/bin/python benchmarks/sizes.py --work /tmp/sizes --size 512 --pairs tubingen:starry_night
+    .venv/bin/python benchmarks/sizes.py --work /tmp/sizes --size-factor 1        # without balance 'pair''s size term
+
+The default run at 1024 px is coarse-to-fine: 300 iterations at 256 px, then 100
+at 512, then 100 at 1024; at 512 px it is the first two of those stages. So one
+run at 1024 px gives each size's default picture: the end of each stage, the
+first stage's being the 256 px default run's. Each is judged by
+benchmarks/judge.py `relative_verdict` at its own size (style distance relative
+to the photograph's, content similarity; layers no loss reads), and each size's
+two figures are compared with the 256 px ones (the issue's bound: within 0.03).
+`--size-factor` replaces `neuralstyle.core.balance.PAIR_SIZE_FACTOR` (1: no size
+term; the content weight is the pair's at every size). Pictures go to --work;
+the table (markdown) to stdout. Timing is not measured here: see tradeoff.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import judge  # noqa: E402
+from quality import cpu_flags, git_state, images_of  # noqa: E402
+from tradeoff import PAINTINGS, PHOTOS, SIZE_TOLERANCE  # noqa: E402
+
+
+def stage_pictures(pair: str, size: int) -> tuple[dict[int, np.ndarray], dict]:
+    """The default run's picture at the end of each of its sizes (longest side px -> uint8 RGB), and its settings."""
+    from neuralstyle.core.images import read_image
+    from neuralstyle.core.synthesis import transfer
+
+    content, style = images_of(pair)
+    latest = {}
+
+    def keep_latest(progress):  # each size's latest point; its picture is drawn once the size is over
+        latest[progress.scale] = (progress.render, np.array(progress.x, copy=True))
+
+    result = transfer(read_image(content), read_image(style), size=size, callback=keep_latest)
+    pictures = {}
+    for scale, (render, x) in sorted(latest.items()):
+        picture = np.asarray(result.image) if scale == max(latest) else np.asarray(render(x))
+        pictures[max(picture.shape[:2])] = picture[..., :3]
+    return pictures, result.settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--work", type=Path, required=True, help="where the pictures go")
+    parser.add_argument("--size", type=int, default=1024, help="the largest size (px): 512 or 1024")
+    parser.add_argument("--pairs", default=",".join(f"{p}:{q}" for p in PHOTOS for q in PAINTINGS),
+                        help="photograph:painting,… from ../shared/images")
+    parser.add_argument("--size-factor", type=float, default=None,
+                        help="balance 'pair''s content factor per doubling of the side (default: the package's)")
+    arguments = parser.parse_args()
+    from PIL import Image
+
+    from neuralstyle.core import balance
+
+    if arguments.size_factor is not None:
+        balance.PAIR_SIZE_FACTOR = arguments.size_factor
+    arguments.work.mkdir(parents=True, exist_ok=True)
+    print(f"- {cpu_flags()}\n- {git_state(None)}\n- size factor per doubling: {balance.PAIR_SIZE_FACTOR}\n")
+    rows, within = [], []
+    for pair in arguments.pairs.split(","):
+        content, style = images_of(pair)
+        pictures, run_settings = stage_pictures(pair, arguments.size)
+        figures = {}
+        for side, picture in pictures.items():
+            Image.fromarray(picture).save(arguments.work / f"{content.stem}_{style.stem}_{side}.png")
+            figures[side] = judge.relative_verdict(picture, content, style)
+        smallest = figures[min(figures)]
+        cells = []
+        for side in sorted(figures):
+            verdict = figures[side]
+            moved = (verdict.style_distance - smallest.style_distance,
+                     verdict.content_similarity - smallest.content_similarity)
+            ok = max(map(abs, moved)) <= SIZE_TOLERANCE
+            if side != min(figures):
+                within.append(ok)
+            cells.append(f"{verdict.style_distance:.3f} / {verdict.content_similarity:.3f}"
+                         + ("" if side == min(figures) else f" ({moved[0]:+.3f} / {moved[1]:+.3f}{'' if ok else ' !'})"))
+        weights = ", ".join(f"{weight:.1f}" for weight in run_settings.get("content_weights", []))
+        rows.append(f"| {pair} | {weights} | " + " | ".join(cells) + " |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    sides = sorted(figures)
+    print("| pair | content weight per size | " + " | ".join(f"{side} px: style / content" for side in sides) + " |")
+    print("|---|---|" + "---|" * len(sides))
+    print("\n".join(rows))
+    print(f"\nWithin {SIZE_TOLERANCE} of the smallest size on both figures: {sum(within)} of {len(within)} "
+          "(a '!' marks the others).")
+
+
+if __name__ == "__main__":
+    main()

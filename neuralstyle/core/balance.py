@@ -1,0 +1,64 @@
+"""Balance 'pair' (not in the paper; the default): the content weight met per pair and size.
+
+A photo that starts far from its painting (a large style loss at the photo
+itself) is given more content weight (`pair_balance`), so that it keeps as much
+of itself as one that starts near; a size above the one the pair is measured at
+is given more again (`size_balance`), so that a larger picture has the look of a
+smaller one. The measure itself (`neuralstyle.core.losses.host_style_loss`) is
+taken at ``settings.BALANCE_SIDE`` px whatever the run's size (`balance_passes`).
+
+Pure Python and NumPy (no TensorFlow import), so a run's memory plan can count
+the measure's passes before TensorFlow loads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import settings
+from .images import fit_size
+from .layers import minimum_size
+
+# The photo's style distance (the style loss at the photo, style weight 1) at which the content weight is taken as
+# given, and the range of the factor. The square-root law and the reference were fitted on photo x painting pairs
+# (benchmarks/levers.py --per-pair-weight); the range only guards pairs far outside them.
+PAIR_DISTANCE_REFERENCE = 0.6
+PAIR_FACTOR_RANGE = (0.5, 3.0)
+# The factor per doubling of the side above the side the pair is measured at: with the same weights a finer size
+# paints more of the picture and keeps less of the photo than the coarse one (benchmarks/sizes.py), so the content
+# weight grows with the side and each size keeps the look of the measured one.
+PAIR_SIZE_FACTOR = 1.3
+
+
+def pair_balance(distance: float) -> float:
+    """The factor balance 'pair' multiplies the content weight by, for a photo whose style
+    loss at style weight 1 is `distance` (0 at the painting's own statistics; about 1 for
+    a flat image): ``sqrt(distance / 0.6)``, within 0.5–3; 1 (the weight as given) for a
+    distance that is not a number."""
+    if np.isnan(distance):
+        return 1.0
+    low, high = PAIR_FACTOR_RANGE
+    return float(np.clip(np.sqrt(max(float(distance), 0.0) / PAIR_DISTANCE_REFERENCE), low, high))
+
+
+def size_balance(side: int, measured_side: int) -> float:
+    """The factor balance 'pair' also multiplies the content weight by at a size whose longest
+    side is `side` px: ``PAIR_SIZE_FACTOR`` per doubling above `measured_side` px, 1 at or below it."""
+    return float(PAIR_SIZE_FACTOR ** max(0.0, np.log2(side / measured_side)))
+
+
+def balance_passes(content_size: tuple[int, int], style_sizes, style_scales, model: str, layers, style_layers,
+                   first_side: int) -> tuple[int, list[tuple]]:
+    """Where balance 'pair' measures a pair: the longest side (px), and the network passes
+    ``(layers, width, height)`` of the photo and of each style there, for a photo and styles of
+    sizes (width, height). The side is ``settings.BALANCE_SIDE`` at every run size, so the
+    balance is one at every size; the run's first side where the layers cannot see that size."""
+    def passes_at(side: int) -> list[tuple]:
+        return [(list(layers), *fit_size(*content_size, side)),
+                *[(list(style_layers), *fit_size(*size, max(1, round(side * scale))))
+                  for size, scale in zip(style_sizes, style_scales)]]
+
+    measured = passes_at(settings.BALANCE_SIDE)
+    if all(min(width, height) >= minimum_size(model, used) for used, width, height in measured):
+        return settings.BALANCE_SIDE, measured
+    return first_side, passes_at(first_side)
