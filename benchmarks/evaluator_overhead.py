@@ -27,7 +27,7 @@ from neuralstyle.core import images, settings
 from neuralstyle.core.backend import describe_device, keras, tf
 from neuralstyle.core.evaluator import Evaluator
 from neuralstyle.core.model import FeatureModel
-from neuralstyle.core.synthesis import blended_style_grams, image_features
+from neuralstyle.core.targets import blended_style_grams, image_features
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "images"
 

@@ -132,7 +132,8 @@ def test_a_type_checker_sees_what_the_public_functions_take_and_return(tmp_path)
 
 def test_several_content_layers_hold_the_photo_at_each_of_them():
     from neuralstyle.core.images import resize, to_rgb
-    from neuralstyle.core.synthesis import cached_feature_model, image_features
+    from neuralstyle.core.synthesis import cached_feature_model
+    from neuralstyle.core.targets import image_features
 
     one = neuralstyle.transfer(PHOTO, PAINTING, size=64, iterations=25, precision="float32", content_weight=20)
     two = neuralstyle.transfer(PHOTO, PAINTING, size=64, iterations=25, precision="float32", content_weight=20,

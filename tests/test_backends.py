@@ -45,7 +45,7 @@ started = {}
 if tile is None:  # the same loss, its content target taken from a first evaluation at the content image
     from neuralstyle.core import settings
     from neuralstyle.core.evaluator import START, Evaluator
-    from neuralstyle.core.synthesis import blended_style_grams
+    from neuralstyle.core.targets import blended_style_grams
 
     layers = settings.TRANSFER_STYLE_LAYERS  # what transfer_evaluator weighs by default
     grams = blended_style_grams(evaluator.feature_model, [style], [1.0], layers)

@@ -17,12 +17,12 @@ from neuralstyle.core.losses import gram_matrix
 from neuralstyle.core.model import FeatureModel
 from neuralstyle.core.synthesis import (
     cached_feature_model,
-    image_features,
     reconstruct_content,
     reconstruct_style,
     recolored,
     transfer,
 )
+from neuralstyle.core.targets import image_features
 
 
 @pytest.fixture(scope="module")
@@ -151,16 +151,17 @@ def test_a_transfer_from_the_content_image_makes_no_vgg_pass_for_its_content_tar
     """init 'content': the first evaluation gives the target, its content loss exactly 0;
     any other start (the default, recolored, too) needs a pass of the content image of its own.
     Balance 'pair' measures the photo once at 256 px, with the content target's own pass at that size."""
-    from neuralstyle.core import synthesis
+    from neuralstyle.core import synthesis, targets
 
     passes = []
-    original = synthesis.image_features
+    original = targets.image_features
 
     def counted(feature_model, rgb, tile=None):
         passes.append(rgb.shape[:2])
         return original(feature_model, rgb, tile)
 
-    monkeypatch.setattr(synthesis, "image_features", counted)
+    for module in (synthesis, targets):  # the content target's pass, and the measure's and the styles'
+        monkeypatch.setattr(module, "image_features", counted)
 
     def photo_passes(run) -> dict:
         passes.clear()

@@ -125,7 +125,8 @@ def style_distance(image, style, *, layers=settings.STYLE_LAYERS, model: str = s
     from those of `style` (0 = the same texture)."""
     from .backend import device_scope, resolve_device
     from .losses import gram_array, style_loss, target_scale
-    from .synthesis import cached_feature_model, image_features
+    from .synthesis import cached_feature_model
+    from .targets import image_features
 
     place = resolve_device(settings.device(device))
     with device_scope(place):
@@ -241,7 +242,8 @@ def inspect(image, *, layers: Sequence[str] = settings.STYLE_LAYERS, channels: i
     shows its N most active channels."""
     from .backend import device_scope, resolve_device
     from .losses import gram_array
-    from .synthesis import cached_feature_model, image_features
+    from .synthesis import cached_feature_model
+    from .targets import image_features
 
     source = resize_max_side(to_rgb(image), size)
     place = resolve_device(settings.device(device))

@@ -8,7 +8,6 @@ reads or writes files or prints: progress goes to the `callback`.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -20,20 +19,18 @@ import numpy as np
 from . import settings
 from .backend import device_scope, keras, resolve_device, resolve_precision
 from .balance import balance_passes, pair_balance, size_balance
-from .color import gray, luminance, match_color_statistics, matched_histograms, matched_luminance, with_chrominance
+from .color import gray, luminance, matched_histograms, with_chrominance
 from .evaluator import (
     START,
     Convergence,
     Evaluator,
     NonFiniteLossError,
     Progress,
-    StyleRegion,
     TemporalTarget,
     minimize_adam,
     minimize_lbfgs,
-    style_terms,
 )
-from .guides import area, checked_masks, layer_guides, resize_mask
+from .guides import area, checked_masks, resize_mask
 from .images import (
     RGBImage,
     caffe_bounds,
@@ -49,10 +46,17 @@ from .images import (
 )
 from .interrupts import phase_reached
 from .layers import minimum_size
-from .losses import gram_array, host_style_loss
 from .memory import MemoryPlan, default_budget, plan_memory
 from .model import FeatureModel
-from .tiles import TiledPasses
+from .targets import (
+    blended_style_grams,
+    clear_style_grams,
+    coloured_styles,
+    content_guides,
+    image_features,
+    pair_distance,
+    style_regions,
+)
 from .weights import Weights, resolve_weights
 
 ops = keras.ops
@@ -189,47 +193,6 @@ def recolored(content, style, *, style_blend: Sequence[float] | None = None, pre
     return start.astype(np.float32)
 
 
-def image_features(feature_model: FeatureModel, rgb: np.ndarray, tile: int | None = None) -> dict[str, np.ndarray]:
-    """float32 features of a float RGB image (also when the model computes in bfloat16);
-    with `tile` (px), assembled from exact tiles in the memory of one."""
-    if tile is not None:
-        height, width = rgb.shape[:2]
-        return TiledPasses(feature_model, height, width, tile).features(preprocess(rgb), [], feature_model.layers)[1]
-    return {name: ops.convert_to_numpy(ops.cast(value, "float32")) for name, value in feature_model(preprocess(rgb)).items()}
-
-
-def _grams(feature_model: FeatureModel, rgb: np.ndarray, tile: int | None) -> dict[str, np.ndarray]:
-    if tile is None:
-        features = image_features(feature_model, rgb)
-        return {layer: gram_array(features[layer]) for layer in feature_model.layers}
-    height, width = rgb.shape[:2]
-    grams, _ = TiledPasses(feature_model, height, width, tile).features(preprocess(rgb), feature_model.layers, [])
-    return {layer: gram.astype(np.float32) for layer, gram in grams.items()}
-
-
-def blended_style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequence[float], layers,
-                        tile_for: Callable[[int, int], int | None] = lambda width, height: None) -> dict[str, np.ndarray]:
-    """One target Gram per layer: the blend-weighted mean of the styles' Grams.
-
-    Matching the weighted mean has the same gradient as the weighted sum of
-    the per-style losses (they differ by a constant), at one style's cost.
-    Each style's Grams are computed once per model and size, so a batch of
-    content images, or a figure of several tiles, reuses them; ``tile_for(width,
-    height)`` says which sizes to compute in tiles (px; None: whole)."""
-    total = sum(blend)
-    grams = {layer: 0.0 for layer in layers}
-    for style, weight in zip(styles, blend):
-        if weight == 0:
-            continue
-        key = (id(feature_model), hashlib.sha1(style.rgb.tobytes()).hexdigest(), style.rgb.shape)
-        if key not in _gram_cache:
-            _gram_cache[key] = _grams(feature_model, style.rgb, tile_for(style.width, style.height))
-        for layer in layers:
-            grams[layer] = grams[layer] + (weight / total) * _gram_cache[key][layer]
-    return grams
-
-
-_gram_cache: dict = {}
 _model_cache: dict = {}
 
 
@@ -237,7 +200,7 @@ def clear_caches() -> None:
     """Forget the feature model and the style targets kept for the next call (the
     next run builds and compiles its own, as a new process would)."""
     _model_cache.clear()
-    _gram_cache.clear()
+    clear_style_grams()
 
 
 def cached_feature_model(layers, model: str, weights, pooling: str, precision: str = "float32",
@@ -563,9 +526,9 @@ def transfer(
     output_width, output_height = sizes[-1]
     finish = lambda rgb: rgb  # noqa: E731
     # A clip's balance is measured against the styles as they meet its first frame, so that it is one for all.
-    measured_styles = None if balance_source is None else _coloured_styles(style_images, balance_source,
+    measured_styles = None if balance_source is None else coloured_styles(style_images, balance_source,
                                                                             preserve_color)
-    style_images = _coloured_styles(style_images, content_image, preserve_color)
+    style_images = coloured_styles(style_images, content_image, preserve_color)
     if preserve_color == "luminance":
         colour_source, colour_by_size = content_image, {}
 
@@ -604,20 +567,20 @@ def transfer(
     if measured_side is not None:
         side = measured_side
         if balance_source is None:
-            pair_distance, regions, features, measured_size = _pair_distance(
+            distance, regions, features, measured_size = pair_distance(
                 feature_model, content_image, style_images, style_scales, blend, layer_weights, region_masks,
                 image_masks, guides, normalise_regions, side, memory.tile_for)
             if side == sides[0] and measured_size == sizes[0]:  # the first size's own targets: no passes of their own
                 first_regions, first_features = regions, features
         else:
-            pair_distance, *_ = _pair_distance(
+            distance, *_ = pair_distance(
                 feature_model, balance_source, measured_styles, style_scales, blend, layer_weights, region_masks,
                 image_masks, guides, normalise_regions, side, memory.tile_for)
-        balanced_weight = content_weight * pair_balance(pair_distance)
+        balanced_weight = content_weight * pair_balance(distance)
         # Each size above the measured one is held to its look; those at or below it keep the pair's weight.
         content_factors = [size_balance(stage_side, side) for stage_side in sides]
     else:
-        pair_distance, balanced_weight = None, content_weight
+        distance, balanced_weight = None, content_weight
 
     def stages():
         previous = previous_content = None
@@ -646,7 +609,7 @@ def transfer(
                                             resize_mask(np.asarray(target.weight, np.float32), width, height))
                              for target in temporal]
             regions = first_regions if scale == 0 and first_regions is not None else None if region_masks is None \
-                else _style_regions(feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width,
+                else style_regions(feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width,
                                     height, guides, normalise_regions, memory.tile_for)
             features = first_features if scale == 0 and first_features is not None else None
             previous = yield _Stage(
@@ -660,17 +623,17 @@ def transfer(
                 style_regions=regions or [], iterations=count, tile=tile, convergence=convergence,
                 content_guides=None if content_mask_array is None else
                 {layer: guide for content_layer in content_layers
-                 for layer, guide in _content_guides(content_mask_array, model, content_layer, width, height).items()},
+                 for layer, guide in content_guides(content_mask_array, model, content_layer, width, height).items()},
                 temporal=temporal_here, content_factor=content_factors[scale],
             )
 
     run_settings = {
         "mode": "transfer", "content_layer": ",".join(content_layers), "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "balance": balance,
-        **({} if pair_distance is None else {"pair_distance": round(pair_distance, 6),
-                                             "balanced_content_weight": round(balanced_weight, 6),
-                                             "content_weights": [round(balanced_weight * factor, 6)
-                                                                 for factor in content_factors]}),
+        **({} if distance is None else {"pair_distance": round(distance, 6),
+                                        "balanced_content_weight": round(balanced_weight, 6),
+                                        "content_weights": [round(balanced_weight * factor, 6)
+                                                            for factor in content_factors]}),
         "tv_weight": tv_weight, "style_blend": blend, "size": int(size), "style_scale": style_scales[0] if len(set(style_scales)) == 1 else list(style_scales), "preserve_color": preserve_color,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),
         "iterations": "auto" if auto else iterations_per_scale,
@@ -693,78 +656,6 @@ def transfer(
         frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
         temporal_weight=temporal_weight,
     )
-
-
-def _pair_distance(feature_model, photo: RGBImage, styles, style_scales, blend, layer_weights, region_masks,
-                   image_masks, guides: str, normalise: bool, side: int, tile_for) -> tuple[float, list | None, dict, tuple]:
-    """Balance 'pair''s measure of how far `photo` starts from the painting: its style loss at
-    style weight 1, as the run counts it (blend, regions and layer weights), with the photo's
-    longest side `side` px and each style's ``side * style_scale``. Returns it with what it made
-    on the way: the style regions (None without masks), the photo's features and its size (w, h)."""
-    width, height = fit_size(photo.width, photo.height, side)
-    sized_styles = [resize_max_side(image, max(1, round(side * scale))) for image, scale in zip(styles, style_scales)]
-    regions = None if region_masks is None else _style_regions(
-        feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width, height, guides, normalise,
-        tile_for)
-    targets = {} if regions is not None else blended_style_grams(feature_model, sized_styles, blend, layer_weights,
-                                                                  tile_for)
-    features = image_features(feature_model, resize(photo, width, height).rgb, tile_for(width, height))
-    distance = host_style_loss(features, style_terms(targets, regions or [], 1.0, layer_weights))
-    return distance, regions, features, (width, height)
-
-
-def _coloured_styles(styles: list, photo: RGBImage, preserve_color: str) -> list:
-    """The style images as a run with `preserve_color` paints `photo` with them: given the photo's
-    colour statistics ('histogram'), or its luminance's and grey ('luminance'), or as they are."""
-    if preserve_color == "histogram":
-        return [RGBImage(match_color_statistics(image.rgb, photo.rgb)) for image in styles]
-    if preserve_color == "luminance":
-        return [RGBImage(gray(matched_luminance(image.rgb, photo.rgb))) for image in styles]
-    return styles
-
-
-def _guided_grams(feature_model: FeatureModel, rgb: np.ndarray, guides: dict, tile: int | None) -> dict:
-    """The Gram matrix of each layer's features weighed by its guide (`neuralstyle.core.guides`), float32."""
-    layers = list(guides)
-    if tile is not None:
-        height, width = rgb.shape[:2]
-        grams = TiledPasses(feature_model, height, width, tile).grams(preprocess(rgb), list(guides.items()))
-        return {layer: gram.astype(np.float32) for layer, gram in zip(layers, grams)}
-    features = image_features(feature_model, rgb)
-    grams = {}
-    for layer in layers:
-        weighed = (features[layer][0] * guides[layer][:, :, None]).reshape(-1, features[layer].shape[-1])
-        grams[layer] = (weighed.T.astype(np.float64) @ weighed / weighed.shape[0]).astype(np.float32)
-    return grams
-
-
-def _style_regions(feature_model, masks, image_masks, styles: list, blend, layer_weights, width: int, height: int,
-                   kind: str, normalise: bool, tile_for) -> list[StyleRegion]:
-    """One guided term per style mask at a stage of `width` x `height` px: the mask's
-    guides, its style's target Grams (of the whole style image, or of its own
-    masked part) and its weight: its blend share times its area, so that each
-    pixel feels the pull an unmasked run gives it (1, unnormalised)."""
-    regions, mean_blend = [], float(np.mean(blend))
-    for index, (mask, style) in enumerate(zip(masks, styles)):
-        sized = resize_mask(mask, width, height)
-        if image_masks is not None and image_masks[index] is not None:
-            own = layer_guides(resize_mask(image_masks[index], style.width, style.height), feature_model.model_name,
-                               list(layer_weights), kind=kind)
-            grams = _guided_grams(feature_model, style.rgb, own, tile_for(style.width, style.height))
-        else:
-            grams = blended_style_grams(feature_model, [style], [1.0], list(layer_weights), tile_for)
-        weight = blend[index] / mean_blend * (area(sized) if normalise else 1.0)
-        regions.append(StyleRegion(layer_guides(sized, feature_model.model_name, list(layer_weights), kind=kind,
-                                                normalise=normalise), grams, weight))
-    return regions
-
-
-def _content_guides(mask: np.ndarray, model: str, layer: str, width: int, height: int) -> dict:
-    """A content mask as the content layer's guide: ``sqrt(M / mean(M))`` on its grid,
-    so the content loss is a mean over positions weighed by the mask."""
-    guide = layer_guides(resize_mask(mask, width, height), model, [layer], normalise=False)[layer].astype(np.float64)
-    mean = float(np.mean(guide))
-    return {layer: np.sqrt(guide / mean).astype(np.float32) if mean > 0 else guide.astype(np.float32)}
 
 
 def _memory_plan(model, layers, sizes, style_passes, inputs, precision, optimizer, max_memory,
