@@ -212,20 +212,20 @@ def test_balance_pair_weighs_the_content_by_how_far_the_photo_starts_from_the_pa
 
 
 def test_balance_pair_gives_a_larger_size_more_content_weight_to_keep_the_look_of_the_measured_one(photo, painting):
-    """Above the side the pair is measured at (256 px) each size's content weight grows by
-    PAIR_SIZE_FACTOR per doubling, so a larger picture keeps as much of the photo as a smaller
-    one; sizes at or below it keep the pair's weight, and balance 'fixed' the weight as given."""
+    """Above the side the pair is measured at (256 px) each size's content weight is PAIR_SIZE_FACTOR
+    times the pair's, so a larger picture keeps nearer the look of a smaller one; sizes at or below it
+    keep the pair's weight, and balance 'fixed' the weight as given."""
     from neuralstyle.core.balance import PAIR_SIZE_FACTOR, size_balance
 
     common = dict(size=320, scales=[128, 320], iterations=[1, 0], precision="float32")
     paired = transfer(photo, painting, **common)
     weight, grown = paired.settings["balanced_content_weight"], size_balance(320, settings.BALANCE_SIDE)
-    assert paired.settings["content_weights"] == pytest.approx([weight, weight * grown]) and 1.05 < grown < 1.3
+    assert paired.settings["content_weights"] == pytest.approx([weight, weight * grown]) and grown > 1
     fixed = transfer(photo, painting, balance="fixed", content_weight=weight, **common)
     assert "content_weights" not in fixed.settings
     assert paired.loss["content"] == pytest.approx(grown * fixed.loss["content"], rel=1e-3), "the 320 px size's weight"
-    assert size_balance(512, 256) == pytest.approx(PAIR_SIZE_FACTOR) and size_balance(256, 256) == 1.0 \
-        and size_balance(2048, 256) == pytest.approx(PAIR_SIZE_FACTOR ** 3) and size_balance(96, 256) == 1.0
+    assert size_balance(257, 256) == size_balance(2048, 256) == PAIR_SIZE_FACTOR
+    assert size_balance(256, 256) == size_balance(96, 256) == 1.0
 
 
 @pytest.mark.parametrize("preserve_color", ["none", "histogram", "luminance"])

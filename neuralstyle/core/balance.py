@@ -3,8 +3,8 @@
 A photo that starts far from its painting (a large style loss at the photo
 itself) is given more content weight (`pair_balance`), so that it keeps as much
 of itself as one that starts near; a size above the one the pair is measured at
-is given more again (`size_balance`), so that a larger picture has the look of a
-smaller one. The measure itself (`neuralstyle.core.losses.host_style_loss`) is
+is given more again (`size_balance`), so that a larger picture keeps nearer the
+look of a smaller one. The measure itself (`neuralstyle.core.losses.host_style_loss`) is
 taken at ``settings.BALANCE_SIDE`` px whatever the run's size (`balance_passes`).
 
 Pure Python and NumPy (no TensorFlow import), so a run's memory plan can count
@@ -24,9 +24,9 @@ from .layers import minimum_size
 # (benchmarks/levers.py --per-pair-weight); the range only guards pairs far outside them.
 PAIR_DISTANCE_REFERENCE = 0.6
 PAIR_FACTOR_RANGE = (0.5, 3.0)
-# The factor per doubling of the side above the side the pair is measured at: with the same weights a finer size
-# paints more of the picture and keeps less of the photo than the coarse one (benchmarks/sizes.py), so the content
-# weight grows with the side and each size keeps the look of the measured one.
+# The factor at sizes above the side the pair is measured at: with the same weights the finer sizes of a run paint
+# more of the picture than its measured size, on most pairs (benchmarks/sizes.py). One factor for every finer size:
+# growing it with the side overshot at 1024 px.
 PAIR_SIZE_FACTOR = 1.3
 
 
@@ -43,8 +43,8 @@ def pair_balance(distance: float) -> float:
 
 def size_balance(side: int, measured_side: int) -> float:
     """The factor balance 'pair' also multiplies the content weight by at a size whose longest
-    side is `side` px: ``PAIR_SIZE_FACTOR`` per doubling above `measured_side` px, 1 at or below it."""
-    return float(PAIR_SIZE_FACTOR ** max(0.0, np.log2(side / measured_side)))
+    side is `side` px: ``PAIR_SIZE_FACTOR`` above `measured_side` px, 1 at or below it."""
+    return PAIR_SIZE_FACTOR if side > measured_side else 1.0
 
 
 def balance_passes(content_size: tuple[int, int], style_sizes, style_scales, model: str, layers, style_layers,
