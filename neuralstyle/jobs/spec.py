@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import settings
+from ..core.balance import PAIR_SIZE_FACTOR
 from ..core.settings import SettingError, shown
 from . import roles
 from .frames import FRAME_PATTERN
@@ -79,8 +80,10 @@ class RunSpec:
     style_weight: float = _setting(settings.STYLE_WEIGHT, "Weight of the style loss.", _TRANSFER, group=STYLE)
     balance: str = _setting(
         settings.BALANCE, "pair: the content weight grows with how far the photo starts from the painting, so every "
-        "pair keeps as much of its photo; fixed: the weights as given (the paper's figures, runs recorded before "
-        "pair).", _TRANSFER, group=CONTENT, choices=settings.BALANCES)
+        f"pair keeps as much of its photo, and is {PAIR_SIZE_FACTOR:g} times that above {settings.BALANCE_SIDE} px, "
+        "where a run paints more; fixed: the "
+        "weights as given (the paper's figures, runs recorded before pair).", _TRANSFER, group=CONTENT,
+        choices=settings.BALANCES)
     tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE,
                                        group=OPTIMISATION)
     style_blend: tuple[float, ...] | None = _setting(None, "Weights of several styles, e.g. 0.7,0.3.", _TRANSFER,
