@@ -505,9 +505,11 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
 
     page.upload("content-file", PHOTO)
     page.wait_for(lambda: "photo.png: 1024x768 px" in page.text("content-info"), 30, "the content preview")
+    # In one script, so an element Gradio re-renders meanwhile is never held stale.
+    balance_shown = "const e = document.querySelector('#balance'); return !!e && e.offsetParent !== null;"
+    assert browser.execute_script(balance_shown), "a transfer shows the balance setting"
     page.choose("mode", "Content reconstruction")
-    page.wait_for(lambda: not any(element.is_displayed() for element in
-                                  browser.find_elements(page.by.CSS_SELECTOR, "#balance")), 30,
+    page.wait_for(lambda: not browser.execute_script(balance_shown), 30,
                   "the balance setting hidden: it means nothing to a reconstruction")
     page.set_number("size", 64)
     page.set_number("iterations", 3)
