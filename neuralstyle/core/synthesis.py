@@ -465,8 +465,8 @@ def transfer(
     weight 1, at ``settings.BALANCE_SIDE`` px whatever `size`; the record's
     ``pair_distance``), so a photo far
     from its painting keeps as much of itself as one near it, and each size above
-    that side by `neuralstyle.core.balance.size_balance`, so a larger picture has
-    the look of a smaller one (the record's ``content_weights``, per size); 'fixed'
+    that side by `neuralstyle.core.balance.size_balance`, so a larger picture keeps
+    nearer the look of a smaller one (the record's ``content_weights``, per size); 'fixed'
     takes the weights as given. `balance_content` (default `content`) is the image measured:
     a clip's frames all take its first frame's, so their balance does not flicker.
     `init` is 'recolored' (the content in the style's colours,
@@ -565,20 +565,19 @@ def transfer(
     content_factors = [1.0] * len(sides)
     first_regions = first_features = None  # the first size's, where balance 'pair' made them already
     if measured_side is not None:
-        side = measured_side
         if balance_source is None:
             distance, regions, features, measured_size = pair_distance(
                 feature_model, content_image, style_images, style_scales, blend, layer_weights, region_masks,
-                image_masks, guides, normalise_regions, side, memory.tile_for)
-            if side == sides[0] and measured_size == sizes[0]:  # the first size's own targets: no passes of their own
+                image_masks, guides, normalise_regions, measured_side, memory.tile_for)
+            if measured_side == sides[0] and measured_size == sizes[0]:  # the first size's own targets: no passes of their own
                 first_regions, first_features = regions, features
         else:
             distance, *_ = pair_distance(
                 feature_model, balance_source, measured_styles, style_scales, blend, layer_weights, region_masks,
-                image_masks, guides, normalise_regions, side, memory.tile_for)
+                image_masks, guides, normalise_regions, measured_side, memory.tile_for)
         balanced_weight = content_weight * pair_balance(distance)
         # Each size above the measured one is held to its look; those at or below it keep the pair's weight.
-        content_factors = [size_balance(stage_side, side) for stage_side in sides]
+        content_factors = [size_balance(stage_side, measured_side) for stage_side in sides]
     else:
         distance, balanced_weight = None, content_weight
 
