@@ -332,6 +332,16 @@ class Page:
         """Press Run (and Stop once `stop_after` progress images were seen); return
         the distinct progress images seen and the new record's link."""
         previous = self.link("record-file")
+        # The page itself notes every picture the live view shows: polling from here, a fast run's
+        # pictures (at most one per the app's page interval) can come and go between two looks.
+        self.driver.execute_script(
+            "window.progressSeen = [];"
+            "const note = () => { const img = document.querySelector('#live img');"
+            "  if (img && img.src && window.progressSeen.at(-1) !== img.src) window.progressSeen.push(img.src); };"
+            "if (window.progressWatch) window.progressWatch.disconnect();"
+            "window.progressWatch = new MutationObserver(note);"
+            "window.progressWatch.observe(document.body, {subtree: true, childList: true, attributes: true,"
+            "                                             attributeFilter: ['src']});")
         self.click("#run")
         seen: list[str] = []
 
@@ -360,7 +370,8 @@ class Page:
 
         record = self.wait_for(finished, RUN_TIMEOUT, "the run to finish", every=0.05)
         self.stop_pressed_at = stop_pressed[0] if stop_pressed else None  # the status when Stop was pressed
-        return set(seen), record
+        noted = self.driver.execute_script("window.progressWatch.disconnect(); return window.progressSeen;")
+        return set(seen) | set(noted), record
 
 
 def _download(page: Page, element_id: str, suffix: str) -> Path:
@@ -382,7 +393,7 @@ def test_a_transfer_run_in_the_browser_streams_progress_and_offers_image_gif_and
     page.wait_for(lambda: "photo.png: 1024x768 px" in page.text("content-info"), 30, "the content preview")
     page.wait_for(lambda: "painting.png" in page.text("style-info"), 30, "the style preview")
     page.set_number("size", 64)
-    page.set_number("iterations", 5)
+    page.set_number("iterations", 20)  # long enough for several of the page's progress updates on a fast machine
     page.set_number("every", 1)
     page.choose("content-layer", "block3_conv2")
     page.tick("style-block4_conv1", False)
@@ -393,7 +404,7 @@ def test_a_transfer_run_in_the_browser_streams_progress_and_offers_image_gif_and
     progress_images, record_link = page.run()
 
     assert len(progress_images) >= 2, "the progress image should change while the run goes on"
-    assert "Done" in page.text("status") and "5 iterations" in page.text("status")
+    assert "Done" in page.text("status") and "20 iterations" in page.text("status")
     assert page.image_source("result")
     assert page.link("image-file").endswith(".png") and page.link("gif-file").endswith(".gif")
     assert len(browser.find_elements(page.by.CSS_SELECTOR, "#gallery img")) == 1
@@ -404,23 +415,23 @@ def test_a_transfer_run_in_the_browser_streams_progress_and_offers_image_gif_and
     assert record["neuralstyle_record"] == 2 and record["command"] == "transfer"
     arguments, settings = record["arguments"], record["settings"]
     assert arguments["schema"] == 3 and arguments["mode"] == "transfer"
-    assert arguments["size"] == 64 and arguments["iterations"] == [5] and arguments["save_every"] == 1
+    assert arguments["size"] == 64 and arguments["iterations"] == [20] and arguments["save_every"] == 1
     assert arguments["content_layer"] == "block3_conv2"
     assert arguments["style_layers"] == {"block1_conv1": 1.0, "block2_conv1": 1.0, "block2_conv2": 0.5,
                                          "block3_conv1": 1.0}
     assert settings["style_layers"] == {"block1_conv1": 1.0, "block2_conv1": 1.0, "block2_conv2": 0.5,
                                         "block3_conv1": 1.0}
     assert settings["content_layer"] == "block3_conv2" and settings["output_size"] == [64, 48]
-    assert record["iterations"] == 5 and [entry["iteration"] for entry in record["history"]] == list(range(6))
+    assert record["iterations"] == 20 and [entry["iteration"] for entry in record["history"]] == list(range(21))
     assert record["stopped"] is None and record["interrupted"] is False
     assert record["inputs"]["content"][0]["sha256"] == _sha256(PHOTO)
     assert record["inputs"]["style"][0]["sha256"] == _sha256(PAINTING)
     assert record["weights"]["source"] == "imagenet-q8" and "tensorflow" in record["versions"]
     output = Path(record["output"]["path"])
     assert output.is_relative_to(server["folder"].resolve()), "the app writes only under its output folder"
-    assert len(record["frames"]) == 6 and Path(record["gif"]).is_file()
+    assert len(record["frames"]) == 21 and Path(record["gif"]).is_file()
     with Image.open(record["gif"]) as gif:
-        assert gif.n_frames == 6
+        assert gif.n_frames == 21
 
     screenshot = server["folder"] / "app.png"
     _save_screenshot(browser, screenshot)
