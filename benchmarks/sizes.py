@@ -12,7 +12,10 @@ benchmarks/judge.py `relative_verdict` at its own size (style distance relative
 to the photograph's, content similarity; layers no loss reads), and each size's
 two figures are compared with the 256 px ones (the issue's bound: within 0.03).
 `--size-factor` replaces `neuralstyle.core.balance.PAIR_SIZE_FACTOR` (1: no size
-term; the content weight is the pair's at every size). Pictures go to --work;
+term; the content weight is the pair's at every size). `--layer-normalised` tries a
+lever on the style side instead (measured, not built): each style layer's weight at
+each size is scaled by the photo's style loss on that layer at the first size over
+its loss at this size, with no size factor. Pictures go to --work;
 the table (markdown) to stdout. Timing is not measured here: see tradeoff.py.
 """
 
@@ -31,18 +34,51 @@ from quality import cpu_flags, git_state, images_of  # noqa: E402
 from tradeoff import PAINTINGS, PHOTOS, SIZE_TOLERANCE  # noqa: E402
 
 
-def stage_pictures(pair: str, size: int) -> tuple[dict[int, np.ndarray], dict]:
+def layer_normalised(photo) -> None:
+    """Make every later Evaluator weigh each style layer by how far `photo` (an `RGBImage`) starts
+    from that layer's target at the first size the Evaluator is made at, over how far at its own size."""
+    from neuralstyle.core import synthesis
+    from neuralstyle.core.images import resize
+    from neuralstyle.core.losses import host_style_loss, target_scale
+    from neuralstyle.core.targets import image_features
+
+    original, first = synthesis.Evaluator, {}
+
+    def evaluator(feature_model, height, width, **options):
+        features = image_features(feature_model, resize(photo, width, height).rgb)
+        losses = {layer: host_style_loss(features, [(layer, gram, 1 / target_scale(gram), None)])
+                  for layer, gram in options["style_targets"].items()}
+        first.setdefault("losses", losses)
+        given = options["style_layer_weights"]
+        weights = {layer: given[layer] * first["losses"][layer] / losses[layer] for layer in losses}
+        # The Evaluator normalises the layer weights to sum 1: their overall change goes in the style weight.
+        options["style_weight"] *= sum(weights.values()) / sum(given[layer] for layer in losses)
+        return original(feature_model, height, width, **{**options, "style_layer_weights": weights})
+
+    synthesis.Evaluator = evaluator
+
+
+def stage_pictures(pair: str, size: int, normalised: bool = False) -> tuple[dict[int, np.ndarray], dict]:
     """The default run's picture at the end of each of its sizes (longest side px -> uint8 RGB), and its settings."""
     from neuralstyle.core.images import read_image
     from neuralstyle.core.synthesis import transfer
 
+    from neuralstyle.core import synthesis
+    from neuralstyle.core.images import to_rgb
+
     content, style = images_of(pair)
     latest = {}
+    made = synthesis.Evaluator
+    if normalised:
+        layer_normalised(to_rgb(read_image(content)))
 
     def keep_latest(progress):  # each size's latest point; its picture is drawn once the size is over
         latest[progress.scale] = (progress.render, np.array(progress.x, copy=True))
 
-    result = transfer(read_image(content), read_image(style), size=size, callback=keep_latest)
+    try:
+        result = transfer(read_image(content), read_image(style), size=size, callback=keep_latest)
+    finally:
+        synthesis.Evaluator = made
     pictures = {}
     for scale, (render, x) in sorted(latest.items()):
         picture = np.asarray(result.image) if scale == max(latest) else np.asarray(render(x))
@@ -57,20 +93,24 @@ def main() -> None:
     parser.add_argument("--pairs", default=",".join(f"{p}:{q}" for p in PHOTOS for q in PAINTINGS),
                         help="photograph:painting,… from ../shared/images")
     parser.add_argument("--size-factor", type=float, default=None,
-                        help="balance 'pair''s content factor per doubling of the side (default: the package's)")
+                        help="balance 'pair''s content factor at the finer sizes (default: the package's)")
+    parser.add_argument("--layer-normalised", action="store_true",
+                        help="each style layer weighed by the photo's loss at the first size over this size's; "
+                             "no size factor")
     arguments = parser.parse_args()
     from PIL import Image
 
     from neuralstyle.core import balance
 
-    if arguments.size_factor is not None:
-        balance.PAIR_SIZE_FACTOR = arguments.size_factor
+    if arguments.size_factor is not None or arguments.layer_normalised:
+        balance.PAIR_SIZE_FACTOR = 1.0 if arguments.layer_normalised else arguments.size_factor
     arguments.work.mkdir(parents=True, exist_ok=True)
-    print(f"- {cpu_flags()}\n- {git_state(None)}\n- size factor per doubling: {balance.PAIR_SIZE_FACTOR}\n")
+    print(f"- {cpu_flags()}\n- {git_state(None)}\n- size factor: {balance.PAIR_SIZE_FACTOR}"
+          f"{'; style layers normalised per size' if arguments.layer_normalised else ''}\n")
     rows, within = [], []
     for pair in arguments.pairs.split(","):
         content, style = images_of(pair)
-        pictures, run_settings = stage_pictures(pair, arguments.size)
+        pictures, run_settings = stage_pictures(pair, arguments.size, arguments.layer_normalised)
         figures = {}
         for side, picture in pictures.items():
             Image.fromarray(picture).save(arguments.work / f"{content.stem}_{style.stem}_{side}.png")
