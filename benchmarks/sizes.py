@@ -92,9 +92,10 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024, help="the largest size (px): 512 or 1024")
     parser.add_argument("--pairs", default=",".join(f"{p}:{q}" for p in PHOTOS for q in PAINTINGS),
                         help="photograph:painting,… from ../shared/images")
-    parser.add_argument("--size-factor", type=float, default=None,
+    lever = parser.add_mutually_exclusive_group()
+    lever.add_argument("--size-factor", type=float, default=None,
                         help="balance 'pair''s content factor at the finer sizes (default: the package's)")
-    parser.add_argument("--layer-normalised", action="store_true",
+    lever.add_argument("--layer-normalised", action="store_true",
                         help="each style layer weighed by the photo's loss at the first size over this size's; "
                              "no size factor")
     arguments = parser.parse_args()
