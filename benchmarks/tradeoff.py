@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/tradeoff.py --work /tmp/tradeoff                     # every pair at 256 and 512 px
     .venv/bin/python benchmarks/tradeoff.py --work /tmp/tradeoff --pairs tubingen:starry_night --sizes 256
     .venv/bin/python benchmarks/tradeoff.py --work /tmp/tradeoff --only peers        # the peers' pictures only
+    .venv/bin/python benchmarks/tradeoff.py --work /tmp/tradeoff --sizes 512 --only frames --at 150,200 --finer-at 25,50
 
 For each pair (photograph:painting, from ../shared/images; by default every
 photograph with every painting there) and size:
@@ -24,6 +25,12 @@ photograph with every painting there) and size:
    quality.
 3. Balance: the default run's two figures at each size against the same pair's
    at the smallest size (the issue's bound: within 0.03).
+
+``--only frames`` runs nothing: it judges the frames an earlier call saved of
+each default run, at ``--at`` iterations of its first size and ``--finer-at``
+iterations into its last, beside each size's end. An L-BFGS-B run takes the
+same steps whatever its budget, so a frame at 200 is the picture a run of 200
+iterations would end with: how many iterations the default schedule needs.
 
 Wall times are whole processes on a machine that may be busy; each process's
 CPU time is printed beside it. The table goes to stdout (markdown).
@@ -184,6 +191,41 @@ def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...]) -> dict:
     return result
 
 
+def frames_line(work: Path, pair: str, size: int, at: list[int], finer_at: list[int]) -> str:
+    """One table row: the default run's saved frames (of an earlier call) judged at `at` iterations of its first
+    size and `finer_at` into its last, beside each size's end ("–" where that size ended before); each cell
+    is the last frame saved by then, its iteration within its size in brackets."""
+    content, style = images_of(pair)
+    stem = f"{content.stem}_{style.stem}_{size}"
+    frames, out = work / f"{stem}_frames", work / f"{stem}_neuralstyle.png"
+    ends = {}  # each size's last iteration
+    for entry in json.loads(out.with_suffix(".json").read_text())["history"]:
+        ends[entry["scale"]] = entry["iteration"]
+    last = max(ends)
+    before_last = ends[last - 1] if last else 0  # the iteration the last size started after
+    saved = sorted(int(path.stem.split("_")[1]) for path in frames.glob("frame_*.png"))
+
+    def at_iteration(iteration: int, since: int) -> str:
+        """The figures of the last frame saved at or before `iteration` and after `since` (the first size's
+        from 0), and how many iterations into its size it is."""
+        if iteration == ends[last]:
+            path, shown = out, iteration
+        else:
+            shown = max((count for count in saved if since < count <= iteration or count == since == 0), default=None)
+            if shown is None:
+                return "no frame"
+            path = frames / f"frame_{shown:05d}.png"
+        return f"{figures(judged(Timed(str(path), 0.0, 0.0), content, style))} ({shown - since})"
+
+    cells = [at_iteration(count, 0) if count <= ends[0] else "–" for count in at]
+    cells.append(at_iteration(ends[0], 0))
+    if last:
+        cells += [at_iteration(before_last + count, before_last) if before_last + count <= ends[last] else "–"
+                  for count in finer_at]
+        cells.append(at_iteration(ends[last], before_last))
+    return f"| {pair} | {size} | " + " | ".join(cells) + " |"
+
+
 def timing(run: Timed) -> str:
     """Wall s (CPU s, load average) of a whole process."""
     load = "?" if run.load != run.load else f"{run.load:.1f}"
@@ -235,13 +277,25 @@ def main() -> None:
     parser.add_argument("--pairs", default=",".join(f"{p}:{q}" for p in PHOTOS for q in PAINTINGS))
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--peers", default=",".join(PEERS))
-    parser.add_argument("--only", choices=("peers",), help="make the peers' pictures and stop")
+    parser.add_argument("--only", choices=("peers", "frames"),
+                        help="peers: make the peers' pictures and stop; frames: judge the saved frames of earlier calls")
+    parser.add_argument("--at", default="150,200", help="with --only frames: iterations of the first size")
+    parser.add_argument("--finer-at", default="25,50", help="with --only frames: iterations into the last size")
     parser.add_argument("--work", type=Path, required=True, help="pictures, frames and the children's log")
     arguments = parser.parse_args()
     arguments.work.mkdir(parents=True, exist_ok=True)
     bench = Bench(arguments.work, precision="", snapshot=None, extra=[])
     peers = tuple(filter(None, arguments.peers.split(",")))
     pairs, sizes = arguments.pairs.split(","), [int(size) for size in arguments.sizes.split(",")]
+    if arguments.only == "frames":
+        at, finer_at = ([int(count) for count in text.split(",")] for text in (arguments.at, arguments.finer_at))
+        print(f"| pair | size | {' | '.join(f'first size at {count}' for count in at)} | first size's end | "
+              f"{' | '.join(f'last size at {count}' for count in finer_at)} | the run's end |")
+        print("|---|---|" + "---|" * (len(at) + len(finer_at) + 2))
+        for size in sizes:
+            for pair in pairs:
+                print(frames_line(arguments.work, pair, size, at, finer_at), flush=True)
+        return
     if arguments.only == "peers":
         for size in sizes:
             for pair in pairs:

@@ -34,10 +34,13 @@ if want styles; then  # Fig. 2
       $images/shipwreck.jpg $images/seated-nude.jpg -o docs/styles.jpg --size 256 --iterations 150 --hide-input --overwrite
   rm -rf docs/styles_tiles
 fi
-if want balance; then  # the default balance (content/style 0.2) beside lighter and heavier ones
-  $ns figure tradeoff $images/golden_gate.jpg $images/the_scream.jpg -o docs/balance.jpg \
-      --size 256 --iterations 100 --content-layers block4_conv2 --ratios 1e-2,5e-2,2e-1,6e-1 --overwrite
-  rm -rf docs/balance_tiles
+if want balance; then  # --content-weight, the knob: the default transfer at a quarter, half, 1 and 2 times its weight,
+  # on two photos and two paintings far apart in how near the photo starts (balance 'pair' scales each alike)
+  $ns sweep $images/tubingen.jpg $images/golden_gate.jpg --style $images/starry_night.jpg --style $images/seated-nude.jpg \
+      --content-weight 7 --content-weight 14 --content-weight 28 --content-weight 56 --columns content_weight \
+      --size 256 --iterations 300 -o "$work/balance"
+  .venv/bin/python -c "from PIL import Image; Image.open('$work/balance/contact_sheet.png').convert('RGB').save('docs/balance.jpg', quality=88, optimize=True)"
+  cp "$work/balance/sweep.json" docs/balance.json
 fi
 if want tradeoff; then  # Fig. 3
   $ns figure tradeoff $images/tubingen.jpg $images/starry_night.jpg -o docs/tradeoff.jpg \

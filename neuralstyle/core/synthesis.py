@@ -411,7 +411,7 @@ def transfer(
     preserve_color: str = settings.PRESERVE_COLOR,
     init=settings.TRANSFER_INIT,
     seed: int = settings.SEED,
-    iterations: int | Sequence[int] | str = settings.ITERATIONS,
+    iterations: int | Sequence[int] | str = settings.TRANSFER_ITERATIONS,
     optimizer: str = settings.OPTIMIZER,
     learning_rate: float = settings.LEARNING_RATE,
     history_size: int = settings.HISTORY_SIZE,

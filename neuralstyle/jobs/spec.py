@@ -131,7 +131,7 @@ class RunSpec:
         form=TEXT)
     iterations: tuple[int, ...] | int | str | None = _setting(
         None, {"transfer": f"Optimiser iterations at the first size, each later size of --scales running "
-                           f"{settings.FINER_SHARE:.2g} of them; or one number per size (e.g. 300,150,50); or auto: "
+                           f"{settings.FINER_SHARE:.0%} of them; or one number per size (e.g. 200,100,50); or auto: "
                            f"stop each size when the loss stops falling (at most {settings.ITERATIONS} each).",
                None: f"Optimiser iterations, or auto: stop when the loss stops falling (at most "
                      f"{settings.ITERATIONS}).",

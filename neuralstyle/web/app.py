@@ -124,7 +124,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                 with gr.Row():
                     size = gr.Number(settings.SIZE, precision=0, minimum=16, maximum=2048, label="Size (px)",
                                      elem_id="size", min_width=90)
-                    iterations = gr.Number(settings.ITERATIONS, precision=0, minimum=0, maximum=5000,
+                    iterations = gr.Number(settings.TRANSFER_ITERATIONS, precision=0, minimum=0, maximum=5000,
                                            label="Iterations", elem_id="iterations", min_width=90)
                     every = gr.Number(APP_SAVE_EVERY, precision=0, minimum=1, label="Frame every", elem_id="every", min_width=90)
                     seed = gr.Number(default_of("seed"), precision=0, label="Seed", elem_id="seed", min_width=90)
