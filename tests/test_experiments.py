@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 from sample_images import open_sample
 
 from neuralstyle.core import experiments
@@ -68,6 +69,19 @@ def test_styles_grid_has_the_content_then_one_tile_per_style():
                                 [open_sample("painting.png"), open_sample("portrait.png")],
                                 labels=["painting", "portrait"], size=48, iterations=4)
     assert [tile.label for tile in figure.tiles] == ["content", "painting", "portrait"]
+
+
+def test_the_paper_figures_start_each_tile_from_the_photo_as_gatys_code_does_not_from_the_recoloured_start():
+    """A transfer starts from the photo in the painting's colours; the figures keep the paper's start, as their
+    records say (init 'content'): with no iterations a tile is the photo itself."""
+    photo = open_sample("photo.png")
+    for figure in (experiments.tradeoff(photo, open_sample("painting.png"), content_layers=["block4_conv2"],
+                                        ratios=[1e-2], size=48, iterations=0),
+                   experiments.styles(photo, [open_sample("painting.png")], size=48, iterations=0, show_input=False)):
+        tile = figure.tiles[0]
+        assert tile.settings["init"] == "content"
+        expected = np.asarray(photo.convert("RGB").resize(tile.image.shape[1::-1], Image.BICUBIC), dtype=float)
+        assert np.abs(tile.image.astype(float) - expected).mean() < 2.0
 
 
 def test_figures_can_leave_out_the_input_image():

@@ -192,7 +192,7 @@ def tradeoff(content, style, *, content_layers: Sequence[str] = settings.TRADEOF
                               style_weight=settings.STYLE_WEIGHT, size=size, iterations=iterations,
                               frames_every=frames_every, callback=_tile_callback(callback, f"{layer} {label}"),
                               **{"precision": settings.FIGURE_PRECISION, "style_layers": settings.STYLE_LAYERS,
-                                 "balance": "fixed", **options})
+                                 "balance": "fixed", "init": settings.FIGURE_INIT, **options})
             tiles.append(Panel(label, result.image, row, column, {"loss": result.loss}, result.settings,
                               result.frames))
     return Figure("tradeoff", tiles, list(content_layers))
@@ -215,7 +215,8 @@ def styles(content, style_images: Sequence, *, labels: Sequence[str] | None = No
         result = transfer(content, style, size=size, iterations=iterations, frames_every=frames_every,
                           callback=_tile_callback(callback, label),
                           **{"precision": settings.FIGURE_PRECISION, "content_weight": settings.FIGURE_CONTENT_WEIGHT,
-                             "style_layers": settings.STYLE_LAYERS, "balance": "fixed", **options})
+                             "style_layers": settings.STYLE_LAYERS, "balance": "fixed", "init": settings.FIGURE_INIT,
+                             **options})
         tiles.append(Panel(label, result.image, 0, column, {"loss": result.loss}, result.settings, result.frames))
     return Figure("styles", tiles)
 
