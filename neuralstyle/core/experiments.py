@@ -177,6 +177,12 @@ def reconstructions(content, style, *, model: str = settings.MODEL, size: int = 
     return Figure("reconstructions", tiles, ["content", "style"])
 
 
+# What the paper's transfer figures give every tile's transfer, named so a transfer's own defaults (its start, layer
+# weights, balance, precision) never leak into them.
+FIGURE_TRANSFER = {"precision": settings.FIGURE_PRECISION, "style_layers": settings.STYLE_LAYERS, "balance": "fixed",
+                   "init": settings.FIGURE_INIT}
+
+
 def tradeoff(content, style, *, content_layers: Sequence[str] = settings.TRADEOFF_LAYERS,
              ratios: Sequence[float] = settings.TRADEOFF_RATIOS, size: int = 256, iterations: int = 200,
              callback: Callback | None = None, frames_every: int | None = None, **options) -> Figure:
@@ -191,8 +197,7 @@ def tradeoff(content, style, *, content_layers: Sequence[str] = settings.TRADEOF
             result = transfer(content, style, content_layer=layer, content_weight=ratio * settings.STYLE_WEIGHT,
                               style_weight=settings.STYLE_WEIGHT, size=size, iterations=iterations,
                               frames_every=frames_every, callback=_tile_callback(callback, f"{layer} {label}"),
-                              **{"precision": settings.FIGURE_PRECISION, "style_layers": settings.STYLE_LAYERS,
-                                 "balance": "fixed", "init": settings.FIGURE_INIT, **options})
+                              **{**FIGURE_TRANSFER, **options})
             tiles.append(Panel(label, result.image, row, column, {"loss": result.loss}, result.settings,
                               result.frames))
     return Figure("tradeoff", tiles, list(content_layers))
@@ -214,9 +219,7 @@ def styles(content, style_images: Sequence, *, labels: Sequence[str] | None = No
     for column, (style, label) in enumerate(zip(style_images, labels), start=len(tiles)):
         result = transfer(content, style, size=size, iterations=iterations, frames_every=frames_every,
                           callback=_tile_callback(callback, label),
-                          **{"precision": settings.FIGURE_PRECISION, "content_weight": settings.FIGURE_CONTENT_WEIGHT,
-                             "style_layers": settings.STYLE_LAYERS, "balance": "fixed", "init": settings.FIGURE_INIT,
-                             **options})
+                          **{**FIGURE_TRANSFER, "content_weight": settings.FIGURE_CONTENT_WEIGHT, **options})
         tiles.append(Panel(label, result.image, 0, column, {"loss": result.loss}, result.settings, result.frames))
     return Figure("styles", tiles)
 
