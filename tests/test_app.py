@@ -28,6 +28,7 @@ from sample_images import SAMPLES
 gradio = pytest.importorskip("gradio", exc_type=ImportError)
 
 from neuralstyle.core import images as image_io  # noqa: E402
+from neuralstyle.core.settings import mode_default  # noqa: E402
 from neuralstyle.core.images import ImageError  # noqa: E402
 from neuralstyle.jobs import roles  # noqa: E402
 from neuralstyle.web import runs as web_runs  # noqa: E402
@@ -522,6 +523,11 @@ def test_a_non_image_upload_gets_a_message_and_the_app_keeps_working(browser, se
     page.choose("mode", "Content reconstruction")
     page.wait_for(lambda: not browser.execute_script(balance_shown), 30,
                   "the balance setting hidden: it means nothing to a reconstruction")
+    # A reconstruction's iterations are its own default, not the transfer's the page opened with.
+    iterations_shown = lambda: page.read("#iterations input[type=number]", "value")  # noqa: E731
+    page.wait_for(lambda: iterations_shown() == str(mode_default("content", "iterations")), 30,
+                  "the content reconstruction's default iterations")
+    assert mode_default("content", "iterations") != mode_default("transfer", "iterations")
     page.set_number("size", 64)
     page.set_number("iterations", 3)
     page.set_number("every", 1)

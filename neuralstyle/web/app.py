@@ -124,7 +124,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                 with gr.Row():
                     size = gr.Number(settings.SIZE, precision=0, minimum=16, maximum=2048, label="Size (px)",
                                      elem_id="size", min_width=90)
-                    iterations = gr.Number(settings.TRANSFER_ITERATIONS, precision=0, minimum=0, maximum=5000,
+                    iterations = gr.Number(settings.mode_default("transfer", "iterations"), precision=0, minimum=0, maximum=5000,
                                            label="Iterations", elem_id="iterations", min_width=90)
                     every = gr.Number(APP_SAVE_EVERY, precision=0, minimum=1, label="Frame every", elem_id="every", min_width=90)
                     seed = gr.Number(default_of("seed"), precision=0, label="Seed", elem_id="seed", min_width=90)
@@ -213,6 +213,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
         def on_mode(label):
             mode = MODES[label]
             return (gr.update(value=settings.mode_default(mode, "tv_weight")),
+                    gr.update(value=settings.mode_default(mode, "iterations")),
                     gr.update(value=settings.mode_default(mode, "content_layer")) if applies_to("content_layer", mode)
                     else gr.update(),
                     gr.update(value=settings.mode_default(mode, "init")),
@@ -221,7 +222,7 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                     # A transfer's default weighs block4_conv1 more; a style reconstruction's is the paper's, equal.
                     *(gr.update(value=settings.mode_default(mode, "style_layers").get(name, 1.0)) for name in ALL_LAYERS))
 
-        mode.input(on_mode, mode, [tv_weight, content_layer, init, balance, *(row for _, row, _ in optional.values()),
+        mode.input(on_mode, mode, [tv_weight, iterations, content_layer, init, balance, *(row for _, row, _ in optional.values()),
                                    *(layer_weights[name] for name in ALL_LAYERS)])
 
         settings_inputs = {mode, model, pooling, device, init, preserve_color, balance, size, iterations, every, seed, content_weight,
