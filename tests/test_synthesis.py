@@ -240,6 +240,18 @@ def test_a_run_measured_on_another_image_takes_that_images_balance(photo, painti
     assert alone["pair_distance"] != pytest.approx(first["pair_distance"], rel=1e-3)
 
 
+def test_a_run_given_its_records_pair_distance_is_the_run_that_measured_it(photo, painting, monkeypatch):
+    """A clip's later frames (and a user holding a record) pass the measure instead of taking it again."""
+    from neuralstyle.core import synthesis
+
+    measured = transfer(photo, painting, size=64, iterations=4)
+    monkeypatch.setattr(synthesis, "measure_pair_distance", lambda *args: pytest.fail("measured again"))
+    given = transfer(photo, painting, size=64, iterations=4, pair_distance=measured.settings["pair_distance"])
+    assert np.array_equal(given.image, measured.image) and given.settings == measured.settings
+    with pytest.raises(settings.SettingError, match="is -1"):
+        transfer(photo, painting, size=64, iterations=0, pair_distance=-1)
+
+
 def test_a_photo_far_from_its_painting_is_balanced_towards_itself(photo, painting):
     """A busy photo against a flat painting starts farther from it than the painting's own detail does,
     and is given more content weight: how far a pair starts, not the weights alone, sets the balance."""

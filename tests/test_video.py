@@ -325,9 +325,13 @@ def test_a_second_run_of_the_same_clip_is_refused_while_the_first_paints(pan_cli
     assert first.wait(timeout=120) == 130
 
 
-def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction():
+def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction(monkeypatch):
+    from neuralstyle.core import synthesis
     from neuralstyle.core.video import Flows, shots, stylise_clip
 
+    measures = []
+    measure = synthesis.measure_pair_distance
+    monkeypatch.setattr(synthesis, "measure_pair_distance", lambda *args: measures.append(1) or measure(*args))
     first, _ = pan(PHOTO, 64, 48, 3, 2.0)
     second, _ = pan(SAMPLES / "photo2.png", 64, 48, 3, 2.0)
     frames = first + second
@@ -338,6 +342,7 @@ def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction()
                                                                       result.loss["temporal"],
                                                                       result.settings["pair_distance"])))
     assert len(outputs) == 6 and all(output.shape == (48, 64, 3) for output in outputs)
+    assert len(measures) == 1, "the clip's balance is measured once, by its first frame, not again for every frame"
     # Every frame, of either shot, keeps the first frame's balance (balance 'pair'), so the balance cannot flicker.
     from neuralstyle.core.synthesis import transfer
 

@@ -54,7 +54,7 @@ from .targets import (
     coloured_styles,
     content_guides,
     image_features,
-    pair_distance,
+    measure_pair_distance,
     style_regions,
 )
 from .weights import Weights, resolve_weights
@@ -403,6 +403,7 @@ def transfer(
     style_weight: float = settings.STYLE_WEIGHT,
     balance: str = settings.BALANCE,
     balance_content=None,
+    pair_distance: float | None = None,
     tv_weight: float = settings.TV_WEIGHT,
     style_blend: Sequence[float] | None = None,
     size: int = settings.SIZE,
@@ -469,6 +470,8 @@ def transfer(
     nearer the look of a smaller one (the record's ``content_weights``, per size); 'fixed'
     takes the weights as given. `balance_content` (default `content`) is the image measured:
     a clip's frames all take its first frame's, so their balance does not flicker.
+    `pair_distance`, a measure taken already (a record's, or a clip's first frame's), is
+    used instead of measuring again: the run is the one that measured it.
     `init` is 'recolored' (the content in the style's colours,
     `recolored`), 'content', 'noise', 'style' or an image.
     `scales` runs coarse-to-fine, each result upsampled, with the content's
@@ -503,6 +506,7 @@ def transfer(
     content_weight = settings.non_negative("content_weight", content_weight)
     style_weight = settings.non_negative("style_weight", style_weight)
     balance = settings.choice("balance", balance, settings.BALANCES)
+    pair_distance = None if pair_distance is None else settings.non_negative("pair_distance", pair_distance)
     tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
     style_scales = settings.style_scales(style_scale, len(styles))
     temporal_weight = settings.non_negative("temporal_weight", temporal_weight)
@@ -526,8 +530,8 @@ def transfer(
     output_width, output_height = sizes[-1]
     finish = lambda rgb: rgb  # noqa: E731
     # A clip's balance is measured against the styles as they meet its first frame, so that it is one for all.
-    measured_styles = None if balance_source is None else coloured_styles(style_images, balance_source,
-                                                                            preserve_color)
+    measured_styles = None if balance_source is None or pair_distance is not None else coloured_styles(
+        style_images, balance_source, preserve_color)
     style_images = coloured_styles(style_images, content_image, preserve_color)
     if preserve_color == "luminance":
         colour_source, colour_by_size = content_image, {}
@@ -554,6 +558,8 @@ def transfer(
     measured_side, measuring_passes = (None, []) if balance != "pair" else balance_passes(
         (content_image.width, content_image.height), [(image.width, image.height) for image in style_images],
         style_scales, model, network_layers, layer_weights, sides[0])
+    if pair_distance is not None:  # measured already: no passes of its own
+        measuring_passes = []
     memory = memory or _memory_plan(model, network_layers, sizes,
                                     [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs]
                                     + measuring_passes,
@@ -565,14 +571,16 @@ def transfer(
     content_factors = [1.0] * len(sides)
     first_regions = first_features = None  # the first size's, where balance 'pair' made them already
     if measured_side is not None:
-        if balance_source is None:
-            distance, regions, features, measured_size = pair_distance(
+        if pair_distance is not None:
+            distance = pair_distance
+        elif balance_source is None:
+            distance, regions, features, measured_size = measure_pair_distance(
                 feature_model, content_image, style_images, style_scales, blend, layer_weights, region_masks,
                 image_masks, guides, normalise_regions, measured_side, memory.tile_for)
             if measured_side == sides[0] and measured_size == sizes[0]:  # the first size's own targets: no passes of their own
                 first_regions, first_features = regions, features
         else:
-            distance, *_ = pair_distance(
+            distance, *_ = measure_pair_distance(
                 feature_model, balance_source, measured_styles, style_scales, blend, layer_weights, region_masks,
                 image_masks, guides, normalise_regions, measured_side, memory.tile_for)
         balanced_weight = content_weight * pair_balance(distance)
@@ -629,7 +637,8 @@ def transfer(
     run_settings = {
         "mode": "transfer", "content_layer": ",".join(content_layers), "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "balance": balance,
-        **({} if distance is None else {"pair_distance": round(distance, 6),
+        # Unrounded, so that a run given it (`pair_distance`) is the run that measured it.
+        **({} if distance is None else {"pair_distance": float(distance),
                                         "balanced_content_weight": round(balanced_weight, 6),
                                         "content_weights": [round(balanced_weight * factor, 6)
                                                             for factor in content_factors]}),

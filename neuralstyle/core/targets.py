@@ -73,8 +73,8 @@ def blended_style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequen
     return grams
 
 
-def pair_distance(feature_model, photo: RGBImage, styles, style_scales, blend, layer_weights, region_masks,
-                   image_masks, guides: str, normalise: bool, side: int, tile_for) -> tuple[float, list | None, dict, tuple]:
+def measure_pair_distance(feature_model, photo: RGBImage, styles, style_scales, blend, layer_weights, region_masks,
+                          image_masks, guides: str, normalise: bool, side: int, tile_for) -> tuple[float, list | None, dict, tuple]:
     """Balance 'pair''s measure of how far `photo` starts from the painting: its style loss at
     style weight 1, as the run counts it (blend, regions and layer weights), with the photo's
     longest side `side` px and each style's ``side * style_scale``. Returns it with what it made

@@ -159,7 +159,8 @@ def stylise_clip(
     as `transfer` does: the frames finished before were seen by `on_frame`. A cut (`shots`)
     starts a shot painted afresh from `init`. Every frame takes the balance of
     `balance_content` (default the first frame; a shot painted apart passes its
-    clip's), so the balance of content and style does not flicker.
+    clip's), measured once by the first frame painted, so the balance of content
+    and style does not flicker.
     """
     sized = sized_frames(frames, size)
     balance_content = frames[0] if balance_content is None else balance_content  # measured at its own 256 px
@@ -171,6 +172,7 @@ def stylise_clip(
     done = dict(done or {})
     outputs: dict[int, dict[int, np.ndarray]] = {}
     recolors = isinstance(init, str) and init == "recolored"
+    measured = None  # balance 'pair''s measure of `balance_content`: taken by the first frame painted, then given
     for pass_index in range(passes):
         order = pass_order(pass_index, len(sized))
         current = outputs.setdefault(pass_index, {})
@@ -204,11 +206,12 @@ def stylise_clip(
             # falling (the rule of iterations=auto), within the iterations asked for.
             result = transfer(
                 sized[frame], style, size=max(width, height), init=init if start is None else start,
-                balance_content=balance_content,
+                balance_content=balance_content, pair_distance=measured,
                 temporal=targets if holds else (), temporal_weight=temporal_weight if holds else 0.0,
                 stop_when_converged=start is not None,
                 callback=None if callback is None else frame_callback, **transfer_settings)
             current[frame] = result.image[..., :3]
+            measured = result.settings.get("pair_distance", measured)
             if on_frame is not None:
                 on_frame(step, result)
             # The caller's stop ends the clip (Ctrl-C and a NaN raise from `transfer`); L-BFGS-B's own end (it
