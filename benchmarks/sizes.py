@@ -4,13 +4,16 @@
     .venv/bin/python benchmarks/sizes.py --work /tmp/sizes --size 512 --pairs tubingen:starry_night
     .venv/bin/python benchmarks/sizes.py --work /tmp/sizes --size-factor 1        # without balance 'pair''s size term
 
-The default run at 1024 px is coarse-to-fine: 300 iterations at 256 px, then 100
+The default run at 1024 px is coarse-to-fine: 200 iterations at 256 px, then 100
 at 512, then 100 at 1024; at 512 px it is the first two of those stages. So one
 run at 1024 px gives each size's default picture: the end of each stage, the
 first stage's being the 256 px default run's. Each is judged by
 benchmarks/judge.py `relative_verdict` at its own size (style distance relative
 to the photograph's, content similarity; layers no loss reads), and each size's
-two figures are compared with the 256 px ones (the issue's bound: within 0.03).
+two figures are compared with the 256 px ones (the issue's bound: within 0.03),
+and the change is split (judge.py `look_change`) into its balance part (the way a
+larger content weight moves both figures) and its quality part (across that way:
+better on both), which no content weight can undo.
 `--size-factor` replaces `neuralstyle.core.balance.PAIR_SIZE_FACTOR` (1: no size
 term; the content weight is the pair's at every size). `--layer-normalised` tries a
 lever on the style side instead (measured, not built): each style layer's weight at
@@ -31,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import judge  # noqa: E402
 from quality import cpu_flags, git_state, images_of  # noqa: E402
-from tradeoff import PAINTINGS, PHOTOS, SIZE_TOLERANCE  # noqa: E402
+from tradeoff import PAINTINGS, PHOTOS  # noqa: E402
 
 
 def layer_normalised(photo) -> None:
@@ -120,13 +123,13 @@ def main() -> None:
         cells = []
         for side in sorted(figures):
             verdict = figures[side]
-            moved = (verdict.style_distance - smallest.style_distance,
-                     verdict.content_similarity - smallest.content_similarity)
-            ok = max(map(abs, moved)) <= SIZE_TOLERANCE
+            change = judge.look_change(verdict, smallest)
             if side != min(figures):
-                within.append(ok)
+                within.append(change)
             cells.append(f"{verdict.style_distance:.3f} / {verdict.content_similarity:.3f}"
-                         + ("" if side == min(figures) else f" ({moved[0]:+.3f} / {moved[1]:+.3f}{'' if ok else ' !'})"))
+                         + ("" if side == min(figures) else f" ({change.style:+.3f} / {change.content:+.3f}"
+                                                             f"{'' if change.within else ' !'}; balance "
+                                                             f"{change.balance:+.3f}, quality {change.quality:+.3f})"))
         weights = ", ".join(f"{weight:.1f}" for weight in run_settings.get("content_weights", []))
         rows.append(f"| {pair} | {weights} | " + " | ".join(cells) + " |")
         print(rows[-1], file=sys.stderr, flush=True)
@@ -134,8 +137,11 @@ def main() -> None:
     print("| pair | content weight per size | " + " | ".join(f"{side} px: style / content" for side in sides) + " |")
     print("|---|---|" + "---|" * len(sides))
     print("\n".join(rows))
-    print(f"\nWithin {SIZE_TOLERANCE} of the smallest size on both figures: {sum(within)} of {len(within)} "
-          "(a '!' marks the others).")
+    tolerance = judge.LOOK_TOLERANCE
+    print(f"\nWithin {tolerance} of the smallest size on both figures: {sum(change.within for change in within)} of "
+          f"{len(within)} (a '!' marks the others). The balance part of the change within {tolerance}: "
+          f"{sum(abs(change.balance) <= tolerance for change in within)} of {len(within)} (balance: along the way "
+          "a larger content weight moves both figures; quality: across it, > 0 better on both).")
 
 
 if __name__ == "__main__":

@@ -58,7 +58,6 @@ SIZES = (256, 512)
 PEERS = ("neural-style", "pastiche")
 PASTICHE_STEPS = 60
 EVERY = 5  # iterations between the default run's saved frames
-SIZE_TOLERANCE = 0.03  # the bound on a size's two figures against the smallest size's
 
 
 @dataclass
@@ -259,16 +258,15 @@ def table(results: list[dict], peers: tuple[str, ...]) -> list[str]:
 def balance_lines(results: list[dict]) -> list[str]:
     smallest = min(result["size"] for result in results)
     base = {result["pair"]: result["ours"] for result in results if result["size"] == smallest}
-    lines = [f"| pair | size | style / content | change from {smallest} px | within {SIZE_TOLERANCE} |", "|---|---|---|---|---|"]
+    lines = [f"| pair | size | style / content | change from {smallest} px | within {judge.LOOK_TOLERANCE} | "
+             "the change as balance / quality |", "|---|---|---|---|---|---|"]
     for result in results:
         if result["size"] == smallest or result["pair"] not in base:
             continue
-        ours, first = result["ours"], base[result["pair"]]
-        style_change = ours.style_distance - first.style_distance
-        content_change = ours.content_similarity - first.content_similarity
-        within = abs(style_change) <= SIZE_TOLERANCE and abs(content_change) <= SIZE_TOLERANCE
-        lines.append(f"| {result['pair']} | {result['size']} | {figures(ours)} | {style_change:+.3f} / "
-                     f"{content_change:+.3f} | {'yes' if within else 'no'} |")
+        change = judge.look_change(result["ours"], base[result["pair"]])
+        lines.append(f"| {result['pair']} | {result['size']} | {figures(result['ours'])} | {change.style:+.3f} / "
+                     f"{change.content:+.3f} | {'yes' if change.within else 'no'} | "
+                     f"{change.balance:+.3f} / {change.quality:+.3f} |")
     return lines
 
 

@@ -40,3 +40,17 @@ def test_noise_is_judged_worse_than_the_photo_on_content_and_than_the_painting_o
     assert of_noise.content_similarity < of_photo.content_similarity - 0.2
     assert of_photo.style_distance > 0.05
     assert judge.at_least_as_good(of_photo, of_photo) and not judge.at_least_as_good(of_noise, of_photo)
+
+
+def test_a_sizes_change_splits_into_another_balance_and_a_better_picture():
+    """A move the way a larger content weight moves (more photo, less painting) is balance; a move better
+    on both figures is quality, which no balance gives: the size benchmarks report both."""
+    reference = judge.Verdict(0.25, 0.70)
+    step = 0.04 * np.array(judge.BALANCE_DIRECTION)
+    heavier = judge.look_change(judge.Verdict(0.25 + step[0], 0.70 + step[1]), reference)
+    assert heavier.balance == pytest.approx(np.hypot(*step)) and heavier.quality == pytest.approx(0.0, abs=1e-12)
+    assert not heavier.within, "0.06 more content is another look"
+    better = judge.look_change(judge.Verdict(0.205, 0.73), reference)  # 0.045 less style distance, 0.03 more content
+    assert better.quality == pytest.approx(np.hypot(0.045, 0.03)) and better.balance == pytest.approx(0.0, abs=1e-12)
+    assert not better.within, "the bound counts a better picture as another look too"
+    assert judge.look_change(judge.Verdict(0.26, 0.69), reference).within
