@@ -163,10 +163,10 @@ def skip_count(iterations: int) -> int:
 
 def measure(run: Run, content, style) -> Measured:
     from neuralstyle import transfer
-    from neuralstyle.core import synthesis
+    from neuralstyle.core import stages
 
     # Each run builds its own model and compiles its own step, as a fresh one would.
-    synthesis.clear_caches()
+    stages.clear_caches()
     stamps: list[tuple[int, float]] = []
 
     def callback(progress) -> None:

@@ -40,12 +40,12 @@ from tradeoff import PAINTINGS, PHOTOS  # noqa: E402
 def layer_normalised(photo) -> None:
     """Make every later Evaluator weigh each style layer by how far `photo` (an `RGBImage`) starts
     from that layer's target at the first size the Evaluator is made at, over how far at its own size."""
-    from neuralstyle.core import synthesis
+    from neuralstyle.core import stages
     from neuralstyle.core.images import resize
     from neuralstyle.core.losses import host_style_loss, target_scale
     from neuralstyle.core.targets import image_features
 
-    original, first = synthesis.Evaluator, {}
+    original, first = stages.Evaluator, {}
 
     def evaluator(feature_model, height, width, **options):
         features = image_features(feature_model, resize(photo, width, height).rgb)
@@ -58,7 +58,7 @@ def layer_normalised(photo) -> None:
         options["style_weight"] *= sum(weights.values()) / sum(given[layer] for layer in losses)
         return original(feature_model, height, width, **{**options, "style_layer_weights": weights})
 
-    synthesis.Evaluator = evaluator
+    stages.Evaluator = evaluator
 
 
 def stage_pictures(pair: str, size: int, normalised: bool = False) -> tuple[dict[int, np.ndarray], dict]:
@@ -66,12 +66,12 @@ def stage_pictures(pair: str, size: int, normalised: bool = False) -> tuple[dict
     from neuralstyle.core.images import read_image
     from neuralstyle.core.synthesis import transfer
 
-    from neuralstyle.core import synthesis
+    from neuralstyle.core import stages
     from neuralstyle.core.images import to_rgb
 
     content, style = images_of(pair)
     latest = {}
-    made = synthesis.Evaluator
+    made = stages.Evaluator
     if normalised:
         layer_normalised(to_rgb(read_image(content)))
 
@@ -81,7 +81,7 @@ def stage_pictures(pair: str, size: int, normalised: bool = False) -> tuple[dict
     try:
         result = transfer(read_image(content), read_image(style), size=size, callback=keep_latest)
     finally:
-        synthesis.Evaluator = made
+        stages.Evaluator = made
     pictures = {}
     for scale, (render, x) in sorted(latest.items()):
         picture = np.asarray(result.image) if scale == max(latest) else np.asarray(render(x))

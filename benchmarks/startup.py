@@ -41,7 +41,7 @@ STEPS = [
     ("neuralstyle.core.synthesis", "cached_feature_model", "build VGG19 and set its weights"),
     ("neuralstyle.core.synthesis", "image_features", "VGG pass of a target image"),
     ("neuralstyle.core.synthesis", "blended_style_grams", "style targets (Grams)"),
-    ("neuralstyle.core.synthesis", "Evaluator", "build the Evaluator"),
+    ("neuralstyle.core.stages", "Evaluator", "build the Evaluator"),
 ]
 
 
@@ -86,7 +86,7 @@ def probe(argv: list[str]) -> None:
         return original_display_call(self, progress)
 
     ProgressDisplay.__call__ = on_progress
-    # Modules the run imports later (synthesis, evaluator) are patched as soon as they appear.
+    # Modules the run imports later (synthesis, stages, evaluator) are patched as soon as they appear.
     stop = threading.Event()
 
     def keep_patching():

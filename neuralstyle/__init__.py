@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors; at 
     from .core.images import read_image, save_image  # noqa: F401
     from .core.model import FeatureModel  # noqa: F401
     from .core.stylizer import Stylizer  # noqa: F401
-    from .core.synthesis import Result, RunInterrupted, reconstruct_content, reconstruct_style, transfer  # noqa: F401
+    from .core.reconstruction import reconstruct_content, reconstruct_style  # noqa: F401
+    from .core.stages import Result, RunInterrupted  # noqa: F401
+    from .core.synthesis import transfer  # noqa: F401
     from .core.video import stylise_clip  # noqa: F401
     from .core.weights import resolve_weights  # noqa: F401
     from .jobs.pipeline import Outcome, run, write  # noqa: F401
@@ -27,12 +29,12 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors; at 
 
 _LAZY = {
     "transfer": "core.synthesis",
-    "reconstruct_content": "core.synthesis",
-    "reconstruct_style": "core.synthesis",
-    "Result": "core.synthesis",
+    "reconstruct_content": "core.reconstruction",
+    "reconstruct_style": "core.reconstruction",
+    "Result": "core.stages",
     "stylise_clip": "core.video",
     "Stylizer": "core.stylizer",
-    "RunInterrupted": "core.synthesis",
+    "RunInterrupted": "core.stages",
     "NonFiniteLossError": "core.evaluator",
     "RunSpec": "jobs.spec",
     "FeatureModel": "core.model",

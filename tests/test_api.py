@@ -89,9 +89,9 @@ def test_paths_pil_images_and_arrays_are_one_image_to_the_api():
 
 
 def test_a_stylizer_builds_its_network_once_for_many_transfers(monkeypatch):
-    from neuralstyle.core import model, synthesis
+    from neuralstyle.core import model, stages
 
-    synthesis.clear_caches()
+    stages.clear_caches()
     built = []
     original = model.FeatureModel.__init__
 
@@ -125,14 +125,14 @@ def test_a_type_checker_sees_what_the_public_functions_take_and_return(tmp_path)
                               "--no-error-summary", "--cache-dir", str(tmp_path / "cache"), str(example)],
                              capture_output=True, text=True, timeout=600)
     lines = checked.stdout.splitlines()
-    assert any('Revealed type is "neuralstyle.core.synthesis.Result"' in line for line in lines), checked.stdout
+    assert any('Revealed type is "neuralstyle.core.stages.Result"' in line for line in lines), checked.stdout
     assert any("numpy" in line and "ndarray" in line for line in lines if "Revealed type" in line), checked.stdout
     assert any('Unexpected keyword argument "sise"' in line for line in lines), checked.stdout
 
 
 def test_several_content_layers_hold_the_photo_at_each_of_them():
     from neuralstyle.core.images import resize, to_rgb
-    from neuralstyle.core.synthesis import cached_feature_model
+    from neuralstyle.core.stages import cached_feature_model
     from neuralstyle.core.targets import image_features
 
     one = neuralstyle.transfer(PHOTO, PAINTING, size=64, iterations=25, precision="float32", content_weight=20)

@@ -82,7 +82,7 @@ def test_unusable_masks_are_refused_saying_why(masks, sizes, words):
 def test_guided_grams_and_a_content_mask_give_the_same_loss_and_gradient_in_tiles():
     from neuralstyle.core.evaluator import Evaluator, StyleRegion
     from neuralstyle.core.images import preprocess, resize_max_side, to_rgb
-    from neuralstyle.core.synthesis import cached_feature_model
+    from neuralstyle.core.stages import cached_feature_model
     from neuralstyle.core.targets import blended_style_grams, image_features
 
     layers = ["block1_conv1", "block2_conv1", "block3_conv1"]
@@ -178,7 +178,7 @@ def test_what_no_mask_covers_keeps_the_content_and_a_content_mask_holds_the_phot
 
 def _content_distances(image: np.ndarray, photo: np.ndarray) -> tuple[float, float]:
     """The relative block4_conv2 distance to the photo of the left and the right half (away from the border)."""
-    from neuralstyle.core.synthesis import cached_feature_model
+    from neuralstyle.core.stages import cached_feature_model
     from neuralstyle.core.targets import image_features
 
     model = cached_feature_model(["block4_conv2"], "vgg19", "auto", "max", "float32")

@@ -15,13 +15,9 @@ from neuralstyle.core.evaluator import START, Evaluator, NonFiniteLossError, min
 from neuralstyle.core.experiments import psnr, style_distance
 from neuralstyle.core.losses import gram_matrix
 from neuralstyle.core.model import FeatureModel
-from neuralstyle.core.synthesis import (
-    cached_feature_model,
-    reconstruct_content,
-    reconstruct_style,
-    recolored,
-    transfer,
-)
+from neuralstyle.core.reconstruction import reconstruct_content, reconstruct_style
+from neuralstyle.core.stages import cached_feature_model
+from neuralstyle.core.synthesis import recolored, transfer
 from neuralstyle.core.targets import image_features
 
 

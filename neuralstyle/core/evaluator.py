@@ -31,7 +31,7 @@ ops = keras.ops
 class NonFiniteLossError(FloatingPointError):
     """The loss or its gradient became NaN or infinite; the run cannot go on.
     Raised by a run after a good start, `result` holds its best image so far
-    (a `neuralstyle.core.synthesis.Result`); None before one."""
+    (a `neuralstyle.core.stages.Result`); None before one."""
 
     result = None
 
@@ -335,7 +335,7 @@ class Progress:
     """What a per-iteration callback sees. `x` is the current point (a flattened
     Caffe tensor); iteration 0 is the starting image. `image()` gives the
     current image as ``uint8`` RGB(A) when the caller that made this Progress
-    knows how to render it (the synthesis functions do)."""
+    knows how to render it (`neuralstyle.core.stages.run_stages` does)."""
 
     iteration: int
     iterations: int

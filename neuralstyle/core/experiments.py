@@ -125,7 +125,7 @@ def style_distance(image, style, *, layers=settings.STYLE_LAYERS, model: str = s
     from those of `style` (0 = the same texture)."""
     from .backend import device_scope, resolve_device
     from .losses import gram_array, style_loss, target_scale
-    from .synthesis import cached_feature_model
+    from .stages import cached_feature_model
     from .targets import image_features
 
     place = resolve_device(settings.device(device))
@@ -155,7 +155,7 @@ def reconstructions(content, style, *, model: str = settings.MODEL, size: int = 
     block's conv*_2 (top row), and the style from conv1_1, conv1_1+conv2_1, …
     (bottom row). Content tiles carry their PSNR against the content; style
     tiles their `style_distance` to the style over their own layers."""
-    from .synthesis import reconstruct_content, reconstruct_style
+    from .reconstruction import reconstruct_content, reconstruct_style
 
     model = check_model(model)
     reference = to_uint8(resize_max_side(to_rgb(content), size).rgb)
@@ -246,7 +246,7 @@ def inspect(image, *, layers: Sequence[str] = settings.STYLE_LAYERS, channels: i
     shows its N most active channels."""
     from .backend import device_scope, resolve_device
     from .losses import gram_array
-    from .synthesis import cached_feature_model
+    from .stages import cached_feature_model
     from .targets import image_features
 
     source = resize_max_side(to_rgb(image), size)

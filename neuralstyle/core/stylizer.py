@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from . import settings
 from .backend import resolve_device
-from .synthesis import Result, reconstruct_content, reconstruct_style, transfer
+from .reconstruction import reconstruct_content, reconstruct_style
+from .stages import Result
+from .synthesis import transfer
 from .weights import resolve_weights
 
 

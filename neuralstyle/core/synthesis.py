@@ -1,167 +1,48 @@
-"""The three entry points: content reconstruction, style reconstruction, transfer.
+"""Style transfer, the main entry point (Gatys et al., CVPR 2016), with its start and its
+coarse-to-fine step; the reconstructions are in `neuralstyle.core.reconstruction`.
 
-Each takes images as described in `neuralstyle.core.images` (PIL images or arrays)
-and returns a `Result` whose `image` is a ``uint8`` RGB(A) array. Nothing here
-reads or writes files or prints: progress goes to the `callback`.
+`transfer` takes images as described in `neuralstyle.core.images` (PIL images or
+arrays) and returns a `neuralstyle.core.stages.Result` whose `image` is a ``uint8``
+RGB(A) array. Nothing here reads or writes files or prints: progress goes to the `callback`.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from dataclasses import replace
 
 import numpy as np
 
 from . import settings
-from .backend import device_scope, keras, resolve_device, resolve_precision
 from .balance import balance_passes, pair_balance, size_balance
 from .color import gray, luminance, matched_histograms, with_chrominance
-from .evaluator import (
-    START,
-    Convergence,
-    Evaluator,
-    NonFiniteLossError,
-    Progress,
-    TemporalTarget,
-    minimize_adam,
-    minimize_lbfgs,
-)
+from .evaluator import START, Convergence, Evaluator, Progress, TemporalTarget
 from .guides import area, checked_masks, resize_mask
-from .images import (
-    RGBImage,
-    caffe_bounds,
-    deprocess,
-    fit_size,
-    preprocess,
-    resize,
-    resize_alpha,
-    resize_max_side,
-    to_rgb,
-    to_uint8,
-    to_uint16,
-)
+from .images import RGBImage, fit_size, resize, resize_alpha, resize_max_side, to_rgb
 from .interrupts import phase_reached
-from .layers import minimum_size
-from .memory import MemoryPlan, default_budget, plan_memory
-from .model import FeatureModel
+from .memory import MemoryPlan
+from .stages import (
+    Result,
+    Resume,
+    Stage,
+    cached_feature_model,
+    check_run,
+    check_size,
+    initial_rgb,
+    iteration_plan,
+    memory_plan,
+    on_device,
+    run_stages,
+    tiling,
+)
 from .targets import (
     blended_style_grams,
-    clear_style_grams,
     coloured_styles,
     content_guides,
     image_features,
     measure_pair_distance,
     style_regions,
 )
-from .weights import Weights, resolve_weights
-
-ops = keras.ops
-
-
-@dataclass
-class Result:
-    """What a run made. `image` is ``uint8`` ``(H, W, 3)`` RGB (``(H, W, 4)`` when
-    the content image had transparency); `loss` holds the weighted loss parts of
-    that image; `history` one entry per iteration (0 = the start); `stopped` is
-    None for a complete run, else why it ended early ('interrupted', 'callback',
-    'error' with `error` saying what, or the optimiser's message); `frames`
-    holds ``uint8`` images when asked for."""
-
-    image: np.ndarray
-    loss: dict
-    history: list[dict]
-    iterations: int
-    evaluations: int
-    seconds: float
-    stopped: str | None
-    weights: dict
-    settings: dict
-    frames: list[np.ndarray] = field(default_factory=list, repr=False)
-    error: str | None = None
-    image16: np.ndarray | None = field(default=None, repr=False)  # uint16 0–65535: the image before 8-bit rounding
-
-    @property
-    def interrupted(self) -> bool:
-        return self.stopped == "interrupted"
-
-    def to_pil(self):
-        from .images import to_pil
-
-        return to_pil(self.image)
-
-
-class RunInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a run: a KeyboardInterrupt, so that the caller's loop stops
-    too, carrying the run's best image so far and its history (`result`, a
-    `Result` with ``stopped == 'interrupted'``)."""
-
-    def __init__(self, result: Result):
-        super().__init__(f"interrupted at iteration {result.iterations}")
-        self.result = result
-
-
-@dataclass
-class Resume:
-    """Where an interrupted run stood, to continue it: at scale `scale` (index
-    into its sizes) after `scale_iterations` of that scale's iterations
-    (`iterations` in all, `evaluations` passes), at the point `x` (a flattened
-    Caffe tensor of that scale's size), with the `history` so far. The
-    optimiser starts afresh there: SciPy keeps L-BFGS-B's curvature pairs (and
-    Keras Adam's moments) to itself."""
-
-    scale: int
-    scale_iterations: int
-    iterations: int
-    evaluations: int
-    x: np.ndarray = field(repr=False)
-    history: list[dict] = field(default_factory=list, repr=False)
-    seconds: float = 0.0
-
-    def start_rgb(self, height: int, width: int) -> np.ndarray:
-        if self.x.size != height * width * 3:
-            raise ValueError(f"the checkpoint's image has {self.x.size // 3} px; this run's scale {self.scale + 1} "
-                             f"is {width}x{height}")
-        return deprocess(self.x.reshape(height, width, 3))
-
-
-def _check_size(width: int, height: int, model: str, layers, what: str) -> None:
-    needed = minimum_size(model, layers)
-    if min(width, height) < needed:
-        raise ValueError(
-            f"{what} would be {width}x{height} px; the layers used need at least {needed} px on each side "
-            f"(raise --size)"
-        )
-
-
-NOISE_STD = 40.0  # grey levels
-
-
-def _noise(seed: int, height: int, width: int) -> np.ndarray:
-    """Seeded Gaussian white noise around mid-grey (σ = 40 grey levels), float RGB 0–255.
-
-    Full-range uniform noise starts L-BFGS far from any image, and content
-    reconstructions from it end worse (docs: paper.md)."""
-    noise = np.random.default_rng(seed).normal(127.5, NOISE_STD, (height, width, 3))
-    return np.clip(noise, 0.0, 255.0).astype(np.float32)
-
-
-def _initial_rgb(init, seed: int, height: int, width: int, content: RGBImage | None, style: RGBImage | None):
-    if isinstance(init, str) and (init in settings.INITS or not os.path.isfile(init)):  # else the path of an image
-        if init == "noise":
-            return _noise(seed, height, width)
-        if init == "content" and content is not None:
-            return content.rgb
-        if init == "style" and style is not None:
-            return resize(style, width, height).rgb
-        allowed = [name for name, given in (("recolored", content is not None and style is not None),
-                                            ("content", content is not None), ("noise", True), ("style", style is not None))
-                   if given]
-        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(allowed)} or give an image")
-    return resize(to_rgb(init), width, height).rgb
 
 
 def recolored(content, style, *, style_blend: Sequence[float] | None = None, preserve_color: str = "none",
@@ -191,192 +72,6 @@ def recolored(content, style, *, style_blend: Sequence[float] | None = None, pre
     for share, one, own in zip(shares, styles, own_masks):
         start += share[..., None] / scale * matched_histograms(image.rgb, [one.rgb], [1.0], [own])
     return start.astype(np.float32)
-
-
-_model_cache: dict = {}
-
-
-def clear_caches() -> None:
-    """Forget the feature model and the style targets kept for the next call (the
-    next run builds and compiles its own, as a new process would)."""
-    _model_cache.clear()
-    clear_style_grams()
-
-
-def cached_feature_model(layers, model: str, weights, pooling: str, precision: str = "float32",
-                         device: str = settings.DEVICE) -> FeatureModel:
-    """A FeatureModel for these layers on `device`, reused across calls in one process
-    (build it inside that device's `device_scope`, as the entry points do)."""
-    resolved = weights if isinstance(weights, Weights) or weights is None else resolve_weights(model, weights)
-    precision = resolve_precision(settings.choice("precision", precision, settings.PRECISIONS), device=device)[0]
-    key = (tuple(layers), model, None if resolved is None else (resolved.source, resolved.path), pooling, precision,
-           device)
-    if key not in _model_cache:
-        clear_caches()  # one model at a time: they hold a few hundred MB
-        _model_cache[key] = FeatureModel(layers, model=model, weights=resolved, pooling=pooling, precision=precision)
-    return _model_cache[key]
-
-
-EntryPoint = TypeVar("EntryPoint", bound=Callable)
-
-
-def on_device(function: EntryPoint) -> EntryPoint:
-    """Run an entry point on the device its ``device`` keyword names ('auto': the first
-    GPU the backend sees, else the CPU; `neuralstyle.core.backend.resolve_device`):
-    the model is built and every pass runs there. The function receives the
-    device as its setting ('cpu', 'gpu:0'), checked. Its signature is kept, for type checkers."""
-
-    @functools.wraps(function)
-    def run(*args, device: str = settings.DEVICE, **kwargs):
-        resolved = resolve_device(settings.device(device))
-        with device_scope(resolved):
-            return function(*args, device=resolved.setting, **kwargs)
-
-    return run  # type: ignore[return-value]  (the same parameters, `device` checked on the way)
-
-
-def _render(height: int, width: int, alpha, finish) -> Callable[[np.ndarray], np.ndarray]:
-    """Flattened Caffe tensor of one stage's size → the ``uint8`` image a user sees."""
-    alpha = resize_alpha(alpha, width, height)
-    return lambda x: to_uint8(finish(deprocess(x.reshape(height, width, 3))), alpha)
-
-
-def _check_run(model: str, iterations, optimizer: str, learning_rate: float, pooling: str, precision: str,
-               tv_weight: float, history_size: int) -> float:
-    """The settings every entry point shares (`neuralstyle.core.settings`'s checks); returns the TV weight."""
-    _iteration_plan(iterations, len(iterations) if isinstance(iterations, (list, tuple)) else 1)
-    settings.choice("optimizer", optimizer, settings.OPTIMIZERS)
-    settings.positive("learning_rate", learning_rate)
-    settings.history_size(history_size)
-    settings.choice("pooling", pooling, settings.POOLINGS)
-    settings.choice("precision", precision, settings.PRECISIONS)
-    return settings.non_negative("tv_weight", tv_weight)
-
-
-@dataclass
-class _Stage:
-    """One optimisation at one size: its targets, start and budget."""
-
-    init_rgb: np.ndarray
-    content_targets: dict
-    style_targets: dict
-    iterations: int
-    tile: int | None = None  # px: evaluate in exact tiles of this side (None: whole)
-    convergence: Convergence | None = None  # iterations='auto': stop where the loss stops falling
-    style_regions: list = field(default_factory=list)  # guided style terms (`StyleRegion`), for masks
-    content_guides: dict | None = None  # a content mask's guide on the content layer
-    temporal: list = field(default_factory=list)  # a video frame's earlier outputs warped (`TemporalTarget`)
-    content_factor: float = 1.0  # times the run's content weight at this size (balance 'pair''s `size_balance`)
-
-
-def _iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | None]:
-    """The most iterations of each of `count` scales, and the stopping rule of 'auto' (else None)."""
-    value = iterations if isinstance(iterations, str) or np.isscalar(iterations) else list(iterations)
-    auto = settings.iterations(value, count) == "auto"
-    return list(settings.iteration_caps(value, count)), Convergence() if auto else None
-
-
-def _optimize_stage(feature_model, stage: _Stage, *, style_layer_weights, content_weight, style_weight, tv_weight,
-                    optimizer, learning_rate, callback, temporal_weight: float = 0.0,
-                    history_size: int = settings.HISTORY_SIZE):
-    height, width = stage.init_rgb.shape[:2]
-    evaluator = Evaluator(
-        feature_model, height, width, content_targets=stage.content_targets, style_targets=stage.style_targets,
-        style_regions=stage.style_regions, content_guides=stage.content_guides,
-        content_weight=content_weight * stage.content_factor,
-        style_weight=style_weight, style_layer_weights=style_layer_weights, tv_weight=tv_weight,
-        temporal=stage.temporal, temporal_weight=temporal_weight, tile=stage.tile,
-    )
-    if optimizer == "adam":
-        return minimize_adam(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
-                             learning_rate=float(learning_rate), bounds=caffe_bounds(height, width), callback=callback,
-                             convergence=stage.convergence)
-    return minimize_lbfgs(evaluator, preprocess(stage.init_rgb), iterations=stage.iterations,
-                          bounds=caffe_bounds(height, width), callback=callback, convergence=stage.convergence,
-                          history_size=history_size)
-
-
-def _run_stages(
-    *,
-    feature_model: FeatureModel,
-    stages,
-    alpha: np.ndarray | None,
-    style_layer_weights: dict,
-    content_weight: float,
-    style_weight: float,
-    tv_weight: float,
-    optimizer: str,
-    learning_rate: float,
-    callback: Callable[[Progress], bool | None] | None,
-    frames_every: int | None,
-    history_size: int = settings.HISTORY_SIZE,
-    run_settings: dict,
-    finish: Callable[[np.ndarray], np.ndarray] = lambda rgb: rgb,
-    resume: Resume | None = None,
-    temporal_weight: float = 0.0,
-) -> Result:
-    """Optimise stage after stage (one per size; each later stage starts from the
-    previous result), reporting one continuous iteration count to `callback`.
-
-    `stages` yields `_Stage`s (from `resume.scale` on, when resuming); it is
-    sent the float RGB result of each stage. `finish` maps the optimised float
-    RGB to what the user sees (colour put back)."""
-    run_settings = {**run_settings, "precision": feature_model.precision, "optimizer": optimizer,
-                    **({"learning_rate": learning_rate} if optimizer == "adam" else {"history_size": history_size})}
-    frames: list[np.ndarray] = []
-    history: list[dict] = list(resume.history) if resume else []
-    started = time.perf_counter() - (resume.seconds if resume else 0.0)
-    total_iterations, outcome, rgb = run_settings["total_iterations"], None, None
-    first = resume.scale if resume else 0
-    done, evaluations = (resume.iterations, resume.evaluations) if resume else (0, 0)
-    stage = next(stages)
-    for scale in range(first, len(run_settings["scales"])):
-        height, width = stage.init_rgb.shape[:2]
-        render = _render(height, width, alpha, finish)
-        already = resume.scale_iterations if resume and scale == first else 0
-        # One clock for the whole run: each stage's optimiser counts from 0, so it goes on from the last entry's.
-        clock = history[-1]["elapsed"] if history else 0.0
-
-        def on_iteration(progress: Progress, offset=done, shown=scale == 0 and not resume, render=render,
-                         scale=scale, already=already, clock=clock):
-            if progress.iteration == 0 and not shown:
-                return None  # the previous stage (or the interrupted run) already showed this image
-            progress = replace(progress, iteration=offset + progress.iteration, iterations=total_iterations,
-                               elapsed=clock + progress.elapsed,
-                               evaluations=evaluations + progress.evaluations, render=render, scale=scale,
-                               scale_iteration=already + progress.iteration, size=(width, height))
-            if frames_every and progress.iteration % frames_every == 0:
-                frames.append(progress.image())
-            return callback(progress) if callback is not None else None
-
-        phase_reached("first-evaluation")
-        outcome = _optimize_stage(feature_model, stage, style_layer_weights=style_layer_weights,
-                            content_weight=content_weight, style_weight=style_weight, tv_weight=tv_weight,
-                            optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=on_iteration,
-                            temporal_weight=temporal_weight)
-        history += [{**entry, "iteration": done + entry["iteration"], "evaluations": evaluations + entry["evaluations"],
-                     "elapsed": round(clock + entry["elapsed"], 4), "scale": scale}
-                    for entry in outcome.history if (scale == 0 and not resume) or entry["iteration"] > 0]
-        done += outcome.iterations
-        evaluations += outcome.evaluations
-        rgb = deprocess(outcome.x.reshape(height, width, 3))
-        if outcome.stopped in ("callback", "interrupted", "error") or scale == len(run_settings["scales"]) - 1:
-            break
-        stage = stages.send(rgb)
-    finished = finish(rgb)
-    result = Result(
-        image=to_uint8(finished, alpha), image16=to_uint16(finished, alpha), loss=outcome.loss.as_dict(), history=history, iterations=done,
-        evaluations=evaluations, seconds=time.perf_counter() - started, stopped=outcome.stopped,
-        weights=feature_model.weights.record() if feature_model.weights else {"source": "random"},
-        settings=run_settings, frames=frames, error=outcome.error,
-    )
-    if outcome.keyboard_interrupt:
-        raise RunInterrupted(result)
-    if outcome.error is not None:
-        error = NonFiniteLossError(f"{outcome.error}; the error's result holds the best image so far")
-        error.result = result
-        raise error
-    return result
 
 
 def upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBImage, fine_content: RGBImage) -> np.ndarray:
@@ -507,11 +202,11 @@ def transfer(
     style_weight = settings.non_negative("style_weight", style_weight)
     balance = settings.choice("balance", balance, settings.BALANCES)
     pair_distance = None if pair_distance is None else settings.non_negative("pair_distance", pair_distance)
-    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
+    tv_weight = check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
     style_scales = settings.style_scales(style_scale, len(styles))
     temporal_weight = settings.non_negative("temporal_weight", temporal_weight)
     sides = list(settings.scale_sizes(settings.whole("size", size, 1), scales))
-    iterations_per_scale, convergence = _iteration_plan(iterations, len(sides))
+    iterations_per_scale, convergence = iteration_plan(iterations, len(sides))
     auto = convergence is not None
     if stop_when_converged and convergence is None:  # the rule of 'auto' within the iterations given
         convergence = Convergence()
@@ -526,7 +221,7 @@ def transfer(
                                           [(content_image.width, content_image.height)]) or (None,)
     sizes = [fit_size(content_image.width, content_image.height, side) for side in sides]
     for width, height in sizes:
-        _check_size(width, height, model, network_layers, "the output")
+        check_size(width, height, model, network_layers, "the output")
     output_width, output_height = sizes[-1]
     finish = lambda rgb: rgb  # noqa: E731
     # A clip's balance is measured against the styles as they meet its first frame, so that it is one for all.
@@ -553,14 +248,14 @@ def transfer(
     style_sizes = [[fit_size(image.width, image.height, side) for image, side in zip(style_images, sides_here)]
                    for sides_here in style_sides]
     for width, height in (pair for pairs in style_sizes for pair in pairs):
-        _check_size(width, height, model, layer_weights, "a style image")
+        check_size(width, height, model, layer_weights, "a style image")
 
     measured_side, measuring_passes = (None, []) if balance != "pair" else balance_passes(
         (content_image.width, content_image.height), [(image.width, image.height) for image in style_images],
         style_scales, model, network_layers, layer_weights, sides[0])
     if pair_distance is not None:  # measured already: no passes of its own
         measuring_passes = []
-    memory = memory or _memory_plan(model, network_layers, sizes,
+    memory = memory or memory_plan(model, network_layers, sizes,
                                     [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs]
                                     + measuring_passes,
                                     [content_image, *style_images], precision, optimizer, max_memory, history_size)
@@ -604,7 +299,7 @@ def transfer(
                 init_rgb = recolored(sized_content, sized_styles, style_blend=blend, preserve_color=preserve_color,
                                      style_masks=region_masks, style_image_masks=image_masks)
             elif previous is None:
-                init_rgb = _initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
+                init_rgb = initial_rgb(init, seed, height, width, sized_content, sized_styles[0])
             else:
                 init_rgb = upsample_with_content_detail(previous, previous_content, sized_content)
             previous_content = sized_content
@@ -619,7 +314,7 @@ def transfer(
                 else style_regions(feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width,
                                     height, guides, normalise_regions, memory.tile_for)
             features = first_features if scale == 0 and first_features is not None else None
-            previous = yield _Stage(
+            previous = yield Stage(
                 init_rgb=init_rgb,
                 content_targets=dict.fromkeys(content_layers, START) if starts_at_content else {
                     layer: value for layer, value in (features or image_features(feature_model, sized_content.rgb,
@@ -648,7 +343,7 @@ def transfer(
         "stops_when_converged": convergence is not None,
         "total_iterations": sum(iterations_per_scale), "model": model, "pooling": pooling, "device": device,
         "scales": [list(pair) for pair in sizes], "output_size": [output_width, output_height],
-        "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes], "tiling": _tiling(memory),
+        "style_sizes": [[list(pair) for pair in pairs] for pairs in style_sizes], "tiling": tiling(memory),
         **({} if region_masks is None else {
             "regions": {"count": len(region_masks), "guides": guides, "normalised": bool(normalise_regions),
                         "areas": [round(area(mask), 4) for mask in region_masks],
@@ -657,31 +352,13 @@ def transfer(
         **({} if content_mask_array is None else {"content_mask_area": round(area(content_mask_array), 4)}),
         **({"temporal_weight": temporal_weight, "temporal_terms": len(temporal)} if temporal else {}),
     }
-    return _run_stages(
+    return run_stages(
         feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
         style_layer_weights=layer_weights, content_weight=balanced_weight, style_weight=style_weight,
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=callback,
         frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
         temporal_weight=temporal_weight,
     )
-
-
-def _memory_plan(model, layers, sizes, style_passes, inputs, precision, optimizer, max_memory,
-                 history_size: int) -> MemoryPlan:
-    """How each size of a run is evaluated (`neuralstyle.core.memory.plan_memory`)."""
-    pixels = sum(image.width * image.height for image in inputs)
-    try:
-        return plan_memory(model, layers, sizes, style_passes, input_pixels=pixels, precision=precision,
-                           optimizer=optimizer, budget=default_budget() if max_memory is None else float(max_memory),
-                           history_size=history_size)
-    except MemoryError as error:
-        raise settings.SettingError("max_memory", f"{error}; lower the size or raise ⟨name⟩") from None
-
-
-def _tiling(memory: MemoryPlan) -> list[dict]:
-    """The record's account of how each optimised size was evaluated."""
-    return [{"size": [item.width, item.height], "tile": item.tile, "tiles": item.tiles, "halo": item.halo}
-            for item in memory.outputs]
 
 
 @on_device
@@ -720,139 +397,4 @@ def transfer_evaluator(
         content_weight=settings.non_negative("content_weight", content_weight),
         style_weight=settings.non_negative("style_weight", style_weight), style_layer_weights=layer_weights,
         tv_weight=settings.non_negative("tv_weight", tv_weight), tile=tile,
-    )
-
-
-@on_device
-def reconstruct_content(
-    image,
-    *,
-    content_layer: str = settings.RECONSTRUCTION_CONTENT_LAYER,
-    size: int = settings.SIZE,
-    init=settings.RECONSTRUCTION_INIT,
-    seed: int = settings.SEED,
-    iterations: int | str = settings.ITERATIONS,
-    optimizer: str = settings.OPTIMIZER,
-    learning_rate: float = settings.LEARNING_RATE,
-    history_size: int = settings.HISTORY_SIZE,
-    tv_weight: float = 0.0,
-    model: str = settings.MODEL,
-    weights=settings.WEIGHTS,
-    pooling: str = settings.POOLING,
-    precision: str = settings.PRECISION,
-    device: str = settings.DEVICE,
-    max_memory: float | None = None,
-    memory: MemoryPlan | None = None,
-    callback: Callable[[Progress], bool | None] | None = None,
-    frames_every: int | None = None,
-    resume: Resume | None = None,
-) -> Result:
-    """Find an image whose `content_layer` features match those of `image`,
-    starting from seeded white noise (Gatys et al. 2016, Fig. 1, top row)."""
-    model = settings.model(model)
-    content_layer = settings.layers("content_layer", model, [content_layer])[0]
-    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
-    source = to_rgb(image)
-    width, height = fit_size(source.width, source.height, int(size))
-    _check_size(width, height, model, [content_layer], "the output")
-    source = resize(source, width, height)
-    memory = memory or _memory_plan(model, [content_layer], [(width, height)], [], [source], precision, optimizer,
-                                    max_memory, history_size)
-    phase_reached("model")
-    feature_model = cached_feature_model([content_layer], model, weights, pooling,
-                                         resolve_precision(precision, "content", device)[0], device)
-    phase_reached("targets")
-    tile = memory.tile_for(width, height)
-    stage = _Stage(init_rgb=_initial_rgb(init, seed, height, width, None, None),
-                   content_targets={content_layer: image_features(feature_model, source.rgb, tile)[content_layer]},
-                   style_targets={}, tile=tile, **_single_budget(iterations))
-    return _run_reconstruction(
-        "content", {"content_layer": content_layer}, feature_model, _resumed(stage, resume), source.alpha, {},
-        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, tv_weight=tv_weight,
-        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume,
-        device=device)
-
-
-@on_device
-def reconstruct_style(
-    image,
-    *,
-    style_layers: Sequence[str] | Mapping[str, float] = settings.STYLE_LAYERS,
-    size: int = settings.SIZE,
-    init=settings.RECONSTRUCTION_INIT,
-    seed: int = settings.SEED,
-    iterations: int | str = settings.ITERATIONS,
-    optimizer: str = settings.OPTIMIZER,
-    learning_rate: float = settings.LEARNING_RATE,
-    history_size: int = settings.HISTORY_SIZE,
-    tv_weight: float = 0.0,
-    model: str = settings.MODEL,
-    weights=settings.WEIGHTS,
-    pooling: str = settings.POOLING,
-    precision: str = settings.PRECISION,
-    device: str = settings.DEVICE,
-    max_memory: float | None = None,
-    memory: MemoryPlan | None = None,
-    callback: Callable[[Progress], bool | None] | None = None,
-    frames_every: int | None = None,
-    resume: Resume | None = None,
-) -> Result:
-    """Synthesise a texture whose Gram matrices on `style_layers` match those of
-    `image`, from seeded white noise (Gatys et al. 2016, Fig. 1, bottom row).
-    The output has the style image's aspect ratio, longest side `size` px."""
-    model = settings.model(model)
-    layer_weights = settings.style_layers(style_layers, model)
-    tv_weight = _check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
-    source = resize_max_side(to_rgb(image), int(size))
-    _check_size(source.width, source.height, model, layer_weights, "the output")
-    memory = memory or _memory_plan(model, list(layer_weights), [(source.width, source.height)], [], [source],
-                                    precision, optimizer, max_memory, history_size)
-    phase_reached("model")
-    feature_model = cached_feature_model(list(layer_weights), model, weights, pooling,
-                                         resolve_precision(precision, "style", device)[0], device)
-    phase_reached("targets")
-    stage = _Stage(init_rgb=_initial_rgb(init, seed, source.height, source.width, None, source),
-                   content_targets={}, style_targets=blended_style_grams(feature_model, [source], [1.0], layer_weights,
-                                                                         memory.tile_for),
-                   tile=memory.tile_for(source.width, source.height), **_single_budget(iterations))
-    return _run_reconstruction(
-        "style", {"style_layers": layer_weights}, feature_model, _resumed(stage, resume), None, layer_weights,
-        size=size, init=init, seed=seed, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, tv_weight=tv_weight,
-        model=model, pooling=pooling, callback=callback, frames_every=frames_every, memory=memory, resume=resume,
-        device=device)
-
-
-def _single_budget(iterations) -> dict:
-    """A single-scale stage's iterations and stopping rule."""
-    (count,), convergence = _iteration_plan(iterations, 1)
-    return {"iterations": count, "convergence": convergence}
-
-
-def _resumed(stage: _Stage, resume: Resume | None) -> _Stage:
-    """A single-scale run's stage, continued from `resume` where given."""
-    if resume is None:
-        return stage
-    height, width = stage.init_rgb.shape[:2]
-    return replace(stage, init_rgb=resume.start_rgb(height, width), iterations=stage.iterations - resume.scale_iterations)
-
-
-def _run_reconstruction(mode: str, layer_settings: dict, feature_model, stage: _Stage, alpha,
-                        style_layer_weights: dict, *, size, init, seed, optimizer, learning_rate, history_size,
-                        tv_weight, model,
-                        pooling, callback, frames_every, memory: MemoryPlan, resume: Resume | None,
-                        device: str) -> Result:
-    """One single-scale run of content (content weight 1) or style (style weight 1) reconstruction."""
-    height, width = stage.init_rgb.shape[:2]
-    iterations = stage.iterations + (resume.scale_iterations if resume else 0)
-    run_settings = {
-        "mode": mode, **layer_settings, "size": int(size), "tv_weight": tv_weight,
-        "init": init if isinstance(init, str) else "image", "seed": int(seed),
-        "iterations": "auto" if stage.convergence else iterations, "total_iterations": iterations, "model": model, "pooling": pooling, "device": device,
-        "scales": [[width, height]], "output_size": [width, height], "tiling": _tiling(memory),
-    }
-    return _run_stages(
-        feature_model=feature_model, stages=iter([stage]), alpha=alpha, style_layer_weights=style_layer_weights,
-        content_weight=1.0 if mode == "content" else 0.0, style_weight=0.0 if mode == "content" else 1.0,
-        tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=callback,
-        frames_every=frames_every, run_settings=run_settings, resume=resume,
     )

@@ -152,10 +152,10 @@ def stylise_clip(
     temporal term holds from pass ``passes // 2`` on. `done` maps (pass,
     frame) to outputs finished before (a resumed clip): those frames are not run
     again. `on_frame(step, result)` sees each finished frame (its
-    `neuralstyle.core.synthesis.Result`); `callback(step, progress)` each
+    `neuralstyle.core.stages.Result`); `callback(step, progress)` each
     iteration, and may stop the run as the transfer's callback does: the clip
     then ends at that frame, whose result `on_frame` still sees. Ctrl-C raises
-    `neuralstyle.core.synthesis.RunInterrupted` and a NaN `NonFiniteLossError`,
+    `neuralstyle.core.stages.RunInterrupted` and a NaN `NonFiniteLossError`,
     as `transfer` does: the frames finished before were seen by `on_frame`. A cut (`shots`)
     starts a shot painted afresh from `init`. Every frame takes the balance of
     `balance_content` (default the first frame; a shot painted apart passes its

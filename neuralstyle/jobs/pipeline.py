@@ -107,7 +107,7 @@ class Plan:
 @dataclass
 class Outcome:
     """What a run made, as data. `image` is ``uint8`` RGB(A); `frames` are
-    (iteration, ``uint8`` RGB(A) image), as a `neuralstyle.core.synthesis.Result`'s; `tiles` (file name, PNG bytes) of a figure; `record`
+    (iteration, ``uint8`` RGB(A) image), as a `neuralstyle.core.stages.Result`'s; `tiles` (file name, PNG bytes) of a figure; `record`
     the run record; `stopped` None for a complete run, else why it ended early."""
 
     spec: RunSpec
@@ -302,7 +302,7 @@ def execute(plan: Plan, callback: Callback | None = None, on_message: Callable[[
     names the tile), as `neuralstyle.transfer`'s does: a true return ends a run
     early keeping the best image so far (a string says why, e.g. 'interrupted'),
     and ends a figure with `FigureStopped`. Ctrl-C where no signal guard holds it
-    raises `neuralstyle.core.synthesis.RunInterrupted` with the `outcome` made so
+    raises `neuralstyle.core.stages.RunInterrupted` with the `outcome` made so
     far; KeyboardInterrupt before the first iteration propagates.
     Every `checkpoint_every` iterations a run keeps a checkpoint beside its output
     (`neuralstyle.jobs.checkpoints`), unless `keep_checkpoints` is false (a sweep's
@@ -344,11 +344,11 @@ def synthesis_call(plan: Plan, function=None):
     (`neuralstyle.jobs.roles`), every setting the entry point takes under the spec
     field's own name (for a clip, the transfer's settings too), and the plan's
     weights, memory plan and resume state."""
-    from ..core import synthesis
+    from ..core import reconstruction, stages, synthesis
 
     spec = plan.spec
-    function = function or {"transfer": synthesis.transfer, "content": synthesis.reconstruct_content,
-                            "style": synthesis.reconstruct_style}[spec.mode]
+    function = function or {"transfer": synthesis.transfer, "content": reconstruction.reconstruct_content,
+                            "style": reconstruction.reconstruct_style}[spec.mode]
     images = {role: [item.image for item in items] for role, items in plan.inputs.items()}
     arguments = roles.core_arguments(spec.mode, images, spec)
     if plan.inputs.get("style_regions"):  # a colour map: one mask per style, made here
@@ -362,7 +362,7 @@ def synthesis_call(plan: Plan, function=None):
             value = getattr(spec, name)
             arguments[name] = list(value) if isinstance(value, tuple) else value
     state = plan.resume
-    resume = None if state is None else synthesis.Resume(
+    resume = None if state is None else stages.Resume(
         scale=state.scale, scale_iterations=state.scale_iterations, iterations=state.iterations,
         evaluations=state.evaluations, x=state.x.astype(np.float64), history=state.history, seconds=state.seconds)
     arguments.update(weights=plan.weights, memory=plan.memory, **({} if resume is None else {"resume": resume}))
@@ -420,7 +420,7 @@ def _execute_single(plan: Plan, device: str, started: float, callback: Callback 
         return _single_outcome(plan, result, device, started, frames, frame_pixels, earlier_frames, warnings)
 
     from ..core.evaluator import NonFiniteLossError
-    from ..core.synthesis import RunInterrupted
+    from ..core.stages import RunInterrupted
 
     function, arguments = synthesis_call(plan)
     try:
