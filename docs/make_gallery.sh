@@ -35,10 +35,10 @@ if want styles; then  # Fig. 2
   rm -rf docs/styles_tiles
 fi
 if want balance; then  # --content-weight, the knob: the default transfer at a quarter, half, 1 and 2 times its weight,
-  # on two photos and two paintings far apart in how near the photo starts (balance 'pair' scales each alike)
+  # on two photos and two paintings far apart in their energy (balance 'raw' scales each alike)
   $ns sweep $images/tubingen.jpg $images/golden_gate.jpg --style $images/starry_night.jpg --style $images/seated-nude.jpg \
-      --content-weight 7 --content-weight 14 --content-weight 28 --content-weight 56 --columns content_weight \
-      --size 256 --iterations 300 -o "$work/balance"
+      --content-weight 1.4375 --content-weight 2.875 --content-weight 5.75 --content-weight 11.5 --columns content_weight \
+      --size 256 -o "$work/balance"
   .venv/bin/python -c "from PIL import Image; Image.open('$work/balance/contact_sheet.png').convert('RGB').save('docs/balance.jpg', quality=88, optimize=True)"
   cp "$work/balance/sweep.json" docs/balance.json
 fi

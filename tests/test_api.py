@@ -135,9 +135,9 @@ def test_several_content_layers_hold_the_photo_at_each_of_them():
     from neuralstyle.core.stages import cached_feature_model
     from neuralstyle.core.targets import image_features
 
-    one = neuralstyle.transfer(PHOTO, PAINTING, size=64, iterations=25, precision="float32", content_weight=20)
-    two = neuralstyle.transfer(PHOTO, PAINTING, size=64, iterations=25, precision="float32", content_weight=20,
-                               content_layer="block4_conv2,conv2_2")
+    common = dict(size=64, iterations=25, precision="float32", content_weight=20, balance="fixed")
+    one = neuralstyle.transfer(PHOTO, PAINTING, **common)
+    two = neuralstyle.transfer(PHOTO, PAINTING, content_layer="block4_conv2,conv2_2", **common)
     assert two.settings["content_layer"] == "block4_conv2,block2_conv2"
     model = cached_feature_model(["block2_conv2"], "vgg19", "auto", "max", "float32", "cpu")
     photo = resize(to_rgb(PHOTO), 64, 48).rgb

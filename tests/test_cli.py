@@ -143,7 +143,7 @@ def test_transfer_says_weights_device_and_size_before_running(transfer_run):
 
 def test_transfer_says_the_content_weight_its_pair_was_given_and_records_why(transfer_run):
     settings = transfer_run["record"]["settings"]
-    assert settings["balance"] == "pair" and settings["pair_distance"] > 0
+    assert settings["balance"] == "raw" and settings["raw_energies"]["content"] > 0
     assert f"content weight {settings['content_weights'][-1]:.3g} for this pair and size" in transfer_run["stderr"]
 
 

@@ -84,7 +84,7 @@ def test_outputs_are_checked_before_any_work(tmp_path):
 
 
 def test_the_memory_plan_counts_the_balance_measure_at_256_px_whatever_the_size(tmp_path):
-    """Balance 'pair' measures the pair at 256 px: a 32 px run with a large style scale plans
+    """The balance measures the pair at 256 px: a 32 px run with a large style scale plans
     those passes too, so a style image the measure reads at 256 x 4 px is not a surprise."""
     from neuralstyle.core.images import fit_size
 

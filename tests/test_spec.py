@@ -115,8 +115,8 @@ def test_the_default_schedule_forms_a_large_picture_at_256_px_first_and_spends_h
 def test_mode_defaults_are_filled_in_so_a_spec_holds_every_value_it_runs_with():
     transfer = spec()
     assert (transfer.content_layer, transfer.init, transfer.tv_weight) == ("block4_conv2", "recolored", settings.TV_WEIGHT)
-    # A transfer weighs block4_conv1 more than the paper does; a style reconstruction keeps the paper's equal weights.
-    assert transfer.style_layers == {**{name: 1.0 for name in settings.STYLE_LAYERS}, "block4_conv1": 6.0}
+    # Every mode starts from the paper's equal layer weights (a transfer's balance 'raw' then weighs them per pair).
+    assert transfer.style_layers == {name: 1.0 for name in settings.STYLE_LAYERS} and transfer.balance == "raw"
     assert RunSpec(mode="style", styles=["s.jpg"], output="o.png").style_layers == {name: 1.0 for name in
                                                                                    settings.STYLE_LAYERS}
     assert transfer.size == 512 and transfer.scales == (256, 512) and transfer.iterations == (200, 100)
@@ -133,13 +133,13 @@ def test_mode_defaults_are_filled_in_so_a_spec_holds_every_value_it_runs_with():
 
 def test_a_record_made_before_balance_pair_reruns_with_the_weights_as_it_took_them():
     data = json.loads(json.dumps(spec().to_record()))
-    assert spec().balance == "pair" and data["balance"] == "pair"  # a new run's default, recorded
+    assert spec().balance == "raw" and data["balance"] == "raw"  # a new run's default, recorded
     del data["balance"]
     assert RunSpec.from_record({**data, "schema": 2}, record_version=2).balance == "fixed"
     figure = RunSpec(mode="tradeoff", content="c.jpg", styles=["s.jpg"], output="o.png").to_record()
     del figure["balance"]
     assert RunSpec.from_record({**figure, "schema": 2}, record_version=2).balance == settings.BALANCE
-    with pytest.raises(SettingError, match="unknown balance 'even'; choose one of pair, fixed"):
+    with pytest.raises(SettingError, match="unknown balance 'even'; choose one of raw, pair, fixed"):
         spec(balance="even")
 
 

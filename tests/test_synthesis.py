@@ -146,7 +146,7 @@ def test_a_run_that_starts_at_its_content_image_needs_no_pass_for_the_content_ta
 def test_a_transfer_from_the_content_image_makes_no_vgg_pass_for_its_content_target(photo, painting, monkeypatch):
     """init 'content': the first evaluation gives the target, its content loss exactly 0;
     any other start (the default, recolored, too) needs a pass of the content image of its own.
-    Balance 'pair' measures the photo once at 256 px, with the content target's own pass at that size."""
+    The balance measures the photo once at 256 px, with the content target's own pass at that size."""
     from neuralstyle.core import synthesis, targets
 
     passes = []
@@ -195,7 +195,7 @@ def test_balance_pair_weighs_the_content_by_how_far_the_photo_starts_from_the_pa
     common = dict(size=64, iterations=0, precision="float32", **masks)
     at_photo = transfer(photo, styles, init="content", balance="fixed", style_weight=1.0,
                         **{**common, "size": settings.BALANCE_SIDE})  # measured there, whatever the run's size
-    paired = transfer(photo, styles, init="noise", **common)
+    paired = transfer(photo, styles, init="noise", balance="pair", **common)
     fixed = transfer(photo, styles, init="noise", balance="fixed", **common)
     distance = paired.settings["pair_distance"]
     assert distance == pytest.approx(at_photo.history[0]["style"], rel=1e-3)
@@ -214,7 +214,7 @@ def test_balance_pair_gives_a_larger_size_more_content_weight_to_keep_the_look_o
     from neuralstyle.core.balance import PAIR_SIZE_FACTOR, size_balance
 
     common = dict(size=320, scales=[128, 320], iterations=[1, 0], precision="float32")
-    paired = transfer(photo, painting, **common)
+    paired = transfer(photo, painting, balance="pair", **common)
     weight, grown = paired.settings["balanced_content_weight"], size_balance(320, settings.BALANCE_SIDE)
     assert paired.settings["content_weights"] == pytest.approx([weight, weight * grown]) and grown > 1
     fixed = transfer(photo, painting, balance="fixed", content_weight=weight, **common)
@@ -228,7 +228,7 @@ def test_balance_pair_gives_a_larger_size_more_content_weight_to_keep_the_look_o
 def test_a_run_measured_on_another_image_takes_that_images_balance(photo, painting, preserve_color):
     """balance_content (a clip's first frame) sets the balance of every frame, colours preserved or not."""
     other = np.asarray(photo)[::-1, ::-1] // 2  # another frame: darker, upside down
-    common = dict(size=64, iterations=0, preserve_color=preserve_color)
+    common = dict(size=64, iterations=0, preserve_color=preserve_color, balance="pair")
     first = transfer(photo, painting, **common).settings
     later = transfer(other, painting, balance_content=photo, **common).settings
     alone = transfer(other, painting, **common).settings
@@ -240,9 +240,10 @@ def test_a_run_given_its_records_pair_distance_is_the_run_that_measured_it(photo
     """A clip's later frames (and a user holding a record) pass the measure instead of taking it again."""
     from neuralstyle.core import synthesis
 
-    measured = transfer(photo, painting, size=64, iterations=4)
+    measured = transfer(photo, painting, size=64, iterations=4, balance="pair")
     monkeypatch.setattr(synthesis, "measure_pair_distance", lambda *args: pytest.fail("measured again"))
-    given = transfer(photo, painting, size=64, iterations=4, pair_distance=measured.settings["pair_distance"])
+    given = transfer(photo, painting, size=64, iterations=4, balance="pair",
+                     pair_distance=measured.settings["pair_distance"])
     assert np.array_equal(given.image, measured.image) and given.settings == measured.settings
     with pytest.raises(settings.SettingError, match="is -1"):
         transfer(photo, painting, size=64, iterations=0, pair_distance=-1)
@@ -253,13 +254,63 @@ def test_a_photo_far_from_its_painting_is_balanced_towards_itself(photo, paintin
     and is given more content weight: how far a pair starts, not the weights alone, sets the balance."""
     flat = np.full((48, 64, 3), (90, 120, 160), np.uint8) + np.random.default_rng(0).integers(0, 3, (48, 64, 3),
                                                                                                dtype=np.uint8)
-    near = transfer(photo, photo, size=64, iterations=0, precision="float32")
-    far = transfer(photo, flat, size=64, iterations=0, precision="float32")
-    assert transfer(photo, flat, size=128, iterations=0, precision="float32").settings["pair_distance"] == \
+    near = transfer(photo, photo, size=64, iterations=0, precision="float32", balance="pair")
+    far = transfer(photo, flat, size=64, iterations=0, precision="float32", balance="pair")
+    assert transfer(photo, flat, size=128, iterations=0, precision="float32",
+                    balance="pair").settings["pair_distance"] == \
         far.settings["pair_distance"], "one balance at every size"
     assert near.settings["pair_distance"] < 0.01 and near.settings["balanced_content_weight"] == \
         pytest.approx(settings.CONTENT_WEIGHT * 0.5)
     assert far.settings["pair_distance"] > 1.0 and far.settings["balanced_content_weight"] > settings.CONTENT_WEIGHT
+
+
+def test_balance_raw_makes_the_loss_neural_styles_raw_loss_over_the_paintings_energy(photo, painting):
+    """Balance 'raw' (the default): at the side it is measured at (256 px), the run's content and style
+    losses are neural-style's raw ones, mean((F − P)²) and Σ_l mean((G_l − A_l)²) / C_l² (Grams over H·W),
+    times the content and style weights, divided by the painting's energy Σ_l mean(A_l²) / C_l²."""
+    layers = list(settings.STYLE_LAYERS)
+    model = cached_feature_model([settings.CONTENT_LAYER, *layers], "vgg19", "auto", "max", "float32")
+    result = transfer(photo, painting, size=256, iterations=0, init="noise", precision="float32")
+    assert result.settings["balance"] == "raw"
+
+    def features(rgb):
+        return {name: np.asarray(value, np.float64)[0] for name, value in image_features(model, rgb).items()}
+
+    def gram(feature):
+        flat = feature.reshape(-1, feature.shape[-1])
+        return flat.T @ flat / flat.shape[0]
+
+    start = features(result.image.astype(np.float32))
+    target = features(images.resize_max_side(images.to_rgb(photo), 256).rgb)
+    painted = features(images.resize_max_side(images.to_rgb(painting), 256).rgb)
+    channels = {layer: painted[layer].shape[-1] for layer in layers}
+    energy = {layer: np.mean(gram(painted[layer]) ** 2) / channels[layer] ** 2 for layer in layers}
+    recorded = result.settings["raw_energies"]
+    assert recorded["content"] == pytest.approx(np.mean(target[settings.CONTENT_LAYER] ** 2), rel=1e-4)
+    assert recorded["style"] == pytest.approx(energy, rel=1e-3)
+    total = sum(energy.values())
+    raw_content = np.mean((start[settings.CONTENT_LAYER] - target[settings.CONTENT_LAYER]) ** 2)
+    raw_style = sum(np.mean((gram(start[layer]) - gram(painted[layer])) ** 2) / channels[layer] ** 2
+                    for layer in layers)
+    assert result.history[0]["content"] == pytest.approx(settings.CONTENT_WEIGHT * raw_content / total, rel=2e-3)
+    assert result.history[0]["style"] == pytest.approx(settings.STYLE_WEIGHT * raw_style / total, rel=2e-3)
+
+
+def test_balance_raw_lets_a_bold_painting_take_more_of_the_picture_at_every_size(photo, painting):
+    """The same painting with twice the contrast has more Gram energy, so the photo's content weighs less
+    against it; a photo of half the contrast weighs less too; the measure is one at every size."""
+    rgb = np.asarray(painting, np.float32)
+    bold = np.clip((rgb - rgb.mean()) * 2 + rgb.mean(), 0, 255).astype(np.uint8)
+    pale_photo = (np.asarray(photo, np.float32) * 0.5 + 64).astype(np.uint8)
+    common = dict(iterations=0, precision="float32")
+    weight = {name: transfer(content, style, size=64, **common).settings["balanced_content_weight"]
+              for name, content, style in (("as is", photo, painting), ("bold", photo, bold),
+                                           ("pale photo", pale_photo, painting))}
+    assert weight["bold"] < 0.5 * weight["as is"] and weight["pale photo"] < 0.5 * weight["as is"]
+    at_128 = transfer(photo, painting, size=128, **common).settings
+    at_64 = transfer(photo, painting, size=64, **common).settings
+    assert at_128["raw_energies"] == at_64["raw_energies"], "one balance at every size"
+    assert at_64["balanced_style_layers"]["block4_conv1"] > 0.5, "neural-style's raw losses weigh block4 most"
 
 
 def test_the_evaluator_runs_one_pass_per_distinct_point():

@@ -337,7 +337,7 @@ def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction(m
     frames = first + second
     assert shots(Flows(frames), len(frames)) == [0, 0, 0, 1, 1, 1]
     seen = []
-    outputs = stylise_clip(frames, Image.open(PAINTING), size=64, iterations=4, passes=2,
+    outputs = stylise_clip(frames, Image.open(PAINTING), size=64, iterations=4, passes=2, balance="pair",
                            on_frame=lambda step, result: seen.append((step.pass_index, step.frame,
                                                                       result.loss["temporal"],
                                                                       result.settings["pair_distance"])))
@@ -346,9 +346,11 @@ def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction(m
     # Every frame, of either shot, keeps the first frame's balance (balance 'pair'), so the balance cannot flicker.
     from neuralstyle.core.synthesis import transfer
 
-    first_frame = transfer(frames[0], Image.open(PAINTING), size=64, iterations=0).settings["pair_distance"]
+    first_frame = transfer(frames[0], Image.open(PAINTING), size=64, iterations=0,
+                           balance="pair").settings["pair_distance"]
     assert {distance for *_, distance in seen} == {first_frame}
-    assert transfer(frames[3], Image.open(PAINTING), size=64, iterations=0).settings["pair_distance"] != first_frame
+    assert transfer(frames[3], Image.open(PAINTING), size=64, iterations=0,
+                    balance="pair").settings["pair_distance"] != first_frame
     seen = [entry[:3] for entry in seen]
     assert [(p, f) for p, f, _ in seen] == [(0, f) for f in range(6)] + [(1, f) for f in range(5, -1, -1)]
     temporal = {(p, f): value for p, f, value in seen}
@@ -356,6 +358,21 @@ def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction(m
     # The second pass runs backward and holds each frame to the later ones of its own shot, not across the cut.
     assert temporal[(1, 5)] == 0 and temporal[(1, 2)] == 0
     assert all(temporal[(1, f)] > 0 for f in (4, 3, 1, 0))
+
+
+def test_every_frame_of_a_clip_takes_its_first_frames_raw_balance():
+    """Balance 'raw' (the default): the second shot's frames, another photo, are weighed as the first frame
+    is, not by their own energy, so the balance cannot flicker between frames or shots."""
+    from neuralstyle.core.synthesis import transfer
+    from neuralstyle.core.video import stylise_clip
+
+    first, _ = pan(PHOTO, 64, 48, 2, 2.0)
+    second, _ = pan(SAMPLES / "photo2.png", 64, 48, 2, 2.0)
+    weights = []
+    stylise_clip(first + second, Image.open(PAINTING), size=64, iterations=1,
+                 on_frame=lambda step, result: weights.append(result.settings["content_weights"]))
+    own = transfer(second[0], Image.open(PAINTING), size=64, iterations=0).settings["content_weights"]
+    assert len(weights) == 4 and all(weight == weights[0] for weight in weights) and own != weights[0]
 
 
 def test_the_shots_of_a_clip_are_painted_as_ray_tasks(tmp_path):
@@ -377,4 +394,4 @@ def test_the_shots_of_a_clip_are_painted_as_ray_tasks(tmp_path):
     # Each shot starts afresh: the first frame of the second shot feels no pull from the first shot.
     assert {entry["frame"]: entry["loss"]["temporal"] for entry in record["frames"]}[3] == 0
     # Both shots take the clip's first frame's balance, though the second shot's frames are another photo.
-    assert len({entry["pair_distance"] for entry in record["frames"]}) == 1
+    assert len({tuple(entry["content_weights"]) for entry in record["frames"]}) == 1

@@ -88,8 +88,7 @@ def layers(model: Model = ModelChoice(default_of("model"))):
         if layer.name == settings.RECONSTRUCTION_CONTENT_LAYER:
             uses.append("content (content command)")
         if layer.name in settings.STYLE_LAYERS:
-            weight = settings.TRANSFER_STYLE_LAYERS[layer.name]
-            uses.append("style" if weight == 1 else f"style (weight {weight:g} in a transfer)")
+            uses.append("style")
         print(f"{layer.name:<14} {layer.channels:>8} {layer.stride:>6}  {', '.join(uses)}")
 
 

@@ -122,7 +122,7 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
         raise typer.Exit(1)
     if "final_loss" in record:
         converged = record["stopped"] and settings.ended_whole(record["stopped"])  # iterations=auto ended it
-        balanced = record.get("settings", {}).get("content_weights")  # balance 'pair': each size's weight
+        balanced = record.get("settings", {}).get("content_weights")  # balance 'raw' or 'pair': each size's weight
         say(f"wrote {written} ({record['iterations']} iterations, {record['evaluations']} evaluations, "
             f"{duration(record['optimizer_seconds'])}, loss {record['final_loss']['total']:.4g}"
             + ("" if not balanced else f", content weight {balanced[-1]:.3g} for this pair and size") + ")"

@@ -1,6 +1,13 @@
-"""Balance 'pair' (not in the paper; the default): the content weight met per pair and size.
+"""How the weights meet each pair and size: balance 'raw' (the default) and 'pair' (neither in the paper).
 
-A photo that starts far from its painting (a large style loss at the photo
+Balance 'raw' (`raw_balance`) gives the normalised losses the balance of the
+raw ones in jcjohnson's neural-style: each style layer weighs in proportion to
+the painting's Gram energy there over its channels squared, and the content in
+proportion to the photo's feature energy, both measured once per pair at
+``settings.BALANCE_SIDE`` px. So a painting of bright, busy strokes takes more of
+the picture than a pale one at the same weights, as it does in neural-style.
+
+Balance 'pair': a photo that starts far from its painting (a large style loss at the photo
 itself) is given more content weight (`pair_balance`), so that it keeps as much
 of itself as one that starts near; a size above the one the pair is measured at
 is given more again (`size_balance`), so that a larger picture keeps nearer the
@@ -39,6 +46,23 @@ def pair_balance(distance: float) -> float:
         return 1.0
     low, high = PAIR_FACTOR_RANGE
     return float(np.clip(np.sqrt(max(float(distance), 0.0) / PAIR_DISTANCE_REFERENCE), low, high))
+
+
+def raw_balance(content_energy: float, layer_energies: dict[str, float],
+                layer_weights: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """Balance 'raw': the factor the content weight is multiplied by and the style layers'
+    weights (summing to 1) that make the run's normalised losses weigh as neural-style's raw
+    ones, ``content_weight · mean((F − P)²) + style_weight · Σ_l w_l · mean((G_l − A_l)²) / C_l²``
+    (Gram matrices over H·W), divided by one constant so that the loss stays near 1.
+
+    `content_energy` is the photo's ``mean(P²)`` at the content layer(s), `layer_energies`
+    the painting's ``mean(A_l²) / C_l²`` per style layer, `layer_weights` the w_l. Pure: no
+    measure is taken here (`neuralstyle.core.targets.measure_raw_energies` takes them)."""
+    raw = {layer: weight * max(float(layer_energies[layer]), 0.0) for layer, weight in layer_weights.items()}
+    total = sum(raw.values())
+    if not total > 0 or not np.isfinite(total) or not np.isfinite(content_energy):
+        return 1.0, dict(layer_weights)  # a blank painting has no scale to follow: the weights as given
+    return float(content_energy) / total, {layer: value / total for layer, value in raw.items()}
 
 
 def size_balance(side: int, measured_side: int) -> float:

@@ -18,8 +18,10 @@ the paper (Gatys, Ecker, Bethge, CVPR 2016, eqs. 1–5):
   activations run from ~20 in block1 to ~400 in block4, so raw Gram errors
   differ by 10⁵ between layers), and dividing by the target's own scale
   balances them for any weights file.
-* balance 'pair' (not in the paper; the default): the content weight is scaled per
-  pair and size (`neuralstyle.core.balance`); `host_style_loss` is its measure.
+* balance 'raw' (not in the paper; the default): the layers and the content are
+  weighed per pair as neural-style's raw losses weigh them, and 'pair': the content
+  weight is scaled per pair and size (`neuralstyle.core.balance`); `host_style_loss`
+  is the latter's measure.
 * total variation (not in the paper; jcjohnson's and the Keras example's
   smoothness term): the mean over pixels of the squared differences between
   horizontal and vertical neighbours, in Caffe units (0–255 scale).

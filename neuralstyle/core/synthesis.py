@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import settings
-from .balance import balance_passes, pair_balance, size_balance
+from .balance import balance_passes, pair_balance, raw_balance, size_balance
 from .color import gray, luminance, matched_histograms, with_chrominance
 from .evaluator import START, Convergence, Evaluator, Progress, TemporalTarget
 from .guides import area, checked_masks, resize_mask
@@ -41,6 +41,7 @@ from .targets import (
     content_guides,
     image_features,
     measure_pair_distance,
+    measure_raw_energies,
     style_regions,
 )
 
@@ -156,7 +157,12 @@ def transfer(
     `content_layer` is a layer name, or several (a list, or names separated by
     commas) whose content losses are averaged.
     `style_layers` is a list of layer names (equal weights) or a mapping
-    ``name -> weight``. `balance` 'pair' multiplies `content_weight` by
+    ``name -> weight``. `balance` 'raw' (`neuralstyle.core.balance.raw_balance`)
+    weighs the layers and the content as neural-style's raw losses do, by the
+    photo's feature energy and the painting's Gram energy per layer at
+    ``settings.BALANCE_SIDE`` px (the record's ``raw_energies``, and the weights it
+    gave: ``balanced_style_layers``, ``content_weights`` per size, raised above that side
+    as for 'pair'). 'pair' multiplies `content_weight` by
     `neuralstyle.core.balance.pair_balance` of the photo's style loss (at style
     weight 1, at ``settings.BALANCE_SIDE`` px whatever `size`; the record's
     ``pair_distance``), so a photo far
@@ -250,10 +256,10 @@ def transfer(
     for width, height in (pair for pairs in style_sizes for pair in pairs):
         check_size(width, height, model, layer_weights, "a style image")
 
-    measured_side, measuring_passes = (None, []) if balance != "pair" else balance_passes(
+    measured_side, measuring_passes = (None, []) if balance == "fixed" else balance_passes(
         (content_image.width, content_image.height), [(image.width, image.height) for image in style_images],
         style_scales, model, network_layers, layer_weights, sides[0])
-    if pair_distance is not None:  # measured already: no passes of its own
+    if pair_distance is not None and balance == "pair":  # measured already: no passes of its own
         measuring_passes = []
     memory = memory or memory_plan(model, network_layers, sizes,
                                     [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs]
@@ -264,8 +270,20 @@ def transfer(
 
     recolors = isinstance(init, str) and init == "recolored"
     content_factors = [1.0] * len(sides)
-    first_regions = first_features = None  # the first size's, where balance 'pair' made them already
-    if measured_side is not None:
+    first_regions = first_features = None  # the first size's, where the balance's measure made them already
+    run_layer_weights, energies = layer_weights, None
+    if balance == "raw":
+        content_energy, style_energies, features, measured_size = measure_raw_energies(
+            feature_model, content_image if balance_source is None else balance_source,
+            style_images if balance_source is None else measured_styles, style_scales, blend, layer_weights,
+            content_layers, measured_side, memory.tile_for)
+        if balance_source is None and measured_side == sides[0] and measured_size == sizes[0]:
+            first_features = features  # the first size's own content targets: no pass of their own
+        content_factor, run_layer_weights = raw_balance(content_energy, style_energies, layer_weights)
+        energies = {"content": content_energy, "style": style_energies}
+        distance, balanced_weight = None, content_weight * content_factor
+        content_factors = [size_balance(stage_side, measured_side) for stage_side in sides]
+    elif measured_side is not None:
         if pair_distance is not None:
             distance = pair_distance
         elif balance_source is None:
@@ -333,10 +351,12 @@ def transfer(
         "mode": "transfer", "content_layer": ",".join(content_layers), "style_layers": layer_weights,
         "content_weight": content_weight, "style_weight": style_weight, "balance": balance,
         # Unrounded, so that a run given it (`pair_distance`) is the run that measured it.
-        **({} if distance is None else {"pair_distance": float(distance),
-                                        "balanced_content_weight": round(balanced_weight, 6),
-                                        "content_weights": [round(balanced_weight * factor, 6)
-                                                            for factor in content_factors]}),
+        **({} if distance is None else {"pair_distance": float(distance)}),
+        **({} if energies is None else {"raw_energies": energies, "balanced_style_layers": {
+            layer: round(weight, 6) for layer, weight in run_layer_weights.items()}}),
+        **({} if measured_side is None else {"balanced_content_weight": round(balanced_weight, 6),
+                                             "content_weights": [round(balanced_weight * factor, 6)
+                                                                 for factor in content_factors]}),
         "tv_weight": tv_weight, "style_blend": blend, "size": int(size), "style_scale": style_scales[0] if len(set(style_scales)) == 1 else list(style_scales), "preserve_color": preserve_color,
         "init": init if isinstance(init, str) else "image", "seed": int(seed),
         "iterations": "auto" if auto else iterations_per_scale,
@@ -354,7 +374,7 @@ def transfer(
     }
     return run_stages(
         feature_model=feature_model, stages=stages(), alpha=resize_alpha(content_image.alpha, output_width, output_height),
-        style_layer_weights=layer_weights, content_weight=balanced_weight, style_weight=style_weight,
+        style_layer_weights=run_layer_weights, content_weight=balanced_weight, style_weight=style_weight,
         tv_weight=tv_weight, optimizer=optimizer, learning_rate=learning_rate, history_size=history_size, callback=callback,
         frames_every=frames_every, run_settings=run_settings, finish=finish, resume=resume,
         temporal_weight=temporal_weight,

@@ -1,6 +1,7 @@
 """What a transfer aims at: the content image's features, the styles' Gram matrices
-(blended, or guided by region masks), a content mask's guides, and balance 'pair''s
-measure of how far the photo starts from the painting.
+(blended, or guided by region masks), a content mask's guides, and the balances'
+measures: how far the photo starts from the painting ('pair'), the two images'
+feature energies ('raw').
 
 Arrays in, arrays out: images are float RGB 0–255 ``(H, W, 3)``; features
 ``(1, h, w, C)`` and Grams ``(C, C)`` float32. The styles' Grams are kept per model
@@ -19,7 +20,7 @@ from .color import gray, match_color_statistics, matched_luminance
 from .evaluator import StyleRegion, style_terms
 from .guides import area, layer_guides, resize_mask
 from .images import RGBImage, fit_size, preprocess, resize, resize_max_side
-from .losses import gram_array, host_style_loss
+from .losses import gram_array, host_style_loss, target_scale
 from .model import FeatureModel
 from .tiles import TiledPasses
 
@@ -89,6 +90,21 @@ def measure_pair_distance(feature_model, photo: RGBImage, styles, style_scales, 
     features = image_features(feature_model, resize(photo, width, height).rgb, tile_for(width, height))
     distance = host_style_loss(features, style_terms(targets, regions or [], 1.0, layer_weights))
     return distance, regions, features, (width, height)
+
+
+def measure_raw_energies(feature_model, photo: RGBImage, styles, style_scales, blend, layer_weights, content_layers,
+                         side: int, tile_for) -> tuple[float, dict[str, float], dict, tuple]:
+    """Balance 'raw''s measure: the photo's feature energy ``mean(P²)`` (averaged over `content_layers`)
+    and the painting's Gram energy per style layer ``mean(A²) / C²`` (the blended Gram of the styles,
+    without masks), with the photo's longest side `side` px and each style's ``side * style_scale``.
+    Returns them with the photo's features and its size (w, h), made on the way."""
+    width, height = fit_size(photo.width, photo.height, side)
+    sized_styles = [resize_max_side(image, max(1, round(side * scale))) for image, scale in zip(styles, style_scales)]
+    grams = blended_style_grams(feature_model, sized_styles, blend, layer_weights, tile_for)
+    features = image_features(feature_model, resize(photo, width, height).rgb, tile_for(width, height))
+    content_energy = float(np.mean([target_scale(features[layer]) for layer in content_layers]))
+    energies = {layer: target_scale(gram) / gram.shape[-1] ** 2 for layer, gram in grams.items()}
+    return content_energy, energies, features, (width, height)
 
 
 def coloured_styles(styles: list, photo: RGBImage, preserve_color: str) -> list:

@@ -172,7 +172,7 @@ def stylise_clip(
     done = dict(done or {})
     outputs: dict[int, dict[int, np.ndarray]] = {}
     recolors = isinstance(init, str) and init == "recolored"
-    measured = None  # balance 'pair''s measure of `balance_content`: taken by the first frame painted, then given
+    measured = None  # balance 'pair''s measure (balance 'raw' measures it again, as exactly) of `balance_content`: taken by the first frame painted, then given
     for pass_index in range(passes):
         order = pass_order(pass_index, len(sized))
         current = outputs.setdefault(pass_index, {})

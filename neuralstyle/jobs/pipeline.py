@@ -179,7 +179,7 @@ def prepare(spec: RunSpec, fetch_weights: bool = True, preload_backend: bool = F
             for style, scale in zip(inputs["style"], spec.style_scales):
                 style_passes.append((style_layers, *check_fits("style image", style, max(1, round(side * scale)),
                                                                spec.model, style_layers)))
-        if spec.balance == "pair":  # its measure's passes, at a size of their own
+        if spec.balance != "fixed":  # its measure's passes, at a size of their own
             style_passes += balance_passes(main.image.size, [style.image.size for style in inputs["style"]],
                                            spec.style_scales, spec.model, layer_names, style_layers, spec.scales[0])[1]
     elif spec.is_figure:

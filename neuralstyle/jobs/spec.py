@@ -72,17 +72,20 @@ class RunSpec:
         _WITH_CONTENT_LAYER, group=CONTENT, form=LIST)
     style_layers: Mapping[str, float] | None = _setting(
         None, {None: "NAME[:WEIGHT], separated by commas; default block1_conv1 … block5_conv1, equal weights.",
-               "transfer": "NAME[:WEIGHT], separated by commas; default block1_conv1 … block5_conv1, block4_conv1 "
-                           "weighted 6, the others 1."},
+               "transfer": "NAME[:WEIGHT], separated by commas; default block1_conv1 … block5_conv1, equal weights "
+                           "(under balance raw, as neural-style weighs its layers)."},
         _WITH_STYLE_LAYERS,
         group=STYLE, form=LIST)
     content_weight: float = _setting(settings.CONTENT_WEIGHT, "Weight of the content loss.", _TRANSFER, group=CONTENT)
     style_weight: float = _setting(settings.STYLE_WEIGHT, "Weight of the style loss.", _TRANSFER, group=STYLE)
     balance: str = _setting(
-        settings.BALANCE, "pair: the content weight grows with how far the photo starts from the painting, so every "
-        f"pair keeps as much of its photo, and is {PAIR_SIZE_FACTOR:g} times that above {settings.BALANCE_SIDE} px, "
-        "where a run paints more; fixed: the "
-        "weights as given (the paper's figures, runs recorded before pair).", _TRANSFER, group=CONTENT,
+        settings.BALANCE, "raw: the weights act as on neural-style's raw losses (scaled by the photo's feature energy "
+        "and the painting's Gram energy per layer), so a bold painting takes more of the picture than a pale one; "
+        "pair: the content weight grows with how far the photo starts from the painting (chosen with "
+        f"--content-weight {settings.PAIR_CONTENT_WEIGHT:g} and block4_conv1 weighted "
+        f"{settings.PAIR_STYLE_LAYERS['block4_conv1']:g}); both measured at {settings.BALANCE_SIDE} px and the "
+        f"content weight {PAIR_SIZE_FACTOR:g} times that above it, where a run paints more; fixed: the weights as "
+        "given (the paper's figures, runs recorded before pair).", _TRANSFER, group=CONTENT,
         choices=settings.BALANCES)
     tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE,
                                        group=OPTIMISATION)

@@ -276,8 +276,8 @@ def execute(clip_plan: ClipPlan, callback: Callable | None = None,
         entries.append({"pass": step.pass_index, "frame": step.frame, "name": clip.names[step.frame],
                         "iterations": result.iterations, "evaluations": result.evaluations,
                         "seconds": round(result.seconds, 3), "loss": result.loss, "stopped": result.stopped,
-                        **({"pair_distance": result.settings["pair_distance"]} if "pair_distance" in result.settings
-                           else {})})
+                        **{name: result.settings[name] for name in ("pair_distance", "content_weights")
+                           if name in result.settings}})
         _write_state(work, spec, clip, entries)
 
     def each_iteration(step, progress):

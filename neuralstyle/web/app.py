@@ -182,8 +182,9 @@ def build(output_dir: str | os.PathLike) -> gr.Blocks:
                     tv_weight = gr.Number(settings.TV_WEIGHT, minimum=0, label="TV weight", elem_id="tv-weight",
                                           min_width=70)
                 balance = gr.Radio(list(settings.BALANCES), value=default_of("balance"), label="Balance", elem_id="balance",
-                                   info="pair: the content weight grows with how far the photo starts from the "
-                                        "painting, and with the size")
+                                   info="raw: the weights act as on neural-style's raw losses, so a bold painting "
+                                        "takes more of the picture; pair: the content weight grows with how far the "
+                                        "photo starts from the painting")
                 init = gr.Radio(list(settings.INITS), value=settings.TRANSFER_INIT, elem_id="init",
                                 label="Start from (reconstructions: noise)",
                                 info="recolored: the content image in the style's colours")

@@ -100,10 +100,11 @@ def _short_layer(name: str) -> str:
 
 
 def _balanced(settings: dict) -> str:
-    """' (pair: 39.2)': the content weight a run of balance 'pair' used at its size, where it differs from the one given."""
+    """' (raw: 3.1)': the content weight a run of balance 'raw' or 'pair' used at its size, where it differs from the
+    one given."""
     used = (settings.get("content_weights") or [settings.get("balanced_content_weight")])[-1]  # the latter: older runs
     given = settings.get("content_weight")
-    return "" if used is None or used == given else f" (pair: {used:.3g})"
+    return "" if used is None or used == given else f" ({settings.get('balance', 'pair')}: {used:.3g})"
 
 
 def summary(record: dict) -> dict:
