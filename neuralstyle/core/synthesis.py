@@ -269,7 +269,7 @@ def transfer(
     feature_model = cached_feature_model(network_layers, model, weights, pooling, precision, device)
 
     recolors = isinstance(init, str) and init == "recolored"
-    content_factors = [1.0] * len(sides)
+    content_factors = [1.0] * len(sides)  # balance 'fixed': one weight at every size
     first_regions = first_features = None  # the first size's, where the balance's measure made them already
     run_layer_weights, energies = layer_weights, None
     if balance == "raw":
@@ -282,7 +282,6 @@ def transfer(
         content_factor, run_layer_weights = raw_balance(content_energy, style_energies, layer_weights)
         energies = {"content": content_energy, "style": style_energies}
         distance, balanced_weight = None, content_weight * content_factor
-        content_factors = [size_balance(stage_side, measured_side) for stage_side in sides]
     elif measured_side is not None:
         if pair_distance is not None:
             distance = pair_distance
@@ -297,10 +296,11 @@ def transfer(
                 feature_model, balance_source, measured_styles, style_scales, blend, layer_weights, region_masks,
                 image_masks, guides, normalise_regions, measured_side, memory.tile_for)
         balanced_weight = content_weight * pair_balance(distance)
-        # Each size above the measured one is held to its look; those at or below it keep the pair's weight.
-        content_factors = [size_balance(stage_side, measured_side) for stage_side in sides]
     else:
         distance, balanced_weight = None, content_weight
+    if measured_side is not None:
+        # Each size above the measured one is held to its look; those at or below it keep the pair's weight.
+        content_factors = [size_balance(stage_side, measured_side) for stage_side in sides]
 
     def stages():
         previous = previous_content = None

@@ -74,14 +74,21 @@ def blended_style_grams(feature_model, styles: Sequence[RGBImage], blend: Sequen
     return grams
 
 
+def measuring_sizes(photo: RGBImage, styles, style_scales, side: int) -> tuple[int, int, list]:
+    """Where a balance measures a pair: the photo's size (w, h) with its longest side `side` px, and
+    each style resized to ``side * style_scale`` px on its longest side."""
+    width, height = fit_size(photo.width, photo.height, side)
+    sized_styles = [resize_max_side(image, max(1, round(side * scale))) for image, scale in zip(styles, style_scales)]
+    return width, height, sized_styles
+
+
 def measure_pair_distance(feature_model, photo: RGBImage, styles, style_scales, blend, layer_weights, region_masks,
                           image_masks, guides: str, normalise: bool, side: int, tile_for) -> tuple[float, list | None, dict, tuple]:
     """Balance 'pair''s measure of how far `photo` starts from the painting: its style loss at
     style weight 1, as the run counts it (blend, regions and layer weights), with the photo's
     longest side `side` px and each style's ``side * style_scale``. Returns it with what it made
     on the way: the style regions (None without masks), the photo's features and its size (w, h)."""
-    width, height = fit_size(photo.width, photo.height, side)
-    sized_styles = [resize_max_side(image, max(1, round(side * scale))) for image, scale in zip(styles, style_scales)]
+    width, height, sized_styles = measuring_sizes(photo, styles, style_scales, side)
     regions = None if region_masks is None else style_regions(
         feature_model, region_masks, image_masks, sized_styles, blend, layer_weights, width, height, guides, normalise,
         tile_for)
@@ -98,8 +105,7 @@ def measure_raw_energies(feature_model, photo: RGBImage, styles, style_scales, b
     and the painting's Gram energy per style layer ``mean(A²) / C²`` (the blended Gram of the styles,
     without masks), with the photo's longest side `side` px and each style's ``side * style_scale``.
     Returns them with the photo's features and its size (w, h), made on the way."""
-    width, height = fit_size(photo.width, photo.height, side)
-    sized_styles = [resize_max_side(image, max(1, round(side * scale))) for image, scale in zip(styles, style_scales)]
+    width, height, sized_styles = measuring_sizes(photo, styles, style_scales, side)
     grams = blended_style_grams(feature_model, sized_styles, blend, layer_weights, tile_for)
     features = image_features(feature_model, resize(photo, width, height).rgb, tile_for(width, height))
     content_energy = float(np.mean([target_scale(features[layer]) for layer in content_layers]))
