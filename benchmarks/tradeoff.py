@@ -21,8 +21,9 @@ photograph with every painting there) and size:
    each peer's picture (style at most the peer's, content at least the peer's
    less 0.02); that many iterations then run as a whole process of their own,
    timed, and its picture is judged again (the next frames' counts are tried
-   if it falls short): its wall time ÷ the peer's is the time to the peer's
-   quality.
+   if it falls short, then the last size's own frames: a smaller size's frame
+   is judged at that size, but a run stopped there still ends at the full
+   size): its wall time ÷ the peer's is the time to the peer's quality.
 3. Balance: the default run's two figures at each size against the same pair's
    at the smallest size (the issue's bound: within 0.03).
 
@@ -153,13 +154,14 @@ def frame_verdict(path: Path, content: Path, style: Path) -> judge.Verdict:
     return judge.relative_verdict(path, content, style)
 
 
-def first_dominating(frames: Path, content: Path, style: Path, peer: judge.Verdict, limit: int) -> list[int]:
-    """The first `limit` iteration counts of the default run's frames that dominate `peer`, rising
-    (the frames after them are not judged: at 1024 px each takes seconds)."""
+def first_dominating(frames: Path, content: Path, style: Path, peer: judge.Verdict, limit: int,
+                     after: int = 0) -> list[int]:
+    """The first `limit` iteration counts after `after` of the default run's frames that dominate `peer`,
+    rising (the frames after them are not judged: at 1024 px each takes seconds)."""
     found = []
     for path in sorted(frames.glob("frame_*.png")):
         iteration = int(path.stem.split("_")[1])
-        if iteration and judge.dominates(frame_verdict(path, content, style), peer):
+        if iteration > after and judge.dominates(frame_verdict(path, content, style), peer):
             found.append(iteration)
             if len(found) == limit:
                 break
@@ -176,9 +178,15 @@ def measure(bench: Bench, pair: str, size: int, peers: tuple[str, ...], folder: 
     result["ours"] = judged(whole_process(bench, command, out), content, style)
     counts = json.loads(out.with_suffix(".json").read_text())["settings"]["iterations"]
     result["reached"] = {}
+    # A frame of a smaller size is judged at that size; a run stopped there still ends at the full size,
+    # which may fall short. The last size's own frames are then tried too.
+    last_size_after = sum(counts[:-1])
     for peer, reference in result["peers"].items():
         reached = None
-        for iteration in first_dominating(frames, content, style, reference.verdict, limit=3):
+        candidates = first_dominating(frames, content, style, reference.verdict, limit=3)
+        if last_size_after and all(iteration <= last_size_after for iteration in candidates):
+            candidates += first_dominating(frames, content, style, reference.verdict, limit=3, after=last_size_after)
+        for iteration in candidates:
             iterations = iterations_to(iteration, counts)
             out = bench.work / f"{stem}_neuralstyle_{iterations.replace(',', '-')}.png"
             command = our_command(content, style, size, out, "--iterations", iterations)
