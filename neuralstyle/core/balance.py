@@ -66,8 +66,8 @@ def raw_balance(content_energy: float, layer_energies: dict[str, float],
 
 
 def size_balance(side: int, measured_side: int) -> float:
-    """The factor balance 'pair' also multiplies the content weight by at a size whose longest
-    side is `side` px: ``PAIR_SIZE_FACTOR`` above `measured_side` px, 1 at or below it."""
+    """The factor balances 'raw' and 'pair' also multiply the content weight by at a size whose
+    longest side is `side` px: ``PAIR_SIZE_FACTOR`` above `measured_side` px, 1 at or below it."""
     return PAIR_SIZE_FACTOR if side > measured_side else 1.0
 
 
