@@ -6,6 +6,8 @@ paper makes or a user relies on, checked on real numbers.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from sample_images import open_sample, sample_rgb
@@ -236,17 +238,29 @@ def test_a_run_measured_on_another_image_takes_that_images_balance(photo, painti
     assert alone["pair_distance"] != pytest.approx(first["pair_distance"], rel=1e-3)
 
 
-def test_a_run_given_its_records_pair_distance_is_the_run_that_measured_it(photo, painting, monkeypatch):
-    """A clip's later frames (and a user holding a record) pass the measure instead of taking it again."""
+@pytest.mark.parametrize("balance, measure, taker", [("pair", "pair_distance", "measure_pair_distance"),
+                                                      ("raw", "raw_energies", "measure_raw_energies")])
+def test_a_run_given_its_records_measure_is_the_run_that_measured_it(photo, painting, monkeypatch, balance, measure,
+                                                                      taker):
+    """A clip's later frames (and a user holding a record) pass the balance's measure instead of taking it again."""
     from neuralstyle.core import synthesis
 
-    measured = transfer(photo, painting, size=64, iterations=4, balance="pair")
-    monkeypatch.setattr(synthesis, "measure_pair_distance", lambda *args: pytest.fail("measured again"))
-    given = transfer(photo, painting, size=64, iterations=4, balance="pair",
-                     pair_distance=measured.settings["pair_distance"])
+    measured = transfer(photo, painting, size=64, iterations=4, balance=balance)
+    monkeypatch.setattr(synthesis, taker, lambda *args: pytest.fail("measured again"))
+    given = transfer(photo, painting, size=64, iterations=4, balance=balance, **{measure: measured.settings[measure]})
     assert np.array_equal(given.image, measured.image) and given.settings == measured.settings
-    with pytest.raises(settings.SettingError, match="is -1"):
-        transfer(photo, painting, size=64, iterations=0, pair_distance=-1)
+
+
+@pytest.mark.parametrize("measure, value, message", [
+    ("pair_distance", -1, "is -1"),
+    ("raw_energies", {"content": 1.0}, "it must be {'content': number"),
+    ("raw_energies", {"content": 1.0, "style": {"block1_conv1": 1.0}}, "this run's are"),
+    ("raw_energies", {"content": float("nan"), "style": dict.fromkeys(settings.STYLE_LAYERS, 1.0)}, "is nan"),
+])
+def test_a_measure_that_cannot_be_a_records_is_refused_naming_it(photo, painting, measure, value, message):
+    with pytest.raises(settings.SettingError, match=re.escape(message)) as raised:
+        transfer(photo, painting, size=64, iterations=0, **{measure: value})
+    assert raised.value.setting == measure
 
 
 def test_a_photo_far_from_its_painting_is_balanced_towards_itself(photo, painting):

@@ -325,6 +325,24 @@ def test_a_second_run_of_the_same_clip_is_refused_while_the_first_paints(pan_cli
     assert first.wait(timeout=120) == 130
 
 
+def test_a_clip_under_balance_raw_is_measured_once_by_its_first_frame(monkeypatch):
+    """Every frame keeps the first frame's energies (so the balance cannot flicker), measured by one pass."""
+    from neuralstyle.core import synthesis
+    from neuralstyle.core.video import stylise_clip
+
+    measures = []
+    measure = synthesis.measure_raw_energies
+    monkeypatch.setattr(synthesis, "measure_raw_energies", lambda *args: measures.append(1) or measure(*args))
+    frames, _ = pan(PHOTO, 64, 48, 3, 2.0)
+    seen = []
+    stylise_clip(frames, Image.open(PAINTING), size=64, iterations=2,
+                 on_frame=lambda step, result: seen.append(result.settings))
+    assert len(measures) == 1, "measured by the first frame only"
+    assert [entry["balance"] for entry in seen] == ["raw"] * 3
+    assert all(entry["raw_energies"] == seen[0]["raw_energies"] for entry in seen)
+    assert all(entry["content_weights"] == seen[0]["content_weights"] for entry in seen)
+
+
 def test_a_cut_starts_a_new_shot_painted_afresh_and_passes_alternate_direction(monkeypatch):
     from neuralstyle.core import synthesis
     from neuralstyle.core.video import Flows, shots, stylise_clip

@@ -213,6 +213,17 @@ def non_negative(setting: str, value) -> float:
     return number
 
 
+def raw_energies(value, layers) -> dict:
+    """Balance 'raw''s measure as a record holds it: ``{'content': e, 'style': {layer: e_l}}``, a
+    finite number ≥ 0 for the content and one for each of the style `layers` (names), no other."""
+    if not isinstance(value, Mapping) or set(value) != {"content", "style"} or not isinstance(value["style"], Mapping):
+        _fail("raw_energies", f"⟨name⟩ is {shown(value)}; it must be {{'content': number, 'style': {{layer: number}}}}")
+    if set(value["style"]) != set(layers):
+        _fail("raw_energies", f"⟨name⟩ measures the style layers {sorted(value['style'])}; this run's are {sorted(layers)}")
+    return {"content": non_negative("raw_energies", value["content"]),
+            "style": {layer: non_negative("raw_energies", value["style"][layer]) for layer in layers}}
+
+
 def positive(setting: str, value) -> float:
     """A finite number > 0 (a rate, a scale)."""
     number = _number(setting, value)

@@ -100,6 +100,7 @@ def transfer(
     balance: str = settings.BALANCE,
     balance_content=None,
     pair_distance: float | None = None,
+    raw_energies: Mapping | None = None,
     tv_weight: float = settings.TV_WEIGHT,
     style_blend: Sequence[float] | None = None,
     size: int = settings.SIZE,
@@ -171,8 +172,8 @@ def transfer(
     nearer the look of a smaller one (the record's ``content_weights``, per size); 'fixed'
     takes the weights as given. `balance_content` (default `content`) is the image measured:
     a clip's frames all take its first frame's, so their balance does not flicker.
-    `pair_distance`, a measure taken already (a record's, or a clip's first frame's), is
-    used instead of measuring again: the run is the one that measured it.
+    `pair_distance` and `raw_energies`, measures taken already (a record's, or a clip's first
+    frame's), are used instead of measuring again: the run is the one that measured them.
     `init` is 'recolored' (the content in the style's colours,
     `recolored`), 'content', 'noise', 'style' or an image.
     `scales` runs coarse-to-fine, each result upsampled, with the content's
@@ -208,6 +209,8 @@ def transfer(
     style_weight = settings.non_negative("style_weight", style_weight)
     balance = settings.choice("balance", balance, settings.BALANCES)
     pair_distance = None if pair_distance is None else settings.non_negative("pair_distance", pair_distance)
+    raw_energies = None if raw_energies is None else settings.raw_energies(raw_energies, layer_weights)
+    measured_already = pair_distance is not None if balance == "pair" else raw_energies is not None
     tv_weight = check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
     style_scales = settings.style_scales(style_scale, len(styles))
     temporal_weight = settings.non_negative("temporal_weight", temporal_weight)
@@ -231,7 +234,7 @@ def transfer(
     output_width, output_height = sizes[-1]
     finish = lambda rgb: rgb  # noqa: E731
     # A clip's balance is measured against the styles as they meet its first frame, so that it is one for all.
-    measured_styles = None if balance_source is None or pair_distance is not None else coloured_styles(
+    measured_styles = None if balance_source is None or measured_already else coloured_styles(
         style_images, balance_source, preserve_color)
     style_images = coloured_styles(style_images, content_image, preserve_color)
     if preserve_color == "luminance":
@@ -259,7 +262,7 @@ def transfer(
     measured_side, measuring_passes = (None, []) if balance == "fixed" else balance_passes(
         (content_image.width, content_image.height), [(image.width, image.height) for image in style_images],
         style_scales, model, network_layers, layer_weights, sides[0])
-    if pair_distance is not None and balance == "pair":  # measured already: no passes of its own
+    if measured_already:  # no passes of its own
         measuring_passes = []
     memory = memory or memory_plan(model, network_layers, sizes,
                                     [(list(layer_weights), *pair) for pairs in style_sizes for pair in pairs]
@@ -272,13 +275,16 @@ def transfer(
     content_factors = [1.0] * len(sides)  # balance 'fixed': one weight at every size
     first_regions = first_features = None  # the first size's, where the balance's measure made them already
     run_layer_weights, energies = layer_weights, None
-    if balance == "raw":
+    if balance == "raw" and raw_energies is not None:
+        content_energy, style_energies = raw_energies["content"], raw_energies["style"]
+    elif balance == "raw":
         content_energy, style_energies, features, measured_size = measure_raw_energies(
             feature_model, content_image if balance_source is None else balance_source,
             style_images if balance_source is None else measured_styles, style_scales, blend, layer_weights,
             content_layers, measured_side, memory.tile_for)
         if balance_source is None and measured_side == sides[0] and measured_size == sizes[0]:
             first_features = features  # the first size's own content targets: no pass of their own
+    if balance == "raw":
         content_factor, run_layer_weights = raw_balance(content_energy, style_energies, layer_weights)
         energies = {"content": content_energy, "style": style_energies}
         distance, balanced_weight = None, content_weight * content_factor

@@ -172,7 +172,9 @@ def stylise_clip(
     done = dict(done or {})
     outputs: dict[int, dict[int, np.ndarray]] = {}
     recolors = isinstance(init, str) and init == "recolored"
-    measured = None  # balance 'pair''s measure (balance 'raw' measures it again, as exactly) of `balance_content`: taken by the first frame painted, then given
+    # The balance's measure of `balance_content` ('pair''s distance, 'raw''s energies): taken by the first frame
+    # painted, then given to every later one.
+    measured = {}
     for pass_index in range(passes):
         order = pass_order(pass_index, len(sized))
         current = outputs.setdefault(pass_index, {})
@@ -206,12 +208,13 @@ def stylise_clip(
             # falling (the rule of iterations=auto), within the iterations asked for.
             result = transfer(
                 sized[frame], style, size=max(width, height), init=init if start is None else start,
-                balance_content=balance_content, pair_distance=measured,
+                balance_content=balance_content, **measured,
                 temporal=targets if holds else (), temporal_weight=temporal_weight if holds else 0.0,
                 stop_when_converged=start is not None,
                 callback=None if callback is None else frame_callback, **transfer_settings)
             current[frame] = result.image[..., :3]
-            measured = result.settings.get("pair_distance", measured)
+            measured = {name: result.settings[name] for name in ("pair_distance", "raw_energies")
+                        if name in result.settings}
             if on_frame is not None:
                 on_frame(step, result)
             # The caller's stop ends the clip (Ctrl-C and a NaN raise from `transfer`); L-BFGS-B's own end (it
