@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/sizes.py --work /tmp/sizes --size-factor 1        # without balance 'pair''s size term
 
 The default run at 1024 px is coarse-to-fine: 200 iterations at 256 px, then 100
-at 512, then 100 at 1024; at 512 px it is the first two of those stages. So one
+at 512, then 50 at 1024; at 512 px it is the first two of those stages. So one
 run at 1024 px gives each size's default picture: the end of each stage, the
 first stage's being the 256 px default run's. Each is judged by
 benchmarks/judge.py `relative_verdict` at its own size (style distance relative

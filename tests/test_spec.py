@@ -102,14 +102,14 @@ def test_changing_the_size_of_a_made_spec_moves_its_one_scale_and_a_record_keeps
 
 
 def test_the_default_schedule_forms_a_large_picture_at_256_px_first_and_spends_half_as_long_on_each_larger_size():
-    assert spec(size=1024).scales == (256, 512, 1024) and spec(size=1024).iterations == (200, 100, 100)
+    assert spec(size=1024).scales == (256, 512, 1024) and spec(size=1024).iterations == (200, 100, 50)
     assert spec(size=511).scales == (511,) and spec(size=700, iterations=90).iterations == (90, 45)
     assert spec(size=700).scales == (350, 700) and spec(size=2048, scales=1).scales == (2048,)
     clip = RunSpec(mode="video", content="clip.mp4", styles=["s.jpg"], output="out.mp4", size=1024)
     assert clip.scales == (1024,) and clip.iterations == (200,)  # a clip's frames start from the last one warped
     assert spec(size=1024).replace(size=512).scales == (256, 512) and spec().replace(size=256).iterations == (200,)
     assert spec(size=512, iterations="200,20").replace(size=1024, scales="256,512,1024", iterations=50).iterations \
-        == (50, 25, 25)
+        == (50, 25, 12)
 
 
 def test_mode_defaults_are_filled_in_so_a_spec_holds_every_value_it_runs_with():

@@ -89,8 +89,9 @@ MAX_STYLE_SCALE = 16.0
 # Coarse-to-fine: "auto" halves the output's longest side down to COARSEST_SIDE (one size below twice it), so
 # the large structures form at the size the default balance was chosen at and every size has the same look;
 # or a number of sizes halving down from SIZE, or the sizes. Each size after the first runs FINER_SHARE of the
-# first's iterations: at the default, 100 at each finer size, where content detail still grows
-# (benchmarks/schedule.py, benchmarks/results/2026-12-06-schedule.md).
+# size before it: at the default 200, 100 at 512 px, where content detail still grows (benchmarks/schedule.py,
+# benchmarks/results/2026-12-06-schedule.md), and 50 at 1024 px, where a longer stage trades the painting's fine
+# texture back for the photo's (benchmarks/results/2026-12-07-finest-size.md).
 SCALES = "auto"
 COARSEST_SIDE = 256
 FINER_SHARE = 1 / 2
@@ -464,10 +465,11 @@ def scale_sizes(size: int, scales, schedule: bool = True) -> tuple[int, ...]:
 
 def per_scale(setting: str, value, count: int) -> tuple[int, ...]:
     """Iterations per scale: one number per scale ('300,100'), or one number for
-    the first scale, each later scale running FINER_SHARE of it (200 → 200, 100)."""
+    the first scale, each later scale running FINER_SHARE of the one before it
+    (200 → 200, 100, 50)."""
     values = [whole(setting, item, 0) for item in as_list(setting, value)]
     if len(values) == 1:
-        return (values[0], *[round(values[0] * FINER_SHARE)] * (count - 1))
+        return tuple(round(values[0] * FINER_SHARE ** index) for index in range(count))
     if len(values) != count:
         _fail(setting, f"⟨name⟩ gives {len(values)} numbers {values} for {count} scale(s); give one, or one per scale")
     return tuple(values)

@@ -181,7 +181,7 @@ def transfer(
     ``settings.COARSEST_SIDE`` (256, 512 at 512; one size below 512), a count
     halves it that many times less one, or give the sizes as a list; 1 is one size.
     `iterations` is the first size's count (each later size runs
-    ``settings.FINER_SHARE`` of it), or one per size, or 'auto': each
+    ``settings.FINER_SHARE`` of the one before it), or one per size, or 'auto': each
     scale stops when the loss stops falling (`neuralstyle.core.evaluator.Convergence`),
     after at most ``settings.ITERATIONS``; `stop_when_converged` applies that rule
     within the iterations given.

@@ -134,7 +134,8 @@ class RunSpec:
         form=TEXT)
     iterations: tuple[int, ...] | int | str | None = _setting(
         None, {"transfer": f"Optimiser iterations at the first size, each later size of --scales running "
-                           f"{settings.FINER_SHARE:.0%} of them; or one number per size (e.g. 200,100,50); or auto: "
+                           f"{settings.FINER_SHARE:.0%} of the previous size's (200 → 200,100,50 at 1024); or one "
+                           f"number per size (e.g. 300,100,25); or auto: "
                            f"stop each size when the loss stops falling (at most {settings.ITERATIONS} each).",
                None: f"Optimiser iterations, or auto: stop when the loss stops falling (at most "
                      f"{settings.ITERATIONS}).",
