@@ -8,7 +8,7 @@ from sample_images import open_sample, sample_rgb
 from skimage.color import rgb2yiq
 from skimage.exposure import match_histograms
 
-from neuralstyle.core import color, images
+from neuralstyle.core import color, images, settings
 from neuralstyle.core.experiments import psnr
 from neuralstyle.core.synthesis import recolored, transfer, upsample_with_content_detail
 
@@ -145,6 +145,21 @@ def test_coarse_to_fine_starts_each_finer_scale_with_the_content_detail():
     blur = images.resize(coarse, 128, 96).rgb
     assert start.shape == (96, 128, 3) and start.min() >= 0 and start.max() <= 255
     assert psnr(start, content.rgb) > 45 > 30 > psnr(blur, content.rgb)
+
+
+def test_a_finer_scale_above_512_px_starts_from_the_coarse_result_alone():
+    """Above settings.CONTENT_DETAIL_MAX_SIDE the photo's detail band is its own fine texture, which the
+    style loss would leave in place: the start there is the coarse result upsampled, nothing of the photo added."""
+    side = settings.CONTENT_DETAIL_MAX_SIDE
+    content = images.resize(sample_rgb("photo.png", 128), 2 * side, 3 * side // 2)
+    coarse = images.resize(content, side, 3 * side // 4)
+    painted = np.full((3 * side // 4, side, 3), 120.0, np.float32)  # a coarse result far from the photo
+    start = upsample_with_content_detail(painted, coarse, content)
+    assert start.shape == (3 * side // 2, 2 * side, 3) and np.allclose(start, 120.0, atol=0.5)
+    grain = images.RGBImage(np.random.default_rng(0).uniform(0, 255, (3 * side // 4, side, 3)).astype(np.float32))
+    at_the_side = upsample_with_content_detail(painted[: 3 * side // 8, : side // 2],
+                                               images.resize(grain, side // 2, 3 * side // 8), grain)
+    assert np.abs(at_the_side - 120.0).mean() > 20, "at 512 px and below the photo's detail is put back"
 
 
 def test_explicit_scales_must_end_at_the_output_size():

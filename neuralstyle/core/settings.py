@@ -95,6 +95,11 @@ MAX_STYLE_SCALE = 16.0
 SCALES = "auto"
 COARSEST_SIDE = 256
 FINER_SHARE = 1 / 2
+# A finer size starts from the smaller one's result upsampled plus the photo's detail the smaller size could not hold,
+# up to this longest side (px); above it that band is the photo's own fine texture, which the style loss (weighted
+# to block4) leaves in place, and a plain upsample paints more at the same content
+# (benchmarks/results/2026-12-07-finest-size.md).
+CONTENT_DETAIL_MAX_SIDE = 512
 PRESERVE_COLOR = "none"
 ITERATIONS = 300  # optimiser iterations of a reconstruction; also the most that iterations=auto runs per size
 # A transfer's iterations at its first size: by a judge that reads neither loss its 256 px picture at 200 is within

@@ -82,10 +82,15 @@ def upsample_with_content_detail(coarse_rgb: np.ndarray, coarse_content: RGBImag
 
     A plain upsample starts the fine scale from a blur, and the few iterations
     a fine scale can afford go into re-drawing the content's edges; with the
-    detail band put back they go into brush texture instead."""
+    detail band put back they go into brush texture instead. Above
+    ``settings.CONTENT_DETAIL_MAX_SIDE`` px the band is the photo's own fine
+    texture, and the start is the coarse result upsampled alone."""
     width, height = fine_content.width, fine_content.height
+    upsampled = resize(RGBImage(coarse_rgb), width, height).rgb
+    if max(width, height) > settings.CONTENT_DETAIL_MAX_SIDE:
+        return np.clip(upsampled, 0, 255).astype(np.float32)
     detail = fine_content.rgb - resize(coarse_content, width, height).rgb
-    return np.clip(resize(RGBImage(coarse_rgb), width, height).rgb + detail, 0, 255).astype(np.float32)
+    return np.clip(upsampled + detail, 0, 255).astype(np.float32)
 
 
 @on_device
@@ -177,7 +182,8 @@ def transfer(
     `init` is 'recolored' (the content in the style's colours,
     `recolored`), 'content', 'noise', 'style' or an image.
     `scales` runs coarse-to-fine, each result upsampled, with the content's
-    finer detail added, to start the next size: 'auto' halves `size` down to
+    finer detail added up to ``settings.CONTENT_DETAIL_MAX_SIDE`` px, to start
+    the next size: 'auto' halves `size` down to
     ``settings.COARSEST_SIDE`` (256, 512 at 512; one size below 512), a count
     halves it that many times less one, or give the sizes as a list; 1 is one size.
     `iterations` is the first size's count (each later size runs
