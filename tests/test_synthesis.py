@@ -256,6 +256,7 @@ def test_a_run_given_its_records_measure_is_the_run_that_measured_it(photo, pain
     ("raw_energies", {"content": 1.0}, "it must be {'content': number"),
     ("raw_energies", {"content": 1.0, "style": {"block1_conv1": 1.0}}, "this run's are"),
     ("raw_energies", {"content": float("nan"), "style": dict.fromkeys(settings.STYLE_LAYERS, 1.0)}, "is nan"),
+    ("pair_distance", 0.5, "balance 'pair''s measure; this run's balance is 'raw'"),
 ])
 def test_a_measure_that_cannot_be_a_records_is_refused_naming_it(photo, painting, measure, value, message):
     with pytest.raises(settings.SettingError, match=re.escape(message)) as raised:

@@ -216,6 +216,10 @@ def transfer(
     balance = settings.choice("balance", balance, settings.BALANCES)
     pair_distance = None if pair_distance is None else settings.non_negative("pair_distance", pair_distance)
     raw_energies = None if raw_energies is None else settings.raw_energies(raw_energies, layer_weights)
+    for measure, value, owner in (("pair_distance", pair_distance, "pair"), ("raw_energies", raw_energies, "raw")):
+        if value is not None and balance != owner:
+            raise settings.SettingError(measure, f"⟨name⟩ is balance '{owner}''s measure; this run's ⟨balance⟩ is "
+                                                 f"{balance!r}")
     measured_already = pair_distance is not None if balance == "pair" else raw_energies is not None
     tv_weight = check_run(model, iterations, optimizer, learning_rate, pooling, precision, tv_weight, history_size)
     style_scales = settings.style_scales(style_scale, len(styles))
