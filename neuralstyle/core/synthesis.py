@@ -285,16 +285,16 @@ def transfer(
     content_factors = [1.0] * len(sides)  # balance 'fixed': one weight at every size
     first_regions = first_features = None  # the first size's, where the balance's measure made them already
     run_layer_weights, energies = layer_weights, None
-    if balance == "raw" and raw_energies is not None:
-        content_energy, style_energies = raw_energies["content"], raw_energies["style"]
-    elif balance == "raw":
-        content_energy, style_energies, features, measured_size = measure_raw_energies(
-            feature_model, content_image if balance_source is None else balance_source,
-            style_images if balance_source is None else measured_styles, style_scales, blend, layer_weights,
-            content_layers, measured_side, memory.tile_for)
-        if balance_source is None and measured_side == sides[0] and measured_size == sizes[0]:
-            first_features = features  # the first size's own content targets: no pass of their own
     if balance == "raw":
+        if raw_energies is not None:
+            content_energy, style_energies = raw_energies["content"], raw_energies["style"]
+        else:
+            content_energy, style_energies, features, measured_size = measure_raw_energies(
+                feature_model, content_image if balance_source is None else balance_source,
+                style_images if balance_source is None else measured_styles, style_scales, blend, layer_weights,
+                content_layers, measured_side, memory.tile_for)
+            if balance_source is None and measured_side == sides[0] and measured_size == sizes[0]:
+                first_features = features  # the first size's own content targets: no pass of their own
         content_factor, run_layer_weights = raw_balance(content_energy, style_energies, layer_weights)
         energies = {"content": content_energy, "style": style_energies}
         distance, balanced_weight = None, content_weight * content_factor
