@@ -39,6 +39,7 @@ STEPS = [
     ("neuralstyle.jobs.preload", "load", "wait for the Keras import"),
     ("neuralstyle.jobs.pipeline", "device_lines", "import Keras/TensorFlow (or its end)"),
     ("neuralstyle.core.synthesis", "cached_feature_model", "build VGG19 and set its weights"),
+    ("neuralstyle.core.synthesis", "measure_raw_energies", "balance 'raw''s measure: the photo's and painting's passes"),
     ("neuralstyle.core.synthesis", "image_features", "VGG pass of a target image"),
     ("neuralstyle.core.synthesis", "blended_style_grams", "style targets (Grams)"),
     ("neuralstyle.core.stages", "Evaluator", "build the Evaluator"),

@@ -152,3 +152,23 @@ def test_importing_neuralstyle_and_its_command_line_loads_no_tensorflow():
             "print(sorted(name for name in ('tensorflow', 'keras', 'torch', 'jax') if name in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_importing_the_command_line_loads_no_scipy_or_scikit_image():
+    """A run's arguments are checked before anything heavy loads: SciPy (the optimiser, region guides) and
+    scikit-image (colour control) are imported by the runs that use them."""
+    code = ("import sys, neuralstyle.cli.main; "
+            "print(sorted({name.split('.')[0] for name in sys.modules} & {'scipy', 'skimage'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_packages_hidden_from_the_background_import_of_keras_import_normally_after_it():
+    """The CLI imports Keras in the background with packages no run uses hidden from it (a faster start);
+    once it is loaded, those that are installed import as usual (OpenCV for a clip's flow, for one)."""
+    code = ("import importlib, importlib.util, sys; from neuralstyle.jobs import preload; preload.start(); "
+            "preload.load(); print('keras' in sys.modules, all(sys.modules.get(name, 0) is not None for name in "
+            "preload.HIDDEN_WHILE_IMPORTING), all(importlib.import_module(name) is not None for name in "
+            "preload.HIDDEN_WHILE_IMPORTING if importlib.util.find_spec(name)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["True", "True", "True"]

@@ -25,7 +25,6 @@ import math
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 from .layers import conv_layers
 from .settings import SettingError
@@ -76,6 +75,8 @@ def layer_guides(mask: np.ndarray, model: str, layers, *, kind: str = "resized",
     for layer in layers:
         source = mask
         if kind == "inside":
+            from scipy import ndimage  # a fifth of a second to import: only 'inside' guides need it, not every run's checks
+
             radius = receptive_radius(model, [layer])
             source = ndimage.minimum_filter(mask, size=2 * radius + 1, mode="nearest")
         stride = strides[layer]

@@ -7,9 +7,10 @@ use of the backend waits for it (or imports it there and then), and turns a
 failed import into a `BackendError` that says what failed.
 
 While it runs, the packages that Keras and TensorFlow import only for features
-a run never uses (`OPTIONAL`: DataFrame inputs, plotting, TF Lite's JAX
-converter) are hidden from them, when installed, the heaviest part of the import
-that is not TensorFlow's own (benchmarks/startup.py). Later imports of them work.
+a run never uses (`HIDDEN_WHILE_IMPORTING`: DataFrame inputs, plotting, TF Lite's
+JAX converter, Keras's bounding-box drawing) are hidden from them, when installed,
+the heaviest part of the import that is not TensorFlow's own
+(benchmarks/startup.py). Later imports of them work.
 
 The garbage collector is off meanwhile: the import makes objects by the
 million and few cycles, and the collections it would set off walk them all
@@ -29,7 +30,7 @@ from ..core import settings
 from ..core.settings import SettingError
 
 _MODULE = "neuralstyle.core.synthesis"  # imports the backend, Keras, the model and the evaluator
-OPTIONAL = ("pandas", "matplotlib", "jax")
+HIDDEN_WHILE_IMPORTING = ("pandas", "matplotlib", "jax", "cv2")  # cv2: OpenCV, which video flow imports itself
 
 
 class BackendError(RuntimeError):
@@ -54,12 +55,12 @@ _error: BaseException | None = None
 
 def start() -> None:
     """Begin importing the backend in the background (once; nothing if it is loaded),
-    with `OPTIONAL` hidden from it: the CLI's runs, whose process does nothing else meanwhile."""
+    with `HIDDEN_WHILE_IMPORTING` hidden from it: the CLI's runs, whose process does nothing else meanwhile."""
     global _thread
     if _thread is not None or _MODULE in sys.modules:
         return
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    hidden = [name for name in OPTIONAL if name not in sys.modules and name != backend]
+    hidden = [name for name in HIDDEN_WHILE_IMPORTING if name not in sys.modules and name != backend]
 
     def run():
         global _error
