@@ -201,12 +201,36 @@ def test_run_record_holds_settings_weights_versions_and_history(transfer_run):
     assert record["inputs"]["content"][0]["size"] == [1024, 768]
 
 
-def test_rerun_repeats_the_run_exactly(transfer_run):
+def test_rerun_repeats_the_run_exactly_and_says_so(transfer_run):
     again = transfer_run["folder"] / "again.png"
-    result = neuralstyle("rerun", transfer_run["folder"] / "out.json", "-o", again, "--quiet")
+    result = neuralstyle("rerun", transfer_run["folder"] / "out.json", "-o", again)
     assert result.returncode == 0, result.stderr
     with Image.open(transfer_run["out"]) as first, Image.open(again) as second:
         assert first.tobytes() == second.tobytes()
+    assert "the image is the recorded run's, bit for bit" in result.stderr
+
+
+def test_a_rerun_that_makes_another_image_warns_and_names_what_differs(transfer_run, tmp_path):
+    record = {**transfer_run["record"], "device": "CPU (64 cores, AVX2)"}
+    record["output"] = {**record["output"], "sha256": "0" * 64}
+    record["versions"] = {**record["versions"], "numpy": "1.0.0"}
+    edited = tmp_path / "elsewhere.json"
+    edited.write_text(json.dumps(record))
+    result = neuralstyle("rerun", edited, "-o", tmp_path / "again.png", "--quiet")
+    assert result.returncode == 0, result.stderr  # the new image is written; the difference is a warning
+    warning = next(line for line in result.stderr.splitlines() if "warning" in line)
+    assert "the image differs from the recorded run's" in warning
+    assert "numpy 1.0.0 -> " in warning and f"device CPU (64 cores, AVX2) -> {transfer_run['record']['device']}" in warning
+
+
+def test_a_rerun_of_a_run_stopped_early_does_not_claim_a_difference(transfer_run, tmp_path):
+    record = {**transfer_run["record"], "stopped": "interrupted", "interrupted": True, "iterations": 3}
+    edited = tmp_path / "stopped.json"
+    edited.write_text(json.dumps(record))
+    result = neuralstyle("rerun", edited, "-o", tmp_path / "again.png")
+    assert result.returncode == 0, result.stderr
+    assert "the recorded run stopped early (interrupted, iteration 3)" in result.stderr
+    assert "warning" not in result.stderr
 
 
 def test_gif_command_takes_every_nth_frame_and_always_the_last(transfer_run, tmp_path):

@@ -14,19 +14,21 @@ import typer
 from ..core import settings, weights, weights_fetch
 from ..core.interrupts import Interrupted, SignalGuard, current_guard
 from ..core.settings import SettingError
-from ..jobs import checkpoints, inputs, outputs, pipeline, preload
+from ..jobs import checkpoints, inputs, outputs, pipeline, preload, records
 from ..jobs.records import duration
 from ..jobs.spec import RunSpec
 from .options import one_line_errors, option_name, spec_options
 from .terminal import ProgressDisplay, console, message_fd
 
 
-def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = None, dry_run: bool = False,
-              resume_from: checkpoints.State | None = None) -> None:
+def run_specs(specs: list[RunSpec], quiet: bool, recorded: dict | None = None, dry_run: bool = False,
+              resume_from: checkpoints.State | None = None, compare_image: bool = False) -> None:
     """Run each spec through the pipeline with a progress bar, write its files,
     and exit with the code the outcome calls for. Every spec's outputs are
     checked before the first one runs; `dry_run` stops after the checks;
-    `resume_from` (a checkpoint) continues the one spec's interrupted run."""
+    `resume_from` (a checkpoint) continues the one spec's interrupted run.
+    `recorded` is the record a rerun reruns: an input changed since is warned of,
+    and with `compare_image` the new image is compared with the recorded one."""
     say = (lambda line: None) if quiet else (lambda line: console.print(line, markup=False, soft_wrap=True))
     with contextlib.ExitStack() as stack:
         guard = current_guard() or stack.enter_context(SignalGuard(message_fd()))
@@ -43,12 +45,12 @@ def run_specs(specs: list[RunSpec], quiet: bool, recorded_inputs: dict | None = 
                         fetch_missing_weights([spec], say)
                     plan = (pipeline.resume_plan(resume_from, fetch_weights=not dry_run, spec=spec) if resume_from
                             else pipeline.prepare(spec, fetch_weights=not dry_run, preload_backend=not dry_run))
-                    _warn_changed_inputs(plan, recorded_inputs)
+                    _warn_changed_inputs(plan, (recorded or {}).get("inputs"))
                     if dry_run:
                         say(f"would run {spec.command}: {plan.description}; {plan.memory_line()}; weights: "
                             f"{plan.weights.describe() if plan.weights else 'none here yet: a run fetches them'}")
                         continue
-                    _run_plan(plan, guard, say, quiet)
+                    _run_plan(plan, guard, say, quiet, recorded if compare_image else None)
                     written.append(spec.output)
         except (Interrupted, KeyboardInterrupt, pipeline.FigureStopped) as stop:
             where = (f"during the figure {spec.output.name} (a figure is written only whole)"
@@ -72,15 +74,16 @@ def fetch_missing_weights(specs, say) -> None:
             say(f"weights: none here yet; fetched {weights_fetch.fetch_q8()}")
 
 
-def _warn_changed_inputs(plan, recorded_inputs: dict | None) -> None:
-    for role, entries in (recorded_inputs or {}).items():
+def _warn_changed_inputs(plan, recorded_inputs) -> None:
+    for role, entries in (recorded_inputs if isinstance(recorded_inputs, dict) else {}).items():
         for entry, item in zip(entries if isinstance(entries, list) else [], plan.inputs.get(role, [])):
             if isinstance(entry, dict) and entry.get("sha256") not in (None, item.sha256):
                 console.print(f"neuralstyle: warning: {item.path} changed since the recorded run", markup=False)
 
 
-def _run_plan(plan, guard, say, quiet: bool) -> None:
-    """Execute one prepared run, write what it made, and report it."""
+def _run_plan(plan, guard, say, quiet: bool, recorded: dict | None = None) -> None:
+    """Execute one prepared run, write what it made, and report it; with `recorded`
+    (the record a rerun reruns), say whether its image is the recorded one."""
     preload.load()  # the backend's import (begun while the inputs were read) ends here, or fails in one line
     from ..core.evaluator import DeviceMemoryError, NonFiniteLossError
 
@@ -129,6 +132,12 @@ def _run_plan(plan, guard, say, quiet: bool) -> None:
             + (f"; {record['stopped']}" if converged else ""))
     else:
         say(f"wrote {written}")
+    if recorded is not None:
+        same, line = records.reproduction(recorded, record)
+        if same is False:
+            console.print(f"neuralstyle: warning: {line}", markup=False)
+        else:
+            say(line)
 
 
 def register_run_command(typer_app: typer.Typer, mode: str, summary: str, parameters: list[tuple],

@@ -70,8 +70,7 @@ def rerun(
         raise SettingError(error.setting, f"{record}: {error.template}") from None
     if spec.mode == settings.VIDEO:
         return run_clip(spec, quiet, dry_run)
-    inputs = data.get("inputs")
-    run_specs([spec], quiet, recorded_inputs=inputs if isinstance(inputs, dict) else None, dry_run=dry_run)
+    run_specs([spec], quiet, recorded=data, dry_run=dry_run, compare_image=extend_to is None)
 
 
 @one_line_errors

@@ -194,7 +194,11 @@ def render(template: str, namer: Callable[[str], str] = str, setting: str = "") 
 
 def shown(value, limit: int = 60) -> str:
     """`value` as a message echoes it: its repr, cut short (a hostile record may hold megabytes)."""
-    text = repr(value)
+    return cut(repr(value), limit)
+
+
+def cut(text: str, limit: int = 60) -> str:
+    """`text` cut to at most `limit` characters, an ellipsis marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

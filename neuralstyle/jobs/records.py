@@ -11,6 +11,8 @@ settings, the loss history and how it ended.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import platform
 import re
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
+from ..core.settings import SettingError, cut, shown
 
 RECORD_VERSION = 2  # 1: arguments were the CLI command's; 2: the serialised RunSpec
 # A record holds settings, hashes and one history entry per iteration: a few MB even for long runs.
@@ -30,6 +33,17 @@ def duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
 
 
+@functools.cache
+def code_fingerprint() -> str:
+    """The first 16 hex digits of the sha256 of this package's Python source (each file's path and
+    bytes): two runs with the same fingerprint ran the same neuralstyle code, whatever its version says."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def versions() -> dict:
     import numpy
     import PIL
@@ -37,7 +51,7 @@ def versions() -> dict:
 
     from ..core.backend import BACKEND, backend_version, keras
 
-    return {"neuralstyle": __version__, "python": platform.python_version(), BACKEND: backend_version(),
+    return {"neuralstyle": __version__, "neuralstyle_code": code_fingerprint(), "python": platform.python_version(), BACKEND: backend_version(),
             "keras": keras.__version__, "keras_backend": BACKEND, "numpy": numpy.__version__, "scipy": scipy.__version__,
             "pillow": PIL.__version__}
 
@@ -84,8 +98,6 @@ def run_record(spec, inputs: dict, weights, device: str, result, *, frames: list
 def inspect_record(arguments: dict, inputs: dict, weights, device: str, figure, output: Path, encoded: bytes) -> dict:
     """The record of ``neuralstyle inspect`` (not a run: `rerun` refuses it): its
     arguments, input, weights, device, versions, output and each tile's numbers."""
-    import hashlib
-
     return {
         "neuralstyle_record": RECORD_VERSION,
         "command": "inspect",
@@ -100,10 +112,43 @@ def inspect_record(arguments: dict, inputs: dict, weights, device: str, figure, 
     }
 
 
+def reproduction(recorded: dict, record: dict) -> tuple[bool | None, str]:
+    """Whether a rerun (its `record`) made the image of the run `recorded` describes: True (the
+    same bytes), False, or None where the two cannot be compared; and the line that says so,
+    naming what the records say differs between the two runs (code, libraries, device, precision)."""
+    def sha256(data: dict):
+        output = data.get("output")
+        return output.get("sha256") if isinstance(output, dict) else None
+
+    before, now = sha256(recorded), sha256(record)
+    if not isinstance(before, str) or not _SHA256.match(before) or not isinstance(now, str):
+        return None, "the record holds no sha256 of its image, so the new one is not compared with it"
+    stopped = recorded.get("stopped")
+    if recorded.get("interrupted") or recorded.get("error") or stopped in ("interrupted", "callback", "error"):
+        return None, (f"the recorded run stopped early ({stopped or 'on an error'}, iteration "
+                      f"{recorded.get('iterations', '?')}); this one ran to its end, so the two are not compared")
+    if before == now:
+        return True, f"the image is the recorded run's, bit for bit (sha256 {now[:12]}…)"
+
+    def facts(data: dict) -> dict:
+        found = {**(data.get("versions") if isinstance(data.get("versions"), dict) else {}),
+                 "device": data.get("device")}
+        precision = data.get("settings", {}).get("precision") if isinstance(data.get("settings"), dict) else None
+        return {name: value for name, value in {**found, "precision": precision}.items() if value is not None}
+
+    old, new = facts(recorded), facts(record)
+    changed = [f"{cut(str(name))} {cut(str(old.get(name, 'not recorded')))} -> {cut(str(new.get(name, 'not recorded')))}"
+               for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]
+    resumed = recorded.get("resumed_at")
+    why = ("; ".join(changed) if changed else "the records name no difference in code, libraries, device or precision")
+    return False, (f"the image differs from the recorded run's (sha256 {now[:12]}… against {before[:12]}…): {why}"
+                   + (f"; the recorded run was interrupted and resumed at iteration {resumed}"
+                      if isinstance(resumed, int) else ""))
+
+
 def read_record(path: Path) -> tuple[dict, object]:
     """A run record and the `neuralstyle.jobs.spec.RunSpec` it describes (checked, first-format records
     migrated). Raises SettingError for anything that is not a usable record."""
-    from ..core.settings import SettingError, shown
     from .spec import RunSpec
 
     try:
