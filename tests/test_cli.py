@@ -550,6 +550,20 @@ def test_a_finished_run_is_extended_from_its_image_and_prints_its_losses_every_n
     assert too_few.returncode == 2 and "the run already made 4" in too_few.stderr
 
 
+def test_an_extended_coarse_to_fine_run_goes_on_with_the_weights_its_last_size_had(tmp_path):
+    first = neuralstyle("transfer", PHOTO, PAINTING, "-o", tmp_path / "a.png", "--size", 320, "--scales", 2,
+                        "--iterations", "2,2", "--quiet")
+    assert first.returncode == 0, first.stderr
+    extended = neuralstyle("rerun", tmp_path / "a.json", "-o", tmp_path / "b.png", "--extend-to", 6, "--quiet")
+    assert extended.returncode == 0, extended.stderr
+    record, more = (json.loads((tmp_path / name).read_text()) for name in ("a.json", "b.json"))
+    weights = record["settings"]["content_weights"]
+    assert weights[1] > weights[0]  # the finer size keeps more of the photo (balance's size factor)
+    assert more["settings"]["content_weights"] == [weights[-1]] and more["output"]["size"] == [320, 240]
+    # So the extension starts at the loss the run ended at, not at another balance's.
+    assert more["history"][0]["total"] == pytest.approx(record["final_loss"]["total"], rel=0.02)
+
+
 def test_a_tiff_output_keeps_16_bits_a_channel(tmp_path):
     import tifffile
 
