@@ -168,10 +168,35 @@ def test_a_clip_is_painted_to_a_video_of_the_same_frame_rate_with_its_sound(pan_
     assert not (tmp_path / ".out.mp4.neuralstyle-work").exists()  # the work folder goes with a finished clip
     again = neuralstyle("rerun", tmp_path / "out.json", "-o", tmp_path / "again")  # a record repeats the clip
     assert again.returncode == 0, again.stderr
+    assert "all 4 frames are the recorded run's, bit for bit" in again.stderr  # each frame's sha256 is recorded
     assert sorted(path.name for path in (tmp_path / "again").glob("*.png")) == [
         f"frame_{index:05d}.png" for index in range(1, 5)]
     repeated = np.asarray(Image.open(tmp_path / "again" / "frame_00004.png"), np.float32)
     assert np.abs(repeated - frames[3][:43].astype(np.float32)).mean() < 8  # the video holds a lossy copy of it
+
+
+def test_a_clip_rerun_that_paints_other_frames_says_how_many_and_which_first():
+    from neuralstyle.jobs.records import reproduction
+
+    def clip_record(shas, **more):
+        return {"clip": {"frames": [0, len(shas)]}, "versions": {"tensorflow": "2.21.0"}, "device": "CPU (2 cores, AVX2)",
+                "frames": [{"pass": 0, "frame": index, "name": f"frame_{index:05d}.png", "sha256": sha}
+                           for index, sha in enumerate(shas)], **more}
+
+    recorded = clip_record(["a" * 64, "b" * 64, "c" * 64])
+    assert reproduction(recorded, clip_record(["a" * 64, "b" * 64, "c" * 64]))[0] is True
+    same, line = reproduction(recorded, clip_record(["a" * 64, "d" * 64, "e" * 64], device="CPU (2 cores, AVX-512)"))
+    assert same is False
+    assert line == ("2 of 3 frames differ from the recorded run's (the first: frame_00001.png): "
+                    "device CPU (2 cores, AVX2) -> CPU (2 cores, AVX-512)")
+    # A second pass over a frame replaces its first; a record from before frames had a sha256 is not compared.
+    twice = {**recorded, "frames": [*recorded["frames"], {"pass": 1, "frame": 0, "name": "frame_00000.png",
+                                                          "sha256": "f" * 64}]}
+    assert reproduction(twice, clip_record(["f" * 64, "b" * 64, "c" * 64]))[0] is True
+    older = {**recorded, "frames": [{key: value for key, value in entry.items() if key != "sha256"}
+                                    for entry in recorded["frames"]]}
+    assert reproduction(older, recorded) == (None, "the record holds no sha256 of its frames, so the new ones are "
+                                                   "not compared with it")
 
 
 def test_a_gif_clip_keeps_its_frame_rate_and_can_be_written_as_a_gif(pan_clip, tmp_path):

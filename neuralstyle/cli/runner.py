@@ -133,11 +133,16 @@ def _run_plan(plan, guard, say, quiet: bool, recorded: dict | None = None) -> No
     else:
         say(f"wrote {written}")
     if recorded is not None:
-        same, line = records.reproduction(recorded, record)
-        if same is False:
-            console.print(f"neuralstyle: warning: {line}", markup=False)
-        else:
-            say(line)
+        report_reproduction(recorded, record, say)
+
+
+def report_reproduction(recorded: dict, record: dict, say) -> None:
+    """Say whether a rerun's `record` painted what `recorded` did; warn (never quiet) where it did not."""
+    same, line = records.reproduction(recorded, record)
+    if same is False:
+        console.print(f"neuralstyle: warning: {line}", markup=False)
+    else:
+        say(line)
 
 
 def register_run_command(typer_app: typer.Typer, mode: str, summary: str, parameters: list[tuple],

@@ -69,7 +69,7 @@ def rerun(
     except SettingError as error:
         raise SettingError(error.setting, f"{record}: {error.template}") from None
     if spec.mode == settings.VIDEO:
-        return run_clip(spec, quiet, dry_run)
+        return run_clip(spec, quiet, dry_run, recorded=data if extend_to is None else None)
     run_specs([spec], quiet, recorded=data, dry_run=dry_run, compare_image=extend_to is None)
 
 

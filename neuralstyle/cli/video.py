@@ -14,15 +14,16 @@ from ..jobs import cluster, outputs, preload, video
 from ..jobs.records import duration
 from ..jobs.spec import RunSpec
 from .options import COMMON, REQUIRED, run_parameters, spec_option
-from .runner import fetch_missing_weights, register_run_command
+from .runner import fetch_missing_weights, register_run_command, report_reproduction
 from .sweep import CpusPerCell, RayAddress, Workers
 from .terminal import ProgressDisplay, console, message_fd
 
 
 def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = False, ray: str | None = None,
-             workers: int | None = None, cpus_per_cell: int = 1) -> None:
+             workers: int | None = None, cpus_per_cell: int = 1, recorded: dict | None = None) -> None:
     """Check, paint and write one clip with a progress bar (frames done, the frame's
-    iteration, the clip's time left); exit with the code its end calls for."""
+    iteration, the clip's time left); exit with the code its end calls for. With
+    `recorded` (the record a rerun reruns), say whether its frames are the recorded ones."""
     say = (lambda line: None) if quiet else (lambda line: console.print(line, markup=False, soft_wrap=True))
     with contextlib.ExitStack() as stack:
         guard = current_guard() or stack.enter_context(SignalGuard(message_fd()))
@@ -69,6 +70,8 @@ def run_clip(spec: RunSpec, quiet: bool, dry_run: bool = False, resume: bool = F
     seconds = outcome.record["wall_seconds"]
     say(f"wrote {', '.join(map(str, outcome.written))} ({outcome.total} frames in {duration(seconds)}, "
         f"{seconds / max(outcome.total, 1):.1f} s a frame)")
+    if recorded is not None:
+        report_reproduction(recorded, outcome.record, say)
 
 
 def _video(spec_values: dict, values: dict) -> None:

@@ -112,23 +112,39 @@ def inspect_record(arguments: dict, inputs: dict, weights, device: str, figure, 
     }
 
 
-def reproduction(recorded: dict, record: dict) -> tuple[bool | None, str]:
-    """Whether a rerun (its `record`) made the image of the run `recorded` describes: True (the
-    same bytes), False, or None where the two cannot be compared; and the line that says so,
-    naming what the records say differs between the two runs (code, libraries, device, precision)."""
-    def sha256(data: dict):
+def painted(data: dict) -> dict[str, str]:
+    """The sha256 of what a record's run painted: {"image": …} for a single run (its output file),
+    {frame name: …} for a clip (each frame's PNG, its last pass); empty where the record holds none."""
+    if isinstance(data.get("clip"), dict):
+        found = {}
+        for entry in data.get("frames") if isinstance(data.get("frames"), list) else []:
+            if isinstance(entry, dict):  # a later pass over a frame replaces the earlier one
+                found[str(entry.get("name"))] = entry.get("sha256")
+    else:
         output = data.get("output")
-        return output.get("sha256") if isinstance(output, dict) else None
+        found = {"image": output.get("sha256") if isinstance(output, dict) else None}
+    valid = all(isinstance(value, str) and _SHA256.match(value) for value in found.values())
+    return found if found and valid else {}
 
-    before, now = sha256(recorded), sha256(record)
-    if not isinstance(before, str) or not _SHA256.match(before) or not isinstance(now, str):
-        return None, "the record holds no sha256 of its image, so the new one is not compared with it"
+
+def reproduction(recorded: dict, record: dict) -> tuple[bool | None, str]:
+    """Whether a rerun (its `record`) painted what the run `recorded` describes did, bit for bit:
+    True, False, or None where the two cannot be compared; and the line that says so, naming what
+    the records say differs between the two runs (code, libraries, device, precision)."""
+    before, now = painted(recorded), painted(record)
+    clip = isinstance(recorded.get("clip"), dict)
+    if not before or not now:
+        return None, (f"the record holds no sha256 of its {'frames' if clip else 'image'}, so the new "
+                      f"{'ones are' if clip else 'one is'} not compared with it")
     stopped = recorded.get("stopped")
     if recorded.get("interrupted") or recorded.get("error") or stopped in ("interrupted", "callback", "error"):
-        return None, (f"the recorded run stopped early ({stopped or 'on an error'}, iteration "
-                      f"{recorded.get('iterations', '?')}); this one ran to its end, so the two are not compared")
-    if before == now:
-        return True, f"the image is the recorded run's, bit for bit (sha256 {now[:12]}…)"
+        return None, (f"the recorded run stopped early ({cut(str(stopped or 'on an error'))}"
+                      + ("" if clip else f", iteration {cut(str(recorded.get('iterations', '?')))}")
+                      + "); this one ran to its end, so the two are not compared")
+    differing = [name for name in now if before.get(name) != now[name]] + [name for name in before if name not in now]
+    if not differing:
+        return True, (f"all {len(now)} frames are the recorded run's, bit for bit" if clip else
+                      f"the image is the recorded run's, bit for bit (sha256 {now['image'][:12]}…)")
 
     def facts(data: dict) -> dict:
         found = {**(data.get("versions") if isinstance(data.get("versions"), dict) else {}),
@@ -141,9 +157,11 @@ def reproduction(recorded: dict, record: dict) -> tuple[bool | None, str]:
                for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]
     resumed = recorded.get("resumed_at")
     why = ("; ".join(changed) if changed else "the records name no difference in code, libraries, device or precision")
-    return False, (f"the image differs from the recorded run's (sha256 {now[:12]}… against {before[:12]}…): {why}"
-                   + (f"; the recorded run was interrupted and resumed at iteration {resumed}"
-                      if isinstance(resumed, int) else ""))
+    what = (f"{len(differing)} of {len(before)} frames differ from the recorded run's (the first: "
+            f"{cut(differing[0])})" if clip else
+            f"the image differs from the recorded run's (sha256 {now['image'][:12]}… against {before['image'][:12]}…)")
+    return False, (f"{what}: {why}" + (f"; the recorded run was interrupted and resumed at iteration {resumed}"
+                                       if isinstance(resumed, int) else ""))
 
 
 def read_record(path: Path) -> tuple[dict, object]:

@@ -271,9 +271,10 @@ def execute(clip_plan: ClipPlan, callback: Callable | None = None,
     def on_frame(step, result):
         if outcome["stopped"]:
             return  # a frame cut short is not kept: a resumed clip runs it whole
-        outputs.write_files([(_frame_file(work, step.pass_index, clip.names[step.frame]),
-                              encode_image(result.image[..., :3], "PNG"))], overwrite=True)
+        data = encode_image(result.image[..., :3], "PNG")
+        outputs.write_files([(_frame_file(work, step.pass_index, clip.names[step.frame]), data)], overwrite=True)
         entries.append({"pass": step.pass_index, "frame": step.frame, "name": clip.names[step.frame],
+                        "sha256": hashlib.sha256(data).hexdigest(),
                         "iterations": result.iterations, "evaluations": result.evaluations,
                         "seconds": round(result.seconds, 3), "loss": result.loss, "stopped": result.stopped,
                         **{name: result.settings[name] for name in ("pair_distance", "content_weights")
