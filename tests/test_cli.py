@@ -223,6 +223,13 @@ def test_a_rerun_that_makes_another_image_warns_and_names_what_differs(transfer_
     assert "numpy 1.0.0 -> " in warning and f"device CPU (64 cores, AVX2) -> {transfer_run['record']['device']}" in warning
 
 
+def test_a_rerun_to_another_image_format_is_not_compared_byte_for_byte(transfer_run, tmp_path):
+    result = neuralstyle("rerun", transfer_run["folder"] / "out.json", "-o", tmp_path / "again.jpg")
+    assert result.returncode == 0, result.stderr
+    assert "the new image is a JPEG file and the recorded one a PNG" in result.stderr
+    assert "warning" not in result.stderr
+
+
 def test_a_rerun_of_a_run_stopped_early_does_not_claim_a_difference(transfer_run, tmp_path):
     record = {**transfer_run["record"], "stopped": "interrupted", "interrupted": True, "iterations": 3}
     edited = tmp_path / "stopped.json"

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from .. import __version__
+from ..core.images import SAVE_FORMATS
 from ..core.settings import SettingError, cut, shown
 
 RECORD_VERSION = 2  # 1: arguments were the CLI command's; 2: the serialised RunSpec
@@ -141,6 +142,13 @@ def reproduction(recorded: dict, record: dict) -> tuple[bool | None, str]:
         return None, (f"the recorded run stopped early ({cut(str(stopped or 'on an error'))}"
                       + ("" if clip else f", iteration {cut(str(recorded.get('iterations', '?')))}")
                       + "); this one ran to its end, so the two are not compared")
+    if not clip:
+        formats = [SAVE_FORMATS.get(Path(str(data["output"].get("path", ""))).suffix.lower())
+                   for data in (recorded, record)]
+        if formats[0] != formats[1]:
+            return None, (f"the new image is a {formats[1]} file and the recorded one a "
+                          f"{formats[0] or 'file of no known type'}: their bytes differ whatever the pixels, so the "
+                          "two are not compared")
     differing = [name for name in now if before.get(name) != now[name]] + [name for name in before if name not in now]
     if not differing:
         return True, (f"all {len(now)} frames are the recorded run's, bit for bit" if clip else
@@ -153,13 +161,16 @@ def reproduction(recorded: dict, record: dict) -> tuple[bool | None, str]:
         return {name: value for name, value in {**found, "precision": precision}.items() if value is not None}
 
     old, new = facts(recorded), facts(record)
-    changed = [f"{cut(str(name))} {cut(str(old.get(name, 'not recorded')))} -> {cut(str(new.get(name, 'not recorded')))}"
+    def value(data: dict, name) -> str:
+        return cut(str(data.get(name, "not recorded")))
+
+    changed = [f"{cut(str(name))} {value(old, name)} -> {value(new, name)}"
                for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]
     resumed = recorded.get("resumed_at")
-    why = ("; ".join(changed) if changed else "the records name no difference in code, libraries, device or precision")
+    why = "; ".join(changed) if changed else "the records name no difference in code, libraries, device or precision"
     what = (f"{len(differing)} of {len(before)} frames differ from the recorded run's (the first: "
-            f"{cut(differing[0])})" if clip else
-            f"the image differs from the recorded run's (sha256 {now['image'][:12]}… against {before['image'][:12]}…)")
+            f"{cut(differing[0])})" if clip else f"the image differs from the recorded run's (sha256 "
+                                                 f"{now['image'][:12]}… against {before['image'][:12]}…)")
     return False, (f"{what}: {why}" + (f"; the recorded run was interrupted and resumed at iteration {resumed}"
                                        if isinstance(resumed, int) else ""))
 
