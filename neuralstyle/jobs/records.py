@@ -52,9 +52,9 @@ def versions() -> dict:
 
     from ..core.backend import BACKEND, backend_version, keras
 
-    return {"neuralstyle": __version__, "neuralstyle_code": code_fingerprint(), "python": platform.python_version(), BACKEND: backend_version(),
-            "keras": keras.__version__, "keras_backend": BACKEND, "numpy": numpy.__version__, "scipy": scipy.__version__,
-            "pillow": PIL.__version__}
+    return {"neuralstyle": __version__, "neuralstyle_code": code_fingerprint(), "python": platform.python_version(),
+            BACKEND: backend_version(), "keras": keras.__version__, "keras_backend": BACKEND,
+            "numpy": numpy.__version__, "scipy": scipy.__version__, "pillow": PIL.__version__}
 
 
 def base_record(spec, inputs: dict, weights, device: str) -> dict:
