@@ -214,6 +214,7 @@ def test_a_rerun_that_makes_another_image_warns_and_names_what_differs(transfer_
     record = {**transfer_run["record"], "device": "CPU (64 cores, AVX2)"}
     record["output"] = {**record["output"], "sha256": "0" * 64}
     record["versions"] = {**record["versions"], "numpy": "1.0.0"}
+    record["arguments"] = {**record["arguments"], "iterations": 5}  # an edited record runs as edited
     edited = tmp_path / "elsewhere.json"
     edited.write_text(json.dumps(record))
     result = neuralstyle("rerun", edited, "-o", tmp_path / "again.png", "--quiet")
@@ -221,6 +222,7 @@ def test_a_rerun_that_makes_another_image_warns_and_names_what_differs(transfer_
     warning = next(line for line in result.stderr.splitlines() if "warning" in line)
     assert "the image differs from the recorded run's" in warning
     assert "numpy 1.0.0 -> " in warning and f"device CPU (64 cores, AVX2) -> {transfer_run['record']['device']}" in warning
+    assert "iterations [6] -> [5]" in warning  # the settings as the two runs resolved them
 
 
 def test_a_rerun_to_another_image_format_is_not_compared_byte_for_byte(transfer_run, tmp_path):

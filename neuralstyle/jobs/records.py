@@ -131,7 +131,7 @@ def painted(data: dict) -> dict[str, str]:
 def reproduction(recorded: dict, record: dict) -> tuple[bool | None, str]:
     """Whether a rerun (its `record`) painted what the run `recorded` describes did, bit for bit:
     True, False, or None where the two cannot be compared; and the line that says so, naming what
-    the records say differs between the two runs (code, libraries, device, precision)."""
+    the records say differs between the two runs (code, libraries, device, settings)."""
     before, now = painted(recorded), painted(record)
     clip = isinstance(recorded.get("clip"), dict)
     if not before or not now:
@@ -154,20 +154,23 @@ def reproduction(recorded: dict, record: dict) -> tuple[bool | None, str]:
         return True, (f"all {len(now)} frames are the recorded run's, bit for bit" if clip else
                       f"the image is the recorded run's, bit for bit (sha256 {now['image'][:12]}…)")
 
-    def facts(data: dict) -> dict:
-        found = {**(data.get("versions") if isinstance(data.get("versions"), dict) else {}),
-                 "device": data.get("device")}
-        precision = data.get("settings", {}).get("precision") if isinstance(data.get("settings"), dict) else None
-        return {name: value for name, value in {**found, "precision": precision}.items() if value is not None}
+    def differences(old, new, most: int, kind: str) -> list[str]:
+        old, new = ({name: item for name, item in value.items() if item is not None} if isinstance(value, dict)
+                    else {} for value in (old, new))
+        names = [name for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]
+        shown_names = names if len(names) <= most else names[:most - 1]
+        return [f"{cut(str(name))} {cut(str(old.get(name, 'not recorded')))} -> "
+                f"{cut(str(new.get(name, 'not recorded')))}" for name in shown_names] + \
+            ([f"{len(names) - len(shown_names)} more {kind}"] if len(shown_names) < len(names) else [])
 
-    old, new = facts(recorded), facts(record)
-    def value(data: dict, name) -> str:
-        return cut(str(data.get(name, "not recorded")))
-
-    changed = [f"{cut(str(name))} {value(old, name)} -> {value(new, name)}"
-               for name in dict.fromkeys([*old, *new]) if old.get(name) != new.get(name)]
+    # What decides the bits: the code and libraries, the device, then the settings as the run resolved them
+    # (an edited record's, or the precision 'auto' chose on another machine).
+    changed = (differences({**(recorded.get("versions") if isinstance(recorded.get("versions"), dict) else {}),
+                            "device": recorded.get("device")},
+                           {**record.get("versions", {}), "device": record.get("device")}, 8, "versions")
+               + differences(recorded.get("settings"), record.get("settings"), 4, "settings"))
     resumed = recorded.get("resumed_at")
-    why = "; ".join(changed) if changed else "the records name no difference in code, libraries, device or precision"
+    why = "; ".join(changed) if changed else "the records name no difference in code, libraries, device or settings"
     what = (f"{len(differing)} of {len(before)} frames differ from the recorded run's (the first: "
             f"{cut(differing[0])})" if clip else f"the image differs from the recorded run's (sha256 "
                                                  f"{now['image'][:12]}… against {before['image'][:12]}…)")
