@@ -83,6 +83,13 @@ def test_style_reconstruction_lowers_the_style_loss_by_90_percent(name, shape):
     assert result.image.shape[:2] == shape  # the style image's aspect ratio (the portrait is 402×512)
 
 
+def test_a_run_at_512_px_repeats_bit_for_bit(photo, painting):
+    """The same run twice makes the same bytes at a size where the CPU's threads split the
+    network's sums (`rerun` relies on it): ops run one at a time (`neuralstyle.core.backend`)."""
+    runs = [transfer(photo, painting, size=512, scales=1, iterations=4) for _ in range(3)]
+    assert all(np.array_equal(run.image, runs[0].image) for run in runs[1:])
+
+
 def test_transfer_takes_the_style_and_keeps_the_content(photo, painting):
     """The photo × the painting: Gram distance to the painting falls ≥ 70 %, while the block4_conv2
     features stay far closer to the photo's than noise's are (cosine similarity)."""

@@ -29,7 +29,6 @@ if CPUS < (os.cpu_count() or CPUS):
     # TensorFlow sizes its thread pools by the machine's cores and ignores a container's quota;
     # more threads than the quota gives only queue behind one another (a user's own setting wins).
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", str(CPUS))
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", str(min(2, CPUS)))
 
 import keras  # noqa: E402
 
@@ -41,6 +40,12 @@ if BACKEND == "tensorflow":
     import tensorflow as tf
 
     tf.get_logger().setLevel("ERROR")
+    # One op at a time, each on all the cores: two ops run side by side share the cores by chance, and
+    # oneDNN then splits its sums another way, so that an image of 512 px or more differed in its last
+    # bits from run to run and `rerun` could not repeat it (a user's own setting wins).
+    if "TF_NUM_INTEROP_THREADS" not in os.environ:
+        with contextlib.suppress(RuntimeError):  # already initialised by the host program
+            tf.config.threading.set_inter_op_parallelism_threads(1)
     # TensorFlow takes every GPU's whole memory at its first op unless told to grow; growing
     # leaves the rest to other runs and lets the memory plan read what is free.
     for _gpu in tf.config.list_physical_devices("GPU"):
