@@ -6,7 +6,10 @@ paper makes or a user relies on, checked on real numbers.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -91,6 +94,23 @@ def test_a_run_at_512_px_repeats_bit_for_bit(photo, painting):
     for run in runs[1:]:
         assert [step["total"] for step in run.history] == [step["total"] for step in runs[0].history]
         assert np.array_equal(run.image, runs[0].image)
+
+
+@pytest.mark.parametrize(("environment", "host_code", "expected"), [
+    ({}, "", "inter-op 1, arithmetic False"),
+    # 0: left to TensorFlow, which then reads the variable
+    ({"TF_NUM_INTEROP_THREADS": "2"}, "", "inter-op 0, arithmetic False"),
+    ({}, "tf.config.optimizer.set_experimental_options({'arithmetic_optimization': True})", "inter-op 1, arithmetic True"),
+])
+def test_the_backend_makes_runs_repeat_unless_the_host_program_chose_otherwise(environment, host_code, expected):
+    """Importing neuralstyle sets TensorFlow to one op at a time and sums in the code's order, unless the
+    program that imports it chose otherwise first (TF_NUM_INTEROP_THREADS, Grappler's options)."""
+    script = (f"import tensorflow as tf\n{host_code}\nimport neuralstyle.core.backend\n"
+              "print(f'inter-op {tf.config.threading.get_inter_op_parallelism_threads()}, arithmetic '"
+              "f\"{tf.config.optimizer.get_experimental_options()['arithmetic_optimization']}\")")
+    environ = {key: value for key, value in os.environ.items() if key != "TF_NUM_INTEROP_THREADS"} | environment
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=environ).stdout
+    assert out.strip() == expected
 
 
 def test_transfer_takes_the_style_and_keeps_the_content(photo, painting):

@@ -49,8 +49,10 @@ if BACKEND == "tensorflow":
     # Grappler's arithmetic optimiser regroups chains of additions (the loss's layer terms, the
     # gradient's branches) in an order that differs from trace to trace, so that one run's loss
     # differed from another's in its last bit at the same image, now and then enough to change a
-    # line search and the picture. Sums stay in the order the code writes them.
-    tf.config.optimizer.set_experimental_options({"arithmetic_optimization": False})
+    # line search and the picture. Sums stay in the order the code writes them (a host program's own
+    # choice, made before this import, wins).
+    if "arithmetic_optimization" not in tf.config.optimizer.get_experimental_options():
+        tf.config.optimizer.set_experimental_options({"arithmetic_optimization": False})
     # TensorFlow takes every GPU's whole memory at its first op unless told to grow; growing
     # leaves the rest to other runs and lets the memory plan read what is free.
     for _gpu in tf.config.list_physical_devices("GPU"):
