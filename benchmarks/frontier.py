@@ -1,30 +1,35 @@
 """Each tool's style/content trade-off per pair, over its own weights, with wall time; plotted.
 
     .venv/bin/python benchmarks/frontier.py --work /tmp/tradeoff                    # every pair, 256 px
-    .venv/bin/python benchmarks/frontier.py --work /tmp/tradeoff --content-weights 10,20,40 --plot docs/frontier.png
+    .venv/bin/python benchmarks/frontier.py --work /tmp/tradeoff --size 512 --pairs tubingen:starry_night \
+        --neural-style-weights "" --plot docs/frontier_512.png
 
 For each pair (photograph:painting from ../shared/images; by default every
 photograph with every painting) at --size:
 
-* neuralstyle: one whole process per content weight in --content-weights, at
-  its defaults otherwise (300 iterations from the photo), a frame saved every
-  ``EVERY`` iterations; the frames at ``JUDGED`` iterations are judged
-  (benchmarks/judge.py `relative_verdict`) and timed by the frame file's time
-  since the process was launched (start-up included).
+* neuralstyle: one whole process per content weight in --content-weights (the
+  ``--content-weight`` of the command line, which balance 'raw' then scales
+  for the pair; the default is the middle one), at its defaults otherwise (the
+  default schedule: at 512 px 200 iterations at 256 px, then 100 at 512), a
+  frame saved every ``EVERY`` iterations. The frames ``JUDGED`` iterations
+  into the run's last size are judged (benchmarks/judge.py
+  `relative_verdict`, at that size: a smaller size's frame is not a picture of
+  this size) and timed by the process's wall time less what its optimiser
+  still had to do, start-up included.
 * pastiche 1.6.0: one whole process per content weight in --pastiche-weights
   (60 steps, its other defaults).
-* neural-style 0.5.7: its default picture, read from the work folder
-  (``tradeoff.py --only peers --peers neural-style`` makes it; a pair without
-  one has no neural-style point).
+* neural-style 0.5.7: one whole process per content weight in
+  --neural-style-weights (1000 iterations, its other defaults; its default
+  picture is the one ``tradeoff.py`` keeps in the same folder).
 
 A peer's point is *dominated* when one of neuralstyle's points has a style
 distance at most the peer's and content at least the peer's less
 ``judge.CONTENT_MARGIN``, in less wall time. Printed (markdown): every peer
 point with the cheapest neuralstyle point that dominates it; and, per content
-weight, on how many pairs neuralstyle's finished default run dominates
-each peer's default. With --plot, one panel per pair: style distance against
-content, neuralstyle's curves (one per content weight, iterations along them),
-the peers' points.
+weight, on how many pairs neuralstyle's finished run dominates each peer's
+default. With --plot, one panel per pair: style distance against content,
+neuralstyle's curves (one per content weight, iterations along them), the
+peers' points.
 
 Runs are cached in the work folder (a JSON file per run; neuralstyle's are run
 again once the package's code is newer); the machine may be
@@ -42,16 +47,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import judge  # noqa: E402
+import neural_style_peer  # noqa: E402
 import tradeoff  # noqa: E402
 from neuralstyle.core import settings  # noqa: E402
 from quality import Bench, cpu_flags, git_state, images_of  # noqa: E402
 
-CONTENT_WEIGHTS = (10.0, 20.0, 40.0)
+CONTENT_WEIGHTS = (settings.CONTENT_WEIGHT / 2, settings.CONTENT_WEIGHT, settings.CONTENT_WEIGHT * 2)
 PASTICHE_DEFAULT = 1.0
 PASTICHE_WEIGHTS = (PASTICHE_DEFAULT, 10.0)
 NEURAL_STYLE_DEFAULT = 5.0
+NEURAL_STYLE_WEIGHTS = (NEURAL_STYLE_DEFAULT,)
 EVERY = 10
-JUDGED = (10, 20, 30, 40, 60, 80, 100, 150, 200, 250, 300)
+JUDGED = (10, 20, 30, 40, 60, 80, 100, 150, 200, 250, 300)  # iterations into the run's last size
 
 
 def point(verdict: judge.Verdict, seconds: float, **label) -> dict:
@@ -59,20 +66,21 @@ def point(verdict: judge.Verdict, seconds: float, **label) -> dict:
 
 
 def our_curve(bench: Bench, content: Path, style: Path, size: int, weight: float) -> list[dict]:
-    """neuralstyle's points along one default run at `weight`: iterations, style, content and seconds since
-    launch (the process's wall time less what its optimiser still had to do; the last point is the result)."""
+    """neuralstyle's points along one run at content weight `weight`, its last size's frames only:
+    iterations (of the whole run), style, content and seconds since launch (the last point is the result)."""
     stem = f"{content.stem}_{style.stem}_{size}_cw{weight:g}"
     note = bench.work / f"{stem}_points.json"
     if tradeoff.made_with_this_code(note):
         return json.loads(note.read_text())
     frames, out = bench.work / f"{stem}_frames", bench.work / f"{stem}.png"
-    command = tradeoff.our_command(content, style, size, out, "--balance", "fixed", "--content-weight", weight,
+    command = tradeoff.our_command(content, style, size, out, "--content-weight", weight,
                                    "--frames", frames, "--save-every", EVERY)
     seconds = bench.timed([str(part) for part in command])
     record = json.loads(out.with_suffix(".json").read_text())
+    last_size_after = sum(record["settings"]["iterations"][:-1])
     points = [point(judge.relative_verdict(frame, content, style), tradeoff.seconds_at(record, seconds, iterations),
                     weight=weight, iterations=iterations)
-              for iterations in JUDGED if iterations < record["iterations"]
+              for into in JUDGED for iterations in [last_size_after + into] if iterations < record["iterations"]
               for frame in [frames / f"frame_{iterations:05d}.png"] if frame.exists()]
     points.append(point(judge.relative_verdict(out, content, style), seconds, weight=weight,
                         iterations=record["iterations"], final=True))
@@ -94,13 +102,18 @@ def pastiche_point(bench: Bench, content: Path, style: Path, size: int, weight: 
     return {"tool": "pastiche", **json.loads(note.read_text())}
 
 
-def neural_style_point(bench: Bench, content: Path, style: Path, size: int) -> dict | None:
-    note = bench.work / f"{content.stem}_{style.stem}_{size}_neural-style.json"
+def neural_style_point(bench: Bench, content: Path, style: Path, size: int, weight: float) -> dict:
+    if weight == NEURAL_STYLE_DEFAULT:  # the same picture tradeoff.py keeps
+        run = tradeoff.peer_run(bench, "neural-style", content, style, size)
+        return {"tool": "neural-style", "weight": weight, "style": run.style_distance,
+                "content": run.content_similarity, "seconds": run.seconds}
+    stem = f"{content.stem}_{style.stem}_{size}_neural-style_cw{weight:g}"
+    note = bench.work / f"{stem}.json"
     if not note.exists():
-        return None
-    run = tradeoff.Timed(**json.loads(note.read_text()))
-    return {"tool": "neural-style", "weight": NEURAL_STYLE_DEFAULT, "style": run.style_distance, "content": run.content_similarity,
-            "seconds": run.seconds}
+        out = bench.work / f"{stem}.png"
+        seconds = neural_style_peer.run(str(content), str(style), size, out, content_weight=weight)
+        note.write_text(json.dumps(point(judge.relative_verdict(out, content, style), seconds, weight=weight)))
+    return {"tool": "neural-style", **json.loads(note.read_text())}
 
 
 def dominated_by(peer: dict, ours: list[dict]) -> dict | None:
@@ -130,7 +143,9 @@ def plot(results: list[dict], path: Path, size: int) -> None:
         for peer in result["peers"]:
             marker = "s" if peer["tool"] == "pastiche" else "*"
             axis.plot(peer["style"], peer["content"], marker, color="black", markersize=7 if marker == "*" else 5,
-                      label=f"{peer['tool']} cw {peer['weight']:g}")
+                      label=f"{peer['tool']} (its content weight beside)")
+            axis.annotate(f"{peer['weight']:g}", (peer["style"], peer["content"]), textcoords="offset points",
+                          xytext=(5, -3), fontsize=6)
         axis.set_title(result["pair"].replace(":", " × "), fontsize=8)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.3)
@@ -158,6 +173,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--content-weights", default=",".join(f"{weight:g}" for weight in CONTENT_WEIGHTS))
     parser.add_argument("--pastiche-weights", default=",".join(f"{weight:g}" for weight in PASTICHE_WEIGHTS))
+    parser.add_argument("--neural-style-weights", default=",".join(f"{weight:g}" for weight in NEURAL_STYLE_WEIGHTS),
+                        help='"" for none (its 1000 iterations are the slowest runs here)')
     parser.add_argument("--work", type=Path, required=True, help="pictures, frames, cached runs and the children's log")
     parser.add_argument("--plot", type=Path, help="write the panels here (PNG)")
     arguments = parser.parse_args()
@@ -170,12 +187,13 @@ def main() -> None:
     bench = Bench(arguments.work, precision="", snapshot=None, extra=[])
     weights = [float(weight) for weight in arguments.content_weights.split(",")]
     pastiche_weights = [float(weight) for weight in filter(None, arguments.pastiche_weights.split(","))]
+    neural_style_weights = [float(weight) for weight in filter(None, arguments.neural_style_weights.split(","))]
     results = []
     for pair in arguments.pairs.split(","):
         content, style = images_of(pair)
         ours = {weight: our_curve(bench, content, style, arguments.size, weight) for weight in weights}
         peers = [pastiche_point(bench, content, style, arguments.size, weight) for weight in pastiche_weights]
-        peers += list(filter(None, [neural_style_point(bench, content, style, arguments.size)]))
+        peers += [neural_style_point(bench, content, style, arguments.size, weight) for weight in neural_style_weights]
         results.append({"pair": pair, "ours": ours, "peers": peers})
         print(f"done {pair}", file=sys.stderr, flush=True)
 
@@ -193,7 +211,7 @@ def main() -> None:
                      f"{best['seconds']:.1f} s | {best['seconds'] / peer['seconds']:.2f} |" if best else " – | – |")
             print(line)
     print()
-    print("| content weight | finished default run dominates pastiche's default | dominates neural-style's "
+    print("| content weight | its finished run dominates pastiche's default | dominates neural-style's "
           "default | mean style / content of the finished run |")
     print("|---|---|---|---|")
     for weight in weights:
