@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/sizes.py --work /tmp/sizes                        # every pair, up to 1024 px
     .venv/bin/python benchmarks/sizes.py --work /tmp/sizes --size 512 --pairs tubingen:starry_night
-    .venv/bin/python benchmarks/sizes.py --work /tmp/sizes --size-factor 1        # without balance 'pair''s size term
+    .venv/bin/python benchmarks/sizes.py --work /tmp/sizes --size-factor 1        # balance 'pair' without its size term
 
 The default run at 1024 px is coarse-to-fine: 200 iterations at 256 px, then 100
 at 512, then 50 at 1024; at 512 px it is the first two of those stages. So one
@@ -14,11 +14,12 @@ two figures are compared with the 256 px ones (the issue's bound: within 0.03),
 and the change is split (judge.py `look_change`) into its balance part (the way a
 larger content weight moves both figures) and its quality part (across that way:
 better on both), which no content weight can undo.
-`--size-factor` replaces `neuralstyle.core.balance.PAIR_SIZE_FACTOR` (1: no size
-term; the content weight is the pair's at every size). `--layer-normalised` tries a
-lever on the style side instead (measured, not built): each style layer's weight at
-each size is scaled by the photo's style loss on that layer at the first size over
-its loss at this size, with no size factor. Pictures go to --work;
+The default balance, 'raw', measures the pair again at each size. `--size-factor`
+runs balance 'pair' instead, with `neuralstyle.core.balance.PAIR_SIZE_FACTOR`
+replaced (1: no size term; the content weight is the pair's at every size).
+`--layer-normalised` tries a lever on the style side under balance 'pair' (measured,
+not built): each style layer's weight at each size is scaled by the photo's style
+loss on that layer at the first size over its loss at this size, with no size factor. Pictures go to --work;
 the table (markdown) to stdout. Timing is not measured here: see tradeoff.py.
 """
 
@@ -61,8 +62,9 @@ def layer_normalised(photo) -> None:
     stages.Evaluator = evaluator
 
 
-def stage_pictures(pair: str, size: int, normalised: bool = False) -> tuple[dict[int, np.ndarray], dict]:
-    """The default run's picture at the end of each of its sizes (longest side px -> uint8 RGB), and its settings."""
+def stage_pictures(pair: str, size: int, normalised: bool = False, **options) -> tuple[dict[int, np.ndarray], dict]:
+    """The default run's picture (with `options` for `transfer`) at the end of each of its sizes (longest side
+    px -> uint8 RGB), and its settings."""
     from neuralstyle.core.images import read_image
     from neuralstyle.core.synthesis import transfer
 
@@ -79,7 +81,7 @@ def stage_pictures(pair: str, size: int, normalised: bool = False) -> tuple[dict
         latest[progress.scale] = (progress.render, np.array(progress.x, copy=True))
 
     try:
-        result = transfer(read_image(content), read_image(style), size=size, callback=keep_latest)
+        result = transfer(read_image(content), read_image(style), size=size, callback=keep_latest, **options)
     finally:
         stages.Evaluator = made
     pictures = {}
@@ -97,24 +99,27 @@ def main() -> None:
                         help="photograph:painting,… from ../shared/images")
     lever = parser.add_mutually_exclusive_group()
     lever.add_argument("--size-factor", type=float, default=None,
-                        help="balance 'pair''s content factor at the finer sizes (default: the package's)")
+                        help="run balance 'pair' with this content factor at the finer sizes")
     lever.add_argument("--layer-normalised", action="store_true",
-                        help="each style layer weighed by the photo's loss at the first size over this size's; "
-                             "no size factor")
+                        help="balance 'pair', each style layer weighed by the photo's loss at the first size over "
+                             "this size's; no size factor")
     arguments = parser.parse_args()
     from PIL import Image
 
     from neuralstyle.core import balance
 
+    options = {}
     if arguments.size_factor is not None or arguments.layer_normalised:
         balance.PAIR_SIZE_FACTOR = 1.0 if arguments.layer_normalised else arguments.size_factor
+        options = {"balance": "pair"}
     arguments.work.mkdir(parents=True, exist_ok=True)
-    print(f"- {cpu_flags()}\n- {git_state(None)}\n- size factor: {balance.PAIR_SIZE_FACTOR}"
+    print(f"- {cpu_flags()}\n- {git_state(None)}\n- balance: "
+          f"{'pair, size factor ' + str(balance.PAIR_SIZE_FACTOR) if options else 'the default, measured at each size'}"
           f"{'; style layers normalised per size' if arguments.layer_normalised else ''}\n")
     rows, within = [], []
     for pair in arguments.pairs.split(","):
         content, style = images_of(pair)
-        pictures, run_settings = stage_pictures(pair, arguments.size, arguments.layer_normalised)
+        pictures, run_settings = stage_pictures(pair, arguments.size, arguments.layer_normalised, **options)
         figures = {}
         for side, picture in pictures.items():
             Image.fromarray(picture).save(arguments.work / f"{content.stem}_{style.stem}_{side}.png")

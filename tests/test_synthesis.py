@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 from sample_images import open_sample, sample_rgb
 
 from neuralstyle.core import images, settings
@@ -256,6 +257,33 @@ def test_balance_pair_gives_a_larger_size_more_content_weight_to_keep_the_look_o
     assert size_balance(256, 256) == size_balance(96, 256) == 1.0
 
 
+def test_balance_raw_weighs_a_larger_size_as_neural_styles_raw_losses_weigh_it_there(photo, painting):
+    """Above 256 px the pair is measured again at each size of the run, and the content weight there
+    is the one its raw losses give that size: a painting whose texture is fine for its size keeps its
+    Gram energy at a larger size, a smooth one (enlarged from a small image) loses it, and the photo
+    weighs more against the smooth one there. Sizes at or below 256 px keep the pair's weight."""
+    from neuralstyle.core.balance import raw_size_balance
+
+    rgb = np.asarray(painting)
+    smooth = np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] // 8, rgb.shape[0] // 8), Image.BILINEAR)
+                        .resize((rgb.shape[1], rgb.shape[0]), Image.BICUBIC))
+    common = dict(size=320, scales=[128, 320], iterations=[1, 0], precision="float32")
+    factors = {}
+    for name, style in (("fine", rgb), ("smooth", smooth)):
+        run = transfer(photo, style, **common).settings
+        measures = {entry["side"]: entry for entry in run["raw_energies"]}
+        assert sorted(measures) == [settings.BALANCE_SIDE, 320], "measured at 256 px and at the larger size"
+        weights = run["content_weights"]
+        assert weights[0] == pytest.approx(run["balanced_content_weight"]), "the 128 px size keeps the pair's weight"
+        expected = raw_size_balance(*[(measures[side]["content"], measures[side]["style"])
+                                      for side in (settings.BALANCE_SIDE, 320)], run["style_layers"])
+        assert weights[1] == pytest.approx(weights[0] * expected, rel=1e-5)
+        factors[name] = expected
+    assert factors["smooth"] > 1.2 * factors["fine"], factors
+    assert raw_size_balance((1.0, {"a": 2.0}), (1.0, {"a": 1.0}), {"a": 1.0}) == pytest.approx(2.0)
+    assert raw_size_balance((1.0, {"a": 0.0}), (1.0, {"a": 1.0}), {"a": 1.0}) == 1.0, "a blank painting: no scale"
+
+
 @pytest.mark.parametrize("preserve_color", ["none", "histogram", "luminance"])
 def test_a_run_measured_on_another_image_takes_that_images_balance(photo, painting, preserve_color):
     """balance_content (a clip's first frame) sets the balance of every frame, colours preserved or not."""
@@ -283,9 +311,14 @@ def test_a_run_given_its_records_measure_is_the_run_that_measured_it(photo, pain
 
 @pytest.mark.parametrize("measure, value, message", [
     ("pair_distance", -1, "is -1"),
-    ("raw_energies", {"content": 1.0}, "it must be {'content': number"),
-    ("raw_energies", {"content": 1.0, "style": {"block1_conv1": 1.0}}, "this run's are"),
-    ("raw_energies", {"content": float("nan"), "style": dict.fromkeys(settings.STYLE_LAYERS, 1.0)}, "is nan"),
+    ("raw_energies", {"content": 1.0, "style": {}}, "it must be [{'side': px, 'content': number"),
+    ("raw_energies", [{"side": 256, "content": 1.0}], "it must be [{'side': px"),
+    ("raw_energies", [{"side": 256, "content": 1.0, "style": {"block1_conv1": 1.0}}], "this run's are"),
+    ("raw_energies", [{"side": 256, "content": float("nan"), "style": dict.fromkeys(settings.STYLE_LAYERS, 1.0)}],
+     "is nan"),
+    ("raw_energies", [{"side": 256, "content": 1.0, "style": dict.fromkeys(settings.STYLE_LAYERS, 1.0)}] * 2,
+     "measures the sides [256, 256]; each side once"),
+    ("raw_energies", [{"side": 0, "content": 1.0, "style": dict.fromkeys(settings.STYLE_LAYERS, 1.0)}], "is 0"),
     ("pair_distance", 0.5, "balance 'pair''s measure; this run's balance is 'raw'"),
 ])
 def test_a_measure_that_cannot_be_a_records_is_refused_naming_it(photo, painting, measure, value, message):
@@ -330,8 +363,8 @@ def test_balance_raw_makes_the_loss_neural_styles_raw_loss_over_the_paintings_en
     painted = features(images.resize_max_side(images.to_rgb(painting), 256).rgb)
     channels = {layer: painted[layer].shape[-1] for layer in layers}
     energy = {layer: np.mean(gram(painted[layer]) ** 2) / channels[layer] ** 2 for layer in layers}
-    recorded = result.settings["raw_energies"]
-    assert recorded["content"] == pytest.approx(np.mean(target[settings.CONTENT_LAYER] ** 2), rel=1e-4)
+    (recorded,) = result.settings["raw_energies"]
+    assert recorded["side"] == settings.BALANCE_SIDE and recorded["content"] == pytest.approx(np.mean(target[settings.CONTENT_LAYER] ** 2), rel=1e-4)
     assert recorded["style"] == pytest.approx(energy, rel=1e-3)
     total = sum(energy.values())
     raw_content = np.mean((start[settings.CONTENT_LAYER] - target[settings.CONTENT_LAYER]) ** 2)
@@ -354,7 +387,7 @@ def test_balance_raw_lets_a_bold_painting_take_more_of_the_picture_at_every_size
     assert weight["bold"] < 0.5 * weight["as is"] and weight["pale photo"] < 0.5 * weight["as is"]
     at_128 = transfer(photo, painting, size=128, **common).settings
     at_64 = transfer(photo, painting, size=64, **common).settings
-    assert at_128["raw_energies"] == at_64["raw_energies"], "one balance at every size"
+    assert at_128["raw_energies"] == at_64["raw_energies"], "one balance at every size up to 256 px"
     assert at_64["balanced_style_layers"]["block4_conv1"] > 0.5, "neural-style's raw losses weigh block4 most"
 
 

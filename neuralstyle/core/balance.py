@@ -3,9 +3,11 @@
 Balance 'raw' (`raw_balance`) gives the normalised losses the balance of the
 raw ones in jcjohnson's neural-style: each style layer weighs in proportion to
 the painting's Gram energy there over its channels squared, and the content in
-proportion to the photo's feature energy, both measured once per pair at
-``settings.BALANCE_SIDE`` px. So a painting of bright, busy strokes takes more of
-the picture than a pale one at the same weights, as it does in neural-style.
+proportion to the photo's feature energy, measured at ``settings.BALANCE_SIDE`` px.
+So a painting of bright, busy strokes takes more of the picture than a pale one at
+the same weights, as it does in neural-style. A size above that side takes the content
+weight neural-style's raw losses give that size (`raw_size_balance`, the pair measured
+again there), as neural-style run at that size would.
 
 Balance 'pair': a photo that starts far from its painting (a large style loss at the photo
 itself) is given more content weight (`pair_balance`), so that it keeps as much
@@ -65,8 +67,19 @@ def raw_balance(content_energy: float, layer_energies: dict[str, float],
     return float(content_energy) / total, {layer: value / total for layer, value in raw.items()}
 
 
+def raw_size_balance(measured: tuple[float, dict[str, float]], here: tuple[float, dict[str, float]],
+                     layer_weights: dict[str, float]) -> float:
+    """The factor balance 'raw' also multiplies the content weight by at a larger size: the content
+    factor of `raw_balance` for the pair's energies measured at that size, `here` (content energy,
+    layer energies), over the one for those `measured` at ``settings.BALANCE_SIDE`` px. A painting
+    whose texture is fine for its size keeps its Gram energy at a larger size and a smooth one loses
+    it, so the photo weighs more against the smooth one there, as in neural-style run at that size."""
+    base, at_size = raw_balance(*measured, layer_weights)[0], raw_balance(*here, layer_weights)[0]
+    return at_size / base if base > 0 and np.isfinite(at_size / base) else 1.0
+
+
 def size_balance(side: int, measured_side: int) -> float:
-    """The factor balances 'raw' and 'pair' also multiply the content weight by at a size whose
+    """The factor balance 'pair' also multiplies the content weight by at a size whose
     longest side is `side` px: ``PAIR_SIZE_FACTOR`` above `measured_side` px, 1 at or below it."""
     return PAIR_SIZE_FACTOR if side > measured_side else 1.0
 

@@ -66,14 +66,14 @@ PAIR_CONTENT_WEIGHT = 28.0  # what balance 'pair' was chosen with
 FIGURE_CONTENT_WEIGHT = 1.0
 STYLE_WEIGHT = 100.0
 TV_WEIGHT = 1e-5
-# How the weights meet each pair (neuralstyle.core.balance), measured once at BALANCE_SIDE whatever the size, and
-# raised at sizes above it so a larger picture has the look of a smaller one: "raw" weighs the losses as
-# neural-style's raw ones, by the photo's feature energy and the painting's Gram energy per layer; "pair" scales the
-# content weight by how far the photo starts from the painting (its style loss at style weight 1); "fixed" takes the
-# weights as given (runs recorded before "pair" existed, and the paper's figures).
+# How the weights meet each pair (neuralstyle.core.balance), measured at BALANCE_SIDE whatever the size: "raw" weighs
+# the losses as neural-style's raw ones, by the photo's feature energy and the painting's Gram energy per layer, and
+# each larger size by the pair measured again there, as neural-style's raw losses weigh at that size; "pair" scales
+# the content weight by how far the photo starts from the painting (its style loss at style weight 1), raised by one
+# factor at larger sizes; "fixed" takes the weights as given (runs recorded before "pair", the paper's figures).
 BALANCES = ("raw", "pair", "fixed")
 BALANCE = "raw"
-BALANCE_SIDE = 256  # px, the longest side the pair is measured at, whatever the run's size: one balance at every size
+BALANCE_SIDE = 256  # px, the longest side the pair is measured at, whatever the run's size
 
 # Video (Ruder et al., GCPR 2016): the weight of a frame's pull towards the earlier frames warped into it
 # (a mean square in units of the 0–255 range), the earlier frames it is held to (1: the previous one), and
@@ -223,15 +223,25 @@ def non_negative(setting: str, value) -> float:
     return number
 
 
-def raw_energies(value, layers) -> dict:
-    """Balance 'raw''s measure as a record holds it: ``{'content': e, 'style': {layer: e_l}}``, a
+def raw_energies(value, layers) -> list[dict]:
+    """Balance 'raw''s measures as a record holds them: a list of ``{'side': px, 'content': e,
+    'style': {layer: e_l}}``, one per longest side measured (the first at the balance's side), with a
     finite number ≥ 0 for the content and one for each of the style `layers` (names), no other."""
-    if not isinstance(value, Mapping) or set(value) != {"content", "style"} or not isinstance(value["style"], Mapping):
-        _fail("raw_energies", f"⟨name⟩ is {shown(value)}; it must be {{'content': number, 'style': {{layer: number}}}}")
-    if set(value["style"]) != set(layers):
-        _fail("raw_energies", f"⟨name⟩ measures the style layers {sorted(value['style'])}; this run's are {sorted(layers)}")
-    return {"content": non_negative("raw_energies", value["content"]),
-            "style": {layer: non_negative("raw_energies", value["style"][layer]) for layer in layers}}
+    form = "[{'side': px, 'content': number, 'style': {layer: number}}, ...]"
+    if not isinstance(value, Sequence) or isinstance(value, (str, bytes)) or not value or not all(
+            isinstance(entry, Mapping) and set(entry) == {"side", "content", "style"}
+            and isinstance(entry["style"], Mapping) for entry in value):
+        _fail("raw_energies", f"⟨name⟩ is {shown(value)}; it must be {form}")
+    sides = [whole("raw_energies", entry["side"], 1) for entry in value]
+    if len(set(sides)) != len(sides):
+        _fail("raw_energies", f"⟨name⟩ measures the sides {sides}; each side once")
+    for entry in value:
+        if set(entry["style"]) != set(layers):
+            _fail("raw_energies", f"⟨name⟩ measures the style layers {sorted(entry['style'])}; this run's are "
+                                  f"{sorted(layers)}")
+    return [{"side": side, "content": non_negative("raw_energies", entry["content"]),
+             "style": {layer: non_negative("raw_energies", entry["style"][layer]) for layer in layers}}
+            for side, entry in zip(sides, value)]
 
 
 def positive(setting: str, value) -> float:

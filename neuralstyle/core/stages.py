@@ -217,7 +217,7 @@ class Stage:
     style_regions: list = field(default_factory=list)  # guided style terms (`StyleRegion`), for masks
     content_guides: dict | None = None  # a content mask's guide on the content layer
     temporal: list = field(default_factory=list)  # a video frame's earlier outputs warped (`TemporalTarget`)
-    content_factor: float = 1.0  # times the run's content weight at this size (the balance's `size_balance`)
+    content_factor: float = 1.0  # times the run's content weight at this size (the balance's, per size)
 
 
 def iteration_plan(iterations, count: int) -> tuple[list[int], Convergence | None]:

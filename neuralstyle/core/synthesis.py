@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import settings
-from .balance import balance_passes, pair_balance, raw_balance, size_balance
+from .balance import balance_passes, pair_balance, raw_balance, raw_size_balance, size_balance
 from .color import gray, luminance, matched_histograms, with_chrominance
 from .evaluator import START, Convergence, Evaluator, Progress, TemporalTarget
 from .guides import area, checked_masks, resize_mask
@@ -105,7 +105,7 @@ def transfer(
     balance: str = settings.BALANCE,
     balance_content=None,
     pair_distance: float | None = None,
-    raw_energies: Mapping | None = None,
+    raw_energies: Sequence[Mapping] | None = None,
     tv_weight: float = settings.TV_WEIGHT,
     style_blend: Sequence[float] | None = None,
     size: int = settings.SIZE,
@@ -166,9 +166,11 @@ def transfer(
     ``name -> weight``. `balance` 'raw' (`neuralstyle.core.balance.raw_balance`)
     weighs the layers and the content as neural-style's raw losses do, by the
     photo's feature energy and the painting's Gram energy per layer at
-    ``settings.BALANCE_SIDE`` px (the record's ``raw_energies``, and the weights it
-    gave: ``balanced_style_layers``, ``content_weights`` per size, raised above that side
-    as for 'pair'). 'pair' multiplies `content_weight` by
+    ``settings.BALANCE_SIDE`` px; each size above that side is measured again and takes
+    the content weight neural-style's raw losses give it there
+    (`neuralstyle.core.balance.raw_size_balance`; the record's ``raw_energies``, one
+    per side measured, and the weights they gave: ``balanced_style_layers``,
+    ``content_weights`` per size). 'pair' multiplies `content_weight` by
     `neuralstyle.core.balance.pair_balance` of the photo's style loss (at style
     weight 1, at ``settings.BALANCE_SIDE`` px whatever `size`; the record's
     ``pair_distance``), so a photo far
@@ -286,18 +288,24 @@ def transfer(
     first_regions = first_features = None  # the first size's, where the balance's measure made them already
     run_layer_weights, energies = layer_weights, None
     if balance == "raw":
-        if raw_energies is not None:
-            content_energy, style_energies = raw_energies["content"], raw_energies["style"]
-        else:
+        # Measured at the balance's side and again at each larger size of the run; sides given already are not.
+        measures = {entry["side"]: entry for entry in raw_energies or []}
+        for side in [measured_side, *(side for side in sides if side > measured_side)]:
+            if side in measures:
+                continue
             content_energy, style_energies, features, measured_size = measure_raw_energies(
                 feature_model, content_image if balance_source is None else balance_source,
                 style_images if balance_source is None else measured_styles, style_scales, blend, layer_weights,
-                content_layers, measured_side, memory.tile_for)
-            if balance_source is None and measured_side == sides[0] and measured_size == sizes[0]:
+                content_layers, side, memory.tile_for)
+            measures[side] = {"side": side, "content": content_energy, "style": style_energies}
+            if balance_source is None and side == sides[0] and measured_size == sizes[0]:
                 first_features = features  # the first size's own content targets: no pass of their own
-        content_factor, run_layer_weights = raw_balance(content_energy, style_energies, layer_weights)
-        energies = {"content": content_energy, "style": style_energies}
+        at_balance_side = measures[measured_side]["content"], measures[measured_side]["style"]
+        content_factor, run_layer_weights = raw_balance(*at_balance_side, layer_weights)
+        energies = [measures[side] for side in sorted(measures, key=lambda side: (side != measured_side, side))]
         distance, balanced_weight = None, content_weight * content_factor
+        content_factors = [raw_size_balance(at_balance_side, (measures[side]["content"], measures[side]["style"]),
+                                            layer_weights) if side > measured_side else 1.0 for side in sides]
     elif measured_side is not None:
         if pair_distance is not None:
             distance = pair_distance
@@ -312,11 +320,10 @@ def transfer(
                 feature_model, balance_source, measured_styles, style_scales, blend, layer_weights, region_masks,
                 image_masks, guides, normalise_regions, measured_side, memory.tile_for)
         balanced_weight = content_weight * pair_balance(distance)
-    else:
-        distance, balanced_weight = None, content_weight
-    if measured_side is not None:
         # Each size above the measured one is held to its look; those at or below it keep the pair's weight.
         content_factors = [size_balance(stage_side, measured_side) for stage_side in sides]
+    else:
+        distance, balanced_weight = None, content_weight
 
     def stages():
         previous = previous_content = None

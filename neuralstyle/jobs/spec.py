@@ -80,11 +80,12 @@ class RunSpec:
     style_weight: float = _setting(settings.STYLE_WEIGHT, "Weight of the style loss.", _TRANSFER, group=STYLE)
     balance: str = _setting(
         settings.BALANCE, "raw: the weights act as on neural-style's raw losses (scaled by the photo's feature energy "
-        "and the painting's Gram energy per layer), so a bold painting takes more of the picture than a pale one; "
+        f"and the painting's Gram energy per layer, measured at {settings.BALANCE_SIDE} px and again at each larger "
+        "size), so a bold painting takes more of the picture than a pale one; "
         "pair: the content weight grows with how far the photo starts from the painting (chosen with "
         f"--content-weight {settings.PAIR_CONTENT_WEIGHT:g} and block4_conv1 weighted "
-        f"{settings.PAIR_STYLE_LAYERS['block4_conv1']:g}); both measured at {settings.BALANCE_SIDE} px and the "
-        f"content weight {PAIR_SIZE_FACTOR:g} times that above it, where a run paints more; fixed: the weights as "
+        f"{settings.PAIR_STYLE_LAYERS['block4_conv1']:g}), measured at {settings.BALANCE_SIDE} px, and "
+        f"{PAIR_SIZE_FACTOR:g} times that above it, where a run paints more; fixed: the weights as "
         "given (the paper's figures, runs recorded before pair).", _TRANSFER, group=CONTENT,
         choices=settings.BALANCES)
     tv_weight: float | None = _setting(None, "Weight of the total-variation smoothness term.", _SINGLE,
